@@ -1,0 +1,296 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using SkiaSharp;
+
+namespace Magma.Inference.Imaging;
+
+/// <summary>
+/// A decoded 8-bit RGB image: height × width × 3 bytes, row-major, no padding (stride = <see cref="Width"/> × 3).
+/// This is the layout the Magma image processor receives from every official caller
+/// (<c>PIL.Image.open(f).convert("RGB")</c> or an HWC uint8 numpy array).
+/// </summary>
+/// <remarks>
+/// Decoding follows what PIL's <c>convert("RGB")</c> produces, with these documented choices:
+/// <list type="bullet">
+/// <item>Alpha is dropped without compositing: pixels are decoded unpremultiplied, so a half-transparent red
+/// pixel stays (255, 0, 0), exactly as PIL's RGBA→RGB conversion.</item>
+/// <item>Grayscale is replicated into R, G and B; palette images yield their palette colours.</item>
+/// <item>16-bit-per-channel images are scaled to 8 bits by the decoder (round(v·255/65535)). PIL keeps the high
+/// byte for 16-bit RGB, so a value may differ by at most 1. For 16-bit grayscale PIL clips the value to 255
+/// (almost every pixel becomes white) — a reference quirk this library deliberately does not reproduce.</item>
+/// <item>ICC profiles and PNG gamma are not applied (PIL does not apply them either).</item>
+/// <item>GIF and other animated formats: the first frame only. Fully transparent palette entries may come out as
+/// black instead of the palette colour PIL would return.</item>
+/// <item>EXIF orientation is ignored unless <see cref="ImageDecodeOptions.ApplyExifOrientation"/> is set, because
+/// <c>Image.open</c> does not apply it.</item>
+/// </list>
+/// </remarks>
+public sealed class RgbImage
+{
+    private readonly byte[] _pixels;
+
+    private RgbImage(int width, int height, byte[] pixels)
+    {
+        Width = width;
+        Height = height;
+        _pixels = pixels;
+    }
+
+    /// <summary>Width in pixels.</summary>
+    public int Width { get; }
+
+    /// <summary>Height in pixels.</summary>
+    public int Height { get; }
+
+    /// <summary>The pixels, R,G,B per pixel, rows top to bottom, length <c>Width * Height * 3</c>.</summary>
+    public ReadOnlyMemory<byte> Pixels => _pixels;
+
+    /// <summary>Pixel bytes as a span (same data as <see cref="Pixels"/>).</summary>
+    public ReadOnlySpan<byte> Span => _pixels;
+
+    /// <summary>
+    /// Wraps an existing RGB buffer (HWC, row-major, 3 bytes per pixel). The array is used as is, not copied,
+    /// so do not modify it afterwards.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Width or height is not positive.</exception>
+    /// <exception cref="ArgumentException">The buffer length is not width × height × 3.</exception>
+    public static RgbImage FromPixels(int width, int height, byte[] rgb)
+    {
+        ArgumentNullException.ThrowIfNull(rgb);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        long expected = (long)width * height * 3;
+        if (rgb.LongLength != expected)
+        {
+            throw new ArgumentException(
+                $"An RGB buffer for {width}x{height} must hold {expected} bytes (width*height*3), but it holds {rgb.LongLength}.",
+                nameof(rgb));
+        }
+
+        return new RgbImage(width, height, rgb);
+    }
+
+    /// <summary>Reads and decodes an image file (PNG, JPEG, WebP, BMP, GIF, ...).</summary>
+    /// <param name="path">The file to read; its name is used in error messages.</param>
+    /// <param name="options">Limits and conversions; <see cref="ImageDecodeOptions.Default"/> when null.</param>
+    /// <exception cref="MagmaInputException">The file is missing, unreadable, not an image, empty or too large.</exception>
+    public static RgbImage Load(string path, ImageDecodeOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
+        {
+            throw new MagmaInputException($"Image file '{path}' could not be read ({e.Message}). Check the path and its permissions.", e);
+        }
+
+        return Decode(bytes, options, path);
+    }
+
+    /// <summary>
+    /// Decodes an encoded image (PNG, JPEG, WebP, BMP, GIF first frame, ICO, WBMP) into 8-bit RGB.
+    /// The header is checked before any pixel is decoded.
+    /// </summary>
+    /// <param name="encoded">The file bytes.</param>
+    /// <param name="options">Limits and conversions; <see cref="ImageDecodeOptions.Default"/> when null.</param>
+    /// <param name="sourceName">Name used in error messages (a file name, URL or field); "image" when null.</param>
+    /// <exception cref="MagmaInputException">
+    /// The bytes are empty, not a supported image, corrupt or truncated, or the image has zero size or more than
+    /// <see cref="ImageDecodeOptions.MaxPixels"/> pixels.
+    /// </exception>
+    public static RgbImage Decode(ReadOnlySpan<byte> encoded, ImageDecodeOptions? options = null, string? sourceName = null)
+    {
+        options ??= ImageDecodeOptions.Default;
+        string name = string.IsNullOrEmpty(sourceName) ? "image" : sourceName;
+        if (encoded.IsEmpty)
+        {
+            throw new MagmaInputException($"Image '{name}' is empty (0 bytes). Pass the bytes of a PNG, JPEG, WebP, BMP or GIF file.");
+        }
+
+        using SKData data = SKData.CreateCopy(encoded);
+        using SKCodec? codec = SKCodec.Create(data);
+        if (codec is null)
+        {
+            throw new MagmaInputException(
+                $"Image '{name}' is not a readable image ({encoded.Length} bytes, unknown format or corrupt header). Pass a PNG, JPEG, WebP, BMP or GIF file.");
+        }
+
+        SKImageInfo header = codec.Info;
+        if (header.Width <= 0 || header.Height <= 0)
+        {
+            throw new MagmaInputException($"Image '{name}' has zero size ({header.Width}x{header.Height}). Pass an image with at least one pixel.");
+        }
+
+        long pixelCount = (long)header.Width * header.Height;
+        // Array.MaxLength bounds the RGBA scratch buffer too, whatever MaxPixels allows.
+        if (pixelCount > options.MaxPixels || pixelCount * 4 > Array.MaxLength)
+        {
+            throw new MagmaInputException(
+                $"Image '{name}' is {header.Width}x{header.Height} ({pixelCount} pixels), more than the limit of {Math.Min(options.MaxPixels, Array.MaxLength / 4)} pixels. " +
+                "Downscale the image or raise ImageDecodeOptions.MaxPixels.");
+        }
+
+        // Unpremul keeps the RGB of translucent pixels (PIL drops alpha without compositing); a null colour
+        // space stops Skia from applying ICC/gamma conversions PIL would not apply.
+        var target = new SKImageInfo(
+            header.Width,
+            header.Height,
+            SKColorType.Rgba8888,
+            header.AlphaType == SKAlphaType.Opaque ? SKAlphaType.Opaque : SKAlphaType.Unpremul,
+            colorspace: null);
+
+        int rgbaLength = checked(header.Width * header.Height * 4);
+        byte[] rgba = ArrayPool<byte>.Shared.Rent(rgbaLength);
+        try
+        {
+            SKCodecResult result;
+            unsafe
+            {
+                fixed (byte* p = rgba)
+                {
+                    result = codec.GetPixels(target, (IntPtr)p, target.RowBytes, new SKCodecOptions(0));
+                }
+            }
+
+            if (result != SKCodecResult.Success)
+            {
+                string why = result switch
+                {
+                    SKCodecResult.IncompleteInput => "the file is truncated",
+                    SKCodecResult.ErrorInInput => "the pixel data is corrupt",
+                    SKCodecResult.InvalidConversion or SKCodecResult.Unimplemented => "its pixel format is not supported",
+                    _ => $"the decoder reported {result}",
+                };
+                throw new MagmaInputException($"Image '{name}' could not be decoded: {why}. Re-export the image as PNG or JPEG.");
+            }
+
+            byte[] rgb = new byte[checked(header.Width * header.Height * 3)];
+            RgbaToRgb(rgba.AsSpan(0, rgbaLength), rgb);
+            var image = new RgbImage(header.Width, header.Height, rgb);
+            if (options.ApplyExifOrientation && codec.EncodedOrigin is not SKEncodedOrigin.TopLeft)
+            {
+                image = Orient(image, codec.EncodedOrigin);
+            }
+
+            return image;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rgba);
+        }
+    }
+
+    /// <summary>Encodes the image as PNG (lossless), e.g. to show a Set-of-Mark screenshot or save it.</summary>
+    public byte[] EncodePng()
+    {
+        using SKBitmap bitmap = ToBitmap();
+        using SKData data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    /// <summary>Encodes the image as JPEG with the given quality (1-100, 4:2:0 chroma subsampling).</summary>
+    public byte[] EncodeJpeg(int quality = 95)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(quality, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(quality, 100);
+        using SKBitmap bitmap = ToBitmap();
+        using SKPixmap pixmap = bitmap.PeekPixels();
+        using SKData? data = pixmap.Encode(new SKJpegEncoderOptions(quality, SKJpegEncoderDownsample.Downsample420, SKJpegEncoderAlphaOption.Ignore));
+        return data?.ToArray() ?? throw new InvalidOperationException("The JPEG encoder failed.");
+    }
+
+    /// <summary>Copies the pixels into a new opaque RGBA Skia bitmap (caller disposes).</summary>
+    internal SKBitmap ToBitmap()
+    {
+        var bitmap = new SKBitmap(new SKImageInfo(Width, Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        Span<byte> dst = bitmap.GetPixelSpan();
+        int rowBytes = bitmap.RowBytes;
+        for (int y = 0; y < Height; y++)
+        {
+            RgbToRgba(_pixels.AsSpan(y * Width * 3, Width * 3), dst.Slice(y * rowBytes, Width * 4));
+        }
+
+        return bitmap;
+    }
+
+    /// <summary>Copies an RGBA 8888 bitmap (alpha ignored) into a new image.</summary>
+    internal static RgbImage FromBitmap(SKBitmap bitmap)
+    {
+        if (bitmap.ColorType != SKColorType.Rgba8888)
+        {
+            throw new ArgumentException("Expected an RGBA 8888 bitmap.", nameof(bitmap));
+        }
+
+        int w = bitmap.Width, h = bitmap.Height, rowBytes = bitmap.RowBytes;
+        ReadOnlySpan<byte> src = bitmap.GetPixelSpan();
+        byte[] rgb = new byte[w * h * 3];
+        for (int y = 0; y < h; y++)
+        {
+            RgbaToRgb(src.Slice(y * rowBytes, w * 4), rgb.AsSpan(y * w * 3, w * 3));
+        }
+
+        return new RgbImage(w, h, rgb);
+    }
+
+    internal static RgbImage Wrap(int width, int height, byte[] rgb) => new(width, height, rgb);
+
+    private static void RgbaToRgb(ReadOnlySpan<byte> rgba, Span<byte> rgb)
+    {
+        int n = rgb.Length / 3;
+        for (int i = 0, s = 0, d = 0; i < n; i++, s += 4, d += 3)
+        {
+            rgb[d] = rgba[s];
+            rgb[d + 1] = rgba[s + 1];
+            rgb[d + 2] = rgba[s + 2];
+        }
+    }
+
+    private static void RgbToRgba(ReadOnlySpan<byte> rgb, Span<byte> rgba)
+    {
+        int n = rgb.Length / 3;
+        for (int i = 0, s = 0, d = 0; i < n; i++, s += 3, d += 4)
+        {
+            rgba[d] = rgb[s];
+            rgba[d + 1] = rgb[s + 1];
+            rgba[d + 2] = rgb[s + 2];
+            rgba[d + 3] = 255;
+        }
+    }
+
+    /// <summary>Applies an EXIF orientation so the result is upright.</summary>
+    internal static RgbImage Orient(RgbImage image, SKEncodedOrigin origin)
+    {
+        int w = image.Width, h = image.Height;
+        bool swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        int ow = swap ? h : w, oh = swap ? w : h;
+        byte[] dst = new byte[image._pixels.Length];
+        ReadOnlySpan<byte> src = image._pixels;
+        for (int y = 0; y < oh; y++)
+        {
+            for (int x = 0; x < ow; x++)
+            {
+                // (sx, sy): the stored pixel that lands at upright position (x, y). EXIF names where row 0 / column 0 sit.
+                (int sx, int sy) = origin switch
+                {
+                    SKEncodedOrigin.TopRight => (w - 1 - x, y),
+                    SKEncodedOrigin.BottomRight => (w - 1 - x, h - 1 - y),
+                    SKEncodedOrigin.BottomLeft => (x, h - 1 - y),
+                    SKEncodedOrigin.LeftTop => (y, x),
+                    SKEncodedOrigin.RightTop => (y, h - 1 - x),
+                    SKEncodedOrigin.RightBottom => (w - 1 - y, h - 1 - x),
+                    SKEncodedOrigin.LeftBottom => (w - 1 - y, x),
+                    _ => (x, y),
+                };
+                int s = ((sy * w) + sx) * 3, d = ((y * ow) + x) * 3;
+                dst[d] = src[s];
+                dst[d + 1] = src[s + 1];
+                dst[d + 2] = src[s + 2];
+            }
+        }
+
+        return new RgbImage(ow, oh, dst);
+    }
+}
