@@ -1,0 +1,187 @@
+using Magma.Inference.Package;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Magma.Inference.Onnx;
+
+/// <summary>
+/// The three sessions of a package (vision, embed, decoder), validated against the manifest, plus the
+/// read-only host buffers every request shares (an all-ones attention mask and 0..N-1 positions, viewed at
+/// the length each step needs so no per-step buffers are made).
+/// </summary>
+internal sealed class MagmaSessions : IDisposable
+{
+    private readonly NativeBuffer _ones;
+    private readonly NativeBuffer _positions;
+    private readonly OrtValue?[] _maskViews;
+    private readonly OrtValue?[] _positionViews;
+    private readonly OrtAllocator? _deviceAllocator;
+    private readonly OrtMemoryInfo? _deviceInfo;
+    private readonly int _visionBatch;
+
+    public MagmaSessions(MagmaPackage package, MagmaModelOptions options)
+    {
+        Package = package;
+        MagmaManifest m = package.Manifest;
+        FloatType = GraphContract.FloatType(m);
+        try
+        {
+            Vision = SessionFactory.Create(package.VisionPath, options);
+            GraphContract.ValidateVision(Vision, m);
+            Embed = SessionFactory.Create(package.EmbedPath, options);
+            GraphContract.ValidateEmbed(Embed, m);
+            Decoder = SessionFactory.Create(package.DecoderPath, options);
+            GraphContract.ValidateDecoder(Decoder, m);
+        }
+        catch
+        {
+            Vision?.Dispose();
+            Embed?.Dispose();
+            Decoder?.Dispose();
+            throw;
+        }
+
+        SharedKv = m.Decoder.KvCacheSharing ?? GraphContract.UsesGroupQueryAttention(package.DecoderPath);
+        int batch = Vision.InputMetadata[m.Vision.Input].Dimensions[0];
+        _visionBatch = batch > 0 ? batch : int.MaxValue;
+        LogitsPruned = Decoder.OutputMetadata[m.Decoder.Logits].Dimensions[1] == 1;
+
+        if (options.Device == MagmaDevice.Cuda)
+        {
+            _deviceInfo = new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, options.DeviceId, OrtMemType.Default);
+            _deviceAllocator = new OrtAllocator(Decoder, _deviceInfo);
+        }
+
+        int maxPos = m.Decoder.MaxPositionEmbeddings;
+        _ones = NativeBuffer.Host(maxPos * 8L);
+        _ones.HostSpan<long>(0, maxPos).Fill(1);
+        _positions = NativeBuffer.Host(maxPos * 8L);
+        Span<long> pos = _positions.HostSpan<long>(0, maxPos);
+        for (int i = 0; i < maxPos; i++)
+        {
+            pos[i] = i;
+        }
+
+        _maskViews = new OrtValue?[maxPos + 1];
+        _positionViews = new OrtValue?[maxPos];
+        RunOptions = new RunOptions();
+    }
+
+    public MagmaPackage Package { get; }
+
+    public MagmaManifest Manifest => Package.Manifest;
+
+    public InferenceSession Vision { get; }
+
+    public InferenceSession Embed { get; }
+
+    public InferenceSession Decoder { get; }
+
+    public RunOptions RunOptions { get; }
+
+    public TensorElementType FloatType { get; }
+
+    /// <summary>Past and present KV are bound to one buffer (GroupQueryAttention graphs).</summary>
+    public bool SharedKv { get; }
+
+    /// <summary>The graph's logits output has a fixed sequence dim of 1 (LM head pruned to the last token).</summary>
+    public bool LogitsPruned { get; }
+
+    /// <summary>Allocates memory where the decoder reads it: device memory on CUDA, host memory on CPU.</summary>
+    public NativeBuffer AllocateDevice(long bytes) =>
+        _deviceAllocator is null ? NativeBuffer.Host(bytes) : NativeBuffer.Device(_deviceAllocator, bytes);
+
+    /// <summary>An all-ones [1,length] mask; cached, so steps after warm-up create nothing.</summary>
+    public OrtValue MaskView(int length) =>
+        _maskViews[length] ??= _ones.View(TensorElementType.Int64, [1, length]);
+
+    /// <summary>A [1,1] position-id tensor holding <paramref name="position"/>; cached.</summary>
+    public OrtValue PositionView(int position) =>
+        _positionViews[position] ??= _positions.View(TensorElementType.Int64, [1, 1], position * 8L);
+
+    /// <summary>A [1,length] tensor of positions 0..length-1 (prefill); the caller disposes it.</summary>
+    public OrtValue PositionRange(int length) => _positions.View(TensorElementType.Int64, [1, length]);
+
+    /// <summary>
+    /// Runs the vision graph over <paramref name="cropCount"/> crops and returns the projected features
+    /// ([crops,g,g,H] raw elements) and the row separator ([H]) as bytes in the graph's dtype.
+    /// </summary>
+    public (byte[] Features, byte[] Separator) EncodeCrops(ReadOnlySpan<float> pixels, int cropCount)
+    {
+        VisionManifest v = Manifest.Vision;
+        int cropPixels = 3 * v.CropSize * v.CropSize;
+        int elem = NativeBuffer.ElementSize(FloatType);
+        int cropFeatureBytes = v.FeatureGrid * v.FeatureGrid * v.HiddenSize * elem;
+        byte[] features = GC.AllocateUninitializedArray<byte>(checked(cropCount * cropFeatureBytes));
+        byte[] separator = new byte[v.HiddenSize * elem];
+        string[] outputs = [v.FeaturesOutput, v.RowSeparatorOutput];
+        for (int start = 0; start < cropCount; start += _visionBatch)
+        {
+            int n = Math.Min(_visionBatch, cropCount - start);
+            ReadOnlySpan<float> chunk = pixels.Slice(start * cropPixels, n * cropPixels);
+            using OrtValue input = CreateFloatInput(chunk, [n, 3, v.CropSize, v.CropSize]);
+            using IDisposableReadOnlyCollection<OrtValue> results = Vision.Run(RunOptions, [v.Input], [input], outputs);
+            results[0].GetTensorMutableRawData().CopyTo(features.AsSpan(start * cropFeatureBytes, n * cropFeatureBytes));
+            if (start == 0)
+            {
+                results[1].GetTensorMutableRawData().CopyTo(separator);
+            }
+        }
+
+        return (features, separator);
+    }
+
+    /// <summary>Embeds <paramref name="ids"/> into <paramref name="destination"/> ([T,H] raw elements).</summary>
+    public void EmbedTokens(ReadOnlySpan<int> ids, Span<byte> destination)
+    {
+        long[] ids64 = new long[ids.Length];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            ids64[i] = ids[i];
+        }
+
+        using OrtValue input = OrtValue.CreateTensorValueFromMemory(ids64, [1, ids.Length]);
+        using IDisposableReadOnlyCollection<OrtValue> results = Embed.Run(RunOptions, [Manifest.Embed.Input], [input], [Manifest.Embed.Output]);
+        results[0].GetTensorMutableRawData().CopyTo(destination);
+    }
+
+    private OrtValue CreateFloatInput(ReadOnlySpan<float> data, long[] shape)
+    {
+        if (FloatType == TensorElementType.Float16)
+        {
+            var half = new Float16[data.Length];
+            for (int i = 0; i < data.Length; i++)
+            {
+                half[i] = (Float16)data[i];
+            }
+
+            return OrtValue.CreateTensorValueFromMemory(half, shape);
+        }
+
+        return OrtValue.CreateTensorValueFromMemory(data.ToArray(), shape);
+    }
+
+    public DecodeContext BeginDecode(int capacity) => new(this, capacity);
+
+    public void Dispose()
+    {
+        foreach (OrtValue? v in _maskViews)
+        {
+            v?.Dispose();
+        }
+
+        foreach (OrtValue? v in _positionViews)
+        {
+            v?.Dispose();
+        }
+
+        _ones.Dispose();
+        _positions.Dispose();
+        RunOptions.Dispose();
+        _deviceAllocator?.Dispose();
+        _deviceInfo?.Dispose();
+        Decoder.Dispose();
+        Embed.Dispose();
+        Vision.Dispose();
+    }
+}

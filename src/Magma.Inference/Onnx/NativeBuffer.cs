@@ -1,0 +1,105 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Magma.Inference.Onnx;
+
+/// <summary>
+/// One block of memory the engine owns (host memory, or device memory from the session's allocator) that
+/// OrtValues are created over as views. Owning the block gives stable addresses and lets several views of
+/// different shapes share it without copies.
+/// </summary>
+internal sealed unsafe class NativeBuffer : IDisposable
+{
+    private readonly OrtValue? _deviceOwner;
+    private bool _disposed;
+
+    private NativeBuffer(IntPtr pointer, long bytes, OrtMemoryInfo memoryInfo, OrtValue? deviceOwner)
+    {
+        Pointer = pointer;
+        Bytes = bytes;
+        MemoryInfo = memoryInfo;
+        _deviceOwner = deviceOwner;
+    }
+
+    public IntPtr Pointer { get; }
+
+    public long Bytes { get; }
+
+    public OrtMemoryInfo MemoryInfo { get; }
+
+    public bool IsHost => _deviceOwner is null;
+
+    public static NativeBuffer Host(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        void* p = NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 64), 64);
+        return new NativeBuffer((IntPtr)p, bytes, OrtMemoryInfo.DefaultInstance, null);
+    }
+
+    /// <summary>Allocates from a session allocator (CUDA memory). The OrtValue owns the block; we keep its address.</summary>
+    public static NativeBuffer Device(OrtAllocator allocator, long bytes)
+    {
+        OrtValue owner = OrtValue.CreateAllocatedTensorValue(allocator, TensorElementType.UInt8, [Math.Max(bytes, 64)]);
+        // Taking the span's address reads no device memory; the span is never dereferenced.
+        Span<byte> raw = owner.GetTensorMutableRawData();
+        IntPtr p = (IntPtr)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetReference(raw));
+        return new NativeBuffer(p, bytes, allocator.Info, owner);
+    }
+
+    public OrtValue View(TensorElementType type, long[] shape, long byteOffset = 0)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        long count = 1;
+        foreach (long d in shape)
+        {
+            count *= d;
+        }
+
+        long bytes = count * ElementSize(type);
+        if (byteOffset < 0 || byteOffset + bytes > Bytes)
+        {
+            throw new InvalidOperationException($"View of {bytes} bytes at {byteOffset} exceeds a buffer of {Bytes} bytes.");
+        }
+
+        return OrtValue.CreateTensorValueWithData(MemoryInfo, type, shape, Pointer + (nint)byteOffset, bytes);
+    }
+
+    public Span<T> HostSpan<T>(long byteOffset, int count)
+        where T : unmanaged
+    {
+        if (!IsHost)
+        {
+            throw new InvalidOperationException("Device memory cannot be read from the host.");
+        }
+
+        return new Span<T>((byte*)Pointer + byteOffset, count);
+    }
+
+    public static int ElementSize(TensorElementType type) => type switch
+    {
+        TensorElementType.Float or TensorElementType.Int32 => 4,
+        TensorElementType.Float16 or TensorElementType.BFloat16 => 2,
+        TensorElementType.Int64 => 8,
+        TensorElementType.UInt8 or TensorElementType.Int8 or TensorElementType.Bool => 1,
+        _ => throw new NotSupportedException($"Element type {type} is not used by the engine."),
+    };
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (_deviceOwner is null)
+        {
+            NativeMemory.AlignedFree((void*)Pointer);
+        }
+        else
+        {
+            _deviceOwner.Dispose();
+        }
+    }
+}

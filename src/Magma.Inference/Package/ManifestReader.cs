@@ -1,0 +1,264 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Magma.Inference.Package;
+
+/// <summary>Reads <c>magma.json</c> field by field so every error names the file and the JSON path.</summary>
+internal static class ManifestReader
+{
+    internal const string FileName = "magma.json";
+
+    public static MagmaManifest Parse(string json)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+        }
+        catch (JsonException ex)
+        {
+            throw new MagmaPackageException($"{FileName}: not valid JSON ({ex.Message}). Re-export the package with tools/export.", ex);
+        }
+
+        using (doc)
+        {
+            JsonElement root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw Invalid("(root)", "must be a JSON object");
+            }
+
+            int version = Int(root, "format_version", min: 1);
+            if (version != 1)
+            {
+                throw Invalid("format_version", $"is {version}; this engine reads format_version 1. Update Magma.Inference or re-export the package");
+            }
+
+            string dtype = Str(root, "dtype");
+            if (dtype is not ("float32" or "float16"))
+            {
+                throw Invalid("dtype", $"is \"{dtype}\"; expected \"float32\" or \"float16\"");
+            }
+
+            JsonElement v = Obj(root, "vision");
+            var vision = new VisionManifest
+            {
+                File = Str(v, "file", "vision."),
+                Input = Str(v, "input", "vision."),
+                FeaturesOutput = Str(v, "features_output", "vision."),
+                RowSeparatorOutput = Str(v, "row_separator_output", "vision."),
+                CropSize = Int(v, "crop_size", "vision.", min: 32),
+                FeatureGrid = Int(v, "feature_grid", "vision.", min: 1),
+                HiddenSize = Int(v, "hidden_size", "vision.", min: 1),
+                Strategy = OptStr(v, "strategy", "crop"),
+            };
+            if (vision.CropSize / 32 != vision.FeatureGrid || vision.CropSize % 32 != 0)
+            {
+                throw Invalid("vision.feature_grid", $"is {vision.FeatureGrid} but vision.crop_size {vision.CropSize} / 32 = {vision.CropSize / 32.0:0.##}");
+            }
+
+            JsonElement e = Obj(root, "embed");
+            var embed = new EmbedManifest
+            {
+                File = Str(e, "file", "embed."),
+                Input = Str(e, "input", "embed."),
+                Output = Str(e, "output", "embed."),
+                HiddenSize = Int(e, "hidden_size", "embed.", min: 1),
+            };
+
+            JsonElement d = Obj(root, "decoder");
+            var decoder = new DecoderManifest
+            {
+                File = Str(d, "file", "decoder."),
+                NumLayers = Int(d, "num_layers", "decoder.", min: 1),
+                NumAttentionHeads = Int(d, "num_attention_heads", "decoder.", min: 1),
+                NumKeyValueHeads = Int(d, "num_key_value_heads", "decoder.", min: 1),
+                HeadDim = Int(d, "head_dim", "decoder.", min: 1),
+                HiddenSize = Int(d, "hidden_size", "decoder.", min: 1),
+                VocabSize = Int(d, "vocab_size", "decoder.", min: 1),
+                MaxPositionEmbeddings = Int(d, "max_position_embeddings", "decoder.", min: 2),
+                HasPositionIds = OptBool(d, "has_position_ids", "decoder.") ?? false,
+                KvCacheSharing = OptBool(d, "kv_cache_sharing", "decoder."),
+                InputsEmbeds = OptStr(d, "inputs_embeds", "inputs_embeds"),
+                AttentionMask = OptStr(d, "attention_mask", "attention_mask"),
+                PositionIds = OptStr(d, "position_ids", "position_ids"),
+                Logits = OptStr(d, "logits", "logits"),
+                PastKey = Pattern(d, "past_key", "past_key_values.{0}.key"),
+                PastValue = Pattern(d, "past_value", "past_key_values.{0}.value"),
+                PresentKey = Pattern(d, "present_key", "present.{0}.key"),
+                PresentValue = Pattern(d, "present_value", "present.{0}.value"),
+            };
+            if (decoder.NumAttentionHeads % decoder.NumKeyValueHeads != 0)
+            {
+                throw Invalid("decoder.num_key_value_heads", $"({decoder.NumKeyValueHeads}) must divide decoder.num_attention_heads ({decoder.NumAttentionHeads})");
+            }
+
+            if (vision.HiddenSize != decoder.HiddenSize)
+            {
+                throw Invalid("vision.hidden_size", $"is {vision.HiddenSize} but decoder.hidden_size is {decoder.HiddenSize}; image features must have the decoder's width");
+            }
+
+            if (embed.HiddenSize != decoder.HiddenSize)
+            {
+                throw Invalid("embed.hidden_size", $"is {embed.HiddenSize} but decoder.hidden_size is {decoder.HiddenSize}");
+            }
+
+            JsonElement t = Obj(root, "tokens");
+            var tokens = new TokenManifest
+            {
+                Bos = Int(t, "bos", "tokens.", min: 0),
+                Eos = IntList(t, "eos", "tokens."),
+                Pad = Int(t, "pad", "tokens.", min: 0),
+                Image = Int(t, "image", "tokens.", min: 0),
+                BaseVocabSize = Int(t, "base_vocab_size", "tokens.", min: 257),
+            };
+            CheckId(tokens.Bos, "tokens.bos", decoder.VocabSize);
+            CheckId(tokens.Pad, "tokens.pad", decoder.VocabSize);
+            CheckId(tokens.Image, "tokens.image", decoder.VocabSize);
+            for (int i = 0; i < tokens.Eos.Count; i++)
+            {
+                CheckId(tokens.Eos[i], $"tokens.eos[{i}]", decoder.VocabSize);
+            }
+
+            if (tokens.BaseVocabSize > decoder.VocabSize)
+            {
+                throw Invalid("tokens.base_vocab_size", $"is {tokens.BaseVocabSize}, larger than decoder.vocab_size {decoder.VocabSize}");
+            }
+
+            return new MagmaManifest
+            {
+                FormatVersion = version,
+                ModelId = OptStr(root, "model_id", "unknown"),
+                DType = dtype,
+                Vision = vision,
+                Embed = embed,
+                Decoder = decoder,
+                Tokens = tokens,
+                UseImageStartEnd = OptBool(root, "mm_use_image_start_end", "") ?? true,
+            };
+        }
+    }
+
+    private static void CheckId(int id, string field, int vocab)
+    {
+        if (id >= vocab)
+        {
+            throw Invalid(field, $"is {id}, outside decoder.vocab_size {vocab}");
+        }
+    }
+
+    internal static MagmaPackageException Invalid(string field, string what) =>
+        new($"{FileName}: field '{field}' {what}.");
+
+    private static MagmaPackageException Missing(string field, string kind) =>
+        new($"{FileName}: field '{field}' is missing; it must be {kind} (see docs/package-format.md).");
+
+    private static JsonElement Obj(JsonElement parent, string name)
+    {
+        if (!parent.TryGetProperty(name, out JsonElement el))
+        {
+            throw Missing(name, "an object");
+        }
+
+        return el.ValueKind == JsonValueKind.Object ? el : throw Invalid(name, $"must be an object, not {el.ValueKind}");
+    }
+
+    private static string Str(JsonElement parent, string name, string prefix = "")
+    {
+        if (!parent.TryGetProperty(name, out JsonElement el))
+        {
+            throw Missing(prefix + name, "a non-empty string");
+        }
+
+        string? s = el.ValueKind == JsonValueKind.String ? el.GetString() : null;
+        return string.IsNullOrWhiteSpace(s) ? throw Invalid(prefix + name, "must be a non-empty string") : s;
+    }
+
+    private static string OptStr(JsonElement parent, string name, string fallback, string prefix = "")
+    {
+        if (!parent.TryGetProperty(name, out JsonElement el) || el.ValueKind == JsonValueKind.Null)
+        {
+            return fallback;
+        }
+
+        string? s = el.ValueKind == JsonValueKind.String ? el.GetString() : null;
+        return string.IsNullOrWhiteSpace(s) ? throw Invalid(prefix + name, "must be a non-empty string") : s;
+    }
+
+    private static string Pattern(JsonElement parent, string name, string fallback)
+    {
+        string p = OptStr(parent, name, fallback, "decoder.");
+        return p.Contains("{0}", StringComparison.Ordinal)
+            ? p
+            : throw Invalid("decoder." + name, $"is \"{p}\" but must contain {{0}} where the layer index goes");
+    }
+
+    private static int Int(JsonElement parent, string name, string prefix = "", int min = int.MinValue)
+    {
+        if (!parent.TryGetProperty(name, out JsonElement el))
+        {
+            throw Missing(prefix + name, "an integer");
+        }
+
+        if (el.ValueKind != JsonValueKind.Number || !el.TryGetInt32(out int value))
+        {
+            throw Invalid(prefix + name, $"must be an integer, not {Describe(el)}");
+        }
+
+        return value < min ? throw Invalid(prefix + name, $"is {value}; it must be at least {min}") : value;
+    }
+
+    private static bool? OptBool(JsonElement parent, string name, string prefix)
+    {
+        if (!parent.TryGetProperty(name, out JsonElement el) || el.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return el.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Invalid(prefix + name, $"must be true or false, not {Describe(el)}"),
+        };
+    }
+
+    private static int[] IntList(JsonElement parent, string name, string prefix)
+    {
+        if (!parent.TryGetProperty(name, out JsonElement el))
+        {
+            throw Missing(prefix + name, "an integer or a list of integers");
+        }
+
+        if (el.ValueKind == JsonValueKind.Number && el.TryGetInt32(out int single) && single >= 0)
+        {
+            return [single];
+        }
+
+        if (el.ValueKind != JsonValueKind.Array || el.GetArrayLength() == 0)
+        {
+            throw Invalid(prefix + name, $"must be a non-empty list of token ids, not {Describe(el)}");
+        }
+
+        var ids = new int[el.GetArrayLength()];
+        int i = 0;
+        foreach (JsonElement item in el.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out ids[i]) || ids[i] < 0)
+            {
+                throw Invalid($"{prefix}{name}[{i}]", $"must be a non-negative integer, not {Describe(item)}");
+            }
+
+            i++;
+        }
+
+        return ids;
+    }
+
+    private static string Describe(JsonElement el) => el.ValueKind switch
+    {
+        JsonValueKind.String => "\"" + el.GetString() + "\"",
+        JsonValueKind.Number => el.GetRawText(),
+        _ => el.ValueKind.ToString().ToLower(CultureInfo.InvariantCulture),
+    };
+}
