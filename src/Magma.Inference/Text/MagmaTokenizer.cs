@@ -1,0 +1,425 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace Magma.Inference.Text;
+
+/// <summary>
+/// Magma-8B's tokenizer: LLaMA-3 byte-level BPE plus Magma's added tokens, read from a Hugging Face
+/// <c>tokenizer.json</c> and <c>tokenizer_config.json</c>. Encoding equals HF <c>tokenizers</c>
+/// (<c>Tokenizer.from_file(...).encode(text).ids</c>); added tokens such as <c>&lt;image&gt;</c> or
+/// <c>&lt;|eot_id|&gt;</c> written in the text are matched before BPE, as HF does by default. Thread-safe.
+/// </summary>
+public sealed class MagmaTokenizer
+{
+    private readonly ByteLevelBpe _bpe;
+    private readonly AddedTokenMatcher _added;
+    private readonly Dictionary<string, int> _addedIds;
+    private readonly string?[] _idToToken;
+    private readonly bool[] _special;
+    private readonly byte[] _tokenBytes;
+    private readonly int[] _tokenByteOffsets;
+
+    private MagmaTokenizer(
+        ByteLevelBpe bpe,
+        Dictionary<string, int> addedIds,
+        string?[] idToToken,
+        bool[] special,
+        int bos,
+        int eos,
+        int pad,
+        int image,
+        bool cleanUp)
+    {
+        _bpe = bpe;
+        _addedIds = addedIds;
+        _added = new AddedTokenMatcher(addedIds.Select(kv => (kv.Key, kv.Value)));
+        _idToToken = idToToken;
+        _special = special;
+        BeginOfTextId = bos;
+        EndOfTurnId = eos;
+        PadId = pad;
+        ImageTokenId = image;
+        CleanUpTokenizationSpaces = cleanUp;
+
+        // Flat byte table for decoding: one contiguous array instead of an array per token.
+        _tokenByteOffsets = new int[idToToken.Length + 1];
+        var bytes = new List<byte>(idToToken.Length * 7);
+        int maxLength = 0;
+        for (int id = 0; id < idToToken.Length; id++)
+        {
+            _tokenByteOffsets[id] = bytes.Count;
+            if (idToToken[id] is { } token)
+            {
+                byte[] b = ByteLevelAlphabet.TokenTextToBytes(token);
+                bytes.AddRange(b);
+                maxLength = Math.Max(maxLength, b.Length);
+            }
+        }
+
+        _tokenByteOffsets[idToToken.Length] = bytes.Count;
+        _tokenBytes = bytes.ToArray();
+        MaxTokenByteLength = maxLength;
+    }
+
+    /// <summary>Id of <c>&lt;|begin_of_text|&gt;</c> (the config's <c>bos_token</c>), 128000 for Magma-8B.</summary>
+    public int BeginOfTextId { get; }
+
+    /// <summary>Id of the end-of-turn / stop token (the config's <c>eos_token</c>, <c>&lt;|eot_id|&gt;</c> = 128009).</summary>
+    public int EndOfTurnId { get; }
+
+    /// <summary>Id of the padding token (the config's <c>pad_token</c>, <c>&lt;pad&gt;</c> = 128256).</summary>
+    public int PadId { get; }
+
+    /// <summary>Id of the image placeholder token <c>&lt;image&gt;</c> (128257 for Magma-8B).</summary>
+    public int ImageTokenId { get; }
+
+    /// <summary>
+    /// Size of the BPE vocabulary without added or special tokens (HF <c>tokenizer.vocab_size</c>, 128000). Magma's
+    /// robot action tokens are the last 256 ids below this value.
+    /// </summary>
+    public int BaseVocabularySize => _bpe.Count;
+
+    /// <summary>Number of ids including added tokens (HF <c>len(tokenizer)</c>; 128263 for Magma-8B).</summary>
+    public int VocabularySize => _idToToken.Length;
+
+    /// <summary>The config's <c>clean_up_tokenization_spaces</c>, applied only by <see cref="DecodeAsTransformers"/>.</summary>
+    public bool CleanUpTokenizationSpaces { get; }
+
+    /// <summary>Longest byte sequence any single token decodes to.</summary>
+    internal int MaxTokenByteLength { get; }
+
+    /// <summary>
+    /// Loads <c>tokenizer.json</c> and <c>tokenizer_config.json</c> from <paramref name="directory"/>.
+    /// </summary>
+    /// <exception cref="MagmaPackageException">A file is missing or a field is missing or malformed; the message names both.</exception>
+    public static MagmaTokenizer Load(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        string tokenizerPath = Path.Combine(directory, TokenizerFiles.TokenizerJson);
+        string configPath = Path.Combine(directory, TokenizerFiles.TokenizerConfigJson);
+
+        ByteLevelBpe bpe;
+        var addedIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        var specialIds = new HashSet<int>();
+        string?[] idToToken;
+        using (var doc = TokenizerFiles.Open(tokenizerPath))
+        {
+            var root = doc.RootElement;
+            var model = TokenizerFiles.Require(root, "model", JsonValueKind.Object, tokenizerPath, "model");
+            var type = TokenizerFiles.Require(model, "type", JsonValueKind.String, tokenizerPath, "model.type");
+            if (type.GetString() != "BPE")
+            {
+                throw TokenizerFiles.Field(tokenizerPath, "model.type", $"is '{type.GetString()}', but only the LLaMA-3 'BPE' model is supported");
+            }
+
+            if (!model.TryGetProperty("ignore_merges", out var ignoreMerges) || ignoreMerges.ValueKind != JsonValueKind.True)
+            {
+                throw TokenizerFiles.Field(tokenizerPath, "model.ignore_merges", "must be true (the LLaMA-3 tokenizer); other BPE tokenizers are not supported");
+            }
+
+            CheckPreTokenizer(root, tokenizerPath);
+
+            var vocabJson = TokenizerFiles.Require(model, "vocab", JsonValueKind.Object, tokenizerPath, "model.vocab");
+            var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+            int maxId = -1;
+            foreach (var entry in vocabJson.EnumerateObject())
+            {
+                if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
+                {
+                    throw TokenizerFiles.Field(tokenizerPath, $"model.vocab[\"{entry.Name}\"]", "is not a non-negative integer id");
+                }
+
+                vocab[entry.Name] = id;
+                maxId = Math.Max(maxId, id);
+            }
+
+            var mergesJson = TokenizerFiles.Require(model, "merges", JsonValueKind.Array, tokenizerPath, "model.merges");
+            var merges = new List<(int, int)>(mergesJson.GetArrayLength());
+            int index = 0;
+            foreach (var merge in mergesJson.EnumerateArray())
+            {
+                merges.Add(ParseMerge(merge, vocab, tokenizerPath, index++));
+            }
+
+            var addedJson = TokenizerFiles.Require(root, "added_tokens", JsonValueKind.Array, tokenizerPath, "added_tokens");
+            index = 0;
+            foreach (var token in addedJson.EnumerateArray())
+            {
+                string field = $"added_tokens[{index++}]";
+                var content = TokenizerFiles.Require(token, "content", JsonValueKind.String, tokenizerPath, field + ".content").GetString()!;
+                var idJson = TokenizerFiles.Require(token, "id", JsonValueKind.Number, tokenizerPath, field + ".id");
+                if (!idJson.TryGetInt32(out int id) || id < 0 || content.Length == 0)
+                {
+                    throw TokenizerFiles.Field(tokenizerPath, field, "has an invalid id or empty content");
+                }
+
+                addedIds[content] = id;
+                if (token.TryGetProperty("special", out var special) && special.ValueKind == JsonValueKind.True)
+                {
+                    specialIds.Add(id);
+                }
+
+                maxId = Math.Max(maxId, id);
+            }
+
+            idToToken = new string?[maxId + 1];
+            foreach (var (token, id) in vocab)
+            {
+                idToToken[id] = token;
+            }
+
+            foreach (var (token, id) in addedIds)
+            {
+                idToToken[id] = token;
+            }
+
+            bpe = new ByteLevelBpe(vocab, merges);
+            if (!bpe.CoversAllBytes)
+            {
+                throw TokenizerFiles.Field(tokenizerPath, "model.vocab", "lacks some of the 256 single-byte tokens a byte-level BPE needs");
+            }
+        }
+
+        var specialFlags = new bool[idToToken.Length];
+        foreach (int id in specialIds)
+        {
+            specialFlags[id] = true;
+        }
+
+        int bos, eos, pad;
+        bool cleanUp = false;
+        using (var config = TokenizerFiles.Open(configPath))
+        {
+            var root = config.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw TokenizerFiles.Field(configPath, "(root)", "is not a JSON object");
+            }
+
+            bos = ResolveConfigToken(root, "bos_token", configPath, addedIds);
+            eos = ResolveConfigToken(root, "eos_token", configPath, addedIds);
+            pad = ResolveConfigToken(root, "pad_token", configPath, addedIds);
+            if (root.TryGetProperty("clean_up_tokenization_spaces", out var c))
+            {
+                cleanUp = c.ValueKind == JsonValueKind.True;
+            }
+        }
+
+        if (!addedIds.TryGetValue("<image>", out int image))
+        {
+            throw TokenizerFiles.Field(tokenizerPath, "added_tokens", "has no '<image>' token; Magma needs it as the image placeholder");
+        }
+
+        return new MagmaTokenizer(bpe, addedIds, idToToken, specialFlags, bos, eos, pad, image, cleanUp);
+    }
+
+    private static void CheckPreTokenizer(JsonElement root, string path)
+    {
+        // The regex is hand-implemented, so refuse a file whose pre-tokenizer is something else.
+        if (root.TryGetProperty("pre_tokenizer", out var pre) && pre.ValueKind == JsonValueKind.Object)
+        {
+            var list = pre.TryGetProperty("pretokenizers", out var items) && items.ValueKind == JsonValueKind.Array
+                ? items.EnumerateArray().ToList()
+                : [pre];
+            foreach (var item in list)
+            {
+                if (item.ValueKind == JsonValueKind.Object
+                    && item.TryGetProperty("pattern", out var pattern) && pattern.ValueKind == JsonValueKind.Object
+                    && pattern.TryGetProperty("Regex", out var regex) && regex.GetString() == TokenizerFiles.Llama3Regex)
+                {
+                    return;
+                }
+            }
+        }
+
+        throw TokenizerFiles.Field(path, "pre_tokenizer", "is not the LLaMA-3 Split regex followed by ByteLevel; only the LLaMA-3 tokenizer is supported");
+    }
+
+    private static (int, int) ParseMerge(JsonElement merge, Dictionary<string, int> vocab, string path, int index)
+    {
+        string? left = null, right = null;
+        if (merge.ValueKind == JsonValueKind.String)
+        {
+            string s = merge.GetString()!;
+            int space = s.IndexOf(' ', StringComparison.Ordinal);
+            if (space > 0 && space < s.Length - 1)
+            {
+                left = s[..space];
+                right = s[(space + 1)..];
+            }
+        }
+        else if (merge.ValueKind == JsonValueKind.Array && merge.GetArrayLength() == 2)
+        {
+            left = merge[0].GetString();
+            right = merge[1].GetString();
+        }
+
+        if (left is null || right is null || !vocab.TryGetValue(left, out int l) || !vocab.TryGetValue(right, out int r))
+        {
+            throw TokenizerFiles.Field(path, $"model.merges[{index}]", "is not a pair of vocabulary tokens");
+        }
+
+        return (l, r);
+    }
+
+    private static int ResolveConfigToken(JsonElement root, string name, string path, Dictionary<string, int> addedIds)
+    {
+        string token = TokenizerFiles.RequireTokenString(root, name, path);
+        return addedIds.TryGetValue(token, out int id)
+            ? id
+            : throw TokenizerFiles.Field(path, name, $"names '{token}', which is not an added token of tokenizer.json");
+    }
+
+    /// <summary>Encodes <paramref name="text"/>; with <paramref name="addBeginOfText"/> the ids start with <see cref="BeginOfTextId"/>.</summary>
+    public IReadOnlyList<int> Encode(string text, bool addBeginOfText = true)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>(text.Length / 3 + 2);
+        Encode(text.AsSpan(), ids, addBeginOfText);
+        return ids;
+    }
+
+    /// <summary>
+    /// Appends the ids of <paramref name="text"/> to <paramref name="destination"/> without other allocations;
+    /// reuse the list across calls.
+    /// </summary>
+    public void Encode(ReadOnlySpan<char> text, List<int> destination, bool addBeginOfText = true)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (addBeginOfText)
+        {
+            destination.Add(BeginOfTextId);
+        }
+
+        while (!text.IsEmpty)
+        {
+            ReadOnlySpan<char> segment;
+            int addedId = -1;
+            int consumed;
+            if (_added.TryFind(text, out int index, out int length, out int id))
+            {
+                segment = text[..index];
+                addedId = id;
+                consumed = index + length;
+            }
+            else
+            {
+                segment = text;
+                consumed = text.Length;
+            }
+
+            while (!segment.IsEmpty)
+            {
+                int n = Llama3PreTokenizer.NextPieceLength(segment);
+                _bpe.EncodePiece(segment[..n], destination);
+                segment = segment[n..];
+            }
+
+            if (addedId >= 0)
+            {
+                destination.Add(addedId);
+            }
+
+            text = text[consumed..];
+        }
+    }
+
+    /// <summary>
+    /// Decodes ids to text as HF <c>tokenizers</c> <c>decode</c> does (invalid UTF-8 becomes U+FFFD; ids outside the
+    /// vocabulary are ignored). With <paramref name="skipSpecialTokens"/> special added tokens are left out.
+    /// </summary>
+    public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false)
+    {
+        int total = 0;
+        foreach (int id in ids)
+        {
+            if (Keep(id, skipSpecialTokens))
+            {
+                total += _tokenByteOffsets[id + 1] - _tokenByteOffsets[id];
+            }
+        }
+
+        if (total == 0)
+        {
+            return string.Empty;
+        }
+
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(total);
+        try
+        {
+            int n = 0;
+            foreach (int id in ids)
+            {
+                if (Keep(id, skipSpecialTokens))
+                {
+                    n += CopyTokenBytes(id, buffer.AsSpan(n));
+                }
+            }
+
+            return Encoding.UTF8.GetString(buffer, 0, n);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Decodes like transformers' <c>tokenizer.decode</c>: <see cref="Decode"/> followed, when the config's
+    /// <c>clean_up_tokenization_spaces</c> is true, by its clean-up (" ." to ".", " n't" to "n't", ...).
+    /// </summary>
+    public string DecodeAsTransformers(ReadOnlySpan<int> ids, bool skipSpecialTokens = false)
+    {
+        string text = Decode(ids, skipSpecialTokens);
+        return CleanUpTokenizationSpaces ? CleanUpTokenization(text) : text;
+    }
+
+    /// <summary>transformers' <c>clean_up_tokenization</c>, replacement for replacement.</summary>
+    public static string CleanUpTokenization(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Replace(" .", ".", StringComparison.Ordinal)
+            .Replace(" ?", "?", StringComparison.Ordinal)
+            .Replace(" !", "!", StringComparison.Ordinal)
+            .Replace(" ,", ",", StringComparison.Ordinal)
+            .Replace(" ' ", "'", StringComparison.Ordinal)
+            .Replace(" n't", "n't", StringComparison.Ordinal)
+            .Replace(" 'm", "'m", StringComparison.Ordinal)
+            .Replace(" 's", "'s", StringComparison.Ordinal)
+            .Replace(" 've", "'ve", StringComparison.Ordinal)
+            .Replace(" 're", "'re", StringComparison.Ordinal);
+    }
+
+    /// <summary>Creates a decoder that turns ids into text one at a time without splitting UTF-8 characters.</summary>
+    public StreamingDecoder CreateStreamingDecoder(bool skipSpecialTokens = true) => new(this, skipSpecialTokens);
+
+    /// <summary>Id of a token given in its tokenizer.json form (e.g. "Ġthe" or "&lt;image&gt;"), or null.</summary>
+    public int? TokenToId(string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (_addedIds.TryGetValue(token, out int id))
+        {
+            return id;
+        }
+
+        int? vocabId = _bpe.TryGetId(token, out id) ? id : null;
+        return vocabId;
+    }
+
+    /// <summary>The token string of an id in its tokenizer.json form (HF <c>id_to_token</c>), or null.</summary>
+    public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
+
+    /// <summary>True for added tokens flagged <c>special</c> (all LLaMA-3 and Magma added tokens).</summary>
+    public bool IsSpecial(int id) => (uint)id < (uint)_special.Length && _special[id];
+
+    internal bool Keep(int id, bool skipSpecialTokens) =>
+        (uint)id < (uint)_idToToken.Length && _idToToken[id] is not null && !(skipSpecialTokens && _special[id]);
+
+    internal int CopyTokenBytes(int id, Span<byte> destination)
+    {
+        var bytes = _tokenBytes.AsSpan(_tokenByteOffsets[id], _tokenByteOffsets[id + 1] - _tokenByteOffsets[id]);
+        bytes.CopyTo(destination);
+        return bytes.Length;
+    }
+}
