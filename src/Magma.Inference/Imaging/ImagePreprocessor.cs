@@ -180,8 +180,8 @@ public sealed class ImagePreprocessor
             int tileArea = tileW * tileH;
             for (int y = 0; y < outH; y++)
             {
-                float[] rowA = s.Row(s.Y0[y], s.Y1[y], rgb, _lut, out bool _);
-                float[] rowB = s.Row(s.Y1[y], s.Y0[y], rgb, _lut, out bool _);
+                float[] rowA = s.Row(s.Y0[y], s.Y1[y], rgb, _lut);
+                float[] rowB = s.Row(s.Y1[y], s.Y0[y], rgb, _lut);
                 float h0 = s.Wy0[y], h1 = s.Wy1[y];
                 int tileRow = y / tileH, inTileY = y % tileH;
                 for (int c = 0; c < 3; c++)
@@ -287,9 +287,8 @@ public sealed class ImagePreprocessor
         /// Returns the horizontally resampled, normalised source row <paramref name="sy"/> (3 planes of outW), reusing
         /// a cached row when possible and never evicting <paramref name="keep"/>.
         /// </summary>
-        public float[] Row(int sy, int keep, ReadOnlySpan<byte> rgb, float[] lut, out bool computed)
+        public float[] Row(int sy, int keep, ReadOnlySpan<byte> rgb, float[] lut)
         {
-            computed = false;
             if (_tagA == sy)
             {
                 return _rowA;
@@ -300,7 +299,6 @@ public sealed class ImagePreprocessor
                 return _rowB;
             }
 
-            computed = true;
             // Evict the slot that does not hold the row still needed by this output row.
             bool useA = _tagA != keep;
             float[] row = useA ? _rowA : _rowB;
