@@ -7,7 +7,8 @@ namespace Magma.Inference.Text;
 /// Byte-level BPE with Hugging Face <c>tokenizers</c> semantics for <c>ignore_merges: true</c>: a pre-token found whole
 /// in the vocabulary is one token; otherwise its bytes are merged by merge-list rank, lowest rank first and leftmost
 /// on ties, replaying <c>Word::merge_all</c> (including its "same resulting id" staleness test) so results are
-/// identical to HF rather than to tiktoken's rank rule, which can differ when one token has several splits.
+/// identical to HF by construction. (tiktoken's rule, lowest rank of the merged token, orders the same merges
+/// except when two different splits of one token compete; HF's merge order was not assumed equal there.)
 /// </summary>
 internal sealed class ByteLevelBpe
 {
