@@ -93,7 +93,8 @@ public sealed class RobotActionDecoder
         bool hasStop = generatedIds.Length > 0 &&
             (generatedIds[^1] == EndOfTurnTokenId || generatedIds[^1] == EndOfTextTokenId);
         ReadOnlySpan<int> body = hasStop ? generatedIds[..^1] : generatedIds;
-        string where = hasStop ? "before <|eot_id|>" : "at the end of the output (no <|eot_id|>)";
+        string where = !hasStop ? "at the end of the output (no <|eot_id|>)"
+            : generatedIds[^1] == EndOfTurnTokenId ? "before <|eot_id|>" : "before <|end_of_text|>";
 
         int run = 0;
         while (run < body.Length && _codec.IsActionToken(body[body.Length - 1 - run]))
