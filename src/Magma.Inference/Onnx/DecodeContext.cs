@@ -10,7 +10,7 @@ namespace Magma.Inference.Onnx;
 /// step (id -> embedding -> decoder -> last-row logits). Everything is allocated here, once; a decode step only
 /// writes the new id and rebinds the mask view of the new length.
 /// </summary>
-internal sealed class DecodeContext : IDisposable
+internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
 {
     private readonly MagmaSessions _s;
     private readonly DecoderManifest _d;
@@ -64,8 +64,11 @@ internal sealed class DecodeContext : IDisposable
     /// <summary>Positions already in the cache.</summary>
     public int Position { get; private set; }
 
-    /// <summary>Logits (float32) of the last position run.</summary>
-    public ReadOnlySpan<float> Logits => _logits;
+    /// <summary>Positions the KV cache can hold.</summary>
+    public int Capacity => Cache.Capacity;
+
+    /// <summary>Logits (float32) of the last position run; writable scratch for logits processors.</summary>
+    public Span<float> CurrentLogits => _logits;
 
     /// <summary>Runs the merged prompt embeddings ([T,H] in <paramref name="embeds"/>) through the decoder.</summary>
     public void Prefill(NativeBuffer embeds, int length)
@@ -106,7 +109,7 @@ internal sealed class DecodeContext : IDisposable
         _binding.BindOutput(_d.Logits, _stepLogitsValue);
     }
 
-    /// <summary>Feeds <paramref name="tokenId"/> at the next position and refreshes <see cref="Logits"/>.</summary>
+    /// <summary>Feeds <paramref name="tokenId"/> at the next position and refreshes <see cref="CurrentLogits"/>.</summary>
     public void Step(int tokenId)
     {
         if (Position == 0)

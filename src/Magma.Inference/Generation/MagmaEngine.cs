@@ -1,0 +1,196 @@
+using Magma.Inference.Imaging;
+using Magma.Inference.Onnx;
+using Magma.Inference.Package;
+using Magma.Inference.Text;
+
+namespace Magma.Inference.Generation;
+
+/// <summary>
+/// The pipeline behind <see cref="MagmaModel"/>: chat -> ids, images -> crops -> vision -> stitched blocks,
+/// merge, prefill, then a <see cref="GenerationLoop"/> over a per-request <see cref="DecodeContext"/>.
+/// Not thread-safe; the façade serialises requests.
+/// </summary>
+internal sealed class MagmaEngine : IDisposable
+{
+    /// <summary>Spec §5.4: stopping on &lt;|end_of_text|&gt; too is a harmless safety net.</summary>
+    internal const int EndOfTextId = 128001;
+
+    private readonly int _maxSequence;
+
+    public MagmaEngine(MagmaPackage package, MagmaModelOptions options)
+    {
+        Package = package;
+        MagmaManifest m = package.Manifest;
+        if (m.Vision.Strategy != "crop")
+        {
+            throw new MagmaPackageException($"magma.json: field 'vision.strategy' is \"{m.Vision.Strategy}\"; this engine runs the \"crop\" strategy only.");
+        }
+
+        PreprocessorConfig pre = PreprocessorConfig.Load(package.PreprocessorConfigPath);
+        if (pre.BaseImageSize != m.Vision.CropSize)
+        {
+            throw new MagmaPackageException(
+                $"preprocessor_config.json: the base image size is {pre.BaseImageSize} but magma.json field 'vision.crop_size' is {m.Vision.CropSize}; they must agree.");
+        }
+
+        Preprocessor = new ImagePreprocessor(pre);
+        Tokenizer = MagmaTokenizer.Load(package.Directory);
+        Template = ChatTemplate.FromTokenizerConfig(Path.Combine(package.Directory, "tokenizer_config.json"));
+        if (Tokenizer.ImageTokenId != m.Tokens.Image)
+        {
+            throw new MagmaPackageException(
+                $"magma.json: field 'tokens.image' is {m.Tokens.Image} but the tokenizer's <image> id is {Tokenizer.ImageTokenId}.");
+        }
+
+        if (Tokenizer.VocabularySize > m.Decoder.VocabSize)
+        {
+            throw new MagmaPackageException(
+                $"tokenizer.json: the tokenizer has {Tokenizer.VocabularySize} ids, more than magma.json field 'decoder.vocab_size' = {m.Decoder.VocabSize}.");
+        }
+
+        int maxPos = m.Decoder.MaxPositionEmbeddings;
+        _maxSequence = options.MaxSequenceLength > 0 ? Math.Min(options.MaxSequenceLength, maxPos) : maxPos;
+        Sessions = new MagmaSessions(package, options);
+    }
+
+    public MagmaPackage Package { get; }
+
+    public MagmaSessions Sessions { get; }
+
+    public MagmaTokenizer Tokenizer { get; }
+
+    public ChatTemplate Template { get; }
+
+    public ImagePreprocessor Preprocessor { get; }
+
+    /// <summary>KV caches allocated since load (one per request).</summary>
+    public int KvCachesCreated { get; private set; }
+
+    /// <summary>Bytes and buffer count of the most recent request's KV cache.</summary>
+    public (long Bytes, int Buffers, int Capacity) LastKvCache { get; private set; }
+
+    public int[] Tokenize(IReadOnlyList<ChatTurn> turns)
+    {
+        string text = Template.Render(turns, addGenerationPrompt: true);
+        // The template starts with BOS and the tokenizer adds another: Magma's double BOS (spec §5.2), kept on purpose.
+        return [.. Tokenizer.Encode(text, addBeginOfText: true)];
+    }
+
+    /// <summary>Stitched visual embeddings of one image ([N_img, H] raw elements).</summary>
+    public byte[] EncodeImage(RgbImage image, out CropGrid grid)
+    {
+        grid = Preprocessor.SelectGrid(image.Width, image.Height);
+        float[] pixels = new float[Preprocessor.GetPixelCount(grid)];
+        grid = Preprocessor.Preprocess(image, pixels);
+        (byte[] features, byte[] separator) = Sessions.EncodeCrops(pixels, grid.CropCount);
+        int g = Package.Manifest.Vision.FeatureGrid;
+        byte[] block = GC.AllocateUninitializedArray<byte>(EmbeddingMerger.ImageTokenCount(grid, g) * separator.Length);
+        EmbeddingMerger.Stitch(features, separator, grid, g, block);
+        return block;
+    }
+
+    /// <summary>Merged prompt embeddings ([T,H] in host memory) for <paramref name="ids"/> and the images.</summary>
+    public NativeBuffer BuildEmbeddings(ReadOnlySpan<int> ids, IReadOnlyList<RgbImage> images, out int length, out int imageTokens)
+    {
+        MagmaManifest m = Package.Manifest;
+        int vec = m.Decoder.HiddenSize * m.ElementSize;
+        var blocks = new byte[images.Count][];
+        var counts = new int[images.Count];
+        imageTokens = 0;
+        int placeholders = 0;
+        foreach (int id in ids)
+        {
+            placeholders += id == m.Tokens.Image ? 1 : 0;
+        }
+
+        if (placeholders != images.Count)
+        {
+            // Same check as MergedLength, made before the (expensive) vision run.
+            EmbeddingMerger.MergedLength(ids, m.Tokens.Image, new int[images.Count]);
+        }
+
+        for (int i = 0; i < images.Count; i++)
+        {
+            blocks[i] = EncodeImage(images[i] ?? throw new MagmaInputException($"MagmaRequest.Images[{i}] is null."), out _);
+            counts[i] = blocks[i].Length / vec;
+            imageTokens += counts[i];
+        }
+
+        length = EmbeddingMerger.MergedLength(ids, m.Tokens.Image, counts);
+        CheckContext(length, imageTokens);
+        byte[] text = new byte[ids.Length * vec];
+        Sessions.EmbedTokens(ids, text);
+        NativeBuffer merged = NativeBuffer.Host((long)length * vec);
+        EmbeddingMerger.Merge(ids, m.Tokens.Image, text, blocks, vec, merged.HostSpan<byte>(0, checked(length * vec)));
+        return merged;
+    }
+
+    internal void CheckContext(int promptLength, int imageTokens)
+    {
+        if (promptLength > _maxSequence)
+        {
+            throw new MagmaInputException(
+                $"The prompt fills {promptLength} positions ({imageTokens} of them image embeddings), {promptLength - _maxSequence} more than the context limit of {_maxSequence}. Use fewer or smaller images or a shorter chat.");
+        }
+    }
+
+    /// <summary>Validates options, builds the prompt, allocates the request's cache and runs the prefill.</summary>
+    public RequestRun Start(ReadOnlySpan<int> ids, IReadOnlyList<RgbImage> images, GenerationOptions options)
+    {
+        options.Validate();
+        using NativeBuffer embeds = BuildEmbeddings(ids, images, out int length, out int imageTokens);
+        int capacity = (int)Math.Min(_maxSequence, (long)length + options.MaxNewTokens);
+        DecodeContext context = Sessions.BeginDecode(capacity);
+        try
+        {
+            KvCachesCreated++;
+            LastKvCache = (context.Cache.BytesAllocated, context.Cache.BufferCount, context.Cache.Capacity);
+            context.Prefill(embeds, length);
+            ulong seed = options.Seed ?? (ulong)Random.Shared.NextInt64();
+            var loop = new GenerationLoop(context, new StreamingText(Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true)), options, StopIds(options), seed);
+            return new RequestRun(context, loop, length, imageTokens);
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    private IReadOnlyList<int> StopIds(GenerationOptions options)
+    {
+        if (options.StopTokenIds is not null)
+        {
+            return options.StopTokenIds;
+        }
+
+        var ids = new List<int>(Package.Manifest.Tokens.Eos);
+        if (!ids.Contains(EndOfTextId) && EndOfTextId < Package.Manifest.Decoder.VocabSize)
+        {
+            ids.Add(EndOfTextId);
+        }
+
+        return ids;
+    }
+
+    public void Dispose() => Sessions.Dispose();
+
+    private sealed class StreamingText(StreamingDecoder decoder) : ITextStream
+    {
+        public string Append(int tokenId) => decoder.Append(tokenId);
+
+        public string Flush() => decoder.Flush();
+    }
+}
+
+/// <summary>One request in flight: its decoder state and loop.</summary>
+internal sealed class RequestRun(DecodeContext context, GenerationLoop loop, int promptTokens, int imageTokens) : IDisposable
+{
+    public GenerationLoop Loop => loop;
+
+    public DecodeContext Context => context;
+
+    public MagmaUsage Usage => new(promptTokens, imageTokens, loop.Generated.Count);
+
+    public void Dispose() => context.Dispose();
+}

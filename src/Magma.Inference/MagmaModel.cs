@@ -1,0 +1,258 @@
+using System.Runtime.CompilerServices;
+using Magma.Inference.Decoding;
+using Magma.Inference.Generation;
+using Magma.Inference.Imaging;
+using Magma.Inference.Package;
+using Magma.Inference.Text;
+
+namespace Magma.Inference;
+
+/// <summary>
+/// A loaded Magma model: the entry point of the engine. Load a package folder once, then send requests; requests
+/// from several threads queue and run one at a time (each holds its own KV cache for its duration).
+/// </summary>
+public sealed class MagmaModel : IAsyncDisposable, IDisposable
+{
+    private readonly MagmaEngine _engine;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private bool _disposed;
+
+    private MagmaModel(MagmaEngine engine) => _engine = engine;
+
+    /// <summary>The validated package this model was loaded from.</summary>
+    public MagmaPackage Package => _engine.Package;
+
+    /// <summary>The package's tokenizer.</summary>
+    public MagmaTokenizer Tokenizer => _engine.Tokenizer;
+
+    /// <summary>Whether prompts wrap images in &lt;image_start&gt;/&lt;image_end&gt; (from the manifest).</summary>
+    public bool UseImageStartEnd => _engine.Package.Manifest.UseImageStartEnd;
+
+    internal MagmaEngine Engine => _engine;
+
+    /// <summary>Opens, validates and loads a package folder.</summary>
+    /// <param name="packageDirectory">The folder holding magma.json (docs/package-format.md).</param>
+    /// <param name="options">Device and threading; CPU with ORT's default threads when null.</param>
+    /// <exception cref="MagmaPackageException">A package file is missing or does not match the manifest.</exception>
+    /// <exception cref="InvalidOperationException">CUDA was requested but cannot start.</exception>
+    public static MagmaModel Load(string packageDirectory, MagmaModelOptions? options = null)
+    {
+        MagmaPackage package = MagmaPackage.Open(packageDirectory);
+        return new MagmaModel(new MagmaEngine(package, options ?? new MagmaModelOptions()));
+    }
+
+    /// <summary>Runs a request to the end.</summary>
+    /// <exception cref="MagmaInputException">The request cannot be run (placeholder/image mismatch, prompt over the context, bad options).</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; generation stops within one decode step.</exception>
+    public async Task<MagmaResponse> GenerateAsync(MagmaRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        int[] ids = Tokenize(request);
+        return await RunAsync(ids, request.Images, request.Options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Streams a request's text as it is generated; the last update carries the finish reason and usage.</summary>
+    /// <exception cref="MagmaInputException">The request cannot be run.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; generation stops within one decode step.</exception>
+    public async IAsyncEnumerable<MagmaStreamUpdate> StreamAsync(
+        MagmaRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        int[] ids = Tokenize(request);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using RequestRun run = await Task.Run(() => _engine.Start(ids, request.Images, request.Options), cancellationToken).ConfigureAwait(false);
+            while (true)
+            {
+                (bool more, int token, string delta) = await Task.Run(
+                    () => (run.Loop.MoveNext(cancellationToken, out int t, out string d), t, d), cancellationToken).ConfigureAwait(false);
+                if (!more)
+                {
+                    yield break;
+                }
+
+                bool last = run.Loop.Finish is not null;
+                yield return new MagmaStreamUpdate(delta, token, run.Loop.Finish, last ? run.Usage : null);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Predicts one 7-DoF robot action for <paramref name="image"/> and <paramref name="task"/> with Magma's LIBERO
+    /// prompt. Sampling defaults to temperature 0.7 / top-k 50 (the official settings); the action-token constraint is
+    /// always added, so the output is seven action tokens and EOS.
+    /// </summary>
+    /// <param name="image">The (already rotated/round-tripped) camera frame.</param>
+    /// <param name="task">The task instruction, e.g. "put the bowl on the plate".</param>
+    /// <param name="decoder">Un-normalises tokens into an action (and keeps gripper state across steps).</param>
+    /// <param name="options">Sampling options; <see cref="GenerationOptions.RobotAction"/> when null.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public async Task<DecodeResult<RobotAction>> PredictActionAsync(
+        RgbImage image, string task, RobotActionDecoder decoder, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(decoder);
+        GenerationOptions o = options ?? GenerationOptions.RobotAction;
+        var constraint = new ActionTokenConstraint(Package.Manifest.Tokens.BaseVocabSize, Package.Manifest.Tokens.Eos[0]);
+        var constrained = new GenerationOptions
+        {
+            MaxNewTokens = Math.Max(o.MaxNewTokens, ActionTokenConstraint.ActionLength + 1),
+            DoSample = o.DoSample,
+            Temperature = o.Temperature,
+            TopK = o.TopK,
+            TopP = o.TopP,
+            Seed = o.Seed,
+            StopTokenIds = o.StopTokenIds,
+            StopStrings = o.StopStrings,
+            LogitsProcessors = [.. o.LogitsProcessors, constraint],
+        };
+        MagmaResponse response = await GenerateAsync(
+            new MagmaRequest { Images = [image], Turns = MagmaPrompts.Conversation(MagmaPrompts.RobotAction(task, UseImageStartEnd)), Options = constrained },
+            cancellationToken).ConfigureAwait(false);
+        int[] ids = [.. response.TokenIds];
+        return decoder.Decode(ids);
+    }
+
+    /// <summary>
+    /// Grounds a UI instruction on a (Set-of-Mark) screenshot with the UI agent's prompt, greedy by default, and
+    /// parses the answer into a click target in screenshot pixels.
+    /// </summary>
+    /// <param name="screenshot">The screenshot the model sees.</param>
+    /// <param name="instruction">What to click, e.g. "open the settings".</param>
+    /// <param name="markBoxes">Mark id to normalised box of the marks drawn on the screenshot, if any.</param>
+    /// <param name="options">Generation options; greedy with 128 new tokens when null.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public async Task<DecodeResult<UiTarget>> GroundAsync(
+        RgbImage screenshot, string instruction, IReadOnlyDictionary<int, NormalizedBox>? markBoxes = null,
+        GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(screenshot);
+        ArgumentNullException.ThrowIfNull(instruction);
+        MagmaResponse response = await GenerateAsync(
+            new MagmaRequest
+            {
+                Images = [screenshot],
+                Turns = MagmaPrompts.Conversation(MagmaPrompts.UiClick(instruction, UseImageStartEnd)),
+                Options = options ?? new GenerationOptions { MaxNewTokens = 128 },
+            },
+            cancellationToken).ConfigureAwait(false);
+        return UiAnswerParser.ParseTarget(response.Text, screenshot.Width, screenshot.Height, markBoxes);
+    }
+
+    /// <summary>
+    /// Asks for a Trace-of-Mark plan (the robot-trajectory demo's prompt; sampling at temperature 0.3 by default) and
+    /// parses the traces.
+    /// </summary>
+    /// <param name="image">The image with numeric marks drawn on it.</param>
+    /// <param name="markIds">The marks to move.</param>
+    /// <param name="task">What the robot is doing.</param>
+    /// <param name="speed">The demo's speed value.</param>
+    /// <param name="steps">Number of future steps to plan.</param>
+    /// <param name="options">Generation options; temperature 0.3, top-k 50, 1024 new tokens when null.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public async Task<DecodeResult<TracePlan>> PlanTraceAsync(
+        RgbImage image, IReadOnlyList<int> markIds, string task, int speed = 8, int steps = 16,
+        GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        MagmaResponse response = await GenerateAsync(
+            new MagmaRequest
+            {
+                Images = [image],
+                Turns = MagmaPrompts.Conversation(MagmaPrompts.TraceOfMarkPlanning(markIds, task, speed, steps, UseImageStartEnd)),
+                Options = options ?? new GenerationOptions { DoSample = true, Temperature = 0.3f, MaxNewTokens = 1024 },
+            },
+            cancellationToken).ConfigureAwait(false);
+        return TraceParser.Parse(response.Text, image.Width, image.Height);
+    }
+
+    /// <summary>Runs pre-tokenized prompt ids (parity tests, callers with their own template).</summary>
+    internal async Task<MagmaResponse> RunAsync(int[] ids, IReadOnlyList<RgbImage> images, GenerationOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return await Task.Run(
+                () =>
+                {
+                    using RequestRun run = _engine.Start(ids, images, options);
+                    while (run.Loop.MoveNext(cancellationToken, out _, out _))
+                    {
+                    }
+
+                    return new MagmaResponse(run.Loop.Text.ToString().Trim(), [.. run.Loop.Generated], run.Usage, run.Loop.Finish!.Value);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private int[] Tokenize(MagmaRequest request)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (request.Turns is null || request.Turns.Count == 0)
+        {
+            throw new MagmaInputException("MagmaRequest.Turns is empty; add at least one user turn (MagmaPrompts.Conversation builds the usual system + user pair).");
+        }
+
+        return _engine.Tokenize(request.Turns);
+    }
+
+    /// <summary>Waits for the request in flight, then releases the sessions.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _gate.Wait();
+        try
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                _engine.Dispose();
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Waits asynchronously for the request in flight, then releases the sessions.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                _engine.Dispose();
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}
