@@ -1,0 +1,673 @@
+#!/usr/bin/env python3
+"""Export a Hugging Face Magma checkpoint folder to the ONNX package of docs/package-format.md.
+
+    python tools/export/export_magma.py --checkpoint /models/Magma-8B --out /models/magma-onnx-fp16 --dtype float16
+
+The safetensors are read directly (no `from_pretrained`), so ConvNeXt layer-scale keys named `gamma` are never
+renamed (spec 1.5). The three graphs are written node by node with `onnx.helper`:
+
+* vision.onnx  - ConvNeXt stem + stages (shapes inferred from the tensors) + mlp2x_gelu projector, channels-last;
+                 the learned row separator is a second, constant output.
+* embed.onnx   - Gather over the token-embedding table.
+* decoder.onnx - LLaMA decoder on inputs_embeds with an explicit KV cache (ORT GenAI builder tensor names) and
+                 an explicit position_ids input (rotary positions follow the merged multimodal sequence).
+
+The embedding table lives once in text.data; embed.onnx and (when the LM head is tied) decoder.onnx both point
+at it. At the end every graph is run in onnxruntime (CPU) against PyTorch modules built from the same checkpoint
+(timm ConvNeXt + torch projector, transformers LlamaForCausalLM) and the max abs/rel errors are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import time
+
+import numpy as np
+from onnx import TensorProto
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from onnx_graph import ExternalStore, Graph  # noqa: E402
+
+FORMAT_VERSION = 1
+COPIED_FILES = ["config.json", "preprocessor_config.json", "generation_config.json", "tokenizer.json",
+                "tokenizer_config.json", "special_tokens_map.json", "dataset_statistics.json"]
+MASK_NEG = -1.0e9  # finite, so fully padded rows give a uniform softmax instead of NaN
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checkpoint access
+# ---------------------------------------------------------------------------------------------------------------
+
+class Checkpoint:
+    """Lazy reader over all *.safetensors shards of a folder."""
+
+    def __init__(self, folder: str):
+        from safetensors import safe_open
+
+        files = sorted(glob.glob(os.path.join(folder, "*.safetensors")))
+        if not files:
+            raise SystemExit(f"no *.safetensors in {folder}")
+        self._stack = contextlib.ExitStack()
+        self._handles = {}
+        self.index: dict[str, str] = {}
+        for path in files:
+            handle = self._stack.enter_context(safe_open(path, framework="pt"))
+            self._handles[path] = handle
+            for key in handle.keys():
+                self.index[key] = path
+
+    def keys(self):
+        return self.index.keys()
+
+    def has(self, key: str) -> bool:
+        return key in self.index
+
+    def shape(self, key: str) -> list[int]:
+        return list(self._handles[self.index[key]].get_slice(key).get_shape())
+
+    def torch(self, key: str):
+        return self._handles[self.index[key]].get_tensor(key)
+
+    def get(self, key: str, dtype=np.float32) -> np.ndarray:
+        """The tensor as numpy (bf16/fp16/fp32 checkpoints are converted through fp32)."""
+        return self.torch(key).float().numpy().astype(dtype, copy=False)
+
+    def find_suffix(self, suffix: str, must_contain: str = "") -> str:
+        hits = [k for k in self.index if k.endswith(suffix) and must_contain in k]
+        if not hits:
+            raise SystemExit(f"checkpoint has no tensor ending in '{suffix}'" +
+                             (f" containing '{must_contain}'" if must_contain else ""))
+        return sorted(hits, key=len)[0]
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def read_json(path: str, default=None):
+    if not os.path.exists(path):
+        if default is not None:
+            return default
+        raise SystemExit(f"missing {path}")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+class Arch:
+    """Everything the graphs need, inferred from config files and tensor shapes."""
+
+    def __init__(self, ckpt: Checkpoint, folder: str, vision_norm_eps: float):
+        self.config = read_json(os.path.join(folder, "config.json"))
+        self.pre = read_json(os.path.join(folder, "preprocessor_config.json"), {})
+        self.gen = read_json(os.path.join(folder, "generation_config.json"), {})
+        text = dict(self.config)
+        text.update(self.config.get("text_config") or {})
+        self.text_config = text
+        self.vision_config = self.config.get("vision_config") or {}
+
+        # vision trunk: prefix of ...stem.0.weight, stages and blocks counted from the keys
+        stem_key = ckpt.find_suffix("stem.0.weight", "trunk")
+        self.trunk = stem_key[: -len("stem.0.weight")]
+        self.patch = ckpt.shape(stem_key)[2]
+        self.depths, self.dims = [], []
+        s = 0
+        while ckpt.has(f"{self.trunk}stages.{s}.blocks.0.conv_dw.weight"):
+            b = 0
+            while ckpt.has(f"{self.trunk}stages.{s}.blocks.{b}.conv_dw.weight"):
+                b += 1
+            self.depths.append(b)
+            self.dims.append(ckpt.shape(f"{self.trunk}stages.{s}.blocks.0.conv_dw.weight")[0])
+            s += 1
+        self.vision_eps = vision_norm_eps
+        self.stride = self.patch * 2 ** (len(self.dims) - 1)
+
+        proj0 = ckpt.find_suffix("proj.0.weight", "projector")
+        self.proj = proj0[: -len("0.weight")]
+        seps = [k for k in ckpt.keys() if k.endswith("row_seperator") or k.endswith("row_separator")]
+        if not seps:
+            raise SystemExit("checkpoint has no multi_modal_projector.row_seperator")
+        self.row_sep = seps[0]
+        self.mm_hidden = ckpt.shape(proj0)[1]
+        self.vision_hidden = ckpt.shape(self.proj + "2.weight")[0]
+        if self.mm_hidden != self.dims[-1]:
+            raise SystemExit(f"projector input {self.mm_hidden} != last ConvNeXt width {self.dims[-1]}")
+
+        # text decoder
+        embed_key = ckpt.find_suffix("embed_tokens.weight")
+        self.lm = embed_key[: -len("embed_tokens.weight")]
+        self.embed_key = embed_key
+        self.vocab, self.hidden = ckpt.shape(embed_key)
+        heads = [k for k in ckpt.keys() if k.startswith(self.lm) and re.search(r"layers\.\d+\.self_attn\.q_proj\.weight$", k)]
+        self.layers = len(heads)
+        self.heads = int(text["num_attention_heads"])
+        self.kv_heads = int(text.get("num_key_value_heads") or self.heads)
+        self.head_dim = int(text.get("head_dim") or self.hidden // self.heads)
+        q_rows = ckpt.shape(f"{self.lm}layers.0.self_attn.q_proj.weight")[0]
+        k_rows = ckpt.shape(f"{self.lm}layers.0.self_attn.k_proj.weight")[0]
+        if q_rows != self.heads * self.head_dim or k_rows != self.kv_heads * self.head_dim:
+            raise SystemExit(f"q/k_proj rows {q_rows}/{k_rows} do not match heads {self.heads}/{self.kv_heads} x {self.head_dim}")
+        if text.get("attention_bias") or text.get("mlp_bias"):
+            raise SystemExit("attention_bias / mlp_bias models are not supported by this exporter")
+        self.eps = float(text.get("rms_norm_eps", 1e-5))
+        self.max_pos = int(text.get("max_position_embeddings", 8192))
+        heads_key = [k for k in ckpt.keys() if k.endswith("lm_head.weight")]
+        self.lm_head = heads_key[0] if heads_key else None
+        # a tied head reads the embedding table (one copy in text.data shared by embed.onnx and decoder.onnx)
+        self.tied = self.lm_head is None or bool(text.get("tie_word_embeddings", False))
+        self.inv_freq, self.rope_scale = rope_parameters(text, self.head_dim)
+
+        self.crop = int(self.pre.get("base_img_size") or self.vision_config.get("img_size") or 512)
+        self.strategy = self.vision_config.get("img_anyres_strategy", "crop")
+
+    def describe(self) -> str:
+        return (f"vision: ConvNeXt patch {self.patch} depths {self.depths} dims {self.dims} eps {self.vision_eps} "
+                f"-> projector {self.mm_hidden}->{self.vision_hidden}->{self.vision_hidden}; crop {self.crop}, grid "
+                f"{self.crop // self.stride}\n"
+                f"text: {self.layers} layers, hidden {self.hidden}, heads {self.heads}/{self.kv_heads} x {self.head_dim}, "
+                f"vocab {self.vocab}, eps {self.eps}, tied head {self.tied}, rope scale {self.rope_scale}")
+
+
+def rope_parameters(text: dict, head_dim: int):
+    """inv_freq and attention scaling exactly as transformers computes them for this config."""
+    try:
+        import torch
+        from transformers import LlamaConfig
+        from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
+
+        cfg = LlamaConfig(**llama_config_dict(text))
+        rot = LlamaRotaryEmbedding(cfg, device=torch.device("cpu"))
+        inv_freq = rot.inv_freq.float().numpy().astype(np.float32)
+        scale = float(getattr(rot, "attention_scaling", 1.0))
+    except Exception as exc:  # fallback keeps the exporter usable without transformers
+        if text.get("rope_scaling"):
+            raise SystemExit(f"rope_scaling {text['rope_scaling']} needs transformers to compute: {exc}")
+        log(f"rotary tables computed without transformers ({exc})")
+        return default_inv_freq(text, head_dim), 1.0
+    if not text.get("rope_scaling"):
+        # guard against a transformers version that silently ignores rope_theta (the goldens would share the bug)
+        manual = default_inv_freq(text, head_dim)
+        if inv_freq.shape != manual.shape or not np.allclose(inv_freq, manual, rtol=1e-6, atol=0):
+            raise SystemExit(f"transformers' rotary inv_freq disagrees with rope_theta {text.get('rope_theta')}")
+    return inv_freq, scale
+
+
+def default_inv_freq(text: dict, head_dim: int) -> np.ndarray:
+    theta = float(text.get("rope_theta", 500000.0))
+    exponent = np.arange(0, head_dim, 2, dtype=np.int64).astype(np.float32) / head_dim
+    return (1.0 / (theta ** exponent)).astype(np.float32)
+
+
+def llama_config_dict(text: dict) -> dict:
+    keep = ["vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+            "num_key_value_heads", "head_dim", "hidden_act", "max_position_embeddings", "rms_norm_eps",
+            "rope_theta", "rope_scaling", "rope_parameters", "attention_bias", "mlp_bias", "tie_word_embeddings",
+            "bos_token_id", "eos_token_id", "pad_token_id", "initializer_range", "attention_dropout", "pretraining_tp"]
+    out = {k: text[k] for k in keep if k in text and text[k] is not None}
+    if "rope_parameters" not in out and not text.get("rope_scaling"):
+        # transformers 5 reads rope_parameters; 4.x keeps it as a plain attribute and reads rope_theta
+        out["rope_parameters"] = {"rope_type": "default", "rope_theta": float(text.get("rope_theta", 500000.0))}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Graphs
+# ---------------------------------------------------------------------------------------------------------------
+
+def gelu(g: Graph, x: str, dt) -> str:
+    # exact (erf) GELU written in the pattern ORT fuses into its Gelu kernel
+    d = g.op("Div", [x, g.const(math.sqrt(2.0), dt)])
+    e = g.op("Erf", [d])
+    a = g.op("Add", [e, g.const(1.0, dt)])
+    m = g.op("Mul", [x, a])
+    return g.op("Mul", [m, g.const(0.5, dt)])
+
+
+def linear(g: Graph, ckpt: Checkpoint, x: str, prefix: str, dt, bias: bool = True) -> str:
+    w = g.weight(prefix + "weight_T", ckpt.get(prefix + "weight").T.astype(dt))
+    y = g.op("MatMul", [x, w])
+    if bias:
+        y = g.op("Add", [y, g.weight(prefix + "bias", ckpt.get(prefix + "bias", dt))])
+    return y
+
+
+def build_vision(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int) -> None:
+    store = ExternalStore(out_dir, "vision.data")
+    g = Graph("magma_vision", store)
+    t = arch.trunk
+    x = g.input("pixel_values", elem, ["num_crops", 3, "height", "width"])
+
+    def layer_norm_last(v: str, prefix: str) -> str:
+        return g.op("LayerNormalization", [v, g.weight(prefix + "weight", ckpt.get(prefix + "weight", dt)),
+                                           g.weight(prefix + "bias", ckpt.get(prefix + "bias", dt))],
+                    axis=-1, epsilon=arch.vision_eps)
+
+    def layer_norm_2d(v: str, prefix: str) -> str:
+        v = g.op("Transpose", [v], perm=[0, 2, 3, 1])
+        v = layer_norm_last(v, prefix)
+        return g.op("Transpose", [v], perm=[0, 3, 1, 2])
+
+    def conv(v: str, prefix: str, stride: int, groups: int = 1) -> str:
+        w = ckpt.get(prefix + "weight", dt)
+        k = w.shape[2]
+        pad = k // 2 if stride == 1 else 0
+        return g.op("Conv", [v, g.weight(prefix + "weight", w), g.weight(prefix + "bias", ckpt.get(prefix + "bias", dt))],
+                    kernel_shape=[k, k], strides=[stride, stride], pads=[pad] * 4, group=groups)
+
+    x = conv(x, t + "stem.0.", arch.patch)
+    x = layer_norm_2d(x, t + "stem.1.")
+    for s, (depth, dim) in enumerate(zip(arch.depths, arch.dims)):
+        ds = f"{t}stages.{s}.downsample."
+        if ckpt.has(ds + "1.weight"):
+            x = layer_norm_2d(x, ds + "0.")
+            x = conv(x, ds + "1.", ckpt.shape(ds + "1.weight")[2])
+        for b in range(depth):
+            p = f"{t}stages.{s}.blocks.{b}."
+            shortcut = x
+            y = conv(x, p + "conv_dw.", 1, groups=dim)
+            y = g.op("Transpose", [y], perm=[0, 2, 3, 1])
+            y = layer_norm_last(y, p + "norm.")
+            y = linear(g, ckpt, y, p + "mlp.fc1.", dt)
+            y = gelu(g, y, dt)
+            y = linear(g, ckpt, y, p + "mlp.fc2.", dt)
+            if ckpt.has(p + "gamma"):
+                y = g.op("Mul", [y, g.weight(p + "gamma", ckpt.get(p + "gamma", dt))])
+            y = g.op("Transpose", [y], perm=[0, 3, 1, 2])
+            x = g.op("Add", [y, shortcut])
+    x = g.op("Transpose", [x], perm=[0, 2, 3, 1])
+    x = linear(g, ckpt, x, arch.proj + "0.", dt)
+    x = gelu(g, x, dt)
+    g.op("Add", [g.op("MatMul", [x, g.weight(arch.proj + "2.weight_T", ckpt.get(arch.proj + "2.weight").T.astype(dt))]),
+                 g.weight(arch.proj + "2.bias", ckpt.get(arch.proj + "2.bias", dt))], outputs=["image_features"])
+    g.output("image_features", elem, ["num_crops", "grid_height", "grid_width", arch.vision_hidden])
+    sep = g.weight(arch.row_sep, ckpt.get(arch.row_sep, dt).reshape(-1))
+    g.op("Identity", [sep], outputs=["row_separator"])
+    g.output("row_separator", elem, [arch.vision_hidden])
+    store.close()
+    if store.offset == 0:  # tiny models keep every vision weight inline
+        os.remove(store.path)
+    g.save(os.path.join(out_dir, "vision.onnx"), "Magma vision tower: ConvNeXt stem+stages, mlp2x_gelu projector")
+
+
+def build_text(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int, logits_last_only: bool) -> None:
+    store = ExternalStore(out_dir, "text.data")
+    table = store.add("embed_tokens.weight", ckpt.get(arch.embed_key, dt))
+
+    # embed.onnx
+    e = Graph("magma_embed", store)
+    ids = e.input("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"])
+    e.op("Gather", [e.shared(table), ids], outputs=["inputs_embeds"], axis=0)
+    e.output("inputs_embeds", elem, ["batch_size", "sequence_length", arch.hidden])
+
+    # decoder.onnx
+    g = Graph("magma_decoder", store)
+    H, nh, nkv, D = arch.hidden, arch.heads, arch.kv_heads, arch.head_dim
+    rep = nh // nkv
+    f32 = np.float32
+    fp16 = np.dtype(dt) == np.float16
+    x = g.input("inputs_embeds", elem, ["batch_size", "sequence_length", H])
+    mask = g.input("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"])
+    pos = g.input("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"])
+    for i in range(arch.layers):
+        g.input(f"past_key_values.{i}.key", elem, ["batch_size", nkv, "past_sequence_length", D])
+        g.input(f"past_key_values.{i}.value", elem, ["batch_size", nkv, "past_sequence_length", D])
+
+    # rotary tables for the given positions, in fp32 as transformers computes them
+    posf = g.op("Unsqueeze", [g.op("Cast", [pos], to=TensorProto.FLOAT), g.const([2], np.int64)])
+    freqs = g.op("Mul", [posf, g.const(arch.inv_freq.reshape(1, 1, -1), f32)])
+    emb = g.op("Concat", [freqs, freqs], axis=-1)
+    cos, sin = g.op("Cos", [emb]), g.op("Sin", [emb])
+    if arch.rope_scale != 1.0:
+        cos = g.op("Mul", [cos, g.const(arch.rope_scale, f32)])
+        sin = g.op("Mul", [sin, g.const(arch.rope_scale, f32)])
+    if fp16:
+        cos, sin = g.op("Cast", [cos], to=TensorProto.FLOAT16), g.op("Cast", [sin], to=TensorProto.FLOAT16)
+    cos = g.op("Unsqueeze", [cos, g.const([1], np.int64)])  # [B,1,T,D]
+    sin = g.op("Unsqueeze", [sin, g.const([1], np.int64)])
+
+    # additive mask [B,1,1,T,S]: key k visible to query t when k <= past + t and attention_mask[b,k] == 1
+    seq = g.op("Shape", [x], start=1, end=2)
+    total = g.op("Shape", [mask], start=1, end=2)
+    past = g.op("Sub", [total, seq])
+    k_idx = g.op("Range", [g.const(0, np.int64), g.op("Squeeze", [total]), g.const(1, np.int64)])
+    q_idx = g.op("Range", [g.op("Squeeze", [past]), g.op("Squeeze", [total]), g.const(1, np.int64)])
+    causal = g.op("LessOrEqual", [g.op("Unsqueeze", [k_idx, g.const([0], np.int64)]),
+                                  g.op("Unsqueeze", [q_idx, g.const([1], np.int64)])])  # [T,S]
+    keep = g.op("Unsqueeze", [g.op("Cast", [mask], to=TensorProto.BOOL), g.const([1], np.int64)])  # [B,1,S]
+    allowed = g.op("And", [causal, keep])  # [B,T,S]
+    bias = g.op("Where", [allowed, g.const(0.0, f32), g.const(MASK_NEG, f32)])
+    bias = g.op("Unsqueeze", [bias, g.const([1, 2], np.int64)])  # [B,1,1,T,S]
+
+    half = D // 2
+
+    def rms(v: str, key: str) -> str:
+        vf = g.op("Cast", [v], to=TensorProto.FLOAT) if fp16 else v
+        var = g.op("ReduceMean", [g.op("Mul", [vf, vf])], axes=[-1], keepdims=1)
+        inv = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [var, g.const(arch.eps, f32)])])])
+        y = g.op("Mul", [vf, inv])
+        if fp16:
+            y = g.op("Cast", [y], to=TensorProto.FLOAT16)
+        return g.op("Mul", [y, g.weight(key, ckpt.get(key, dt))])
+
+    def rotate(v: str) -> str:
+        first = g.op("Slice", [v, g.const([0], np.int64), g.const([half], np.int64), g.const([3], np.int64)])
+        second = g.op("Slice", [v, g.const([half], np.int64), g.const([D], np.int64), g.const([3], np.int64)])
+        rotated = g.op("Concat", [g.op("Neg", [second]), first], axis=3)
+        return g.op("Add", [g.op("Mul", [v, cos]), g.op("Mul", [rotated, sin])])
+
+    def heads(v: str, n: int) -> str:  # [B,T,n*D] -> [B,n,T,D]
+        v = g.op("Reshape", [v, g.const([0, 0, n, D], np.int64)])
+        return g.op("Transpose", [v], perm=[0, 2, 1, 3])
+
+    scale = 1.0 / math.sqrt(D)
+    for i in range(arch.layers):
+        p = f"{arch.lm}layers.{i}."
+        h = rms(x, p + "input_layernorm.weight")
+        q = rotate(heads(linear(g, ckpt, h, p + "self_attn.q_proj.", dt, bias=False), nh))
+        k = rotate(heads(linear(g, ckpt, h, p + "self_attn.k_proj.", dt, bias=False), nkv))
+        v = heads(linear(g, ckpt, h, p + "self_attn.v_proj.", dt, bias=False), nkv)
+        pk = g.op("Concat", [f"past_key_values.{i}.key", k], outputs=[f"present.{i}.key"], axis=2)
+        pv = g.op("Concat", [f"past_key_values.{i}.value", v], outputs=[f"present.{i}.value"], axis=2)
+        g.output(f"present.{i}.key", elem, ["batch_size", nkv, "total_sequence_length", D])
+        g.output(f"present.{i}.value", elem, ["batch_size", nkv, "total_sequence_length", D])
+        # grouped-query attention without copying K/V: query head j*rep+r reads KV head j
+        q5 = g.op("Reshape", [q, g.const([0, nkv, rep, -1, D], np.int64)])  # [B,KV,rep,T,D]
+        k5 = g.op("Transpose", [g.op("Unsqueeze", [pk, g.const([2], np.int64)])], perm=[0, 1, 2, 4, 3])
+        v5 = g.op("Unsqueeze", [pv, g.const([2], np.int64)])  # [B,KV,1,S,D]
+        scores = g.op("MatMul", [q5, k5])
+        if fp16:
+            scores = g.op("Cast", [scores], to=TensorProto.FLOAT)
+        scores = g.op("Add", [g.op("Mul", [scores, g.const(scale, f32)]), bias])
+        probs = g.op("Softmax", [scores], axis=-1)
+        if fp16:
+            probs = g.op("Cast", [probs], to=TensorProto.FLOAT16)
+        o = g.op("MatMul", [probs, v5])  # [B,KV,rep,T,D]
+        o = g.op("Reshape", [o, g.const([0, nh, -1, D], np.int64)])
+        o = g.op("Reshape", [g.op("Transpose", [o], perm=[0, 2, 1, 3]), g.const([0, 0, nh * D], np.int64)])
+        x = g.op("Add", [x, linear(g, ckpt, o, p + "self_attn.o_proj.", dt, bias=False)])
+        h = rms(x, p + "post_attention_layernorm.weight")
+        gate = linear(g, ckpt, h, p + "mlp.gate_proj.", dt, bias=False)
+        up = linear(g, ckpt, h, p + "mlp.up_proj.", dt, bias=False)
+        act = g.op("Mul", [gate, g.op("Sigmoid", [gate])])
+        x = g.op("Add", [x, linear(g, ckpt, g.op("Mul", [act, up]), p + "mlp.down_proj.", dt, bias=False)])
+    h = rms(x, arch.lm + "norm.weight")
+    if logits_last_only:
+        h = g.op("Slice", [h, g.const([-1], np.int64), g.const([2 ** 62], np.int64), g.const([1], np.int64)])
+    if arch.tied:
+        head = g.op("Transpose", [g.shared(table)], perm=[1, 0])
+    else:
+        head = g.weight("lm_head.weight_T", ckpt.get(arch.lm_head).T.astype(dt))
+    g.op("MatMul", [h, head], outputs=["logits"])
+    g.output("logits", elem, ["batch_size", 1 if logits_last_only else "sequence_length", arch.vocab])
+    store.close()
+    e.save(os.path.join(out_dir, "embed.onnx"), "Magma token embedding (Gather over the LLaMA table)")
+    g.save(os.path.join(out_dir, "decoder.onnx"), "Magma LLaMA-3 decoder on inputs_embeds with KV cache")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Manifest
+# ---------------------------------------------------------------------------------------------------------------
+
+def added_token_ids(folder: str) -> dict[str, int]:
+    path = os.path.join(folder, "tokenizer.json")
+    if not os.path.exists(path):
+        return {}
+    tok = read_json(path)
+    return {t["content"]: int(t["id"]) for t in tok.get("added_tokens", [])}
+
+
+def write_manifest(out_dir: str, folder: str, arch: Arch, dtype: str, logits_last_only: bool, model_id: str) -> dict:
+    added = added_token_ids(folder)
+    text = arch.text_config
+    eos = arch.gen.get("eos_token_id", text.get("eos_token_id", 128009))
+    eos = eos if isinstance(eos, list) else [eos]
+    tokens = {
+        "bos": int(arch.gen.get("bos_token_id", text.get("bos_token_id", 128000))),
+        "eos": [int(t) for t in eos],
+        "pad": int(arch.gen.get("pad_token_id", text.get("pad_token_id", added.get("<pad>", 128256)))),
+        "image": int(arch.config.get("image_token_index", text.get("image_token_index", added.get("<image>", 128257)))),
+        "base_vocab_size": int(arch.config.get("tokenizer_vocab_size", 128000)),
+    }
+    for name, key in (("<image_start>", "image_start"), ("<image_end>", "image_end")):
+        if name in added:
+            tokens[key] = added[name]
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "model_id": model_id,
+        "dtype": dtype,
+        "vision": {"file": "vision.onnx", "input": "pixel_values", "features_output": "image_features",
+                   "row_separator_output": "row_separator", "crop_size": arch.crop,
+                   "feature_grid": arch.crop // arch.stride, "hidden_size": arch.vision_hidden,
+                   "strategy": arch.strategy},
+        "embed": {"file": "embed.onnx", "input": "input_ids", "output": "inputs_embeds", "hidden_size": arch.hidden},
+        "decoder": {"file": "decoder.onnx", "num_layers": arch.layers, "num_attention_heads": arch.heads,
+                    "num_key_value_heads": arch.kv_heads, "head_dim": arch.head_dim, "hidden_size": arch.hidden,
+                    "vocab_size": arch.vocab, "max_position_embeddings": arch.max_pos,
+                    "has_position_ids": True, "logits_last_only": logits_last_only,
+                    "inputs_embeds": "inputs_embeds", "attention_mask": "attention_mask",
+                    "position_ids": "position_ids", "logits": "logits",
+                    "past_key": "past_key_values.{0}.key", "past_value": "past_key_values.{0}.value",
+                    "present_key": "present.{0}.key", "present_value": "present.{0}.value"},
+        "tokens": tokens,
+        "mm_use_image_start_end": bool(arch.config.get("mm_use_image_start_end", text.get("mm_use_image_start_end", True))),
+        "weights_files": [f for f in ("vision.data", "text.data") if os.path.exists(os.path.join(out_dir, f))],
+    }
+    with open(os.path.join(out_dir, "magma.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    return manifest
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PyTorch reference modules (also used by make_tiny_model.py)
+# ---------------------------------------------------------------------------------------------------------------
+
+def torch_vision(ckpt: Checkpoint, arch: Arch):
+    """timm ConvNeXt (stem + stages) and the mlp2x_gelu projector, loaded from the checkpoint."""
+    import timm.models.convnext as tc
+    import torch
+
+    trunk = tc.ConvNeXt(in_chans=3, num_classes=0, global_pool="", depths=arch.depths, dims=arch.dims,
+                        patch_size=arch.patch, ls_init_value=1e-6, norm_eps=arch.vision_eps, drop_path_rate=0.0)
+    wanted = {k[len(arch.trunk):]: ckpt.torch(k).float() for k in ckpt.keys()
+              if k.startswith(arch.trunk) and (k[len(arch.trunk):].startswith("stem.") or k[len(arch.trunk):].startswith("stages."))}
+    missing, _ = trunk.load_state_dict(wanted, strict=False)
+    missing = [m for m in missing if m.startswith("stem.") or m.startswith("stages.")]
+    if missing:
+        raise SystemExit(f"timm ConvNeXt is missing checkpoint tensors: {missing[:5]}")
+    proj = torch.nn.Sequential(torch.nn.Linear(arch.mm_hidden, arch.vision_hidden), torch.nn.GELU(),
+                               torch.nn.Linear(arch.vision_hidden, arch.vision_hidden))
+    proj.load_state_dict({k[len(arch.proj):]: ckpt.torch(k).float() for k in ckpt.keys() if k.startswith(arch.proj)})
+    sep = ckpt.torch(arch.row_sep).float().reshape(-1)
+
+    class Vision(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk, self.proj = trunk, proj
+
+        def forward(self, pixels):
+            feats = self.trunk.stages(self.trunk.stem(pixels))
+            return self.proj(feats.permute(0, 2, 3, 1))
+
+    return Vision().eval(), sep
+
+
+def torch_llama(ckpt: Checkpoint, arch: Arch):
+    """transformers LlamaForCausalLM (eager attention, fp32) loaded from the checkpoint."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    cfg = LlamaConfig(**llama_config_dict(arch.text_config))
+    cfg._attn_implementation = "eager"
+    model = LlamaForCausalLM(cfg)
+    state = {}
+    for k in ckpt.keys():
+        if k.startswith(arch.lm):
+            state["model." + k[len(arch.lm):]] = ckpt.torch(k).float()
+    if not arch.tied:
+        state["lm_head.weight"] = ckpt.torch(arch.lm_head).float()
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [m for m in missing if not m.endswith("inv_freq") and not (arch.tied and m == "lm_head.weight")]
+    if missing or unexpected:
+        raise SystemExit(f"LlamaForCausalLM load: missing {missing[:5]} unexpected {unexpected[:5]}")
+    if arch.tied:
+        model.lm_head.weight = model.model.embed_tokens.weight
+    return model.eval()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Self-check
+# ---------------------------------------------------------------------------------------------------------------
+
+def errors(got: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
+    got = np.asarray(got, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    if got.shape != ref.shape:
+        raise AssertionError(f"shape {got.shape} != reference {ref.shape}")
+    diff = float(np.max(np.abs(got - ref))) if got.size else 0.0
+    scale = float(np.max(np.abs(ref))) if ref.size else 0.0
+    return diff, diff / scale if scale > 0 else diff
+
+
+def report(results: dict, graph: str, what: str, got, ref) -> None:
+    a, r = errors(got, ref)
+    results[f"{graph}:{what}"] = {"max_abs": a, "max_rel": r}
+    log(f"[check] {graph:<13} {what:<30} max_abs={a:.3e} max_rel={r:.3e}")
+
+
+def self_check(out_dir: str, ckpt: Checkpoint, arch: Arch, dtype: str, logits_last_only: bool, seed: int = 0) -> dict:
+    """Runs every graph in onnxruntime (CPU) against the PyTorch modules; returns {name: errors}."""
+    import onnxruntime as ort
+    import torch
+
+    np_dt = np.float16 if dtype == "float16" else np.float32
+    results: dict = {}
+    rng = np.random.default_rng(seed)
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+
+    def session(name):
+        try:
+            return ort.InferenceSession(os.path.join(out_dir, name), so, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            log(f"[check] {name}: cannot run on the CPU EP ({type(exc).__name__}: {str(exc)[:200]}); skipped")
+            return None
+
+    with torch.no_grad():
+        vision, sep = torch_vision(ckpt, arch)
+        s = session("vision.onnx")
+        if s is not None:
+            px = rng.standard_normal((2, 3, arch.crop, arch.crop)).astype(np.float32)
+            feats, row = s.run(None, {"pixel_values": px.astype(np_dt)})
+            report(results, "vision.onnx", "image_features", feats, vision(torch.from_numpy(px)).numpy())
+            report(results, "vision.onnx", "row_separator", row, sep.numpy())
+        del vision
+
+        llama = torch_llama(ckpt, arch)
+        s = session("embed.onnx")
+        table = llama.model.embed_tokens.weight
+        ids = rng.integers(0, arch.vocab, size=(2, 9)).astype(np.int64)
+        if s is not None:
+            (emb,) = s.run(None, {"input_ids": ids})
+            report(results, "embed.onnx", "inputs_embeds", emb, table[torch.from_numpy(ids)].numpy())
+
+        s = session("decoder.onnx")
+        if s is not None:
+            # one sequence of 11 positions: prefill 7, decode 1, then a 3-token chunk, against one full HF pass
+            steps = [7, 1, 3]
+            total = sum(steps)
+            embeds = (rng.standard_normal((1, total, arch.hidden)) * 0.5).astype(np.float32)
+            ref = llama(inputs_embeds=torch.from_numpy(embeds), position_ids=torch.arange(total)[None],
+                        attention_mask=torch.ones(1, total, dtype=torch.long), use_cache=True)
+            ref_logits = ref.logits.float().numpy()
+            shape = (1, arch.kv_heads, 0, arch.head_dim)
+            past = {}
+            for i in range(arch.layers):
+                past[f"past_key_values.{i}.key"] = np.zeros(shape, np_dt)
+                past[f"past_key_values.{i}.value"] = np.zeros(shape, np_dt)
+            names = [o.name for o in s.get_outputs()]
+            start = 0
+            for n in steps:
+                feed = {"inputs_embeds": embeds[:, start:start + n].astype(np_dt),
+                        "attention_mask": np.ones((1, start + n), np.int64),
+                        "position_ids": np.arange(start, start + n, dtype=np.int64)[None]}
+                feed.update(past)
+                outs = dict(zip(names, s.run(None, feed)))
+                got = outs["logits"][:, -1] if logits_last_only else outs["logits"]
+                want = ref_logits[:, start + n - 1] if logits_last_only else ref_logits[:, start:start + n]
+                report(results, "decoder.onnx", f"logits (past {start}, new {n})", got, want)
+                past = {k.replace("present.", "past_key_values."): v for k, v in outs.items() if k.startswith("present.")}
+                start += n
+            try:
+                cache = ref.past_key_values
+                for i in range(arch.layers):
+                    if hasattr(cache, "layers"):
+                        rk, rv = cache.layers[i].keys, cache.layers[i].values
+                    else:
+                        rk, rv = cache.key_cache[i], cache.value_cache[i]
+                    report(results, "decoder.onnx", f"present.{i}.key", past[f"past_key_values.{i}.key"], rk.numpy())
+                    report(results, "decoder.onnx", f"present.{i}.value", past[f"past_key_values.{i}.value"], rv.numpy())
+            except Exception as exc:
+                log(f"[check] decoder.onnx present.*: could not read the transformers cache ({exc}); skipped")
+    worst = max((v["max_rel"] for v in results.values()), default=float("nan"))
+    log(f"[check] worst max_rel over all outputs: {worst:.3e}")
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+def export(checkpoint: str, out_dir: str, dtype: str = "float32", logits_last_only: bool = True,
+           check: bool = True, model_id: str | None = None, vision_norm_eps: float = 1e-5) -> dict:
+    t0 = time.time()
+    os.makedirs(out_dir, exist_ok=True)
+    np_dt = np.float16 if dtype == "float16" else np.float32
+    elem = TensorProto.FLOAT16 if dtype == "float16" else TensorProto.FLOAT
+    ckpt = Checkpoint(checkpoint)
+    try:
+        arch = Arch(ckpt, checkpoint, vision_norm_eps)
+        log(arch.describe())
+        build_vision(out_dir, ckpt, arch, np_dt, elem)
+        log(f"vision.onnx written ({time.time() - t0:.1f}s)")
+        build_text(out_dir, ckpt, arch, np_dt, elem, logits_last_only)
+        log(f"embed.onnx, decoder.onnx written ({time.time() - t0:.1f}s)")
+        for name in COPIED_FILES:
+            src = os.path.join(checkpoint, name)
+            if os.path.exists(src):
+                shutil.copyfile(src, os.path.join(out_dir, name))
+        manifest = write_manifest(out_dir, checkpoint, arch, dtype, logits_last_only,
+                                  model_id or arch.config.get("_name_or_path") or os.path.basename(os.path.normpath(checkpoint)))
+        results = self_check(out_dir, ckpt, arch, dtype, logits_last_only) if check else {}
+        log(f"export done in {time.time() - t0:.1f}s -> {out_dir}")
+        return {"manifest": manifest, "check": results}
+    finally:
+        ckpt.close()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", required=True, help="Hugging Face Magma folder (safetensors + json + tokenizer)")
+    ap.add_argument("--out", required=True, help="output package folder")
+    ap.add_argument("--dtype", choices=["float32", "float16"], default="float32")
+    ap.add_argument("--all-logits", action="store_true",
+                    help="logits for every position (default: last position only, [B,1,V])")
+    ap.add_argument("--skip-check", action="store_true", help="do not compare the graphs against PyTorch")
+    ap.add_argument("--model-id", default=None)
+    ap.add_argument("--vision-norm-eps", type=float, default=1e-5, help="ConvNeXt LayerNorm eps (1e-5 for Magma-8B)")
+    args = ap.parse_args(argv)
+    export(args.checkpoint, args.out, args.dtype, not args.all_logits, not args.skip_check, args.model_id,
+           args.vision_norm_eps)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
