@@ -1,1 +1,63 @@
-Console.WriteLine("demo placeholder");
+// Magma.Demo: the UI-grounding path of Magma, end to end, on what runs without model weights.
+//
+//   dotnet run --project samples/Magma.Demo -c Release [-- screenshot.png]
+//
+// 1. takes a screenshot (the given file, or a login page drawn here),
+// 2. overlays Set-of-Mark boxes the way Magma's UI agent does,
+// 3. pre-processes the marked image exactly as MagmaImageProcessor (anyres crops),
+// 4. renders and tokenizes the grounding prompt with the LLaMA-3 chat template,
+// 5. turns a Magma-style answer into a click target on the screenshot.
+using System.Diagnostics;
+using Magma.Demo;
+using Magma.Inference.Decoding;
+using Magma.Inference.Imaging;
+using Magma.Inference.Text;
+
+string tokenizerDir = DemoAssets.Find("tests/assets/tokenizer");
+string outputDir = Path.Combine(Path.GetTempPath(), "magma-demo");
+Directory.CreateDirectory(outputDir);
+
+// 1. The screenshot and its candidate boxes (OmniParser's role in the reference agent).
+(RgbImage screenshot, IReadOnlyList<MarkBox> candidates, string source) = args.Length > 0
+    ? (RgbImage.Load(args[0]), DemoScreens.GridCandidates(RgbImage.Load(args[0])), args[0])
+    : DemoScreens.LoginPage();
+Console.WriteLine($"screenshot   {source}: {screenshot.Width}x{screenshot.Height}, {candidates.Count} candidate boxes");
+
+// 2. Set-of-Mark overlay.
+SetOfMarkResult marked = new SetOfMarkRenderer().Draw(screenshot, candidates);
+string markedPath = Path.Combine(outputDir, "set-of-mark.png");
+File.WriteAllBytes(markedPath, marked.EncodePng());
+Console.WriteLine($"set-of-mark  {marked.Marks.Count} marks drawn -> {markedPath}");
+
+// 3. Pre-processing (allocation-free into a caller buffer).
+var preprocessor = new ImagePreprocessor(PreprocessorConfig.Default);
+CropGrid grid = preprocessor.SelectGrid(marked.Image.Width, marked.Image.Height);
+var pixels = new float[preprocessor.GetPixelCount(grid)];
+var clock = Stopwatch.StartNew();
+preprocessor.Preprocess(marked.Image, pixels);
+double preprocessMs = clock.Elapsed.TotalMilliseconds;
+Console.WriteLine($"pixels       grid {grid.Rows}x{grid.Cols} = {grid.CropCount} crops of 512x512 -> pixel_values [{grid.CropCount}, 3, 512, 512] " +
+                  $"in {preprocessMs:F1} ms; {preprocessor.ImageTokenCount(grid)} image embeddings");
+
+// 4. The grounding prompt, as the reference agent writes it.
+var tokenizer = MagmaTokenizer.Load(tokenizerDir);
+const string Instruction = "Sign in";
+IReadOnlyList<ChatTurn> chat = MagmaPrompts.Conversation(MagmaPrompts.UiClick(Instruction, useImageStartEnd: true));
+string prompt = ChatTemplate.Llama3.Render(chat);
+IReadOnlyList<int> ids = tokenizer.Encode(prompt);
+int imageAt = ids.ToList().IndexOf(tokenizer.ImageTokenId);
+Console.WriteLine($"prompt       {ids.Count} tokens (image placeholder at {imageAt}; the model sees {ids.Count - 1 + preprocessor.ImageTokenCount(grid)} positions)");
+Console.WriteLine($"             ids [{string.Join(", ", ids.Take(12))}, ...]");
+Console.WriteLine($"             {prompt.Replace("\n", "\\n", StringComparison.Ordinal)}");
+
+// 5. A Magma-style answer -> click target. (With a model package the answer comes from the engine.)
+int targetMark = DemoScreens.MarkNear(marked, candidates.Count > 0 ? candidates[^1] : default);
+const string Answer = "Coordinate: (0.50, 0.62). Mark: {0}";
+string answer = string.Format(System.Globalization.CultureInfo.InvariantCulture, Answer, targetMark);
+var markBoxes = marked.Marks.ToDictionary(
+    m => m.Key,
+    m => new NormalizedBox(m.Value.X / screenshot.Width, m.Value.Y / screenshot.Height, m.Value.Right / screenshot.Width, m.Value.Bottom / screenshot.Height));
+DecodeResult<UiTarget> target = UiAnswerParser.ParseTarget(answer, screenshot.Width, screenshot.Height, markBoxes);
+Console.WriteLine(target.IsSuccess
+    ? $"answer       \"{answer}\" -> click at ({target.Value!.Pixel.X:F0}, {target.Value.Pixel.Y:F0}) px via {target.Value.Rule}"
+    : $"answer       \"{answer}\" could not be parsed: {target.FailureReason}");
