@@ -110,7 +110,7 @@ internal static class ManifestReader
                 Eos = IntList(t, "eos", "tokens."),
                 Pad = Int(t, "pad", "tokens.", min: 0),
                 Image = Int(t, "image", "tokens.", min: 0),
-                BaseVocabSize = Int(t, "base_vocab_size", "tokens.", min: 257),
+                BaseVocabSize = Int(t, "base_vocab_size", "tokens.", min: 256),
             };
             CheckId(tokens.Bos, "tokens.bos", decoder.VocabSize);
             CheckId(tokens.Pad, "tokens.pad", decoder.VocabSize);

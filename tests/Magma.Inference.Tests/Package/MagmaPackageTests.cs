@@ -1,0 +1,141 @@
+using System.Text.Json.Nodes;
+using Magma.Inference.Package;
+
+namespace Magma.Inference.Tests.Package;
+
+public sealed class MagmaPackageTests
+{
+    private static MagmaPackageException Fails(TempPackage p) => Assert.Throws<MagmaPackageException>(() => MagmaPackage.Open(p.Directory));
+
+    [Fact]
+    public void A_valid_package_opens_with_its_manifest()
+    {
+        using var p = new TempPackage();
+        MagmaPackage package = MagmaPackage.Open(p.Directory);
+        Assert.Equal(300, package.Manifest.Decoder.VocabSize);
+        Assert.Equal("past_key_values.1.key", package.Manifest.Decoder.PastKeyName(1));
+        Assert.Equal(259, package.TokenizerMaxId);
+        Assert.Equal(new[] { 257 }, package.Manifest.Tokens.Eos);
+    }
+
+    [Fact]
+    public void Missing_folder_is_named()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "no-such-magma-" + Guid.NewGuid().ToString("N"));
+        MagmaPackageException ex = Assert.Throws<MagmaPackageException>(() => MagmaPackage.Open(dir));
+        Assert.Contains(dir, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("does not exist", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("magma.json")]
+    [InlineData("tokenizer.json")]
+    [InlineData("config.json")]
+    [InlineData("decoder.onnx")]
+    public void Missing_file_is_named(string file)
+    {
+        using var p = new TempPackage();
+        File.Delete(Path.Combine(p.Directory, file));
+        MagmaPackageException ex = Fails(p);
+        Assert.StartsWith(file + ":", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("missing", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Malformed_manifest_json_is_reported_as_such()
+    {
+        using var p = new TempPackage();
+        p.Write("magma.json", "{ \"format_version\": 1, ");
+        MagmaPackageException ex = Fails(p);
+        Assert.StartsWith("magma.json: not valid JSON", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Malformed_generation_config_is_named()
+    {
+        using var p = new TempPackage();
+        p.Write("generation_config.json", "{ oops");
+        Assert.StartsWith("generation_config.json: not valid JSON", Fails(p).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("decoder", "vocab_size", "'decoder.vocab_size' is missing")]
+    [InlineData("vision", "crop_size", "'vision.crop_size' is missing")]
+    [InlineData("tokens", "image", "'tokens.image' is missing")]
+    [InlineData("embed", "output", "'embed.output' is missing")]
+    public void Missing_field_is_named_with_its_path(string section, string field, string expected)
+    {
+        using var p = new TempPackage();
+        p.Manifest[section]!.AsObject().Remove(field);
+        p.Save();
+        MagmaPackageException ex = Fails(p);
+        Assert.StartsWith("magma.json:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Wrong_type_is_named()
+    {
+        using var p = new TempPackage();
+        p.Manifest["decoder"]!["num_layers"] = "two";
+        p.Save();
+        Assert.Contains("'decoder.num_layers' must be an integer, not \"two\"", Fails(p).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Inconsistent_dims_are_named()
+    {
+        using var p = new TempPackage();
+        p.Manifest["vision"]!["hidden_size"] = 64;
+        p.Save();
+        Assert.Contains("'vision.hidden_size' is 64 but decoder.hidden_size is 32", Fails(p).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Token_id_outside_the_vocab_is_named()
+    {
+        using var p = new TempPackage();
+        p.Manifest["tokens"]!["eos"] = new JsonArray(257, 400);
+        p.Save();
+        Assert.Contains("'tokens.eos[1]' is 400, outside decoder.vocab_size 300", Fails(p).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Tokenizer_ids_that_do_not_fit_the_decoder_vocab_are_rejected()
+    {
+        using var p = new TempPackage();
+        p.Tokenizer["added_tokens"]!.AsArray().Add(new JsonObject { ["id"] = 300 });
+        p.Save();
+        MagmaPackageException ex = Fails(p);
+        Assert.StartsWith("tokenizer.json:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("token id 300", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'decoder.vocab_size' = 300", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Config_vocab_size_must_agree_with_the_manifest()
+    {
+        using var p = new TempPackage();
+        p.Write("config.json", """{ "text_config": { "vocab_size": 128256 } }""");
+        MagmaPackageException ex = Fails(p);
+        Assert.StartsWith("config.json: field 'vocab_size' is 128256", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unsupported_format_version_is_named()
+    {
+        using var p = new TempPackage();
+        p.Manifest["format_version"] = 2;
+        p.Save();
+        Assert.Contains("'format_version' is 2", Fails(p).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Kv_name_pattern_without_placeholder_is_rejected()
+    {
+        using var p = new TempPackage();
+        p.Manifest["decoder"]!["past_key"] = "past.key";
+        p.Save();
+        Assert.Contains("'decoder.past_key' is \"past.key\" but must contain {0}", Fails(p).Message, StringComparison.Ordinal);
+    }
+}
