@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Microsoft.ML.Tokenizers;
 
 namespace Magma.Inference.Text;
 
@@ -10,10 +11,23 @@ namespace Magma.Inference.Text;
 /// (<c>Tokenizer.from_file(...).encode(text).ids</c>); added tokens such as <c>&lt;image&gt;</c> or
 /// <c>&lt;|eot_id|&gt;</c> written in the text are matched before BPE, as HF does by default. Thread-safe.
 /// </summary>
+/// <remarks>
+/// The BPE itself is Microsoft.ML.Tokenizers' <see cref="TiktokenTokenizer"/>: LLaMA-3's vocabulary is a tiktoken
+/// vocabulary written in GPT-2's byte-to-character alphabet, so <see cref="Load"/> turns <c>model.vocab</c> back into
+/// a tiktoken rank table (token bytes, rank = id) in memory. tiktoken ranks a merge by the id of the token it makes
+/// rather than by <c>model.merges</c>; LLaMA-3's merges were derived from those ranks, and the ids equal HF's on the
+/// parity goldens, so the merge list is only validated. Three parts stay ours: the pre-tokenizer, because
+/// ML.Tokenizers splits with .NET <c>Regex</c>, which works on UTF-16 units and therefore does not see an astral letter
+/// (e.g. U+1D400) as <c>\p{L}</c> where HF's Oniguruma does, so some texts would split and encode differently;
+/// added-token matching, which follows HF's leftmost-longest rule; and decoding, which reproduces HF's byte-level
+/// decoder (added tokens as their UTF-8 text, invalid UTF-8 as U+FFFD, unknown ids ignored) and backs
+/// <see cref="StreamingDecoder"/>.
+/// </remarks>
 public sealed class MagmaTokenizer
 {
-    private readonly ByteLevelBpe _bpe;
+    private readonly TiktokenTokenizer _bpe;
     private readonly AddedTokenMatcher _added;
+    private readonly Dictionary<string, int> _vocab;
     private readonly Dictionary<string, int> _addedIds;
     private readonly string?[] _idToToken;
     private readonly bool[] _special;
@@ -21,7 +35,8 @@ public sealed class MagmaTokenizer
     private readonly int[] _tokenByteOffsets;
 
     private MagmaTokenizer(
-        ByteLevelBpe bpe,
+        TiktokenTokenizer bpe,
+        Dictionary<string, int> vocab,
         Dictionary<string, int> addedIds,
         string?[] idToToken,
         bool[] special,
@@ -32,6 +47,7 @@ public sealed class MagmaTokenizer
         bool cleanUp)
     {
         _bpe = bpe;
+        _vocab = vocab;
         _addedIds = addedIds;
         _added = new AddedTokenMatcher(addedIds.Select(kv => (kv.Key, kv.Value)));
         _idToToken = idToToken;
@@ -78,7 +94,7 @@ public sealed class MagmaTokenizer
     /// Size of the BPE vocabulary without added or special tokens (HF <c>tokenizer.vocab_size</c>, 128000). Magma's
     /// robot action tokens are the last 256 ids below this value.
     /// </summary>
-    public int BaseVocabularySize => _bpe.Count;
+    public int BaseVocabularySize => _vocab.Count;
 
     /// <summary>Number of ids including added tokens (HF <c>len(tokenizer)</c>; 128263 for Magma-8B).</summary>
     public int VocabularySize => _idToToken.Length;
@@ -99,7 +115,8 @@ public sealed class MagmaTokenizer
         string tokenizerPath = Path.Combine(directory, TokenizerFiles.TokenizerJson);
         string configPath = Path.Combine(directory, TokenizerFiles.TokenizerConfigJson);
 
-        ByteLevelBpe bpe;
+        TiktokenTokenizer bpe;
+        Dictionary<string, int> vocab;
         var addedIds = new Dictionary<string, int>(StringComparer.Ordinal);
         var specialIds = new HashSet<int>();
         string?[] idToToken;
@@ -121,7 +138,7 @@ public sealed class MagmaTokenizer
             CheckPreTokenizer(root, tokenizerPath);
 
             var vocabJson = TokenizerFiles.Require(model, "vocab", JsonValueKind.Object, tokenizerPath, "model.vocab");
-            var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+            vocab = new Dictionary<string, int>(StringComparer.Ordinal);
             int maxId = -1;
             foreach (var entry in vocabJson.EnumerateObject())
             {
@@ -135,11 +152,11 @@ public sealed class MagmaTokenizer
             }
 
             var mergesJson = TokenizerFiles.Require(model, "merges", JsonValueKind.Array, tokenizerPath, "model.merges");
-            var merges = new List<(int, int)>(mergesJson.GetArrayLength());
             int index = 0;
             foreach (var merge in mergesJson.EnumerateArray())
             {
-                merges.Add(ParseMerge(merge, vocab, tokenizerPath, index++));
+                // tiktoken ranks merges by the merged token's id, so the list is only checked, not used.
+                CheckMerge(merge, vocab, tokenizerPath, index++);
             }
 
             var addedJson = TokenizerFiles.Require(root, "added_tokens", JsonValueKind.Array, tokenizerPath, "added_tokens");
@@ -174,11 +191,15 @@ public sealed class MagmaTokenizer
                 idToToken[id] = token;
             }
 
-            bpe = new ByteLevelBpe(vocab, merges);
-            if (!bpe.CoversAllBytes)
+            for (int b = 0; b < 256; b++)
             {
-                throw TokenizerFiles.Field(tokenizerPath, "model.vocab", "lacks some of the 256 single-byte tokens a byte-level BPE needs");
+                if (!vocab.ContainsKey(ByteLevelAlphabet.ByteToChar[b].ToString()))
+                {
+                    throw TokenizerFiles.Field(tokenizerPath, "model.vocab", "lacks some of the 256 single-byte tokens a byte-level BPE needs");
+                }
             }
+
+            bpe = CreateTiktoken(vocab, addedIds, tokenizerPath);
         }
 
         var specialFlags = new bool[idToToken.Length];
@@ -211,7 +232,7 @@ public sealed class MagmaTokenizer
             throw TokenizerFiles.Field(tokenizerPath, "added_tokens", "has no '<image>' token; Magma needs it as the image placeholder");
         }
 
-        return new MagmaTokenizer(bpe, addedIds, idToToken, specialFlags, bos, eos, pad, image, cleanUp);
+        return new MagmaTokenizer(bpe, vocab, addedIds, idToToken, specialFlags, bos, eos, pad, image, cleanUp);
     }
 
     private static void CheckPreTokenizer(JsonElement root, string path)
@@ -236,7 +257,51 @@ public sealed class MagmaTokenizer
         throw TokenizerFiles.Field(path, "pre_tokenizer", "is not the LLaMA-3 Split regex followed by ByteLevel; only the LLaMA-3 tokenizer is supported");
     }
 
-    private static (int, int) ParseMerge(JsonElement merge, Dictionary<string, int> vocab, string path, int index)
+    private static TiktokenTokenizer CreateTiktoken(Dictionary<string, int> vocab, Dictionary<string, int> addedIds, string path)
+    {
+        // The rank file format TiktokenTokenizer reads: "<base64 of the token's bytes> <rank>" per line.
+        using var ranks = new MemoryStream(vocab.Count * 16);
+        using (var writer = new StreamWriter(ranks, new UTF8Encoding(false), 1 << 16, leaveOpen: true))
+        {
+            var bytes = new byte[64];
+            foreach (var (token, id) in vocab)
+            {
+                if (bytes.Length < token.Length)
+                {
+                    bytes = new byte[token.Length * 2];
+                }
+
+                for (int i = 0; i < token.Length; i++)
+                {
+                    char c = token[i];
+                    int b = c < ByteLevelAlphabet.CharToByte.Length ? ByteLevelAlphabet.CharToByte[c] : -1;
+                    if (b < 0)
+                    {
+                        throw TokenizerFiles.Field(path, $"model.vocab[\"{token}\"]", "has a character outside the byte-level alphabet; only byte-level BPE vocabularies are supported");
+                    }
+
+                    bytes[i] = (byte)b;
+                }
+
+                writer.Write(Convert.ToBase64String(bytes, 0, token.Length));
+                writer.Write(' ');
+                writer.Write(id);
+                writer.Write('\n');
+            }
+        }
+
+        ranks.Position = 0;
+        try
+        {
+            return TiktokenTokenizer.Create(ranks, new Llama3PreTokenizerAdapter(), normalizer: null, specialTokens: addedIds);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw new MagmaPackageException($"Tokenizer file '{path}': field 'model.vocab' could not be loaded as a tiktoken vocabulary ({ex.Message}).", ex);
+        }
+    }
+
+    private static void CheckMerge(JsonElement merge, Dictionary<string, int> vocab, string path, int index)
     {
         string? left = null, right = null;
         if (merge.ValueKind == JsonValueKind.String)
@@ -255,12 +320,10 @@ public sealed class MagmaTokenizer
             right = merge[1].GetString();
         }
 
-        if (left is null || right is null || !vocab.TryGetValue(left, out int l) || !vocab.TryGetValue(right, out int r))
+        if (left is null || right is null || !vocab.ContainsKey(left) || !vocab.ContainsKey(right))
         {
             throw TokenizerFiles.Field(path, $"model.merges[{index}]", "is not a pair of vocabulary tokens");
         }
-
-        return (l, r);
     }
 
     private static int ResolveConfigToken(JsonElement root, string name, string path, Dictionary<string, int> addedIds)
@@ -309,11 +372,9 @@ public sealed class MagmaTokenizer
                 consumed = text.Length;
             }
 
-            while (!segment.IsEmpty)
+            if (!segment.IsEmpty)
             {
-                int n = Llama3PreTokenizer.NextPieceLength(segment);
-                _bpe.EncodePiece(segment[..n], destination);
-                segment = segment[n..];
+                EncodeSegment(segment, destination);
             }
 
             if (addedId >= 0)
@@ -323,6 +384,61 @@ public sealed class MagmaTokenizer
 
             text = text[consumed..];
         }
+    }
+
+    private void EncodeSegment(ReadOnlySpan<char> segment, List<int> destination)
+    {
+        // TiktokenTokenizer turns a lone surrogate into its WTF-8 bytes (ED A0 80); Encoding.UTF8, which this
+        // tokenizer has always used, turns it into U+FFFD. Only text with a lone surrogate pays for the copy.
+        int firstLone = IndexOfLoneSurrogate(segment);
+        if (firstLone < 0)
+        {
+            // One call per added-token-free segment; Llama3PreTokenizerAdapter cuts it into pieces.
+            destination.AddRange(_bpe.EncodeToIds(segment, considerPreTokenization: true, considerNormalization: false));
+            return;
+        }
+
+        char[] rented = ArrayPool<char>.Shared.Rent(segment.Length);
+        try
+        {
+            var copy = rented.AsSpan(0, segment.Length);
+            segment.CopyTo(copy);
+            for (int i = firstLone; i < copy.Length; i++)
+            {
+                if (char.IsHighSurrogate(copy[i]) && i + 1 < copy.Length && char.IsLowSurrogate(copy[i + 1]))
+                {
+                    i++;
+                }
+                else if (char.IsSurrogate(copy[i]))
+                {
+                    copy[i] = '\uFFFD';
+                }
+            }
+
+            destination.AddRange(_bpe.EncodeToIds(copy, considerPreTokenization: true, considerNormalization: false));
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    private static int IndexOfLoneSurrogate(ReadOnlySpan<char> text)
+    {
+        int i = text.IndexOfAnyInRange('\uD800', '\uDFFF');
+        while (i >= 0)
+        {
+            if (!char.IsHighSurrogate(text[i]) || i + 1 >= text.Length || !char.IsLowSurrogate(text[i + 1]))
+            {
+                return i;
+            }
+
+            i += 2;
+            int next = text[i..].IndexOfAnyInRange('\uD800', '\uDFFF');
+            i = next < 0 ? -1 : i + next;
+        }
+
+        return -1;
     }
 
     /// <summary>
@@ -403,7 +519,7 @@ public sealed class MagmaTokenizer
             return id;
         }
 
-        int? vocabId = _bpe.TryGetId(token, out id) ? id : null;
+        int? vocabId = _vocab.TryGetValue(token, out id) ? id : null;
         return vocabId;
     }
 

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.ML.Tokenizers;
 using Magma.Inference.Text;
 using Xunit;
 
@@ -127,6 +129,43 @@ public sealed class EncodeTests
         Assert.Equal([128009], Tok.Encode("<|eot_id|>", addBeginOfText: false));
         var nearMiss = Tok.Encode("<imag> <image >", addBeginOfText: false);
         Assert.DoesNotContain(nearMiss, id => id >= Tok.BaseVocabularySize);
+    }
+
+    [Fact]
+    public void Replacement_characters_and_lone_surrogates_encode_as_the_utf8_of_U_FFFD()
+    {
+        // "ï¿½" is EF BF BD, the UTF-8 of U+FFFD; ML.Tokenizers alone would give a lone surrogate its WTF-8 bytes.
+        int replacement = Tok.TokenToId("ï¿½")!.Value;
+        Assert.Equal([replacement], Tok.Encode("\uFFFD", addBeginOfText: false));
+        Assert.Equal([replacement], Tok.Encode("\uD800", addBeginOfText: false));
+        Assert.Equal(Tok.Encode("a\uFFFDb\uFFFD \uFFFD<image>\uFFFD", false), Tok.Encode("a\uD800b\uDC00 \uDBFF<image>\uDFFF", false));
+        Assert.Equal(Tok.Encode("x\U0001F600\uFFFD", false), Tok.Encode("x\U0001F600\uDC00", false));
+    }
+
+    [Fact]
+    public void Pre_tokenizer_given_to_ml_tokenizers_treats_astral_letters_as_letters()
+    {
+        // HF's Oniguruma sees U+1D400 as \p{L}, so "a𝐀b c" is two pieces; .NET Regex (ML.Tokenizers' own
+        // pre-tokenizer) sees two surrogates instead and cuts "a𝐀b" apart, which is why the pre-tokenizer is ours.
+        const string text = "a\U0001D400b c";
+        var regex = new RegexPreTokenizer(new Regex(TokenizerFiles.Llama3Regex), specialTokens: null);
+        Assert.NotEqual([(0, 4), (4, 2)], regex.PreTokenize(text).ToArray());
+
+        var ours = new Llama3PreTokenizerAdapter();
+        Assert.Equal([(0, 4), (4, 2)], ours.PreTokenize(text).ToArray());
+        Assert.Equal([(0, 4), (4, 2)], ours.PreTokenize(text.AsSpan()).ToArray());
+        Assert.Equal([(0, 1), (1, 1)], ours.PreTokenize("x!".AsSpan()).ToArray()); // the reused buffer starts afresh
+    }
+
+    [Fact]
+    public void Span_overload_appends_the_same_ids_as_the_string_overload()
+    {
+        const string text = "Hi <image>\nWhat's 12345 at  the\tend?<|eot_id|>";
+        var list = new List<int> { -7 };
+        Tok.Encode(text.AsSpan(), list, addBeginOfText: true);
+        Tok.Encode(text.AsSpan(), list, addBeginOfText: false);
+        var once = Tok.Encode(text, addBeginOfText: false);
+        Assert.Equal([-7, Tok.BeginOfTextId, .. once, .. once], list);
     }
 
     [Fact]

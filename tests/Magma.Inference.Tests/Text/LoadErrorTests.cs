@@ -52,6 +52,19 @@ public sealed class LoadErrorTests
         Assert.Contains($"'{field}'", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Vocab_token_outside_the_byte_level_alphabet_names_the_field()
+    {
+        string dir = CopyAssets();
+        string path = Path.Combine(dir, "tokenizer.json");
+        string json = File.ReadAllText(path);
+        int vocab = json.IndexOf("\"vocab\": {", StringComparison.Ordinal);
+        Assert.True(vocab >= 0);
+        File.WriteAllText(path, json.Insert(vocab + "\"vocab\": {".Length, "\"snow\u2603\": 5, "));
+        var ex = Assert.Throws<MagmaPackageException>(() => MagmaTokenizer.Load(dir));
+        Assert.Contains("'model.vocab[\"snow\u2603\"]'", ex.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"eos_token": "<|eot_id|>", "pad_token": "<pad>"}""", "bos_token")]
     [InlineData("""{"bos_token": "<|begin_of_text|>", "eos_token": "<nope>", "pad_token": "<pad>"}""", "eos_token")]
