@@ -9,8 +9,11 @@ renamed (spec 1.5). The three graphs are written node by node with `onnx.helper`
 * vision.onnx  - ConvNeXt stem + stages (shapes inferred from the tensors) + mlp2x_gelu projector, channels-last;
                  the learned row separator is a second, constant output.
 * embed.onnx   - Gather over the token-embedding table.
-* decoder.onnx - LLaMA decoder on inputs_embeds with an explicit KV cache (ORT GenAI builder tensor names) and
-                 an explicit position_ids input (rotary positions follow the merged multimodal sequence).
+* decoder.onnx - LLaMA decoder on inputs_embeds with an explicit KV cache (ORT GenAI builder tensor names).
+                 --attention gqa (default): the builder's layout - attention_mask reformatted into seqlens_k /
+                 total_sequence_length, one packed QKV MatMul, com.microsoft.GroupQueryAttention with fused rotary
+                 (cos/sin caches), no position_ids; past and present may be one shared [B,KV,capacity,D] buffer.
+                 --attention plain: standard ops only, position_ids input, present = concat(past, new).
 
 The embedding table lives once in text.data; embed.onnx and (when the LM head is tied) decoder.onnx both point
 at it. At the end every graph is run in onnxruntime (CPU) against PyTorch modules built from the same checkpoint
@@ -175,7 +178,8 @@ class Arch:
                 f"-> projector {self.mm_hidden}->{self.vision_hidden}->{self.vision_hidden}; crop {self.crop}, grid "
                 f"{self.crop // self.stride}\n"
                 f"text: {self.layers} layers, hidden {self.hidden}, heads {self.heads}/{self.kv_heads} x {self.head_dim}, "
-                f"vocab {self.vocab}, eps {self.eps}, tied head {self.tied}, rope scale {self.rope_scale}")
+                f"vocab {self.vocab}, eps {self.eps}, tied head {self.tied}, rope_theta {self.text_config.get('rope_theta')}, "
+                f"rope_scaling {self.text_config.get('rope_scaling')}, attention scaling {self.rope_scale}")
 
 
 def rope_parameters(text: dict, head_dim: int):
@@ -299,7 +303,37 @@ def build_vision(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int) -> N
     g.save(os.path.join(out_dir, "vision.onnx"), "Magma vision tower: ConvNeXt stem+stages, mlp2x_gelu projector")
 
 
-def build_text(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int, logits_last_only: bool) -> None:
+def rotary_caches(arch: Arch, dt) -> tuple[np.ndarray, np.ndarray]:
+    """cos/sin caches [max_position_embeddings, D/2] for GroupQueryAttention's fused rotary (rotate_half layout).
+
+    Computed as transformers does at run time: positions and inv_freq in float32, their products in float32, then
+    cos/sin (times the rope attention scaling) in float32, and only then cast to the graph dtype.
+    """
+    half = arch.head_dim // 2
+    try:
+        import torch
+
+        t = torch.arange(arch.max_pos, dtype=torch.int64).float()
+        freqs = torch.outer(t, torch.from_numpy(arch.inv_freq))
+        cos = (freqs.cos() * arch.rope_scale).numpy()
+        sin = (freqs.sin() * arch.rope_scale).numpy()
+    except ImportError:
+        freqs = np.outer(np.arange(arch.max_pos, dtype=np.float32), arch.inv_freq).astype(np.float32)
+        cos = (np.cos(freqs.astype(np.float64)).astype(np.float32) * np.float32(arch.rope_scale))
+        sin = (np.sin(freqs.astype(np.float64)).astype(np.float32) * np.float32(arch.rope_scale))
+    if cos.shape != (arch.max_pos, half):
+        raise SystemExit(f"rotary cache shape {cos.shape} != ({arch.max_pos}, {half})")
+    return cos.astype(dt), sin.astype(dt)
+
+
+def gqa_fused_rotary_ok(head_dim: int) -> bool:
+    """ORT's GroupQueryAttention rejects cos/sin caches unless head_size % 16 == 0 (CPU and CUDA CheckInputs)."""
+    return head_dim % 16 == 0
+
+
+def build_text(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int, logits_last_only: bool,
+               attention: str = "gqa", packed_qkv: bool = True) -> dict:
+    """Writes embed.onnx and decoder.onnx (+ text.data); returns the decoder facts the manifest records."""
     store = ExternalStore(out_dir, "text.data")
     table = store.add("embed_tokens.weight", ckpt.get(arch.embed_key, dt))
 
@@ -315,40 +349,62 @@ def build_text(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int, logits
     rep = nh // nkv
     f32 = np.float32
     fp16 = np.dtype(dt) == np.float16
+    gqa = attention == "gqa"
+    fused_rotary = gqa and gqa_fused_rotary_ok(D)
     x = g.input("inputs_embeds", elem, ["batch_size", "sequence_length", H])
     mask = g.input("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"])
-    pos = g.input("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"])
+    pos = None if gqa else g.input("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"])
     for i in range(arch.layers):
         g.input(f"past_key_values.{i}.key", elem, ["batch_size", nkv, "past_sequence_length", D])
         g.input(f"past_key_values.{i}.value", elem, ["batch_size", nkv, "past_sequence_length", D])
 
-    # rotary tables for the given positions, in fp32 as transformers computes them
-    posf = g.op("Unsqueeze", [g.op("Cast", [pos], to=TensorProto.FLOAT), g.const([2], np.int64)])
-    freqs = g.op("Mul", [posf, g.const(arch.inv_freq.reshape(1, 1, -1), f32)])
-    emb = g.op("Concat", [freqs, freqs], axis=-1)
-    cos, sin = g.op("Cos", [emb]), g.op("Sin", [emb])
-    if arch.rope_scale != 1.0:
-        cos = g.op("Mul", [cos, g.const(arch.rope_scale, f32)])
-        sin = g.op("Mul", [sin, g.const(arch.rope_scale, f32)])
-    if fp16:
-        cos, sin = g.op("Cast", [cos], to=TensorProto.FLOAT16), g.op("Cast", [sin], to=TensorProto.FLOAT16)
-    cos = g.op("Unsqueeze", [cos, g.const([1], np.int64)])  # [B,1,T,D]
-    sin = g.op("Unsqueeze", [sin, g.const([1], np.int64)])
-
-    # additive mask [B,1,1,T,S]: key k visible to query t when k <= past + t and attention_mask[b,k] == 1
-    seq = g.op("Shape", [x], start=1, end=2)
-    total = g.op("Shape", [mask], start=1, end=2)
-    past = g.op("Sub", [total, seq])
-    k_idx = g.op("Range", [g.const(0, np.int64), g.op("Squeeze", [total]), g.const(1, np.int64)])
-    q_idx = g.op("Range", [g.op("Squeeze", [past]), g.op("Squeeze", [total]), g.const(1, np.int64)])
-    causal = g.op("LessOrEqual", [g.op("Unsqueeze", [k_idx, g.const([0], np.int64)]),
-                                  g.op("Unsqueeze", [q_idx, g.const([1], np.int64)])])  # [T,S]
-    keep = g.op("Unsqueeze", [g.op("Cast", [mask], to=TensorProto.BOOL), g.const([1], np.int64)])  # [B,1,S]
-    allowed = g.op("And", [causal, keep])  # [B,T,S]
-    bias = g.op("Where", [allowed, g.const(0.0, f32), g.const(MASK_NEG, f32)])
-    bias = g.op("Unsqueeze", [bias, g.const([1, 2], np.int64)])  # [B,1,1,T,S]
+    if gqa:
+        # the builder's mask reformatting: seqlens_k = sum(mask) - 1 (int32 [B]), total = mask width (int32 scalar)
+        valid = g.op("ReduceSum", [mask, g.const([1], np.int64)], keepdims=0)
+        seqlens_k = g.op("Cast", [g.op("Sub", [valid, g.const(1, np.int64)])], to=TensorProto.INT32)
+        total_len = g.op("Cast", [g.op("Gather", [g.op("Shape", [mask]), g.const(1, np.int64)], axis=0)],
+                         to=TensorProto.INT32)
+        if not fused_rotary:
+            # GQA's own positions: the new tokens sit at sum(mask) - T + t (what its fused rotary would use)
+            seq = g.op("Shape", [x], start=1, end=2)
+            first = g.op("Sub", [g.op("ReduceSum", [mask, g.const([1], np.int64)], keepdims=1), seq])  # [B,1]
+            steps = g.op("Range", [g.const(0, np.int64), g.op("Squeeze", [seq]), g.const(1, np.int64)])
+            pos = g.op("Add", [first, g.op("Unsqueeze", [steps, g.const([0], np.int64)])])  # [B,T]
 
     half = D // 2
+    if not fused_rotary:
+        # rotary tables for the given positions, in fp32 as transformers computes them
+        posf = g.op("Unsqueeze", [g.op("Cast", [pos], to=TensorProto.FLOAT), g.const([2], np.int64)])
+        freqs = g.op("Mul", [posf, g.const(arch.inv_freq.reshape(1, 1, -1), f32)])
+        emb = g.op("Concat", [freqs, freqs], axis=-1)
+        cos, sin = g.op("Cos", [emb]), g.op("Sin", [emb])
+        if arch.rope_scale != 1.0:
+            cos = g.op("Mul", [cos, g.const(arch.rope_scale, f32)])
+            sin = g.op("Mul", [sin, g.const(arch.rope_scale, f32)])
+        if fp16:
+            cos, sin = g.op("Cast", [cos], to=TensorProto.FLOAT16), g.op("Cast", [sin], to=TensorProto.FLOAT16)
+        # [B,1,T,D] for the plain graph's [B,n,T,D] heads, [B,T,1,D] for GQA's [B,T,n,D] inputs
+        axis = 2 if gqa else 1
+        cos = g.op("Unsqueeze", [cos, g.const([axis], np.int64)])
+        sin = g.op("Unsqueeze", [sin, g.const([axis], np.int64)])
+    else:
+        cos_cache, sin_cache = rotary_caches(arch, dt)
+        cos_name = g.weight("cos_cache", cos_cache)
+        sin_name = g.weight("sin_cache", sin_cache)
+
+    if not gqa:
+        # additive mask [B,1,1,T,S]: key k visible to query t when k <= past + t and attention_mask[b,k] == 1
+        seq = g.op("Shape", [x], start=1, end=2)
+        total = g.op("Shape", [mask], start=1, end=2)
+        past = g.op("Sub", [total, seq])
+        k_idx = g.op("Range", [g.const(0, np.int64), g.op("Squeeze", [total]), g.const(1, np.int64)])
+        q_idx = g.op("Range", [g.op("Squeeze", [past]), g.op("Squeeze", [total]), g.const(1, np.int64)])
+        causal = g.op("LessOrEqual", [g.op("Unsqueeze", [k_idx, g.const([0], np.int64)]),
+                                      g.op("Unsqueeze", [q_idx, g.const([1], np.int64)])])  # [T,S]
+        keep = g.op("Unsqueeze", [g.op("Cast", [mask], to=TensorProto.BOOL), g.const([1], np.int64)])  # [B,1,S]
+        allowed = g.op("And", [causal, keep])  # [B,T,S]
+        bias = g.op("Where", [allowed, g.const(0.0, f32), g.const(MASK_NEG, f32)])
+        bias = g.op("Unsqueeze", [bias, g.const([1, 2], np.int64)])  # [B,1,1,T,S]
 
     def rms(v: str, key: str) -> str:
         vf = g.op("Cast", [v], to=TensorProto.FLOAT) if fp16 else v
@@ -359,41 +415,69 @@ def build_text(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int, logits
             y = g.op("Cast", [y], to=TensorProto.FLOAT16)
         return g.op("Mul", [y, g.weight(key, ckpt.get(key, dt))])
 
-    def rotate(v: str) -> str:
-        first = g.op("Slice", [v, g.const([0], np.int64), g.const([half], np.int64), g.const([3], np.int64)])
-        second = g.op("Slice", [v, g.const([half], np.int64), g.const([D], np.int64), g.const([3], np.int64)])
-        rotated = g.op("Concat", [g.op("Neg", [second]), first], axis=3)
+    def rotate(v: str, last_axis: int = 3) -> str:
+        first = g.op("Slice", [v, g.const([0], np.int64), g.const([half], np.int64), g.const([last_axis], np.int64)])
+        second = g.op("Slice", [v, g.const([half], np.int64), g.const([D], np.int64), g.const([last_axis], np.int64)])
+        rotated = g.op("Concat", [g.op("Neg", [second]), first], axis=last_axis)
         return g.op("Add", [g.op("Mul", [v, cos]), g.op("Mul", [rotated, sin])])
 
     def heads(v: str, n: int) -> str:  # [B,T,n*D] -> [B,n,T,D]
         v = g.op("Reshape", [v, g.const([0, 0, n, D], np.int64)])
         return g.op("Transpose", [v], perm=[0, 2, 1, 3])
 
+    def rotate_bsnh(v: str, n: int) -> str:  # [B,T,n*D] rotated per head, same layout
+        v = rotate(g.op("Reshape", [v, g.const([0, 0, n, D], np.int64)]))
+        return g.op("Reshape", [v, g.const([0, 0, n * D], np.int64)])
+
     scale = 1.0 / math.sqrt(D)
     for i in range(arch.layers):
         p = f"{arch.lm}layers.{i}."
         h = rms(x, p + "input_layernorm.weight")
-        q = rotate(heads(linear(g, ckpt, h, p + "self_attn.q_proj.", dt, bias=False), nh))
-        k = rotate(heads(linear(g, ckpt, h, p + "self_attn.k_proj.", dt, bias=False), nkv))
-        v = heads(linear(g, ckpt, h, p + "self_attn.v_proj.", dt, bias=False), nkv)
-        pk = g.op("Concat", [f"past_key_values.{i}.key", k], outputs=[f"present.{i}.key"], axis=2)
-        pv = g.op("Concat", [f"past_key_values.{i}.value", v], outputs=[f"present.{i}.value"], axis=2)
-        g.output(f"present.{i}.key", elem, ["batch_size", nkv, "total_sequence_length", D])
-        g.output(f"present.{i}.value", elem, ["batch_size", nkv, "total_sequence_length", D])
-        # grouped-query attention without copying K/V: query head j*rep+r reads KV head j
-        q5 = g.op("Reshape", [q, g.const([0, nkv, rep, -1, D], np.int64)])  # [B,KV,rep,T,D]
-        k5 = g.op("Transpose", [g.op("Unsqueeze", [pk, g.const([2], np.int64)])], perm=[0, 1, 2, 4, 3])
-        v5 = g.op("Unsqueeze", [pv, g.const([2], np.int64)])  # [B,KV,1,S,D]
-        scores = g.op("MatMul", [q5, k5])
-        if fp16:
-            scores = g.op("Cast", [scores], to=TensorProto.FLOAT)
-        scores = g.op("Add", [g.op("Mul", [scores, g.const(scale, f32)]), bias])
-        probs = g.op("Softmax", [scores], axis=-1)
-        if fp16:
-            probs = g.op("Cast", [probs], to=TensorProto.FLOAT16)
-        o = g.op("MatMul", [probs, v5])  # [B,KV,rep,T,D]
-        o = g.op("Reshape", [o, g.const([0, nh, -1, D], np.int64)])
-        o = g.op("Reshape", [g.op("Transpose", [o], perm=[0, 2, 1, 3]), g.const([0, 0, nh * D], np.int64)])
+        g.output(f"present.{i}.key", elem, ["batch_size", nkv, "present_sequence_length" if gqa else "total_sequence_length", D])
+        g.output(f"present.{i}.value", elem, ["batch_size", nkv, "present_sequence_length" if gqa else "total_sequence_length", D])
+        if gqa:
+            a = p + "self_attn."
+            if packed_qkv:
+                w = np.concatenate([ckpt.get(a + "q_proj.weight"), ckpt.get(a + "k_proj.weight"),
+                                    ckpt.get(a + "v_proj.weight")], axis=0).T.astype(dt)
+                qkv = g.op("MatMul", [h, g.weight(a + "qkv_proj.weight_T", w)])  # [B,T,(nh+2kv)*D]
+                if fused_rotary:
+                    q, k, v = qkv, "", ""
+                else:
+                    q, k, v = g.op("Split", [qkv, g.const([nh * D, nkv * D, nkv * D], np.int64)], n=3, axis=2)
+            else:
+                q = linear(g, ckpt, h, a + "q_proj.", dt, bias=False)
+                k = linear(g, ckpt, h, a + "k_proj.", dt, bias=False)
+                v = linear(g, ckpt, h, a + "v_proj.", dt, bias=False)
+            if not fused_rotary:
+                q, k = rotate_bsnh(q, nh), rotate_bsnh(k, nkv)
+            inputs = [q, k, v, f"past_key_values.{i}.key", f"past_key_values.{i}.value", seqlens_k, total_len]
+            if fused_rotary:
+                inputs += [cos_name, sin_name]
+            o = g.op("GroupQueryAttention", inputs,
+                     outputs=[g.uid("gqa_out"), f"present.{i}.key", f"present.{i}.value"], domain="com.microsoft",
+                     num_heads=nh, kv_num_heads=nkv, scale=scale, do_rotary=1 if fused_rotary else 0,
+                     rotary_interleaved=0)[0]
+        else:
+            q = rotate(heads(linear(g, ckpt, h, p + "self_attn.q_proj.", dt, bias=False), nh))
+            k = rotate(heads(linear(g, ckpt, h, p + "self_attn.k_proj.", dt, bias=False), nkv))
+            v = heads(linear(g, ckpt, h, p + "self_attn.v_proj.", dt, bias=False), nkv)
+            pk = g.op("Concat", [f"past_key_values.{i}.key", k], outputs=[f"present.{i}.key"], axis=2)
+            pv = g.op("Concat", [f"past_key_values.{i}.value", v], outputs=[f"present.{i}.value"], axis=2)
+            # grouped-query attention without copying K/V: query head j*rep+r reads KV head j
+            q5 = g.op("Reshape", [q, g.const([0, nkv, rep, -1, D], np.int64)])  # [B,KV,rep,T,D]
+            k5 = g.op("Transpose", [g.op("Unsqueeze", [pk, g.const([2], np.int64)])], perm=[0, 1, 2, 4, 3])
+            v5 = g.op("Unsqueeze", [pv, g.const([2], np.int64)])  # [B,KV,1,S,D]
+            scores = g.op("MatMul", [q5, k5])
+            if fp16:
+                scores = g.op("Cast", [scores], to=TensorProto.FLOAT)
+            scores = g.op("Add", [g.op("Mul", [scores, g.const(scale, f32)]), bias])
+            probs = g.op("Softmax", [scores], axis=-1)
+            if fp16:
+                probs = g.op("Cast", [probs], to=TensorProto.FLOAT16)
+            o = g.op("MatMul", [probs, v5])  # [B,KV,rep,T,D]
+            o = g.op("Reshape", [o, g.const([0, nh, -1, D], np.int64)])
+            o = g.op("Reshape", [g.op("Transpose", [o], perm=[0, 2, 1, 3]), g.const([0, 0, nh * D], np.int64)])
         x = g.op("Add", [x, linear(g, ckpt, o, p + "self_attn.o_proj.", dt, bias=False)])
         h = rms(x, p + "post_attention_layernorm.weight")
         gate = linear(g, ckpt, h, p + "mlp.gate_proj.", dt, bias=False)
@@ -411,7 +495,15 @@ def build_text(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int, logits
     g.output("logits", elem, ["batch_size", 1 if logits_last_only else "sequence_length", arch.vocab])
     store.close()
     e.save(os.path.join(out_dir, "embed.onnx"), "Magma token embedding (Gather over the LLaMA table)")
-    g.save(os.path.join(out_dir, "decoder.onnx"), "Magma LLaMA-3 decoder on inputs_embeds with KV cache")
+    if gqa:
+        doc = ("Magma LLaMA-3 decoder on inputs_embeds, com.microsoft.GroupQueryAttention "
+               f"({'fused rotary from cos/sin caches' if fused_rotary else 'rotary in the graph, positions from attention_mask'}); "
+               "past/present may share one [B,KV,capacity,D] buffer")
+    else:
+        doc = "Magma LLaMA-3 decoder on inputs_embeds with KV cache (plain ops, concatenated KV)"
+    g.save(os.path.join(out_dir, "decoder.onnx"), doc)
+    return {"attention": attention, "has_position_ids": not gqa, "kv_cache_sharing": gqa,
+            "rotary": "fused" if fused_rotary else "graph"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -426,7 +518,9 @@ def added_token_ids(folder: str) -> dict[str, int]:
     return {t["content"]: int(t["id"]) for t in tok.get("added_tokens", [])}
 
 
-def write_manifest(out_dir: str, folder: str, arch: Arch, dtype: str, logits_last_only: bool, model_id: str) -> dict:
+def write_manifest(out_dir: str, folder: str, arch: Arch, dtype: str, logits_last_only: bool, model_id: str,
+                   decoder_facts: dict | None = None) -> dict:
+    facts = decoder_facts or {"attention": "plain", "has_position_ids": True, "kv_cache_sharing": False}
     added = added_token_ids(folder)
     text = arch.text_config
     eos = arch.gen.get("eos_token_id", text.get("eos_token_id", 128009))
@@ -453,7 +547,8 @@ def write_manifest(out_dir: str, folder: str, arch: Arch, dtype: str, logits_las
         "decoder": {"file": "decoder.onnx", "num_layers": arch.layers, "num_attention_heads": arch.heads,
                     "num_key_value_heads": arch.kv_heads, "head_dim": arch.head_dim, "hidden_size": arch.hidden,
                     "vocab_size": arch.vocab, "max_position_embeddings": arch.max_pos,
-                    "has_position_ids": True, "logits_last_only": logits_last_only,
+                    "attention": facts["attention"], "has_position_ids": facts["has_position_ids"],
+                    "kv_cache_sharing": facts["kv_cache_sharing"], "logits_last_only": logits_last_only,
                     "inputs_embeds": "inputs_embeds", "attention_mask": "attention_mask",
                     "position_ids": "position_ids", "logits": "logits",
                     "past_key": "past_key_values.{0}.key", "past_value": "past_key_values.{0}.value",
@@ -545,6 +640,135 @@ def report(results: dict, graph: str, what: str, got, ref) -> None:
     log(f"[check] {graph:<13} {what:<30} max_abs={a:.3e} max_rel={r:.3e}")
 
 
+NORMAL_STEPS = [7, 1, 3]  # prefill, one decode step, a 3-token chunk
+SHARED_STEPS = [7, 1, 1, 1, 3, 1]  # prefill, decode steps, a chunk, one more step, all in one buffer
+SHARED_SLACK = 5  # capacity beyond the last position; must stay untouched
+
+
+def reference_cache(cache, layer: int):
+    if hasattr(cache, "layers"):
+        return cache.layers[layer].keys, cache.layers[layer].values
+    return cache.key_cache[layer], cache.value_cache[layer]
+
+
+def check_decoder(s, shared: bool, llama, arch: Arch, np_dt, logits_last_only: bool, rng, results: dict) -> None:
+    """One sequence fed in steps, against one full transformers pass over all positions.
+
+    normal mode: past [1,KV,P,D] -> present [1,KV,P+T,D], present fed back as the next past (both graphs);
+    shared mode (GroupQueryAttention graphs): each layer's past and present are bound through IOBinding to the SAME
+    preallocated [1,KV,capacity,D] buffer, the mask is [1,P+T] of ones, and GQA writes the T new positions at P.
+    """
+    import onnxruntime as ort
+    import torch
+
+    feeds = {i.name for i in s.get_inputs()}
+    has_pos = "position_ids" in feeds
+    total = max(sum(NORMAL_STEPS), sum(SHARED_STEPS) if shared else 0)
+    embeds = (rng.standard_normal((1, total, arch.hidden)) * 0.5).astype(np.float32)
+    ref = llama(inputs_embeds=torch.from_numpy(embeds), position_ids=torch.arange(total)[None],
+                attention_mask=torch.ones(1, total, dtype=torch.long), use_cache=True)
+    ref_logits = ref.logits.float().numpy()
+    try:
+        ref_kv = [tuple(t.numpy() for t in reference_cache(ref.past_key_values, i)) for i in range(arch.layers)]
+    except Exception as exc:
+        log(f"[check] decoder.onnx present.*: could not read the transformers cache ({exc}); skipped")
+        ref_kv = None
+
+    def want(start, n):
+        return ref_logits[:, start + n - 1] if logits_last_only else ref_logits[:, start:start + n]
+
+    def got(logits):
+        return logits[:, -1] if logits_last_only else logits
+
+    # normal mode
+    shape = (1, arch.kv_heads, 0, arch.head_dim)
+    past = {}
+    for i in range(arch.layers):
+        past[f"past_key_values.{i}.key"] = np.zeros(shape, np_dt)
+        past[f"past_key_values.{i}.value"] = np.zeros(shape, np_dt)
+    names = [o.name for o in s.get_outputs()]
+    start = 0
+    normal_logits = []
+    for n in NORMAL_STEPS:
+        feed = {"inputs_embeds": embeds[:, start:start + n].astype(np_dt),
+                "attention_mask": np.ones((1, start + n), np.int64)}
+        if has_pos:
+            feed["position_ids"] = np.arange(start, start + n, dtype=np.int64)[None]
+        feed.update(past)
+        outs = dict(zip(names, s.run(None, feed)))
+        for i in range(arch.layers):
+            if outs[f"present.{i}.key"].shape != (1, arch.kv_heads, start + n, arch.head_dim):
+                raise AssertionError(f"present.{i}.key shape {outs[f'present.{i}.key'].shape}, expected past+new = {start + n}")
+        normal_logits.append(outs["logits"])
+        report(results, "decoder.onnx", f"logits (past {start}, new {n})", got(outs["logits"]), want(start, n))
+        past = {k.replace("present.", "past_key_values."): v for k, v in outs.items() if k.startswith("present.")}
+        start += n
+    if ref_kv is not None:
+        for i in range(arch.layers):
+            report(results, "decoder.onnx", f"present.{i}.key", past[f"past_key_values.{i}.key"], ref_kv[i][0][:, :, :start])
+            report(results, "decoder.onnx", f"present.{i}.value", past[f"past_key_values.{i}.value"], ref_kv[i][1][:, :, :start])
+    if not shared:
+        return
+
+    # shared-buffer mode: the protocol the C# engine follows for GroupQueryAttention graphs
+    capacity = sum(SHARED_STEPS) + SHARED_SLACK
+    io = s.io_binding()
+    buffers, keep, bound = {}, [], []  # bound: output names in binding order (the order of io.get_outputs())
+    for i in range(arch.layers):
+        for kind in ("key", "value"):
+            arr = np.zeros((1, arch.kv_heads, capacity, arch.head_dim), np_dt)
+            ov = ort.OrtValue.ortvalue_from_numpy(arr)
+            if ov.data_ptr() != arr.ctypes.data:
+                raise AssertionError("OrtValue.ortvalue_from_numpy copied the KV buffer")
+            io.bind_ortvalue_input(f"past_key_values.{i}.{kind}", ov)
+            io.bind_ortvalue_output(f"present.{i}.{kind}", ov)
+            bound.append(f"present.{i}.{kind}")
+            buffers[(i, kind)] = (arr, ov)
+    start = 0
+    for step, n in enumerate(SHARED_STEPS):
+        x = np.ascontiguousarray(embeds[:, start:start + n].astype(np_dt))
+        m = np.ones((1, start + n), np.int64)
+        rows = 1 if logits_last_only else n
+        logits = np.zeros((1, rows, arch.vocab), np_dt)
+        lv = ort.OrtValue.ortvalue_from_numpy(logits)
+        keep += [x, m, logits, lv]
+        io.bind_cpu_input("inputs_embeds", x)
+        io.bind_cpu_input("attention_mask", m)
+        io.bind_ortvalue_output("logits", lv)  # rebinding a name keeps its slot
+        if "logits" not in bound:
+            bound.append("logits")
+        s.run_with_iobinding(io)
+        outs = dict(zip(bound, io.get_outputs()))
+        for i in range(arch.layers):
+            for kind in ("key", "value"):
+                o = outs[f"present.{i}.{kind}"]
+                if o.data_ptr() != buffers[(i, kind)][0].ctypes.data or o.shape() != [1, arch.kv_heads, capacity, arch.head_dim]:
+                    log(f"[check] WARNING present.{i}.{kind} is not the bound buffer after step {step}: shape {o.shape()}")
+                    results[f"decoder.onnx:shared present.{i}.{kind} identity (step {step})"] = {"max_abs": 1.0, "max_rel": 1.0}
+        report(results, "decoder.onnx", f"shared logits (past {start}, new {n})", got(logits), want(start, n))
+        if step < len(NORMAL_STEPS) and NORMAL_STEPS[:step + 1] == SHARED_STEPS[:step + 1]:
+            report(results, "decoder.onnx", f"shared vs normal logits (step {step})", logits, normal_logits[step])
+        start += n
+    for i in range(arch.layers):
+        for j, kind in enumerate(("key", "value")):
+            arr = buffers[(i, kind)][0]
+            if ref_kv is not None:
+                report(results, "decoder.onnx", f"shared present.{i}.{kind}", arr[:, :, :start], ref_kv[i][j][:, :, :start])
+            tail = float(np.max(np.abs(arr[:, :, start:].astype(np.float64)))) if capacity > start else 0.0
+            if tail != 0.0:
+                log(f"[check] WARNING present.{i}.{kind}: positions past {start} were written ({tail})")
+                results[f"decoder.onnx:shared present.{i}.{kind} tail"] = {"max_abs": tail, "max_rel": tail}
+    log(f"[check] decoder.onnx  shared buffer: capacity {capacity}, {start} positions written in place")
+
+
+def graph_uses_gqa(path: str) -> bool:
+    """Whether the graph holds GroupQueryAttention (the switch to shared-buffer mode the C# engine uses too)."""
+    import onnx
+
+    model = onnx.load(path, load_external_data=False)
+    return any(n.op_type == "GroupQueryAttention" for n in model.graph.node)
+
+
 def self_check(out_dir: str, ckpt: Checkpoint, arch: Arch, dtype: str, logits_last_only: bool, seed: int = 0) -> dict:
     """Runs every graph in onnxruntime (CPU) against the PyTorch modules; returns {name: errors}."""
     import onnxruntime as ort
@@ -583,42 +807,8 @@ def self_check(out_dir: str, ckpt: Checkpoint, arch: Arch, dtype: str, logits_la
 
         s = session("decoder.onnx")
         if s is not None:
-            # one sequence of 11 positions: prefill 7, decode 1, then a 3-token chunk, against one full HF pass
-            steps = [7, 1, 3]
-            total = sum(steps)
-            embeds = (rng.standard_normal((1, total, arch.hidden)) * 0.5).astype(np.float32)
-            ref = llama(inputs_embeds=torch.from_numpy(embeds), position_ids=torch.arange(total)[None],
-                        attention_mask=torch.ones(1, total, dtype=torch.long), use_cache=True)
-            ref_logits = ref.logits.float().numpy()
-            shape = (1, arch.kv_heads, 0, arch.head_dim)
-            past = {}
-            for i in range(arch.layers):
-                past[f"past_key_values.{i}.key"] = np.zeros(shape, np_dt)
-                past[f"past_key_values.{i}.value"] = np.zeros(shape, np_dt)
-            names = [o.name for o in s.get_outputs()]
-            start = 0
-            for n in steps:
-                feed = {"inputs_embeds": embeds[:, start:start + n].astype(np_dt),
-                        "attention_mask": np.ones((1, start + n), np.int64),
-                        "position_ids": np.arange(start, start + n, dtype=np.int64)[None]}
-                feed.update(past)
-                outs = dict(zip(names, s.run(None, feed)))
-                got = outs["logits"][:, -1] if logits_last_only else outs["logits"]
-                want = ref_logits[:, start + n - 1] if logits_last_only else ref_logits[:, start:start + n]
-                report(results, "decoder.onnx", f"logits (past {start}, new {n})", got, want)
-                past = {k.replace("present.", "past_key_values."): v for k, v in outs.items() if k.startswith("present.")}
-                start += n
-            try:
-                cache = ref.past_key_values
-                for i in range(arch.layers):
-                    if hasattr(cache, "layers"):
-                        rk, rv = cache.layers[i].keys, cache.layers[i].values
-                    else:
-                        rk, rv = cache.key_cache[i], cache.value_cache[i]
-                    report(results, "decoder.onnx", f"present.{i}.key", past[f"past_key_values.{i}.key"], rk.numpy())
-                    report(results, "decoder.onnx", f"present.{i}.value", past[f"past_key_values.{i}.value"], rv.numpy())
-            except Exception as exc:
-                log(f"[check] decoder.onnx present.*: could not read the transformers cache ({exc}); skipped")
+            check_decoder(s, graph_uses_gqa(os.path.join(out_dir, "decoder.onnx")), llama, arch, np_dt,
+                          logits_last_only, rng, results)
     worst = max((v["max_rel"] for v in results.values()), default=float("nan"))
     log(f"[check] worst max_rel over all outputs: {worst:.3e}")
     return results
@@ -627,7 +817,8 @@ def self_check(out_dir: str, ckpt: Checkpoint, arch: Arch, dtype: str, logits_la
 # ---------------------------------------------------------------------------------------------------------------
 
 def export(checkpoint: str, out_dir: str, dtype: str = "float32", logits_last_only: bool = True,
-           check: bool = True, model_id: str | None = None, vision_norm_eps: float = 1e-5) -> dict:
+           check: bool = True, model_id: str | None = None, vision_norm_eps: float = 1e-5,
+           attention: str = "gqa", packed_qkv: bool = True) -> dict:
     t0 = time.time()
     os.makedirs(out_dir, exist_ok=True)
     np_dt = np.float16 if dtype == "float16" else np.float32
@@ -638,14 +829,16 @@ def export(checkpoint: str, out_dir: str, dtype: str = "float32", logits_last_on
         log(arch.describe())
         build_vision(out_dir, ckpt, arch, np_dt, elem)
         log(f"vision.onnx written ({time.time() - t0:.1f}s)")
-        build_text(out_dir, ckpt, arch, np_dt, elem, logits_last_only)
-        log(f"embed.onnx, decoder.onnx written ({time.time() - t0:.1f}s)")
+        facts = build_text(out_dir, ckpt, arch, np_dt, elem, logits_last_only, attention, packed_qkv)
+        log(f"embed.onnx, decoder.onnx written ({time.time() - t0:.1f}s): attention {attention}, rotary "
+            f"{facts['rotary']}, packed qkv {packed_qkv and attention == 'gqa'}")
         for name in COPIED_FILES:
             src = os.path.join(checkpoint, name)
             if os.path.exists(src):
                 shutil.copyfile(src, os.path.join(out_dir, name))
         manifest = write_manifest(out_dir, checkpoint, arch, dtype, logits_last_only,
-                                  model_id or arch.config.get("_name_or_path") or os.path.basename(os.path.normpath(checkpoint)))
+                                  model_id or arch.config.get("_name_or_path") or os.path.basename(os.path.normpath(checkpoint)),
+                                  facts)
         results = self_check(out_dir, ckpt, arch, dtype, logits_last_only) if check else {}
         log(f"export done in {time.time() - t0:.1f}s -> {out_dir}")
         return {"manifest": manifest, "check": results}
@@ -663,9 +856,14 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-check", action="store_true", help="do not compare the graphs against PyTorch")
     ap.add_argument("--model-id", default=None)
     ap.add_argument("--vision-norm-eps", type=float, default=1e-5, help="ConvNeXt LayerNorm eps (1e-5 for Magma-8B)")
+    ap.add_argument("--attention", choices=["gqa", "plain"], default="gqa",
+                    help="gqa: com.microsoft.GroupQueryAttention, no position_ids, past/present may share one buffer "
+                         "(default); plain: standard ops, position_ids input, present = concat(past, new)")
+    ap.add_argument("--separate-qkv", action="store_true",
+                    help="gqa only: three Q/K/V MatMuls instead of one packed QKV MatMul")
     args = ap.parse_args(argv)
     export(args.checkpoint, args.out, args.dtype, not args.all_logits, not args.skip_check, args.model_id,
-           args.vision_norm_eps)
+           args.vision_norm_eps, args.attention, not args.separate_qkv)
     return 0
 
 

@@ -14,6 +14,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
+MS_DOMAIN = "com.microsoft"
 IR_VERSION = 8
 # Offsets inside a weights file are page aligned so ONNX Runtime can memory-map each tensor.
 ALIGN = 4096
@@ -135,8 +136,10 @@ class Graph:
 
     def save(self, path: str, doc: str = "") -> None:
         graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, initializer=self.inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                                  producer_name="magma-agents tools/export", doc_string=doc)
+        opsets = [helper.make_opsetid("", OPSET)]
+        if any(n.domain == MS_DOMAIN for n in self.nodes):  # GroupQueryAttention and other ORT contrib ops
+            opsets.append(helper.make_opsetid(MS_DOMAIN, 1))
+        model = helper.make_model(graph, opset_imports=opsets, producer_name="magma-agents tools/export", doc_string=doc)
         model.ir_version = IR_VERSION
         onnx.save_model(model, path)
         # Path-based check so external data is resolved relative to the model file.
