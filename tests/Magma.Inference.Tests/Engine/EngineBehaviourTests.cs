@@ -24,9 +24,10 @@ public sealed class EngineBehaviourTests(TinyMagmaFixture fixture)
         Assert.Equal(before + 1, _model.Engine.KvCachesCreated);
         (long bytes, int buffers, int capacity) = _model.Engine.LastKvCache;
         Assert.Equal(r.Usage.PromptTokens + 5, capacity);
-        // tiny-magma's decoder concatenates (no GroupQueryAttention): 2 layers x (K,V) x 2 ping-pong sides.
-        Assert.False(_model.Engine.Sessions.SharedKv);
-        Assert.Equal(2 * 2 * 2, buffers);
+        // tiny-magma's decoder is a GroupQueryAttention graph: one buffer per layer for K and one for V, bound as
+        // both past and present, so the request holds exactly one copy of its cache: 2 layers x (K,V).
+        Assert.True(_model.Engine.Sessions.SharedKv);
+        Assert.Equal(2 * 2, buffers);
         Assert.Equal(buffers * 2L /*kv heads*/ * capacity * 8 /*head dim*/ * sizeof(float), bytes);
     }
 

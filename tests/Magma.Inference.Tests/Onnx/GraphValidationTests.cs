@@ -121,7 +121,9 @@ public sealed class GraphValidationTests
     [Fact]
     public void Group_query_attention_is_detected_from_the_graph_bytes()
     {
-        Assert.False(GraphContract.UsesGroupQueryAttention(Path.Combine(TinyMagma.Directory, "decoder.onnx")));
+        // tiny-magma's decoder is the builder-style GroupQueryAttention graph; the embed graph has no attention at all.
+        Assert.True(GraphContract.UsesGroupQueryAttention(Path.Combine(TinyMagma.Directory, "decoder.onnx")));
+        Assert.False(GraphContract.UsesGroupQueryAttention(Path.Combine(TinyMagma.Directory, "embed.onnx")));
         string path = Path.Combine(Path.GetTempPath(), "gqa-" + Guid.NewGuid().ToString("N") + ".onnx");
         try
         {
