@@ -1,25 +1,31 @@
 // Magma.Demo: the UI-grounding path of Magma, end to end, on what runs without model weights.
 //
-//   dotnet run --project samples/Magma.Demo -c Release [-- screenshot.png]
+//   dotnet run --project samples/Magma.Demo -c Release [-- [screenshot.png] [--model PACKAGE_DIR]]
 //
 // 1. takes a screenshot (the given file, or a login page drawn here),
 // 2. overlays Set-of-Mark boxes the way Magma's UI agent does,
 // 3. pre-processes the marked image exactly as MagmaImageProcessor (anyres crops),
 // 4. renders and tokenizes the grounding prompt with the LLaMA-3 chat template,
-// 5. turns a Magma-style answer into a click target on the screenshot.
+// 5. turns an answer in Magma's format into a click target on the screenshot,
+// 6. runs the whole request through the ONNX Runtime engine: the given model package (an exported Magma-8B), or
+//    the repository's tiny random-weight Magma, whose answer is noise but travels the real path end to end.
 using System.Diagnostics;
 using Magma.Demo;
+using Magma.Inference;
+using Magma.Inference.Generation;
 using Magma.Inference.Decoding;
 using Magma.Inference.Imaging;
 using Magma.Inference.Text;
 
+string? modelArg = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault();
+string[] files = args.Where((a, i) => a != "--model" && (i == 0 || args[i - 1] != "--model")).ToArray();
 string tokenizerDir = DemoAssets.Find("tests/assets/tokenizer");
 string outputDir = Path.Combine(Path.GetTempPath(), "magma-demo");
 Directory.CreateDirectory(outputDir);
 
 // 1. The screenshot and its candidate boxes (OmniParser's role in the reference agent).
-(RgbImage screenshot, IReadOnlyList<MarkBox> candidates, string source) = args.Length > 0
-    ? (RgbImage.Load(args[0]), DemoScreens.GridCandidates(RgbImage.Load(args[0])), args[0])
+(RgbImage screenshot, IReadOnlyList<MarkBox> candidates, string source) = files.Length > 0
+    ? (RgbImage.Load(files[0]), DemoScreens.GridCandidates(RgbImage.Load(files[0])), files[0])
     : DemoScreens.LoginPage();
 Console.WriteLine($"screenshot   {source}: {screenshot.Width}x{screenshot.Height}, {candidates.Count} candidate boxes");
 
@@ -50,7 +56,7 @@ Console.WriteLine($"prompt       {ids.Count} tokens (image placeholder at {image
 Console.WriteLine($"             ids [{string.Join(", ", ids.Take(12))}, ...]");
 Console.WriteLine($"             {prompt.Replace("\n", "\\n", StringComparison.Ordinal)}");
 
-// 5. A Magma-style answer -> click target. (With a model package the answer comes from the engine.)
+// 5. An answer in Magma's pretraining format (spec §7.2) -> click target.
 int targetMark = DemoScreens.MarkNear(marked, candidates.Count > 0 ? candidates[^1] : default);
 const string Answer = "Coordinate: (0.50, 0.62). Mark: {0}";
 string answer = string.Format(System.Globalization.CultureInfo.InvariantCulture, Answer, targetMark);
@@ -59,5 +65,23 @@ var markBoxes = marked.Marks.ToDictionary(
     m => new NormalizedBox(m.Value.X / screenshot.Width, m.Value.Y / screenshot.Height, m.Value.Right / screenshot.Width, m.Value.Bottom / screenshot.Height));
 DecodeResult<UiTarget> target = UiAnswerParser.ParseTarget(answer, screenshot.Width, screenshot.Height, markBoxes);
 Console.WriteLine(target.IsSuccess
-    ? $"answer       \"{answer}\" -> click at ({target.Value!.Pixel.X:F0}, {target.Value.Pixel.Y:F0}) px via {target.Value.Rule}"
-    : $"answer       \"{answer}\" could not be parsed: {target.FailureReason}");
+    ? $"example      \"{answer}\" -> click at ({target.Value!.Pixel.X:F0}, {target.Value.Pixel.Y:F0}) px via {target.Value.Rule}"
+    : $"example      \"{answer}\" could not be parsed: {target.FailureReason}");
+
+// 6. The engine: vision -> stitch + row separators -> merge -> prefill -> greedy decode, on the CPU.
+string packageDir = modelArg ?? DemoAssets.Find("tests/assets/tiny-magma");
+bool tiny = modelArg is null;
+clock.Restart();
+await using var model = MagmaModel.Load(packageDir, new MagmaModelOptions { Device = MagmaDevice.Cpu });
+double loadMs = clock.Elapsed.TotalMilliseconds;
+clock.Restart();
+DecodeResult<UiTarget> grounded = await model.GroundAsync(
+    marked.Image, Instruction, markBoxes, new GenerationOptions { MaxNewTokens = 24, StopTokenIds = tiny ? [] : null });
+Console.WriteLine($"engine       {(tiny ? "tiny random-weight Magma (tests/assets/tiny-magma)" : packageDir)}: loaded in {loadMs:F0} ms, " +
+                  $"answered in {clock.Elapsed.TotalMilliseconds:F0} ms");
+Console.WriteLine(grounded.IsSuccess
+    ? $"             \"{grounded.RawText}\" -> click at ({grounded.Value!.Pixel.X:F0}, {grounded.Value.Pixel.Y:F0}) px"
+    : $"             \"{Shorten(grounded.RawText)}\" -> no target ({grounded.FailureReason})" +
+      (tiny ? "\n             (random weights write noise; point --model at an exported Magma-8B for real answers)" : ""));
+
+static string Shorten(string text) => text.Length <= 80 ? text.ReplaceLineEndings(" ") : text[..80].ReplaceLineEndings(" ") + "...";
