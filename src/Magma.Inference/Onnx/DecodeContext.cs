@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics.Tensors;
 using Magma.Inference.Package;
 using Microsoft.ML.OnnxRuntime;
@@ -7,8 +8,11 @@ namespace Magma.Inference.Onnx;
 
 /// <summary>
 /// The decoder state of one request: its KV cache, its IO bindings and the buffers that carry one token per
-/// step (id -> embedding -> decoder -> last-row logits). Everything is allocated here, once; a decode step only
-/// writes the new id and rebinds the mask view of the new length.
+/// step (id -> embedding -> decoder -> last-row logits). Everything is allocated and bound here or in the prefill,
+/// once per request. In shared-buffer mode (GroupQueryAttention) a decode step rebinds nothing: the attention
+/// mask is a static [1,capacity] buffer (ONNX Runtime GenAI's scheme) in which the step sets one more 1, so a step
+/// is "write the id, run embed, set mask[P] = 1, run the decoder" and allocates no managed memory. Ping-pong mode
+/// (Concat graphs) must rebind the KV views and a mask of the new width every step.
 /// </summary>
 internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
 {
@@ -22,9 +26,14 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
     private readonly OrtValue _stepEmbedValue;
     private readonly NativeBuffer _stepLogits;
     private readonly OrtValue _stepLogitsValue;
-    private readonly float[] _logits;
+    private readonly float[]? _logits;
+    private readonly NativeBuffer? _stepMask;
+    private readonly OrtValue? _stepMaskValue;
     private readonly List<OrtValue> _pingPongViews = [];
     private int _side;
+    private long _stepCount;
+    private long _stepTicks;
+    private long _runTicks;
 
     internal DecodeContext(MagmaSessions sessions, int capacity)
     {
@@ -45,10 +54,18 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
 
         _stepLogits = NativeBuffer.Host((long)_d.VocabSize * elem);
         _stepLogitsValue = _stepLogits.View(f, [1, 1, _d.VocabSize]);
-        _logits = new float[_d.VocabSize];
+        // float32 logits are read where the decoder wrote them (no 0.5 MB copy per step); float16 needs a converted copy.
+        _logits = f == TensorElementType.Float ? null : new float[_d.VocabSize];
 
         if (Cache.Shared)
         {
+            // GQA reads only sum(mask) (-> seqlens_k, the positions to attend and rotate) and the mask's width
+            // (-> total_sequence_length, which must not exceed the shared buffer's capacity): a [1,capacity] mask
+            // of P ones then zeros is the same input as [1,P] ones. Zeros are the "not yet written" tail.
+            _stepMask = NativeBuffer.Host(capacity * 8L);
+            _stepMask.HostSpan<long>(0, capacity).Clear();
+            _stepMaskValue = _stepMask.View(TensorElementType.Int64, [1, capacity]);
+
             for (int i = 0; i < _d.NumLayers; i++)
             {
                 _binding.BindInput(_d.PastKeyName(i), Cache.SharedValue(i, value: false));
@@ -68,7 +85,13 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
     public int Capacity => Cache.Capacity;
 
     /// <summary>Logits (float32) of the last position run; writable scratch for logits processors.</summary>
-    public Span<float> CurrentLogits => _logits;
+    public Span<float> CurrentLogits => _logits ?? _stepLogits.HostSpan<float>(0, _d.VocabSize);
+
+    /// <summary>
+    /// Decode steps run, and the <see cref="Stopwatch"/> ticks they took in total and inside the embed + decoder
+    /// session runs. Host overhead = total - runs. Four timestamp reads per step, no allocation.
+    /// </summary>
+    internal (long Steps, long TotalTicks, long RunTicks) StepTimings => (_stepCount, _stepTicks, _runTicks);
 
     /// <summary>Runs the merged prompt embeddings ([T,H] in <paramref name="embeds"/>) through the decoder.</summary>
     public void Prefill(NativeBuffer embeds, int length)
@@ -81,6 +104,11 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         if (length > Cache.Capacity)
         {
             throw new InvalidOperationException($"Prompt of {length} positions exceeds the cache of {Cache.Capacity}.");
+        }
+
+        if (length <= 0)
+        {
+            throw new InvalidOperationException("Prefill needs at least one position.");
         }
 
         TensorElementType f = _s.FloatType;
@@ -107,6 +135,11 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         // From here on every step reads the one-token embedding buffer and writes the one-row logits buffer.
         _binding.BindInput(_d.InputsEmbeds, _stepEmbedValue);
         _binding.BindOutput(_d.Logits, _stepLogitsValue);
+        if (_stepMask is not null)
+        {
+            _stepMask.HostSpan<long>(0, length).Fill(1);
+            _binding.BindInput(_d.AttentionMask, _stepMaskValue!);
+        }
     }
 
     /// <summary>Feeds <paramref name="tokenId"/> at the next position and refreshes <see cref="CurrentLogits"/>.</summary>
@@ -122,19 +155,73 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
             throw new InvalidOperationException($"The KV cache of {Cache.Capacity} positions is full.");
         }
 
+        long start = Stopwatch.GetTimestamp();
         _stepId.HostSpan<long>(0, 1)[0] = tokenId;
-        _s.Embed.RunWithBinding(_s.RunOptions, _embedBinding);
-
-        _binding.BindInput(_d.AttentionMask, _s.MaskView(Position + 1));
-        if (_d.HasPositionIds)
+        if (_stepMask is not null)
         {
-            _binding.BindInput(_d.PositionIds, _s.PositionView(Position));
+            // Static mask: the new position becomes valid; nothing is rebound.
+            _stepMask.HostSpan<long>(Position * 8L, 1)[0] = 1;
+        }
+        else
+        {
+            _binding.BindInput(_d.AttentionMask, _s.MaskView(Position + 1));
+            if (_d.HasPositionIds)
+            {
+                _binding.BindInput(_d.PositionIds, _s.PositionView(Position));
+            }
+
+            BindPingPong(1);
         }
 
-        BindPingPong(1);
-        _s.Decoder.RunWithBinding(_s.RunOptions, _binding);
+        long runStart = Stopwatch.GetTimestamp();
+        try
+        {
+            RunStepGraphs();
+        }
+        catch
+        {
+            if (_stepMask is not null)
+            {
+                _stepMask.HostSpan<long>(Position * 8L, 1)[0] = 0;
+            }
+
+            throw;
+        }
+
+        long runEnd = Stopwatch.GetTimestamp();
         Position++;
-        CopyLogits(_stepLogits, 0);
+        if (_logits is not null)
+        {
+            CopyLogits(_stepLogits, 0);
+        }
+
+        _runTicks += runEnd - runStart;
+        _stepTicks += Stopwatch.GetTimestamp() - start;
+        _stepCount++;
+    }
+
+    /// <summary>The two session runs of a step over the current bindings (a benchmark hook: runs without host work).</summary>
+    internal void RunStepGraphs()
+    {
+        _s.Embed.RunWithBinding(_s.RunOptions, _embedBinding);
+        _s.Decoder.RunWithBinding(_s.RunOptions, _binding);
+    }
+
+    /// <summary>
+    /// Forgets positions from <paramref name="position"/> on, so later steps overwrite them (shared-buffer mode only;
+    /// benchmarks and tests replay steps with it). The cache rows past the mask are never read, so nothing is cleared.
+    /// </summary>
+    internal void Rewind(int position)
+    {
+        if (_stepMask is null || Position == 0)
+        {
+            throw new InvalidOperationException("Rewind needs a prefilled shared-buffer decoder.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(position);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(position, Position);
+        _stepMask.HostSpan<long>(position * 8L, Capacity - position).Clear();
+        Position = position;
     }
 
     private void BindPingPong(int newTokens)
@@ -179,14 +266,15 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
 
     private void CopyLogits(NativeBuffer source, long byteOffset)
     {
-        if (_s.FloatType == TensorElementType.Float16)
+        if (_logits is not null)
         {
             ReadOnlySpan<Half> row = source.HostSpan<Half>(byteOffset, _d.VocabSize);
             TensorPrimitives.ConvertToSingle(row, _logits);
         }
-        else
+        else if (source != _stepLogits)
         {
-            source.HostSpan<float>(byteOffset, _d.VocabSize).CopyTo(_logits);
+            // Prefill's last row goes where the steps write theirs, which is what CurrentLogits reads.
+            source.HostSpan<float>(byteOffset, _d.VocabSize).CopyTo(_stepLogits.HostSpan<float>(0, _d.VocabSize));
         }
     }
 
@@ -205,6 +293,8 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         _stepEmbed.Dispose();
         _stepLogitsValue.Dispose();
         _stepLogits.Dispose();
+        _stepMaskValue?.Dispose();
+        _stepMask?.Dispose();
         Cache.Dispose();
     }
 }
