@@ -19,7 +19,8 @@ using Magma.Inference.Text;
 
 string? modelArg = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault();
 string[] files = args.Where((a, i) => a != "--model" && (i == 0 || args[i - 1] != "--model")).ToArray();
-string tokenizerDir = DemoAssets.Find("tests/assets/tokenizer");
+string tinyPackageDir = Path.Combine(AppContext.BaseDirectory, "tiny-magma");
+string tokenizerDir = modelArg ?? tinyPackageDir;
 string outputDir = Path.Combine(Path.GetTempPath(), "magma-demo");
 Directory.CreateDirectory(outputDir);
 
@@ -69,7 +70,7 @@ Console.WriteLine(target.IsSuccess
     : $"example      \"{answer}\" could not be parsed: {target.FailureReason}");
 
 // 6. The engine: vision -> stitch + row separators -> merge -> prefill -> greedy decode, on the CPU.
-string packageDir = modelArg ?? DemoAssets.Find("tests/assets/tiny-magma");
+string packageDir = modelArg ?? tinyPackageDir;
 bool tiny = modelArg is null;
 clock.Restart();
 await using var model = MagmaModel.Load(packageDir, new MagmaModelOptions { Device = MagmaDevice.Cpu });
