@@ -1,6 +1,6 @@
 // Magma.Demo: the UI-grounding path of Magma, end to end, on what runs without model weights.
 //
-//   dotnet run --project samples/Magma.Demo -c Release [-- [screenshot.png] [--model PACKAGE_DIR]]
+//   dotnet run --project samples/Magma.Demo -c Release [-- [screenshot.png] [--model PACKAGE_DIR] [--cuda]]
 //
 // 1. takes a screenshot (the given file, or a login page drawn here),
 // 2. overlays Set-of-Mark boxes the way Magma's UI agent does,
@@ -18,7 +18,8 @@ using Magma.Inference.Imaging;
 using Magma.Inference.Text;
 
 string? modelArg = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault();
-string[] files = args.Where((a, i) => a != "--model" && (i == 0 || args[i - 1] != "--model")).ToArray();
+bool cuda = args.Contains("--cuda");
+string[] files = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || args[i - 1] != "--model")).ToArray();
 string tinyPackageDir = Path.Combine(AppContext.BaseDirectory, "tiny-magma");
 string tokenizerDir = modelArg ?? tinyPackageDir;
 string outputDir = Path.Combine(Path.GetTempPath(), "magma-demo");
@@ -69,16 +70,16 @@ Console.WriteLine(target.IsSuccess
     ? $"example      \"{answer}\" -> click at ({target.Value!.Pixel.X:F0}, {target.Value.Pixel.Y:F0}) px via {target.Value.Rule}"
     : $"example      \"{answer}\" could not be parsed: {target.FailureReason}");
 
-// 6. The engine: vision -> stitch + row separators -> merge -> prefill -> greedy decode, on the CPU.
+// 6. The engine: vision -> stitch + row separators -> merge -> prefill -> greedy decode, on the CPU (or --cuda).
 string packageDir = modelArg ?? tinyPackageDir;
 bool tiny = modelArg is null;
 clock.Restart();
-await using var model = MagmaModel.Load(packageDir, new MagmaModelOptions { Device = MagmaDevice.Cpu });
+await using var model = MagmaModel.Load(packageDir, new MagmaModelOptions { Device = cuda ? MagmaDevice.Cuda : MagmaDevice.Cpu });
 double loadMs = clock.Elapsed.TotalMilliseconds;
 clock.Restart();
 DecodeResult<UiTarget> grounded = await model.GroundAsync(
     marked.Image, Instruction, markBoxes, new GenerationOptions { MaxNewTokens = 24, StopTokenIds = tiny ? [] : null });
-Console.WriteLine($"engine       {(tiny ? "tiny random-weight Magma (tests/assets/tiny-magma)" : packageDir)}: loaded in {loadMs:F0} ms, " +
+Console.WriteLine($"engine       {(tiny ? "tiny random-weight Magma (tests/assets/tiny-magma)" : packageDir)} on {(cuda ? "CUDA" : "CPU")}: loaded in {loadMs:F0} ms, " +
                   $"answered in {clock.Elapsed.TotalMilliseconds:F0} ms");
 Console.WriteLine(grounded.IsSuccess
     ? $"             \"{grounded.RawText}\" -> click at ({grounded.Value!.Pixel.X:F0}, {grounded.Value.Pixel.Y:F0}) px"

@@ -173,6 +173,17 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
             BindPingPong(1);
         }
 
+        if (_s.OnDevice)
+        {
+            // The device copy of a host input is made at bind time: re-bind what this step rewrote. (Per-step cost on
+            // GPUs only; device-side id/mask buffers with an async copy remove it, with the CUDA fast path.)
+            _embedBinding.BindInput(_s.Manifest.Embed.Input, _stepIdValue);
+            if (_stepMask is not null)
+            {
+                _binding.BindInput(_d.AttentionMask, _stepMaskValue!);
+            }
+        }
+
         long runStart = Stopwatch.GetTimestamp();
         try
         {

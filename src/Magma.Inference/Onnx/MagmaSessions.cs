@@ -41,7 +41,11 @@ internal sealed class MagmaSessions : IDisposable
             throw;
         }
 
-        SharedKv = m.Decoder.KvCacheSharing ?? GraphContract.UsesGroupQueryAttention(package.DecoderPath);
+        // One shared past/present buffer is proven on the CPU provider only. On CUDA (ORT 1.31, H200) the tiny GQA
+        // decoder's steps diverged from the CPU's in shared mode (static or growing mask alike) and matched them
+        // token for token with two buffers, so the GPU keeps two until the CUDA path is validated on real-size graphs.
+        SharedKv = options.Device == MagmaDevice.Cpu
+            && (m.Decoder.KvCacheSharing ?? GraphContract.UsesGroupQueryAttention(package.DecoderPath));
         int batch = Vision.InputMetadata[m.Vision.Input].Dimensions[0];
         _visionBatch = batch > 0 ? batch : int.MaxValue;
         LogitsPruned = Decoder.OutputMetadata[m.Decoder.Logits].Dimensions[1] == 1;
@@ -68,6 +72,12 @@ internal sealed class MagmaSessions : IDisposable
     }
 
     public MagmaPackage Package { get; }
+
+    /// <summary>
+    /// True when the graphs run on a GPU. ONNX Runtime copies a host input consumed on the device when it is bound, not
+    /// when the session runs, so host buffers rewritten between runs (the step id, the static mask) must be bound again.
+    /// </summary>
+    public bool OnDevice => _deviceAllocator is not null;
 
     public MagmaManifest Manifest => Package.Manifest;
 

@@ -24,7 +24,15 @@ internal static class SessionFactory
             EnsureCudaAvailable();
             try
             {
-                so.AppendExecutionProvider_CUDA(options.DeviceId);
+                using var cuda = new OrtCUDAProviderOptions();
+                cuda.UpdateOptions(new Dictionary<string, string>
+                {
+                    ["device_id"] = options.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    // TF32 rounds fp32 matmul inputs to 10-bit mantissas: fine for speed, fatal for fp32 parity with the
+                    // reference. fp16 packages use tensor cores regardless.
+                    ["use_tf32"] = "0",
+                });
+                so.AppendExecutionProvider_CUDA(cuda);
             }
             catch (OnnxRuntimeException ex)
             {
