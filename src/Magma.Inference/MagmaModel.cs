@@ -67,7 +67,7 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
             while (true)
             {
                 (bool more, int token, string delta) = await Task.Run(
-                    () => (run.Loop.MoveNext(cancellationToken, out int t, out string d), t, d), cancellationToken).ConfigureAwait(false);
+                    () => (run.MoveNext(cancellationToken, out int t, out string d), t, d), cancellationToken).ConfigureAwait(false);
                 if (!more)
                 {
                     yield break;
@@ -185,7 +185,7 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
                 () =>
                 {
                     using RequestRun run = _engine.Start(ids, images, options);
-                    while (run.Loop.MoveNext(cancellationToken, out _, out _))
+                    while (run.MoveNext(cancellationToken, out _, out _))
                     {
                     }
 

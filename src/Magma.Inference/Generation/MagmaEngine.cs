@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Magma.Inference.Imaging;
 using Magma.Inference.Onnx;
 using Magma.Inference.Package;
@@ -16,6 +18,9 @@ internal sealed class MagmaEngine : IDisposable
     internal const int EndOfTextId = 128001;
 
     private readonly int _maxSequence;
+
+    /// <summary>Vision time of the last <see cref="BuildEmbeddings"/> call (requests are serialised by the façade).</summary>
+    private TimeSpan _lastVisionTime;
 
     public MagmaEngine(MagmaPackage package, MagmaModelOptions options)
     {
@@ -109,11 +114,18 @@ internal sealed class MagmaEngine : IDisposable
             EmbeddingMerger.MergedLength(ids, m.Tokens.Image, new int[images.Count]);
         }
 
+        long visionStart = Stopwatch.GetTimestamp();
         for (int i = 0; i < images.Count; i++)
         {
             blocks[i] = EncodeImage(images[i] ?? throw new MagmaInputException($"MagmaRequest.Images[{i}] is null."), out _);
             counts[i] = blocks[i].Length / vec;
             imageTokens += counts[i];
+        }
+
+        _lastVisionTime = images.Count > 0 ? Stopwatch.GetElapsedTime(visionStart) : TimeSpan.Zero;
+        if (images.Count > 0)
+        {
+            EngineTelemetry.RecordStage(EngineTelemetry.Vision, _lastVisionTime);
         }
 
         length = EmbeddingMerger.MergedLength(ids, m.Tokens.Image, counts);
@@ -138,6 +150,7 @@ internal sealed class MagmaEngine : IDisposable
     public RequestRun Start(ReadOnlySpan<int> ids, IReadOnlyList<RgbImage> images, GenerationOptions options)
     {
         options.Validate();
+        long start = Stopwatch.GetTimestamp();
         using NativeBuffer embeds = BuildEmbeddings(ids, images, out int length, out int imageTokens);
         int capacity = (int)Math.Min(_maxSequence, (long)length + options.MaxNewTokens);
         DecodeContext context = Sessions.BeginDecode(capacity);
@@ -146,6 +159,8 @@ internal sealed class MagmaEngine : IDisposable
             KvCachesCreated++;
             LastKvCache = (context.Cache.BytesAllocated, context.Cache.BufferCount, context.Cache.Capacity);
             context.Prefill(embeds, length);
+            // Prefill = everything in Start but the vision encoder: text embedding, merge, cache allocation, prompt run.
+            EngineTelemetry.RecordStage(EngineTelemetry.Prefill, Stopwatch.GetElapsedTime(start) - _lastVisionTime);
             ulong seed = options.Seed ?? (ulong)Random.Shared.NextInt64();
             var loop = new GenerationLoop(context, new StreamingText(Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true)), options, StopIds(options), seed);
             return new RequestRun(context, loop, length, imageTokens);
@@ -186,11 +201,57 @@ internal sealed class MagmaEngine : IDisposable
 /// <summary>One request in flight: its decoder state and loop.</summary>
 internal sealed class RequestRun(DecodeContext context, GenerationLoop loop, int promptTokens, int imageTokens) : IDisposable
 {
+    private long _decodeTicks;
+
     public GenerationLoop Loop => loop;
 
     public DecodeContext Context => context;
 
     public MagmaUsage Usage => new(promptTokens, imageTokens, loop.Generated.Count);
 
-    public void Dispose() => context.Dispose();
+    /// <summary><see cref="GenerationLoop.MoveNext"/>, timed: only time spent decoding counts, not the caller's time between tokens.</summary>
+    public bool MoveNext(CancellationToken cancellationToken, out int tokenId, out string delta)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        try
+        {
+            return loop.MoveNext(cancellationToken, out tokenId, out delta);
+        }
+        finally
+        {
+            _decodeTicks += Stopwatch.GetTimestamp() - t0;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_decodeTicks > 0)
+        {
+            EngineTelemetry.RecordStage(EngineTelemetry.Decode, TimeSpan.FromSeconds(_decodeTicks / (double)Stopwatch.Frequency));
+            _decodeTicks = 0;
+        }
+
+        context.Dispose();
+    }
+}
+
+/// <summary>
+/// Per-stage times of every request on the <c>Magma.Agents</c> meter (the name the chat client's OpenTelemetry
+/// pipeline uses too), so a metrics exporter sees vision / prefill / decode without a wrapper. Recording is a no-op
+/// unless a listener is attached.
+/// </summary>
+internal static class EngineTelemetry
+{
+    public const string MeterName = "Magma.Agents";
+    public const string Vision = "vision";
+    public const string Prefill = "prefill";
+    public const string Decode = "decode";
+
+    private static readonly Meter s_meter = new(MeterName);
+
+    private static readonly Histogram<double> s_stage = s_meter.CreateHistogram<double>(
+        "magma.stage.duration", "s", "Time of one engine stage of one request (tag magma.stage: vision, prefill or decode).");
+
+    public static void RecordStage(string stage, TimeSpan elapsed) =>
+        s_stage.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("magma.stage", stage));
 }
