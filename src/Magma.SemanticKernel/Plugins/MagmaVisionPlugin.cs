@@ -43,6 +43,12 @@ public sealed class MagmaVisionPlugin
         _maxOutputTokens = maxOutputTokens;
     }
 
+    /// <summary>Generation options of <c>ground</c>; greedy with 128 new tokens (the UI agent's settings) when null.</summary>
+    public GenerationOptions? GroundingOptions { get; init; }
+
+    /// <summary>Generation options of <c>plan_trace</c>; temperature 0.3 with 1024 new tokens (the demo's settings) when null.</summary>
+    public GenerationOptions? PlanningOptions { get; init; }
+
     /// <summary>Describes an image in a few sentences.</summary>
     /// <param name="image">Local path, file: URI or data: URI of the image.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
@@ -88,7 +94,7 @@ public sealed class MagmaVisionPlugin
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(instruction);
         RgbImage rgb = ImageArgument.Load(image);
-        DecodeResult<UiTarget> result = await _model.GroundAsync(rgb, instruction, cancellationToken: cancellationToken).ConfigureAwait(false);
+        DecodeResult<UiTarget> result = await _model.GroundAsync(rgb, instruction, options: GroundingOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
             return [new TextContent(Json(new GroundFailure(result.FailureReason, result.RawText)))];
@@ -118,7 +124,7 @@ public sealed class MagmaVisionPlugin
         ArgumentNullException.ThrowIfNull(markIds);
         ArgumentException.ThrowIfNullOrWhiteSpace(task);
         RgbImage rgb = ImageArgument.Load(image);
-        DecodeResult<TracePlan> result = await _model.PlanTraceAsync(rgb, markIds, task, steps: steps, cancellationToken: cancellationToken).ConfigureAwait(false);
+        DecodeResult<TracePlan> result = await _model.PlanTraceAsync(rgb, markIds, task, steps: steps, options: PlanningOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
             return [new TextContent(Json(new GroundFailure(result.FailureReason, result.RawText)))];
