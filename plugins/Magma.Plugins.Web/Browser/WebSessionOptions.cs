@@ -1,0 +1,73 @@
+namespace Magma.Plugins.Web.Browser;
+
+/// <summary>How a <see cref="WebSession"/> launches Chromium and what it lets the page do.</summary>
+public sealed class WebSessionOptions
+{
+    /// <summary>
+    /// The Chromium binary. Null picks <c>MAGMA_CHROMIUM</c> from the environment, else Debian's
+    /// <c>/usr/lib/chromium/chromium</c>, else <c>/usr/bin/chromium</c> (Playwright's own browser download is not used).
+    /// </summary>
+    public string? ExecutablePath { get; init; }
+
+    /// <summary>Run without a window (default true).</summary>
+    public bool Headless { get; init; } = true;
+
+    /// <summary>Viewport width in CSS pixels (default 1280).</summary>
+    public int ViewportWidth { get; init; } = 1280;
+
+    /// <summary>Viewport height in CSS pixels (default 800).</summary>
+    public int ViewportHeight { get; init; } = 800;
+
+    /// <summary>Device scale factor: screenshot pixels per CSS pixel (default 1).</summary>
+    public float DeviceScaleFactor { get; init; } = 1f;
+
+    /// <summary>
+    /// Origins the page may load or navigate to, as <c>scheme://host[:port]</c> (e.g. <c>https://example.com</c>).
+    /// Everything else — including <c>data:</c>, <c>blob:</c>, <c>javascript:</c> and other origins in pop-ups and
+    /// iframes — is refused and reported. The origins of <see cref="LocalSites"/> are always allowed.
+    /// </summary>
+    public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
+
+    /// <summary>
+    /// Folders served under a fake origin through request routing (no port is opened), e.g.
+    /// <c>http://tasks.test</c> → <c>tests/assets/web</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> LocalSites { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Named secrets. The agent types <c>{{secret:NAME}}</c>; the session substitutes the value, masks the field in
+    /// screenshots and never reports the value.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>After an action, wait until the DOM has been quiet this long (ms, default 150).</summary>
+    public int SettleQuietMilliseconds { get; init; } = 150;
+
+    /// <summary>Upper bound of the settle wait (ms, default 3000).</summary>
+    public int SettleTimeoutMilliseconds { get; init; } = 3000;
+
+    /// <summary>How far (CSS px) a target may have moved since the observation before an action is refused (default 4).</summary>
+    public float BoxTolerance { get; init; } = 4f;
+
+    /// <summary>Accept JavaScript dialogs (alert/confirm/prompt) when true (default), dismiss them when false.</summary>
+    public bool AcceptDialogs { get; init; } = true;
+
+    /// <summary>Extra Chromium flags appended to the defaults.</summary>
+    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+
+    internal string ResolveExecutable()
+    {
+        if (!string.IsNullOrEmpty(ExecutablePath))
+        {
+            return ExecutablePath;
+        }
+
+        string? env = Environment.GetEnvironmentVariable("MAGMA_CHROMIUM");
+        if (!string.IsNullOrEmpty(env))
+        {
+            return env;
+        }
+
+        return File.Exists("/usr/lib/chromium/chromium") ? "/usr/lib/chromium/chromium" : "/usr/bin/chromium";
+    }
+}
