@@ -1,0 +1,1 @@
+"""Fake LIBERO package for Magma.Plugins.Robotics tests (see README.md)."""
