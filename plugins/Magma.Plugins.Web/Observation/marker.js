@@ -381,7 +381,8 @@ window.__magmaSom = window.__magmaSom || (function () {
     for (let p = el; p; p = parentOf(p)) {
       const cs = getComputedStyle(p);
       if ((cs.overflowY === 'auto' || cs.overflowY === 'scroll') && p.scrollHeight > p.clientHeight) {
-        const before = p.scrollTop; p.scrollBy(0, args.dy); return { ok: true, moved: p.scrollTop - before, container: p.tagName.toLowerCase() };
+        // A container scrolls by 80 % of its own height, as the window does by 80 % of the viewport.
+        const before = p.scrollTop; p.scrollBy(0, Math.sign(args.dy) * Math.max(1, Math.round(p.clientHeight * 0.8))); return { ok: true, moved: p.scrollTop - before, container: p.tagName.toLowerCase() };
       }
     }
     const win = el ? el.ownerDocument.defaultView : window;

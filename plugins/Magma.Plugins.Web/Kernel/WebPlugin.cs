@@ -1,0 +1,235 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Magma.Inference;
+using Magma.Plugins.Web.Acting;
+using Magma.Plugins.Web.Browser;
+using Magma.Plugins.Web.Grounding;
+using Magma.Plugins.Web.Observation;
+using Magma.Plugins.Web.Trace;
+using Microsoft.SemanticKernel;
+using Microsoft.SemanticKernel.ChatCompletion;
+using SkKernel = Microsoft.SemanticKernel.Kernel;
+
+namespace Magma.Plugins.Web.Kernel;
+
+/// <summary>
+/// Semantic Kernel functions over a <see cref="WebSession"/>: open, observe, ground, click, type, select, scroll, press,
+/// back, and the loop <c>do_task</c>. Action functions return the effect report, or an <c>ERROR:</c> line the model can
+/// act on (stale marks, refused origins, missing marks) instead of throwing. Register it with
+/// <c>kernel.Plugins.AddFromObject(plugin, plugin.Name)</c> and add a <see cref="Safety.WebConfirmationFilter"/>.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1707", Justification = "Parameter names are the tool schema the model sees; snake_case like the function names.")]
+public sealed class WebPlugin
+{
+    /// <summary>Creates the plugin.</summary>
+    /// <param name="session">The browser session it drives.</param>
+    /// <param name="model">Magma, for <c>ground</c> and for <c>do_task</c> when no policy is given.</param>
+    /// <param name="policy">The policy of <c>do_task</c>; defaults to <see cref="MagmaWebPolicy"/> over <paramref name="model"/>.</param>
+    public WebPlugin(WebSession session, MagmaModel? model = null, IWebPolicy? policy = null)
+    {
+        Session = session ?? throw new ArgumentNullException(nameof(session));
+        Model = model;
+        Policy = policy ?? (model is null ? null : new MagmaWebPolicy(model));
+    }
+
+    /// <summary>Plugin name used when registering (default "web").</summary>
+    public string Name { get; init; } = "web";
+
+    /// <summary>The session.</summary>
+    public WebSession Session { get; }
+
+    /// <summary>The model, if any.</summary>
+    public MagmaModel? Model { get; }
+
+    /// <summary>The do_task policy, if any.</summary>
+    public IWebPolicy? Policy { get; }
+
+    /// <summary>Where do_task writes traces (a new sub-folder per run); null disables tracing.</summary>
+    public string? TraceRoot { get; init; }
+
+    /// <summary>Raised after every do_task step (for hosts that print progress).</summary>
+    public event EventHandler<WebTraceStep>? StepCompleted;
+
+    /// <summary>The trace of the last do_task run.</summary>
+    public WebTrace? LastTrace { get; private set; }
+
+    /// <summary>Opens a URL.</summary>
+    [KernelFunction("open"), Description("Open a URL in the browser. Only allow-listed origins can be opened.")]
+    public Task<string> OpenAsync([Description("Absolute URL")] string url, CancellationToken cancellationToken = default) =>
+        Guard(() => Session.OpenAsync(url, cancellationToken));
+
+    /// <summary>Observes the page: marked screenshot (image) and the mark list (text).</summary>
+    [KernelFunction("observe"), Description("Look at the page: returns a screenshot with numbered marks on interactive elements, the mark list and an observation id to use in actions.")]
+    public async Task<ChatMessageContentItemCollection> ObserveAsync(CancellationToken cancellationToken = default)
+    {
+        WebObservation obs = await Session.ObserveAsync(cancellationToken).ConfigureAwait(false);
+        return
+        [
+            new TextContent($"observation_id: {obs.Id}\nurl: {obs.Url}\ntitle: {obs.Title}\nmarks:\n{obs.MarkList()}"),
+            new ImageContent(obs.Marked.EncodePng(), "image/png"),
+        ];
+    }
+
+    /// <summary>Grounds an instruction on a fresh observation with Magma.</summary>
+    [KernelFunction("ground"), Description("Find the element for an instruction (e.g. 'the search box') with Magma; returns the observation id and mark to act on.")]
+    public async Task<string> GroundAsync([Description("What to find")] string instruction, CancellationToken cancellationToken = default)
+    {
+        if (Model is null)
+        {
+            return "ERROR: no Magma model is loaded; construct WebPlugin with a MagmaModel to use ground.";
+        }
+
+        WebObservation obs = await Session.ObserveAsync(cancellationToken).ConfigureAwait(false);
+        WebGrounding g = await new MagmaWebPolicy(Model).GroundAsync(obs, instruction, cancellationToken).ConfigureAwait(false);
+        if (g.Pixel is not { } p)
+        {
+            return $"ERROR: the model's answer could not be read ({g.Note}); answer was \"{g.RawAnswer}\". observation_id: {obs.Id}";
+        }
+
+        return g.Mark is { } m
+            ? $"observation_id: {obs.Id}; mark {m.Id}: {m.Describe()} ({g.Note})"
+            : $"observation_id: {obs.Id}; no mark; point ({p.X:0},{p.Y:0}) px ({g.Note})";
+    }
+
+    /// <summary>Clicks a mark.</summary>
+    [KernelFunction("click"), Description("Click the element with this mark in this observation.")]
+    public Task<string> ClickAsync(string observation_id, int mark, CancellationToken cancellationToken = default) =>
+        Guard(() => Session.ClickAsync(observation_id, mark, cancellationToken));
+
+    /// <summary>Types into a mark.</summary>
+    [KernelFunction("type"), Description("Replace the text of the field with this mark. Use {{secret:NAME}} for credentials. Optionally press Enter.")]
+    public Task<string> TypeAsync(string observation_id, int mark, string text, bool press_enter = false, CancellationToken cancellationToken = default) =>
+        Guard(() => Session.TypeAsync(observation_id, mark, text, press_enter, cancellationToken));
+
+    /// <summary>Selects an option.</summary>
+    [KernelFunction("select"), Description("Choose the option with this label in the drop-down with this mark.")]
+    public Task<string> SelectAsync(string observation_id, int mark, string option, CancellationToken cancellationToken = default) =>
+        Guard(() => Session.SelectAsync(observation_id, mark, option, cancellationToken));
+
+    /// <summary>Scrolls.</summary>
+    [KernelFunction("scroll"), Description("Scroll the page 'down' or 'up'; with a mark, scroll the list that contains it.")]
+    public Task<string> ScrollAsync(string direction, string? observation_id = null, int? mark = null, CancellationToken cancellationToken = default) =>
+        Guard(() => Session.ScrollAsync(direction, observation_id, mark, cancellationToken));
+
+    /// <summary>Presses a key.</summary>
+    [KernelFunction("press"), Description("Press a key on the focused element: Enter, Tab, Escape, ArrowDown, …")]
+    public Task<string> PressAsync(string key, CancellationToken cancellationToken = default) =>
+        Guard(() => Session.PressAsync(key, cancellationToken));
+
+    /// <summary>Goes back.</summary>
+    [KernelFunction("back"), Description("Go back to the previous page.")]
+    public Task<string> BackAsync(CancellationToken cancellationToken = default) =>
+        Guard(() => Session.BackAsync(cancellationToken));
+
+    /// <summary>
+    /// Runs observe → decide → act → verify until the policy says done or <paramref name="max_steps"/> is reached. Each
+    /// action goes through the kernel, so function filters (the confirmation gate) apply to every step.
+    /// </summary>
+    [KernelFunction("do_task"), Description("Carry out a multi-step task on the current page, observing and acting until done.")]
+    public async Task<string> DoTaskAsync(SkKernel kernel, string goal, int max_steps = 10, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(goal);
+        if (Policy is null)
+        {
+            return "ERROR: do_task needs a policy; construct WebPlugin with a MagmaModel or an IWebPolicy.";
+        }
+
+        if (!kernel.Plugins.TryGetPlugin(Name, out _))
+        {
+            return $"ERROR: register this plugin in the kernel as \"{Name}\" (kernel.Plugins.AddFromObject(plugin, \"{Name}\")) so do_task runs its actions through the kernel's filters.";
+        }
+
+        WebTrace? trace = TraceRoot is null ? null
+            : new WebTrace(Path.Combine(TraceRoot, DateTime.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture)), goal);
+        LastTrace = trace;
+        var history = new List<string>();
+        int idle = 0;
+        string status = $"stopped after {max_steps} steps";
+        for (int step = 0; step < max_steps; step++)
+        {
+            WebObservation obs = await Session.ObserveAsync(cancellationToken).ConfigureAwait(false);
+            WebDecision decision = await Policy.DecideAsync(obs, goal, history, cancellationToken).ConfigureAwait(false);
+            var sw = Stopwatch.StartNew();
+            string outcome = decision.Kind == WebDecisionKind.Done ? "done"
+                : decision.Kind == WebDecisionKind.Invalid ? $"invalid answer: {decision.Note}"
+                : await InvokeAsync(kernel, obs, decision, cancellationToken).ConfigureAwait(false);
+            var record = new WebTraceStep { Index = step, Observation = obs, Decision = decision, Outcome = outcome, ActMs = sw.Elapsed.TotalMilliseconds };
+            trace?.Record(record);
+            StepCompleted?.Invoke(this, record);
+            WebMark? target = decision.Mark is int m ? obs.Find(m) : null;
+            history.Add($"[{target?.Role ?? "page"}] {target?.Name ?? ""} -> {decision.Kind.ToString().ToUpperInvariant()}{(decision.Value is null ? "" : " " + decision.Value)} ({outcome})");
+            if (decision.Kind == WebDecisionKind.Done)
+            {
+                status = $"done after {step + 1} steps";
+                break;
+            }
+
+            // Verify: stop a loop that keeps changing nothing.
+            idle = outcome.EndsWith("nothing changed", StringComparison.Ordinal) || decision.Kind == WebDecisionKind.Invalid ? idle + 1 : 0;
+            if (idle >= 3)
+            {
+                status = $"stopped after {step + 1} steps: 3 steps in a row changed nothing";
+                break;
+            }
+        }
+
+        trace?.Finish(status);
+        var s = new StringBuilder(status);
+        if (trace is not null)
+        {
+            s.Append(". trace: ").Append(Path.Combine(trace.Folder, "index.html"));
+        }
+
+        foreach (string h in history)
+        {
+            s.Append('\n').Append(h);
+        }
+
+        return s.ToString();
+    }
+
+    private async Task<string> InvokeAsync(SkKernel kernel, WebObservation obs, WebDecision d, CancellationToken ct)
+    {
+        if (d.Mark is null && d.Point is { } p && d.Kind == WebDecisionKind.Click)
+        {
+            // Grounding fallback: the element under a point outside every mark.
+            return await Guard(() => Session.ClickPointAsync(obs.Id, p.X, p.Y, ct)).ConfigureAwait(false);
+        }
+
+        (string fn, KernelArguments args) = d.Kind switch
+        {
+            WebDecisionKind.Click => ("click", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = d.Mark }),
+            WebDecisionKind.Type => ("type", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = d.Mark, ["text"] = d.Value ?? "", ["press_enter"] = false }),
+            WebDecisionKind.Select => ("select", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = d.Mark, ["option"] = d.Value ?? "" }),
+            WebDecisionKind.Scroll => ("scroll", new KernelArguments { ["direction"] = d.Value ?? "down", ["observation_id"] = d.Mark is null ? null : obs.Id, ["mark"] = d.Mark }),
+            WebDecisionKind.Press => ("press", new KernelArguments { ["key"] = d.Value ?? "Enter" }),
+            _ => ("back", new KernelArguments()),
+        };
+        FunctionResult result = await kernel.InvokeAsync(Name, fn, args, ct).ConfigureAwait(false);
+        return result.GetValue<object>()?.ToString() ?? "";
+    }
+
+    private static async Task<string> Guard(Func<Task<WebEffect>> act)
+    {
+        try
+        {
+            WebEffect effect = await act().ConfigureAwait(false);
+            return effect.ToString();
+        }
+        catch (WebStaleObservationException ex)
+        {
+            return "ERROR (stale): " + ex.Message;
+        }
+        catch (WebPolicyException ex)
+        {
+            return "ERROR (policy): " + ex.Message;
+        }
+        catch (WebActionException ex)
+        {
+            return "ERROR: " + ex.Message;
+        }
+    }
+}

@@ -1,0 +1,144 @@
+using Magma.Plugins.Web.Acting;
+using Magma.Plugins.Web.Browser;
+using Magma.Plugins.Web.Kernel;
+using Magma.Plugins.Web.Observation;
+using Magma.Plugins.Web.Safety;
+using Microsoft.SemanticKernel;
+
+namespace Magma.Plugins.Web.Tests;
+
+public sealed class SafetyTests
+{
+    private static WebMark ByName(WebObservation obs, string name) =>
+        obs.Marks.SingleOrDefault(m => m.Name == name) ?? throw new Xunit.Sdk.XunitException($"no mark \"{name}\" in:\n{obs.MarkList()}");
+
+    [Fact]
+    public async Task Offsite_navigations_requests_popups_and_data_frames_are_refused_and_reported()
+    {
+        await using WebSession session = await Pages.LaunchAsync();
+        await Assert.ThrowsAsync<WebPolicyException>(() => session.OpenAsync("http://evil.test/"));
+        await Assert.ThrowsAsync<WebPolicyException>(() => session.OpenAsync("data:text/html,<b>x</b>"));
+        Assert.Equal(2, session.Blocked.Count);
+
+        await session.OpenAsync(Pages.Url("safety.html"));
+        WebObservation obs = await session.ObserveAsync();
+        WebEffect link = await session.ClickAsync(obs.Id, ByName(obs, "Offsite link").Id);
+        Assert.Contains(link.Blocked, b => b.Contains("evil.test/steal", StringComparison.Ordinal));
+        Assert.EndsWith("/safety.html", session.Page.Url, StringComparison.Ordinal);
+
+        obs = await session.ObserveAsync();
+        WebEffect fetch = await session.ClickAsync(obs.Id, ByName(obs, "Fetch offsite").Id);
+        Assert.Contains(fetch.Blocked, b => b.StartsWith("blocked request to http://evil.test/data", StringComparison.Ordinal));
+        Assert.Equal("failed", await session.Page.EvaluateAsync<string>("() => window.FETCHED"));
+
+        WebEffect pop = await session.ClickAsync(obs.Id, ByName(obs, "Open offsite window").Id);
+        Assert.Contains(pop.Blocked, b => b.Contains("evil.test/popup", StringComparison.Ordinal));
+        Assert.EndsWith("/safety.html", session.Page.Url, StringComparison.Ordinal);
+        Assert.Single(session.Page.Context.Pages);
+
+        obs = await session.ObserveAsync();
+        WebEffect frame = await session.ClickAsync(obs.Id, ByName(obs, "Data frame").Id);
+        Assert.Contains(frame.Blocked, b => b.StartsWith("blocked frame navigation to data:", StringComparison.Ordinal));
+        Assert.DoesNotContain((await session.ObserveAsync()).Marks, m => m.Name == "inside data");
+
+        obs = await session.ObserveAsync();
+        await session.ClickAsync(obs.Id, ByName(obs, "Data link").Id);
+        Assert.EndsWith("/safety.html", session.Page.Url, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Secrets_are_typed_from_placeholders_and_never_shown()
+    {
+        var secrets = new Dictionary<string, string> { ["pw"] = "hunter2-XYZ", ["user"] = "ada-secret-login" };
+        await using WebSession session = await Pages.LaunchAsync(2f, secrets);
+        await session.OpenAsync(Pages.Url("safety.html"));
+        WebObservation obs = await session.ObserveAsync();
+        WebEffect user = await session.TypeAsync(obs.Id, ByName(obs, "User").Id, "{{secret:user}}");
+        WebEffect pw = await session.TypeAsync(obs.Id, ByName(obs, "Password").Id, "{{secret:pw}}");
+        Assert.DoesNotContain("ada-secret-login", user.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", pw.ToString(), StringComparison.Ordinal);
+        Assert.Equal("hunter2-XYZ", await session.Page.EvaluateAsync<string>("() => document.getElementById('pw').value"));
+        Assert.Equal("ada-secret-login", await session.Page.EvaluateAsync<string>("() => document.getElementById('user').value"));
+        await Assert.ThrowsAsync<WebActionException>(() => session.TypeAsync(obs.Id, ByName(obs, "User").Id, "{{secret:nope}}"));
+
+        WebObservation after = await session.ObserveAsync();
+        Assert.DoesNotContain("hunter2", after.MarkList(), StringComparison.Ordinal);
+        Assert.DoesNotContain("ada-secret-login", after.MarkList(), StringComparison.Ordinal);
+        Assert.Equal(2, after.MaskedBoxes.Count);
+        foreach (var box in after.MaskedBoxes)
+        {
+            // Every pixel inside the mask is the mask grey in the clean screenshot.
+            for (int y = (int)box.Y + 1; y < (int)box.Bottom - 1; y++)
+            {
+                for (int x = (int)box.X + 1; x < (int)box.Right - 1; x++)
+                {
+                    int i = ((y * after.Screenshot.Width) + x) * 3;
+                    Assert.Equal(0x80, after.Screenshot.Span[i]);
+                    Assert.Equal(0x80, after.Screenshot.Span[i + 1]);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Irreversible_actions_need_the_hosts_approval_through_the_kernel_filter()
+    {
+        await using WebSession session = await Pages.LaunchAsync();
+        var plugin = new WebPlugin(session);
+        bool answer = false;
+        var gate = new WebConfirmationFilter(plugin, (_, _) => Task.FromResult(answer));
+        Microsoft.SemanticKernel.Kernel kernel = Microsoft.SemanticKernel.Kernel.CreateBuilder().Build();
+        kernel.Plugins.AddFromObject(plugin, plugin.Name);
+        kernel.FunctionInvocationFilters.Add(gate);
+
+        await session.OpenAsync(Pages.Url("safety.html"));
+        WebObservation obs = await session.ObserveAsync();
+        async Task<string> Click(string name) =>
+            (await kernel.InvokeAsync(plugin.Name, "click", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = ByName(obs, name).Id })).GetValue<string>()!;
+
+        string refused = await Click("Delete account");
+        Assert.StartsWith("REFUSED", refused, StringComparison.Ordinal);
+        Assert.False(await session.Page.EvaluateAsync<bool>("() => window.DELETED"));
+        Assert.StartsWith("REFUSED", await Click("Sign in"), StringComparison.Ordinal);
+        Assert.False(await session.Page.EvaluateAsync<bool>("() => window.SIGNED_IN"));
+        Assert.Equal(2, gate.History.Count);
+
+        // A harmless click is not asked about.
+        Assert.DoesNotContain("REFUSED", await Click("Refresh list"), StringComparison.Ordinal);
+        Assert.Equal(2, gate.History.Count);
+
+        answer = true;
+        Assert.DoesNotContain("REFUSED", await Click("Delete account"), StringComparison.Ordinal);
+        Assert.True(await session.Page.EvaluateAsync<bool>("() => window.DELETED"));
+        Assert.True(gate.History[^1].Approved);
+    }
+
+    [Theory]
+    [InlineData("click", "Delete account", false, false, true)]
+    [InlineData("click", "Refresh list", false, false, false)]
+    [InlineData("click", "Place order", false, false, true)]
+    [InlineData("click", "Go", true, false, true)]
+    [InlineData("type", "Password", false, true, true)]
+    [InlineData("type", "Search", false, false, false)]
+    public void Risk_classification(string action, string name, bool submit, bool passwordForm, bool risky)
+    {
+        var mark = new WebMark { Id = 0, Role = "button", Name = name, Tag = "button", IsSubmit = submit, InPasswordForm = passwordForm, CssBox = default, PixelBox = default };
+        Assert.Equal(risky, ActionRisk.Classify(action, mark, pressEnter: passwordForm) is not null);
+    }
+
+    [Fact]
+    public void Origin_policy_refuses_other_schemes_and_origins()
+    {
+        var p = new OriginPolicy(["https://shop.example", "http://localhost:5000"]);
+        Assert.True(p.IsAllowed("https://shop.example/cart?x=1"));
+        Assert.True(p.IsAllowed("http://localhost:5000/"));
+        Assert.True(p.IsAllowed("about:blank"));
+        Assert.False(p.IsAllowed("http://shop.example/"));
+        Assert.False(p.IsAllowed("http://localhost:5001/"));
+        Assert.False(p.IsAllowed("data:text/html,hi"));
+        Assert.False(p.IsAllowed("blob:https://shop.example/1"));
+        Assert.False(p.IsAllowed("javascript:alert(1)"));
+        Assert.False(p.IsAllowed("file:///etc/passwd"));
+        Assert.Throws<ArgumentException>(() => new OriginPolicy(["shop.example"]));
+    }
+}
