@@ -102,6 +102,48 @@ public sealed class PluginTests(TinyKernelFixture fx)
     }
 
     [Fact]
+    public async Task Plan_trace_returns_pixel_traces_and_the_drawn_image_through_AIFunctionFactory()
+    {
+        RgbImage frame = TinyKernelFixture.Picture(24, 256, 128);
+        string path = fx.SaveToFile(frame, "trace.png");
+        // Forced Trace-of-Mark answer (spec §7.3 format), as for ground above: the model path, parser and renderer are real.
+        var plugin = new MagmaVisionPlugin(fx.Model)
+        {
+            PlanningOptions = Forced(
+                "Mark 1 at [64,64] should be moved, and their future positions are:\n\n\"Mark 1\": \"[[128,64],[192,96]]\"\n\n"),
+        };
+        var planner = new ScriptedPlanner("plan_trace", new Dictionary<string, object?>
+        {
+            ["image"] = path, ["markIds"] = new[] { 1 }, ["task"] = "push the block right", ["steps"] = 2,
+        });
+        using IChatClient client = planner.AsBuilder().UseFunctionInvocation().Build();
+
+        await client.GetResponseAsync("Plan it", new ChatOptions { Tools = [.. plugin.AsAIFunctions()] });
+
+        var contents = Assert.IsAssignableFrom<IEnumerable<AIContent>>(planner.ToolResults.Single().Result).ToList();
+        string json = Assert.IsType<TextContent>(contents[0]).Text;
+        // Grid 256 -> pixels: x * 256 / 256, y * 128 / 256.
+        Assert.Contains("[128,32]", json.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Contains("[192,48]", json.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        DataContent png = Assert.IsType<DataContent>(contents[1]);
+        RgbImage drawn = RgbImage.Decode(png.Data.Span);
+        Assert.NotEqual(frame.Pixels.ToArray(), drawn.Pixels.ToArray());
+    }
+
+    [Fact]
+    public async Task Plan_trace_reports_an_unparseable_answer_as_json_with_the_raw_text()
+    {
+        RgbImage frame = TinyKernelFixture.Picture(25, 64, 64);
+        var plugin = new MagmaVisionPlugin(fx.Model) { PlanningOptions = new GenerationOptions { MaxNewTokens = 8 } };
+
+        IList<AIContent> result = await plugin.PlanTraceAsync("data:image/png;base64," + Convert.ToBase64String(frame.EncodePng()), [1, 2], "wave");
+
+        using JsonDocument json = JsonDocument.Parse(Assert.IsType<TextContent>(Assert.Single(result)).Text);
+        Assert.False(string.IsNullOrEmpty(json.RootElement.GetProperty("error").GetString()));
+        Assert.NotNull(json.RootElement.GetProperty("raw_answer").GetString());
+    }
+
+    [Fact]
     public async Task A_missing_image_file_is_reported_to_the_planner_as_a_tool_error()
     {
         var planner = new ScriptedPlanner("describe_image", new Dictionary<string, object?> { ["image"] = "/nonexistent/screen.png" });
