@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using Magma.Inference;
+using Magma.Plugins.Robotics.Libero;
+using Magma.Plugins.Robotics.Policy;
+using Magma.Plugins.Robotics.Python;
+using Magma.Plugins.Robotics.Video;
+
+namespace Magma.Plugins.Robotics.Evaluation;
+
+/// <summary>
+/// Runs one episode with the reference protocol (spec §6.1): reset to a stored init state, the wait steps with the
+/// dummy action, then up to max-steps policy steps; success when <c>env.step</c> returns <c>done</c>.
+/// </summary>
+public static class EpisodeRunner
+{
+    /// <summary>Runs an episode. Errors from the simulator or the policy end the episode as a failure with the error recorded.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled; nothing is recorded for this episode.</exception>
+    public static async Task<EpisodeResult> RunAsync(
+        LiberoEnvironment environment, IRobotPolicy policy, int trial, EpisodeOptions? options = null,
+        IProgress<EpisodeStep>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(policy);
+        options ??= new EpisodeOptions();
+        LiberoTask task = environment.Task;
+        int maxSteps = options.MaxSteps ?? LiberoProtocol.MaxSteps(task.Suite);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.WaitSteps);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSteps);
+
+        var total = Stopwatch.StartNew();
+        double observeMs = 0, modelMs = 0, stepMs = 0;
+        int policySteps = 0;
+        bool success = false;
+        string? error = null, errorType = null;
+        EpisodeVideoWriter? video = options.VideoPath is null ? null : EpisodeVideoWriter.Create(options.VideoPath, LiberoProtocol.Resolution, options.VideoFps);
+        try
+        {
+            LiberoObservation obs = await environment.ResetAsync(trial, cancellationToken).ConfigureAwait(false);
+            await policy.ResetAsync(task.Language, cancellationToken).ConfigureAwait(false);
+            for (int t = 0; t < options.WaitSteps; t++)
+            {
+                // The reference ignores done while objects settle.
+                obs = (await environment.StepAsync(LiberoActionSpace.DummyAction, cancellationToken).ConfigureAwait(false)).Observation;
+            }
+
+            while (policySteps < maxSteps)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                _ = obs.ModelFrame;
+                video?.AddFrame(obs.UprightAgentView, task.Language, policySteps + 1);
+                long t1 = Stopwatch.GetTimestamp();
+                PolicyDecision decision = await policy.ActAsync(obs, task.Language, cancellationToken).ConfigureAwait(false);
+                long t2 = Stopwatch.GetTimestamp();
+                LiberoStep step = await environment.StepAsync(decision.Action, cancellationToken).ConfigureAwait(false);
+                long t3 = Stopwatch.GetTimestamp();
+                policySteps++;
+                double o = Ms(t0, t1), m = Ms(t1, t2), s = Ms(t2, t3);
+                observeMs += o;
+                modelMs += m;
+                stepMs += s;
+                progress?.Report(new EpisodeStep(policySteps, decision.Action, step.Done, o, m, s));
+                obs = step.Observation;
+                if (step.Done)
+                {
+                    success = true;
+                    video?.AddFrame(obs.UprightAgentView, task.Language, policySteps, "success");
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is PythonErrorException or InvalidRobotActionException or MagmaInputException or MagmaPackageException)
+        {
+            error = ex.Message;
+            errorType = ex is PythonErrorException py ? py.PythonType : ex.GetType().Name;
+        }
+        finally
+        {
+            if (video is not null)
+            {
+                try
+                {
+                    video.Finish();
+                }
+                catch (IOException ex)
+                {
+                    // The episode's outcome stands; the broken video is reported with it.
+                    error ??= ex.Message;
+                    errorType ??= "VideoError";
+                }
+                finally
+                {
+                    video.Dispose();
+                }
+            }
+        }
+
+        return new EpisodeResult(
+            task.Suite, task.TaskId, task.Language, trial, success, policySteps, error, errorType,
+            new EpisodeTimings(policySteps, observeMs, modelMs, stepMs, total.Elapsed.TotalMilliseconds),
+            video?.Path);
+    }
+
+    private static double Ms(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
+}

@@ -1,0 +1,68 @@
+using Magma.Inference;
+using Magma.Inference.Decoding;
+using Magma.Plugins.Robotics.Libero;
+
+namespace Magma.Plugins.Robotics.Policy;
+
+/// <summary>
+/// Magma as a LIBERO policy (spec §6): the reference-transformed agent view (180° rotation, JPEG round-trip), the
+/// LIBERO action prompt, seven constrained action tokens, bins, <c>dataset_statistics.json</c> un-normalisation for
+/// the suite and the LIBERO gripper rule. Every action is range-checked. Thread-safe to share the model; use one
+/// policy per environment (the decoder keeps per-episode state).
+/// </summary>
+public sealed class MagmaPolicy : IRobotPolicy
+{
+    private readonly MagmaModel _model;
+    private readonly RobotActionDecoder _decoder;
+    private readonly MagmaPolicyOptions _options;
+
+    /// <summary>Creates the policy with an explicit decoder (statistics and gripper rule).</summary>
+    public MagmaPolicy(MagmaModel model, RobotActionDecoder decoder, MagmaPolicyOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(decoder);
+        _model = model;
+        _decoder = decoder;
+        _options = options ?? new MagmaPolicyOptions();
+    }
+
+    /// <summary>
+    /// Creates the policy for a LIBERO suite: statistics key <c>&lt;suite&gt;_no_noops</c> from the package's
+    /// <c>dataset_statistics.json</c>, LIBERO gripper rule.
+    /// </summary>
+    /// <exception cref="MagmaPackageException">The package has no statistics file, or none for this suite.</exception>
+    public static MagmaPolicy ForSuite(MagmaModel model, string suite, MagmaPolicyOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(suite);
+        string path = model.Package.DatasetStatisticsPath ?? throw new MagmaPackageException(
+            $"{Path.Combine(model.Package.Directory, "dataset_statistics.json")}: not found. LIBERO actions are un-normalised with the " +
+            $"fine-tuned checkpoint's statistics (key '{LiberoProtocol.StatisticsKey(suite)}'); copy its dataset_statistics.json into the package.");
+        ActionStatistics statistics = DatasetStatistics.Load(path).For(LiberoProtocol.StatisticsKey(suite));
+        return new MagmaPolicy(model, RobotActionDecoder.ForLibero(statistics), options);
+    }
+
+    /// <inheritdoc />
+    public ValueTask ResetAsync(string instruction, CancellationToken cancellationToken = default)
+    {
+        _decoder.Reset();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidRobotActionException">The output did not decode, or decoded outside the action space.</exception>
+    public async Task<PolicyDecision> ActAsync(LiberoObservation observation, string instruction, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(observation);
+        ArgumentException.ThrowIfNullOrWhiteSpace(instruction);
+        string task = _options.LowerCaseInstruction ? instruction.Trim().ToLowerInvariant() : instruction.Trim();
+        DecodeResult<RobotAction> result = await _model
+            .PredictActionAsync(observation.ModelFrame, task, _decoder, _options.Generation, cancellationToken)
+            .ConfigureAwait(false);
+        RobotAction action = result.Value ?? throw new InvalidRobotActionException(
+            $"Magma's output is not a robot action: {result.FailureReason} (ids {result.RawText}).");
+        double[] command = [.. action.Command];
+        _options.ActionSpace.Validate(command);
+        return new PolicyDecision(command, action);
+    }
+}
