@@ -204,6 +204,18 @@ public sealed class LiberoEnvironmentTests(PythonFixture fixture)
     }
 
     [Fact]
+    public async Task Wrist_view_is_read_only_when_asked()
+    {
+        await using LiberoEnvironment without = await LiberoEnvironment.CreateAsync(fixture.Host, "libero_goal", 0, new LiberoEnvironmentOptions { ReadWristView = false });
+        Assert.Null((await without.ResetAsync(0)).WristView);
+        Assert.Null((await without.StepAsync(LiberoActionSpace.DummyAction)).Observation.WristView);
+        await using LiberoEnvironment with = await LiberoEnvironment.CreateAsync(fixture.Host, "libero_goal", 0);
+        LiberoObservation obs = await with.ResetAsync(0);
+        // Gripper open: the fake's wrist camera is (60, 30, 10).
+        AssertColor(Assert.IsType<RgbImage>(obs.WristView), 10, 10, (60, 30, 10), 0);
+    }
+
+    [Fact]
     public async Task Reset_rejects_an_init_state_that_does_not_exist()
     {
         await using LiberoEnvironment env = await LiberoEnvironment.CreateAsync(fixture.Host, "libero_goal", 0);

@@ -88,7 +88,7 @@ public sealed class LiberoEnvironment : IAsyncDisposable
         return OnThread("env.reset + env.set_init_state", () =>
         {
             using var index = new PyInt(initStateIndex);
-            using PyObject wrist = _options.ReadWristView ? PyObject.FromManagedObject(true) : PyObject.FromManagedObject(false);
+            using var wrist = new PyInt(_options.ReadWristView ? 1 : 0);
             using PyObject parts = LiberoBridge.Module.InvokeMethod("reset", _env!, _initStates!, index, wrist);
             return ReadParts(parts);
         }, cancellationToken);
@@ -134,7 +134,7 @@ public sealed class LiberoEnvironment : IAsyncDisposable
                 list.Append(f);
             }
 
-            using PyObject wrist = _options.ReadWristView ? PyObject.FromManagedObject(true) : PyObject.FromManagedObject(false);
+            using var wrist = new PyInt(_options.ReadWristView ? 1 : 0);
             using PyObject result = LiberoBridge.Module.InvokeMethod("step", _env!, list, wrist);
             using PyObject parts = result[0];
             using PyObject reward = result[1];
