@@ -22,6 +22,8 @@ public class RoboticsBenchmarks
     private PyObject _frame = null!;
     private PyModule _loop = null!;
     private RgbImage _rawFrame = null!;
+    private RgbImage _rotatedFrame = null!;
+    private byte[] _jpeg = null!;
     private RobotActionDecoder _decoder = null!;
     private readonly byte[] _buffer = new byte[256 * 256 * 3];
     private readonly int[] _ids = [127800, 127850, 127872, 127900, 127700 + 100, 127950, 127990, 128009];
@@ -49,6 +51,8 @@ public class RoboticsBenchmarks
             _frame = _loop.GetAttr("frame");
             return 0;
         });
+        _rotatedFrame = LiberoFrame.Rotate180(_rawFrame);
+        _jpeg = _rotatedFrame.EncodeJpeg(LiberoFrame.JpegQuality);
         _decoder = RobotActionDecoder.ForLibero(new ActionStatistics(
             [-0.9, -0.9, -0.9, -0.3, -0.3, -0.3, 0], [0.9, 0.9, 0.9, 0.3, 0.3, 0.3, 1], [true, true, true, true, true, true, false]));
     }
@@ -100,6 +104,26 @@ public class RoboticsBenchmarks
     /// <summary>The reference frame transform (180° rotation, JPEG round-trip) of one frame.</summary>
     [Benchmark]
     public RgbImage FrameTransform() => LiberoFrame.Prepare(_rawFrame);
+
+    /// <summary>Stage of <see cref="FrameTransform"/>: the 180° rotation alone.</summary>
+    [Benchmark]
+    public RgbImage TransformRotate() => LiberoFrame.Rotate180(_rawFrame);
+
+    /// <summary>Stage of <see cref="FrameTransform"/>: RGB→RGBA into a Skia bitmap (what the encoder is fed).</summary>
+    [Benchmark]
+    public int TransformToRgba()
+    {
+        using SkiaSharp.SKBitmap bitmap = _rotatedFrame.ToBitmap();
+        return bitmap.RowBytes;
+    }
+
+    /// <summary>Stage of <see cref="FrameTransform"/>: RGB→RGBA + JPEG encode at quality 95.</summary>
+    [Benchmark]
+    public byte[] TransformEncode() => _rotatedFrame.EncodeJpeg(LiberoFrame.JpegQuality);
+
+    /// <summary>Stage of <see cref="FrameTransform"/>: JPEG decode + RGBA→RGB.</summary>
+    [Benchmark]
+    public RgbImage TransformDecode() => RgbImage.Decode(_jpeg, sourceName: "bench");
 
     /// <summary>Decoding 7 action tokens + EOS into a LIBERO command.</summary>
     [Benchmark]
