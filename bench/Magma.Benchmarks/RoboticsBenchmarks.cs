@@ -24,6 +24,10 @@ public class RoboticsBenchmarks
     private RgbImage _rawFrame = null!;
     private RgbImage _rotatedFrame = null!;
     private byte[] _jpeg = null!;
+    private SkiaSharp.SKData _jpegData = null!;
+    private readonly FrameBufferPool _pool = new();
+    private readonly byte[] _prepared = new byte[256 * 256 * 3];
+    private readonly byte[] _rgba = GC.AllocateArray<byte>(256 * 256 * 4, pinned: true);
     private RobotActionDecoder _decoder = null!;
     private readonly byte[] _buffer = new byte[256 * 256 * 3];
     private readonly int[] _ids = [127800, 127850, 127872, 127900, 127700 + 100, 127950, 127990, 128009];
@@ -53,6 +57,8 @@ public class RoboticsBenchmarks
         });
         _rotatedFrame = LiberoFrame.Rotate180(_rawFrame);
         _jpeg = _rotatedFrame.EncodeJpeg(LiberoFrame.JpegQuality);
+        _jpegData = SkiaSharp.SKData.CreateCopy(_jpeg);
+        RgbImage.Rotate180ToRgba(_rawFrame.Span, _rgba);
         _decoder = RobotActionDecoder.ForLibero(new ActionStatistics(
             [-0.9, -0.9, -0.9, -0.3, -0.3, -0.3, 0], [0.9, 0.9, 0.9, 0.3, 0.3, 0.3, 1], [true, true, true, true, true, true, false]));
     }
@@ -75,9 +81,21 @@ public class RoboticsBenchmarks
     [GlobalCleanup]
     public void Cleanup() => _env.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    /// <summary>One 256×256×3 frame from numpy into a new RgbImage (GIL taken and released included).</summary>
+    /// <summary>
+    /// One 256×256×3 frame from numpy into an RgbImage, as an observation reads it: over an array from the
+    /// environment's frame pool, handed back when the observation is disposed (GIL taken and released included).
+    /// </summary>
     [Benchmark]
-    public RgbImage FrameTransfer256() => _host.Invoke("frame", () => NumpyReader.ReadImage(_frame, "agentview_image"));
+    public int FrameTransfer256() => _host.Invoke("frame", () =>
+    {
+        RgbImage image = NumpyReader.ReadImage(_frame, "agentview_image", _pool);
+        _pool.Return(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(image.Pixels, out ArraySegment<byte> a) ? a.Array : null);
+        return image.Width;
+    });
+
+    /// <summary>The same into a new array per frame (what an observation did before the frame pool).</summary>
+    [Benchmark]
+    public RgbImage FrameTransfer256NewArray() => _host.Invoke("frame", () => NumpyReader.ReadImage(_frame, "agentview_image"));
 
     /// <summary>The copy alone: the same frame into a reused buffer (no new 196 KB array, so no large-object-heap GC).</summary>
     [Benchmark]
@@ -88,9 +106,17 @@ public class RoboticsBenchmarks
         return _buffer;
     });
 
-    /// <summary>A whole env.step from .NET: hop to the env thread, GIL, action list, Python step + render, frame and state copy, hop back.</summary>
+    /// <summary>
+    /// A whole env.step from .NET: hop to the env thread, GIL, action list, Python step + render, frame and state
+    /// copy, hop back; the observation is then disposed as the episode loop does (its frame buffer is reused).
+    /// </summary>
     [Benchmark]
-    public LiberoStep StepThroughPlugin() => _env.StepAsync(LiberoActionSpace.DummyAction).GetAwaiter().GetResult();
+    public bool StepThroughPlugin()
+    {
+        LiberoStep step = _env.StepAsync(LiberoActionSpace.DummyAction).GetAwaiter().GetResult();
+        step.Observation.Dispose();
+        return step.Done;
+    }
 
     /// <summary>The same env.step called in a Python loop on the env thread: the simulator's own share.</summary>
     [Benchmark(OperationsPerInvoke = PythonLoop)]
@@ -101,29 +127,66 @@ public class RoboticsBenchmarks
         return seconds.As<double>();
     })).GetAwaiter().GetResult();
 
-    /// <summary>The reference frame transform (180° rotation, JPEG round-trip) of one frame.</summary>
+    /// <summary>The reference frame transform (180° rotation, JPEG round-trip) of one frame into a reused buffer (what an observation does).</summary>
     [Benchmark]
-    public RgbImage FrameTransform() => LiberoFrame.Prepare(_rawFrame);
+    public RgbImage FrameTransform() => LiberoFrame.Prepare(_rawFrame, _prepared);
 
-    /// <summary>Stage of <see cref="FrameTransform"/>: the 180° rotation alone.</summary>
+    /// <summary>The same into a new array per frame.</summary>
     [Benchmark]
-    public RgbImage TransformRotate() => LiberoFrame.Rotate180(_rawFrame);
+    public RgbImage FrameTransformNewArray() => LiberoFrame.Prepare(_rawFrame);
 
-    /// <summary>Stage of <see cref="FrameTransform"/>: RGB→RGBA into a Skia bitmap (what the encoder is fed).</summary>
+    /// <summary>Stage of <see cref="FrameTransform"/>: 180° rotation fused with RGB→RGBA (the encoder's input).</summary>
     [Benchmark]
-    public int TransformToRgba()
+    public byte[] TransformRotateToRgba()
     {
-        using SkiaSharp.SKBitmap bitmap = _rotatedFrame.ToBitmap();
-        return bitmap.RowBytes;
+        RgbImage.Rotate180ToRgba(_rawFrame.Span, _rgba);
+        return _rgba;
     }
 
-    /// <summary>Stage of <see cref="FrameTransform"/>: RGB→RGBA + JPEG encode at quality 95.</summary>
+    /// <summary>Stage of <see cref="FrameTransform"/>: JPEG encode (q95, 4:2:0) of the RGBA frame into a native stream.</summary>
     [Benchmark]
-    public byte[] TransformEncode() => _rotatedFrame.EncodeJpeg(LiberoFrame.JpegQuality);
+    public long TransformEncode()
+    {
+        var info = new SkiaSharp.SKImageInfo(256, 256, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque);
+        unsafe
+        {
+            fixed (byte* p = _rgba)
+            {
+                using var pixmap = new SkiaSharp.SKPixmap(info, (IntPtr)p, 256 * 4);
+                using var stream = new SkiaSharp.SKDynamicMemoryWStream();
+                pixmap.Encode(stream, new SkiaSharp.SKJpegEncoderOptions(95, SkiaSharp.SKJpegEncoderDownsample.Downsample420, SkiaSharp.SKJpegEncoderAlphaOption.Ignore));
+                using SkiaSharp.SKData data = stream.DetachAsData();
+                return data.Size;
+            }
+        }
+    }
 
-    /// <summary>Stage of <see cref="FrameTransform"/>: JPEG decode + RGBA→RGB.</summary>
+    /// <summary>Stage of <see cref="FrameTransform"/>: JPEG decode into the RGBA scratch (the encoder's output read in place).</summary>
     [Benchmark]
-    public RgbImage TransformDecode() => RgbImage.Decode(_jpeg, sourceName: "bench");
+    public SkiaSharp.SKCodecResult TransformDecode()
+    {
+        using SkiaSharp.SKCodec codec = SkiaSharp.SKCodec.Create(_jpegData);
+        var target = new SkiaSharp.SKImageInfo(256, 256, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque, colorspace: null);
+        unsafe
+        {
+            fixed (byte* p = _rgba)
+            {
+                return codec.GetPixels(target, (IntPtr)p, 256 * 4, new SkiaSharp.SKCodecOptions(0));
+            }
+        }
+    }
+
+    /// <summary>Stage of <see cref="FrameTransform"/>: RGBA→RGB into the destination.</summary>
+    [Benchmark]
+    public byte[] TransformToRgb()
+    {
+        RgbImage.RgbaToRgb(_rgba, _prepared);
+        return _prepared;
+    }
+
+    /// <summary>Before the buffer-reusing path: stages as separate allocating calls (rotate, then RGB→RGBA + encode, then decode + RGBA→RGB).</summary>
+    [Benchmark]
+    public RgbImage TransformSeparateStages() => RgbImage.Decode(LiberoFrame.Rotate180(_rawFrame).EncodeJpeg(LiberoFrame.JpegQuality), sourceName: "bench");
 
     /// <summary>Decoding 7 action tokens + EOS into a LIBERO command.</summary>
     [Benchmark]

@@ -33,14 +33,19 @@ public static class EpisodeRunner
         bool success = false;
         string? error = null, errorType = null;
         EpisodeVideoWriter? video = options.VideoPath is null ? null : EpisodeVideoWriter.Create(options.VideoPath, LiberoProtocol.Resolution, options.VideoFps);
+        // Each observation is disposed once the next one has arrived, so its frame buffers serve the step after
+        // (two observations alive at a time: no per-frame allocation in the loop).
+        LiberoObservation? obs = null;
         try
         {
-            LiberoObservation obs = await environment.ResetAsync(trial, cancellationToken).ConfigureAwait(false);
+            obs = await environment.ResetAsync(trial, cancellationToken).ConfigureAwait(false);
             await policy.ResetAsync(task.Language, cancellationToken).ConfigureAwait(false);
             for (int t = 0; t < options.WaitSteps; t++)
             {
                 // The reference ignores done while objects settle.
-                obs = (await environment.StepAsync(LiberoActionSpace.DummyAction, cancellationToken).ConfigureAwait(false)).Observation;
+                LiberoObservation next = (await environment.StepAsync(LiberoActionSpace.DummyAction, cancellationToken).ConfigureAwait(false)).Observation;
+                obs.Dispose();
+                obs = next;
             }
 
             while (policySteps < maxSteps)
@@ -59,6 +64,7 @@ public static class EpisodeRunner
                 modelMs += m;
                 stepMs += s;
                 progress?.Report(new EpisodeStep(policySteps, decision.Action, step.Done, o, m, s));
+                obs.Dispose();
                 obs = step.Observation;
                 if (step.Done)
                 {
@@ -75,6 +81,7 @@ public static class EpisodeRunner
         }
         finally
         {
+            obs?.Dispose();
             if (video is not null)
             {
                 try

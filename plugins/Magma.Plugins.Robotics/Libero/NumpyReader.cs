@@ -11,16 +11,34 @@ namespace Magma.Plugins.Robotics.Libero;
 /// </summary>
 internal static class NumpyReader
 {
-    /// <summary>Reads an image sent as <c>(flat uint8 array, height, width)</c> into a new <see cref="RgbImage"/>.</summary>
-    internal static RgbImage ReadImage(PyObject image, string key)
+    /// <summary>
+    /// Reads an image sent as <c>(flat uint8 array, height, width)</c> into an <see cref="RgbImage"/> over an array
+    /// from <paramref name="pool"/> (a new array when null). With a pool, the image is valid until that array is returned.
+    /// </summary>
+    internal static RgbImage ReadImage(PyObject image, string key, FrameBufferPool? pool = null)
     {
         using PyObject flat = image[0];
         using PyObject h = image[1];
         using PyObject w = image[2];
         int height = h.As<int>();
         int width = w.As<int>();
-        byte[] pixels = GC.AllocateUninitializedArray<byte>(checked(height * width * 3));
-        ReadBytes(flat, pixels, key);
+        if (height <= 0 || width <= 0)
+        {
+            throw new InvalidOperationException($"obs['{key}'] arrived as {height}x{width}; expected a positive height and width.");
+        }
+
+        int length = checked(height * width * 3);
+        byte[] pixels = pool?.Rent(length) ?? GC.AllocateUninitializedArray<byte>(length);
+        try
+        {
+            ReadBytes(flat, pixels, key);
+        }
+        catch
+        {
+            pool?.Return(pixels);
+            throw;
+        }
+
         return RgbImage.FromPixels(width, height, pixels);
     }
 

@@ -13,7 +13,11 @@ public interface IRobotPolicy
     /// <summary>Called when an episode starts; clears per-episode state.</summary>
     ValueTask ResetAsync(string instruction, CancellationToken cancellationToken = default);
 
-    /// <summary>Returns the action for this observation. The caller range-checks it again before stepping.</summary>
+    /// <summary>
+    /// Returns the action for this observation. The caller range-checks it again before stepping. The observation's
+    /// frames are valid during the call only: the episode loop disposes it after the next step, and its buffers then
+    /// carry later frames (see <see cref="LiberoObservation"/>), so copy any frame kept beyond the returned task.
+    /// </summary>
     Task<PolicyDecision> ActAsync(LiberoObservation observation, string instruction, CancellationToken cancellationToken = default);
 }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using SkiaSharp;
 
 namespace Magma.Inference.Imaging;
@@ -20,31 +21,119 @@ public static class LiberoFrame
     /// here a Skia cubic (Mitchell) or mipmapped linear filter is used, so only non-256 inputs differ more than the
     /// JPEG codec already makes them (libjpeg vs Skia's encoder: expect small per-pixel differences).
     /// </summary>
-    public static RgbImage Prepare(RgbImage agentView)
+    public static RgbImage Prepare(RgbImage agentView) =>
+        Prepare(agentView, GC.AllocateUninitializedArray<byte>(FrameSize * FrameSize * 3));
+
+    /// <summary>
+    /// <see cref="Prepare(RgbImage)"/> into a caller-owned buffer, for per-step loops that reuse their buffers
+    /// (a new 196 KB array per frame lands on the large-object heap and costs gen-2 collections). The result is
+    /// the same pixels as <see cref="Prepare(RgbImage)"/>.
+    /// </summary>
+    /// <param name="agentView">The frame as the simulator returned it.</param>
+    /// <param name="destination">
+    /// Exactly <c>256 × 256 × 3</c> bytes. The returned image wraps it (no copy): it shows whatever the caller later
+    /// writes there, so reuse the buffer only once the image is no longer needed.
+    /// </param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> has the wrong length.</exception>
+    public static RgbImage Prepare(RgbImage agentView, byte[] destination)
     {
         ArgumentNullException.ThrowIfNull(agentView);
-        RgbImage rotated = Rotate180(agentView);
-        byte[] jpeg = rotated.EncodeJpeg(JpegQuality);
-        RgbImage decoded = RgbImage.Decode(jpeg, sourceName: "LIBERO frame");
-        return decoded.Width == FrameSize && decoded.Height == FrameSize ? decoded : Resize(decoded, FrameSize, FrameSize);
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination.Length != FrameSize * FrameSize * 3)
+        {
+            throw new ArgumentException(
+                $"The destination of a prepared LIBERO frame must hold {FrameSize}*{FrameSize}*3 = {FrameSize * FrameSize * 3} bytes, but it holds {destination.Length}.",
+                nameof(destination));
+        }
+
+        if (agentView.Width == FrameSize && agentView.Height == FrameSize)
+        {
+            JpegRoundTripRotated(agentView, destination);
+        }
+        else
+        {
+            byte[] decoded = GC.AllocateUninitializedArray<byte>(agentView.Width * agentView.Height * 3);
+            JpegRoundTripRotated(agentView, decoded);
+            Resize(RgbImage.Wrap(agentView.Width, agentView.Height, decoded), FrameSize, FrameSize).Span.CopyTo(destination);
+        }
+
+        return RgbImage.Wrap(FrameSize, FrameSize, destination);
     }
 
     /// <summary>Rotates by 180° (reverses both rows and columns), as the LIBERO evaluation does with <c>img[::-1, ::-1]</c>.</summary>
     public static RgbImage Rotate180(RgbImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        ReadOnlySpan<byte> src = image.Span;
-        byte[] dst = new byte[src.Length];
-        int n = image.Width * image.Height;
-        // Reversing both axes of an HWC image is reversing the order of its pixels.
-        for (int i = 0, j = (n - 1) * 3; i < n * 3; i += 3, j -= 3)
+        return Rotate180(image, GC.AllocateUninitializedArray<byte>(image.Span.Length));
+    }
+
+    /// <summary>
+    /// <see cref="Rotate180(RgbImage)"/> into a caller-owned buffer of exactly <c>Width × Height × 3</c> bytes (not the
+    /// image's own). The returned image wraps it (no copy).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> has the wrong length.</exception>
+    public static RgbImage Rotate180(RgbImage image, byte[] destination)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination.Length != image.Span.Length)
         {
-            dst[j] = src[i];
-            dst[j + 1] = src[i + 1];
-            dst[j + 2] = src[i + 2];
+            throw new ArgumentException(
+                $"The destination of a {image.Width}x{image.Height} rotation must hold {image.Span.Length} bytes, but it holds {destination.Length}.",
+                nameof(destination));
         }
 
-        return RgbImage.Wrap(image.Width, image.Height, dst);
+        // Reversing both axes of an HWC image is reversing the order of its pixels.
+        RgbImage.Rotate180Rgb(image.Span, destination);
+        return RgbImage.Wrap(image.Width, image.Height, destination);
+    }
+
+    /// <summary>
+    /// Rotation + JPEG (q95, 4:2:0) encode + decode into <paramref name="rgb"/> (same size as the input), with one
+    /// pooled RGBA scratch buffer: the rotation writes the encoder's RGBA input directly, the encoder writes into a
+    /// native stream that the decoder reads without a copy, and the decoder writes back into the same scratch.
+    /// Same bytes as rotate → <see cref="RgbImage.EncodeJpeg"/> → <see cref="RgbImage.Decode"/>.
+    /// </summary>
+    private static void JpegRoundTripRotated(RgbImage image, Span<byte> rgb)
+    {
+        int w = image.Width, h = image.Height, rgbaLength = checked(w * h * 4);
+        var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque);
+        byte[] rgba = ArrayPool<byte>.Shared.Rent(rgbaLength);
+        try
+        {
+            RgbImage.Rotate180ToRgba(image.Span, rgba.AsSpan(0, rgbaLength));
+            unsafe
+            {
+                fixed (byte* p = rgba)
+                {
+                    using var stream = new SKDynamicMemoryWStream();
+                    using (var pixmap = new SKPixmap(info, (IntPtr)p, w * 4))
+                    {
+                        if (!pixmap.Encode(stream, new SKJpegEncoderOptions(JpegQuality, SKJpegEncoderDownsample.Downsample420, SKJpegEncoderAlphaOption.Ignore)))
+                        {
+                            throw new InvalidOperationException($"The JPEG encoder failed on a {w}x{h} LIBERO frame.");
+                        }
+                    }
+
+                    using SKData jpeg = stream.DetachAsData();
+                    using SKCodec codec = SKCodec.Create(jpeg)
+                        ?? throw new InvalidOperationException($"Skia could not read back the JPEG it encoded from a {w}x{h} LIBERO frame.");
+                    // A null colour space, as RgbImage.Decode: no ICC/gamma conversion (PIL applies none).
+                    var target = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque, colorspace: null);
+                    SKCodecResult result = codec.GetPixels(target, (IntPtr)p, w * 4, new SKCodecOptions(0));
+                    if (result != SKCodecResult.Success)
+                    {
+                        throw new InvalidOperationException($"Decoding the JPEG of a {w}x{h} LIBERO frame failed: {result}.");
+                    }
+                }
+            }
+
+            RgbImage.RgbaToRgb(rgba.AsSpan(0, rgbaLength), rgb);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rgba);
+        }
     }
 
     internal static RgbImage Resize(RgbImage image, int width, int height)

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using SkiaSharp;
 
 namespace Magma.Inference.Imaging;
@@ -237,26 +239,107 @@ public sealed class RgbImage
 
     internal static RgbImage Wrap(int width, int height, byte[] rgb) => new(width, height, rgb);
 
-    private static void RgbaToRgb(ReadOnlySpan<byte> rgba, Span<byte> rgb)
+    /// <summary>RGBA 8888 → RGB (alpha dropped); <paramref name="rgb"/> holds the pixel count × 3 bytes, <paramref name="rgba"/> × 4.</summary>
+    internal static void RgbaToRgb(ReadOnlySpan<byte> rgba, Span<byte> rgb)
     {
         int n = rgb.Length / 3;
-        for (int i = 0, s = 0, d = 0; i < n; i++, s += 4, d += 3)
+        if (rgba.Length < n * 4)
         {
-            rgb[d] = rgba[s];
-            rgb[d + 1] = rgba[s + 1];
-            rgb[d + 2] = rgba[s + 2];
+            throw new ArgumentException($"RGBA source holds {rgba.Length} bytes; {n} pixels need {n * 4}.", nameof(rgba));
+        }
+
+        ref byte s = ref MemoryMarshal.GetReference(rgba);
+        ref byte d = ref MemoryMarshal.GetReference(rgb);
+        int i = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            // 4 pixels per shuffle; the 16-byte store writes 4 bytes past the 12 it keeps, so stop 6 pixels early.
+            Vector128<byte> pick = Vector128.Create((byte)0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0x80, 0x80, 0x80, 0x80);
+            for (; i + 6 <= n; i += 4)
+            {
+                Vector128.Shuffle(Vector128.LoadUnsafe(ref s, (nuint)(i * 4)), pick).StoreUnsafe(ref d, (nuint)(i * 3));
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref d, i * 3) = Unsafe.Add(ref s, i * 4);
+            Unsafe.Add(ref d, (i * 3) + 1) = Unsafe.Add(ref s, (i * 4) + 1);
+            Unsafe.Add(ref d, (i * 3) + 2) = Unsafe.Add(ref s, (i * 4) + 2);
         }
     }
 
-    private static void RgbToRgba(ReadOnlySpan<byte> rgb, Span<byte> rgba)
+    /// <summary>RGB → opaque RGBA 8888; <paramref name="rgba"/> holds the pixel count × 4 bytes.</summary>
+    internal static void RgbToRgba(ReadOnlySpan<byte> rgb, Span<byte> rgba) => ToRgba(rgb, rgba, reverse: false);
+
+    /// <summary>RGB → opaque RGBA 8888 with the pixel order reversed (a 180° rotation), in one pass.</summary>
+    internal static void Rotate180ToRgba(ReadOnlySpan<byte> rgb, Span<byte> rgba) => ToRgba(rgb, rgba, reverse: true);
+
+    /// <summary>RGB → RGB with the pixel order reversed (a 180° rotation); the spans must not overlap.</summary>
+    internal static void Rotate180Rgb(ReadOnlySpan<byte> src, Span<byte> dst)
+    {
+        int n = src.Length / 3;
+        if (dst.Length < n * 3)
+        {
+            throw new ArgumentException($"Destination holds {dst.Length} bytes; {n} pixels need {n * 3}.", nameof(dst));
+        }
+
+        ref byte s = ref MemoryMarshal.GetReference(src);
+        ref byte d = ref MemoryMarshal.GetReference(dst);
+        int i = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            // 5 source pixels (15 bytes) reversed into bytes 1..15 of the store; byte 0 is scratch and lands on the
+            // last byte of a destination pixel that a later iteration (or the tail) writes, never on a finished one.
+            Vector128<byte> reverse = Vector128.Create((byte)0x80, 12, 13, 14, 9, 10, 11, 6, 7, 8, 3, 4, 5, 0, 1, 2);
+            for (; i + 6 <= n; i += 5)
+            {
+                Vector128.Shuffle(Vector128.LoadUnsafe(ref s, (nuint)(i * 3)), reverse)
+                    .StoreUnsafe(ref d, (nuint)((3 * (n - i - 5)) - 1));
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            int j = (n - 1 - i) * 3;
+            Unsafe.Add(ref d, j) = Unsafe.Add(ref s, i * 3);
+            Unsafe.Add(ref d, j + 1) = Unsafe.Add(ref s, (i * 3) + 1);
+            Unsafe.Add(ref d, j + 2) = Unsafe.Add(ref s, (i * 3) + 2);
+        }
+    }
+
+    private static void ToRgba(ReadOnlySpan<byte> rgb, Span<byte> rgba, bool reverse)
     {
         int n = rgb.Length / 3;
-        for (int i = 0, s = 0, d = 0; i < n; i++, s += 3, d += 4)
+        if (rgba.Length < n * 4)
         {
-            rgba[d] = rgb[s];
-            rgba[d + 1] = rgb[s + 1];
-            rgba[d + 2] = rgb[s + 2];
-            rgba[d + 3] = 255;
+            throw new ArgumentException($"RGBA destination holds {rgba.Length} bytes; {n} pixels need {n * 4}.", nameof(rgba));
+        }
+
+        ref byte s = ref MemoryMarshal.GetReference(rgb);
+        ref byte d = ref MemoryMarshal.GetReference(rgba);
+        int i = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            // 4 pixels per shuffle from a 16-byte load (12 used), so stop 6 pixels early; 0x80 lanes become 0, then alpha is OR-ed in.
+            Vector128<byte> spread = reverse
+                ? Vector128.Create((byte)9, 10, 11, 0x80, 6, 7, 8, 0x80, 3, 4, 5, 0x80, 0, 1, 2, 0x80)
+                : Vector128.Create((byte)0, 1, 2, 0x80, 3, 4, 5, 0x80, 6, 7, 8, 0x80, 9, 10, 11, 0x80);
+            Vector128<byte> alpha = Vector128.Create(0xFF000000u).AsByte();
+            for (; i + 6 <= n; i += 4)
+            {
+                Vector128<byte> v = Vector128.Shuffle(Vector128.LoadUnsafe(ref s, (nuint)(i * 3)), spread) | alpha;
+                v.StoreUnsafe(ref d, (nuint)((reverse ? n - i - 4 : i) * 4));
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            int o = (reverse ? n - 1 - i : i) * 4;
+            Unsafe.Add(ref d, o) = Unsafe.Add(ref s, i * 3);
+            Unsafe.Add(ref d, o + 1) = Unsafe.Add(ref s, (i * 3) + 1);
+            Unsafe.Add(ref d, o + 2) = Unsafe.Add(ref s, (i * 3) + 2);
+            Unsafe.Add(ref d, o + 3) = 255;
         }
     }
 
