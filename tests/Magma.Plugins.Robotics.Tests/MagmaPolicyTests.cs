@@ -127,6 +127,44 @@ public sealed class MagmaPolicyTests(PythonFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sampling_is_seeded_like_the_reference_so_an_episode_replays_exactly()
+    {
+        Assert.Equal(0UL, new MagmaPolicyOptions().Seed);
+        Assert.True(new MagmaPolicyOptions().Generation.DoSample);
+        await using LiberoEnvironment env = await LiberoEnvironment.CreateAsync(fixture.Host, "libero_goal", 1);
+        LiberoObservation obs = await env.ResetAsync(0);
+
+        // Default options: the reference's sampling (temperature 0.7, top-k 50), seeded with 0.
+        async Task<List<IReadOnlyList<int>>> EpisodeAsync(MagmaPolicy policy, int requestsBefore)
+        {
+            for (int i = 0; i < requestsBefore; i++)
+            {
+                await policy.ActAsync(obs, "put the bowl on the stove");
+            }
+
+            await policy.ResetAsync("put the bowl on the stove");
+            var tokens = new List<IReadOnlyList<int>>();
+            for (int i = 0; i < 3; i++)
+            {
+                tokens.Add((await policy.ActAsync(obs, "put the bowl on the stove")).Decoded!.TokenIds);
+            }
+
+            return tokens;
+        }
+
+        var first = await EpisodeAsync(new MagmaPolicy(_model, RobotActionDecoder.ForLibero(Stats)), 0);
+        // Another policy with history before its episode: the episode's requests still sample the same tokens.
+        var again = await EpisodeAsync(new MagmaPolicy(_model, RobotActionDecoder.ForLibero(Stats)), 2);
+        Assert.Equal(first, again);
+
+        // Each request of an episode has its own seed, and the base seed changes all of them.
+        ulong[] seeds = [.. Enumerable.Range(0, 100).Select(k => MagmaPolicy.RequestSeed(0, k))];
+        Assert.Equal(100, seeds.Distinct().Count());
+        Assert.DoesNotContain(MagmaPolicy.RequestSeed(1, 0), seeds);
+        obs.Dispose();
+    }
+
+    [Fact]
     public async Task Unknown_task_names_the_way_to_find_one()
     {
         await using var plugin = new RoboticsPlugin(fixture.Host, _model, new RoboticsPluginOptions { PolicyFactory = _ => Policy() });

@@ -1,5 +1,6 @@
 using Magma.Inference;
 using Magma.Inference.Decoding;
+using Magma.Inference.Generation;
 using Magma.Plugins.Robotics.Libero;
 
 namespace Magma.Plugins.Robotics.Policy;
@@ -15,6 +16,7 @@ public sealed class MagmaPolicy : IRobotPolicy
     private readonly MagmaModel _model;
     private readonly RobotActionDecoder _decoder;
     private readonly MagmaPolicyOptions _options;
+    private int _request;
 
     /// <summary>Creates the policy with an explicit decoder (statistics and gripper rule).</summary>
     public MagmaPolicy(MagmaModel model, RobotActionDecoder decoder, MagmaPolicyOptions? options = null)
@@ -46,6 +48,7 @@ public sealed class MagmaPolicy : IRobotPolicy
     public ValueTask ResetAsync(string instruction, CancellationToken cancellationToken = default)
     {
         _decoder.Reset();
+        _request = 0;
         return ValueTask.CompletedTask;
     }
 
@@ -57,12 +60,44 @@ public sealed class MagmaPolicy : IRobotPolicy
         ArgumentException.ThrowIfNullOrWhiteSpace(instruction);
         string task = _options.LowerCaseInstruction ? instruction.Trim().ToLowerInvariant() : instruction.Trim();
         DecodeResult<RobotAction> result = await _model
-            .PredictActionAsync(observation.ModelFrame, task, _decoder, _options.Generation, cancellationToken)
+            .PredictActionAsync(observation.ModelFrame, task, _decoder, RequestOptions(_request++), cancellationToken)
             .ConfigureAwait(false);
         RobotAction action = result.Value ?? throw new InvalidRobotActionException(
             $"Magma's output is not a robot action: {result.FailureReason} (ids {result.RawText}).");
         double[] command = [.. action.Command];
         _options.ActionSpace.Validate(command);
         return new PolicyDecision(command, action);
+    }
+
+    /// <summary>The sampler seed of request <paramref name="request"/> of an episode: SplitMix64 of the base seed and the index.</summary>
+    internal static ulong RequestSeed(ulong seed, int request)
+    {
+        ulong z = seed + (0x9E3779B97F4A7C15UL * (ulong)(request + 1));
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    private GenerationOptions RequestOptions(int request)
+    {
+        GenerationOptions g = _options.Generation;
+        if (_options.Seed is not ulong seed || !g.DoSample)
+        {
+            return g;
+        }
+
+        // GenerationOptions is init-only: copy it with this request's seed.
+        return new GenerationOptions
+        {
+            MaxNewTokens = g.MaxNewTokens,
+            DoSample = g.DoSample,
+            Temperature = g.Temperature,
+            TopK = g.TopK,
+            TopP = g.TopP,
+            Seed = RequestSeed(seed, request),
+            StopTokenIds = g.StopTokenIds,
+            StopStrings = g.StopStrings,
+            LogitsProcessors = g.LogitsProcessors,
+        };
     }
 }
