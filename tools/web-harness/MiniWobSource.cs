@@ -42,6 +42,11 @@ internal sealed partial class MiniWobSource(string htmlFolder, IReadOnlyList<str
         await session.Page.EvaluateAsync(
             "(seed) => { Math.seedrandom(seed); core.EPISODE_MAX_TIME = 3600000; core.startEpisodeReal(); }", seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
         await session.Page.WaitForFunctionAsync("() => typeof WOB_TASK_READY === 'undefined' || WOB_TASK_READY");
+
+        // The page is wider than the 160 px task area (the reward display sits at x = 165), and a task that focuses an
+        // element on start (click-dialog's jQuery UI dialog focuses its close button) scrolls the window sideways so
+        // the whole task is out of view. MiniWoB's own runner has a wide window and never sees this; put it back.
+        await session.Page.EvaluateAsync("() => window.scrollTo(0, 0)");
         string goal = await session.Page.EvaluateAsync<string>(
             "() => { const u = core.getUtterance(); return typeof u === 'object' ? u.utterance : u; }");
         return new EpisodeStart(goal, Oracle(task, goal));
@@ -63,12 +68,15 @@ internal sealed partial class MiniWobSource(string htmlFolder, IReadOnlyList<str
         {
             case "click-button" when quoted.Length == 1:
                 return [new("click", quoted[0], "button", null)];
+            // The "links" are <span class="alink"> with d3 click handlers (role generic, not link); every span with the
+            // asked text is rewarded.
             case "click-link" when quoted.Length == 1:
-                return [new("click", quoted[0], "link", null)];
+                return [new("click", quoted[0], null, null)];
             case "enter-text" when quoted.Length == 1:
                 return [new("type", "", "textbox", quoted[0]), new("click", "Submit", null, null)];
             case "click-dialog":
-                return [new("click", "/close|×|x/", null, null)];
+                // jQuery UI's title-bar close button: an icon with the text "Close" (title "Close").
+                return [new("click", "/^(close|×|x)$/", "button", null)];
             case "focus-text":
                 return [new("click", "", "textbox", null)];
             case "click-checkboxes":

@@ -6,7 +6,7 @@ using Magma.WebHarness;
 
 // Usage:
 //   dotnet run --project tools/web-harness -c Release -- --policy oracle|random|magma [--suite tests/assets/web]
-//       [--miniwob <miniwob-plusplus>/miniwob/html] [--tasks a,b] [--seeds N] [--steps N] [--model <package>]
+//       [--miniwob <miniwob-plusplus>/miniwob/html] [--tasks a,b] [--seeds N] [--steps N] [--model <package>] [--verbose]
 string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
 
 string policyName = Arg("--policy") ?? "oracle";
@@ -33,7 +33,7 @@ Func<EpisodeStart, int, IWebPolicy> factory = policyName switch
     _ => throw new ArgumentException($"--policy {policyName}: use oracle, random or magma"),
 };
 
-var runner = new TaskRunner(source, factory, steps);
+var runner = new TaskRunner(source, factory, steps, args.Contains("--verbose") ? Console.WriteLine : null);
 var results = new List<EpisodeResult>();
 await using (WebSession session = await WebSession.LaunchAsync(source.SessionOptions))
 {

@@ -67,12 +67,13 @@ internal sealed record EpisodeResult(string Task, int Seed, double Reward, bool 
     IReadOnlyList<double> ObserveMs, IReadOnlyList<double> ModelMs, IReadOnlyList<double> ActMs);
 
 /// <summary>Runs episodes: observe → policy → act through the session, reward read from the page after each step.</summary>
-internal sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebPolicy> policyFactory, int maxSteps = 12)
+internal sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebPolicy> policyFactory, int maxSteps = 12, Action<string>? log = null)
 {
     public async Task<EpisodeResult> RunAsync(WebSession session, string task, int seed, CancellationToken ct = default)
     {
         EpisodeStart start = await source.StartAsync(session, task, seed);
         IWebPolicy policy = policyFactory(start, seed);
+        log?.Invoke($"{task} seed {seed}: {start.Goal}");
         var history = new List<string>();
         List<double> observeMs = [], modelMs = [], actMs = [];
         int steps = 0, stale = 0, invalid = 0;
@@ -83,6 +84,7 @@ internal sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWe
             WebObservation obs = await session.ObserveAsync(ct);
             observeMs.Add(obs.Timings.TotalMs);
             var sw = Stopwatch.StartNew();
+            log?.Invoke(obs.MarkList().TrimEnd());
             WebDecision d = await policy.DecideAsync(obs, start.Goal, history, ct);
             modelMs.Add(d.ModelMs > 0 ? d.ModelMs : sw.Elapsed.TotalMilliseconds);
             if (d.Kind == WebDecisionKind.Done)
@@ -113,6 +115,7 @@ internal sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWe
 
             actMs.Add(sw.Elapsed.TotalMilliseconds);
             history.Add($"{d} -> {outcome}");
+            log?.Invoke($"  step {steps}: {d} -> {outcome}");
             reward = await source.RewardAsync(session);
         }
 
