@@ -113,6 +113,78 @@ public sealed class SafetyTests
         Assert.True(gate.History[^1].Approved);
     }
 
+    private const string EnterPage = """
+        <!doctype html><html><head><meta charset="utf-8"><title>Enter</title></head><body>
+        <form id="pay"><input id="card" aria-label="Card number"> <textarea id="note" aria-label="Note"></textarea> <button>Pay now</button></form>
+        <form id="login"><input id="user" aria-label="User name"> <input type="submit" value="Log in"></form>
+        <form id="search"><input id="q" aria-label="Search terms"> <button type="submit">Search</button></form>
+        <input id="loose" aria-label="Loose field">
+        <script>
+        window.SUBMITS = [];
+        for (const f of document.forms) f.addEventListener('submit', function (e) { e.preventDefault(); window.SUBMITS.push(f.id); });
+        </script></body></html>
+        """;
+
+    [Fact]
+    public async Task Enter_without_a_mark_is_gated_when_the_focused_field_is_in_a_pay_or_sign_in_form()
+    {
+        string site = Directory.CreateTempSubdirectory("magma-enter-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(site, "enter.html"), EnterPage);
+            await using WebSession session = await WebSession.LaunchAsync(new WebSessionOptions
+            {
+                LocalSites = new Dictionary<string, string> { ["http://enter.test"] = site },
+            });
+            var plugin = new WebPlugin(session);
+            bool answer = false;
+            var gate = new WebConfirmationFilter(plugin, (_, _) => Task.FromResult(answer));
+            Microsoft.SemanticKernel.Kernel kernel = Microsoft.SemanticKernel.Kernel.CreateBuilder().Build();
+            kernel.Plugins.AddFromObject(plugin, plugin.Name);
+            kernel.FunctionInvocationFilters.Add(gate);
+            await session.OpenAsync("http://enter.test/enter.html");
+
+            async Task<string> Call(string function, KernelArguments args) =>
+                (await kernel.InvokeAsync(plugin.Name, function, args)).GetValue<string>()!;
+            async Task<string> FocusThenEnter(string field)
+            {
+                WebObservation obs = await session.ObserveAsync();
+                await Call("click", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = ByName(obs, field).Id });
+                return await Call("press", new KernelArguments { ["key"] = "Enter" });
+            }
+
+            async Task<string> Submits() => string.Join(",", await session.Page.EvaluateAsync<string[]>("() => window.SUBMITS"));
+
+            // Refused: Enter would pay or log in, and nothing was submitted.
+            Assert.StartsWith("REFUSED", await FocusThenEnter("Card number"), StringComparison.Ordinal);
+            Assert.Contains("Pay now", gate.History[^1].Request.Reason, StringComparison.Ordinal);
+            Assert.Equal("press", gate.History[^1].Request.Function);
+            Assert.StartsWith("REFUSED", await FocusThenEnter("User name"), StringComparison.Ordinal);
+            Assert.Contains("Log in", gate.History[^1].Request.Reason, StringComparison.Ordinal);
+            WebObservation o = await session.ObserveAsync();
+            Assert.StartsWith("REFUSED", await Call("type", new KernelArguments { ["observation_id"] = o.Id, ["mark"] = ByName(o, "Card number").Id, ["text"] = "4242", ["press_enter"] = true }), StringComparison.Ordinal);
+            Assert.Equal("", await Submits());
+            Assert.Equal(3, gate.History.Count);
+
+            // Not asked: a search form, a textarea (Enter adds a line), a field outside any form.
+            Assert.DoesNotContain("REFUSED", await FocusThenEnter("Search terms"), StringComparison.Ordinal);
+            Assert.DoesNotContain("REFUSED", await FocusThenEnter("Note"), StringComparison.Ordinal);
+            Assert.DoesNotContain("REFUSED", await FocusThenEnter("Loose field"), StringComparison.Ordinal);
+            Assert.Equal("search", await Submits());
+            Assert.Equal(3, gate.History.Count);
+
+            // Approved: the same Enter goes through.
+            answer = true;
+            Assert.DoesNotContain("REFUSED", await FocusThenEnter("Card number"), StringComparison.Ordinal);
+            Assert.Equal("search,pay", await Submits());
+            Assert.True(gate.History[^1].Approved);
+        }
+        finally
+        {
+            Directory.Delete(site, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("click", "Delete account", false, false, true)]
     [InlineData("click", "Refresh list", false, false, false)]

@@ -327,6 +327,28 @@ public sealed partial class WebSession : IAsyncDisposable
         return ActAsync($"press {key}", null, null, () => _page.Keyboard.PressAsync(key), cancellationToken);
     }
 
+    /// <summary>
+    /// What Enter would act on: the focused element (no mark) or a mark of the current observation, and the form it
+    /// belongs to. Null when the mark is stale or gone (the action itself reports that).
+    /// </summary>
+    internal async Task<EnterTarget?> EnterTargetAsync(string? observationId = null, int? mark = null)
+    {
+        JsonElement r = await EvalAsync("enterTarget", observationId is null ? new { } : new { id = observationId, mark }).ConfigureAwait(false);
+        if (r.TryGetProperty("error", out _))
+        {
+            return null;
+        }
+
+        static string Str(JsonElement e, string p) => e.TryGetProperty(p, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
+        return new EnterTarget(
+            Str(r, "element"),
+            r.GetProperty("inForm").GetBoolean(),
+            Str(r, "own"),
+            r.TryGetProperty("submits", out JsonElement subs) ? [.. subs.EnumerateArray().Select(x => x.GetString() ?? "")] : [],
+            Str(r, "formLabel"),
+            r.TryGetProperty("password", out JsonElement pw) && pw.GetBoolean());
+    }
+
     /// <summary>Goes back in history.</summary>
     public Task<WebEffect> BackAsync(CancellationToken cancellationToken = default) =>
         ActAsync("go back", null, null, () => _page.GoBackAsync(new PageGoBackOptions { WaitUntil = WaitUntilState.Load }), cancellationToken);

@@ -318,6 +318,42 @@ window.__magmaSom = window.__magmaSom || (function () {
     return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.name ? '[name=' + e.name + ']' : '');
   }
 
+  // What Enter would submit: the focused element (or a mark's element), the form it belongs to, that form's submit
+  // controls' names and whether it has a password field. The confirmation gate reads this before a bare "press Enter"
+  // (no mark to judge by) and before "type ... + Enter".
+  function focusedElement() {
+    let e = document.activeElement;
+    for (let d = 0; d < 10 && e; d++) {
+      if (e.shadowRoot && e.shadowRoot.activeElement) { e = e.shadowRoot.activeElement; continue; }
+      if (e.tagName === 'IFRAME') { let doc = null; try { doc = e.contentDocument; } catch (x) { doc = null; } if (doc && doc.activeElement) { e = doc.activeElement; continue; } }
+      break;
+    }
+    return e;
+  }
+
+  api.enterTarget = function (args) {
+    let el;
+    if (args && args.id) { const t = target(args); if (t.error) return t; el = t.el; } else { el = focusedElement(); }
+    if (!el || el === document.body || el === document.documentElement) return { element: '', inForm: false };
+    const tag = el.tagName; const type = (el.type || '').toLowerCase();
+    const own = (tag === 'BUTTON' || (tag === 'INPUT' && (type === 'submit' || type === 'button' || type === 'image')) || el.getAttribute('role') === 'button') ? name(el) : '';
+    // Enter in a textarea or a contenteditable adds a line; it does not submit.
+    const form = tag === 'TEXTAREA' || el.isContentEditable ? null : (el.form || (el.closest ? el.closest('form') : null));
+    if (!form) return { element: describeBrief(el), inForm: false, own: own };
+    const submits = Array.prototype.filter.call(form.elements, function (c) {
+      const t = (c.type || '').toLowerCase();
+      return (c.tagName === 'BUTTON' && (t === 'submit' || !c.getAttribute('type'))) || (c.tagName === 'INPUT' && (t === 'submit' || t === 'image'));
+    }).map(function (c) { return name(c) || (c.tagName === 'INPUT' && c.type !== 'image' ? 'Submit' : ''); });
+    const label = [form.getAttribute('aria-label'), form.getAttribute('name'), form.id, form.getAttribute('action')].filter(Boolean).join(' ');
+    return { element: describeBrief(el), inForm: true, own: own, submits: submits, formLabel: clean(label, 200),
+      password: !!form.querySelector('input[type=password]') };
+  };
+
+  function describeBrief(el) {
+    const n = name(el);
+    return role(el) + (n ? ' "' + n + '"' : '');
+  }
+
   // Page state for effect reports; the target's value and checked state when a mark is given.
   api.state = function (args) {
     const s = { url: location.href, title: document.title, focus: focusDescription(), mutations: api.mutations, value: null, checked: null };

@@ -41,7 +41,7 @@ public sealed class WebConfirmationFilter : IFunctionInvocationFilter
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
         string name = context.Function.Name;
-        if (context.Function.PluginName != _plugin.Name || name is not ("click" or "type" or "select"))
+        if (context.Function.PluginName != _plugin.Name || name is not ("click" or "type" or "select" or "press"))
         {
             await next(context).ConfigureAwait(false);
             return;
@@ -57,6 +57,18 @@ public sealed class WebConfirmationFilter : IFunctionInvocationFilter
 
         bool enter = context.Arguments.TryGetValue("press_enter", out object? e) && string.Equals(Convert.ToString(e, System.Globalization.CultureInfo.InvariantCulture), "true", StringComparison.OrdinalIgnoreCase);
         string? reason = ActionRisk.Classify(name, mark, enter);
+        if (reason is null && name == "type" && enter && mark is not null)
+        {
+            // Enter after typing submits the field's form: judge that form's wording, not only the field.
+            reason = ActionRisk.ClassifyEnter(await _plugin.Session.EnterTargetAsync(_plugin.Session.Current!.Id, mark.Id).ConfigureAwait(false));
+        }
+        else if (name == "press" && context.Arguments.TryGetValue("key", out object? k) && IsEnter(Convert.ToString(k, System.Globalization.CultureInfo.InvariantCulture)))
+        {
+            // A bare Enter has no mark to judge by: read the focused element and its form from the page.
+            reason = ActionRisk.ClassifyEnter(await _plugin.Session.EnterTargetAsync().ConfigureAwait(false));
+        }
+
+
         if (reason is null)
         {
             await next(context).ConfigureAwait(false);
@@ -75,4 +87,9 @@ public sealed class WebConfirmationFilter : IFunctionInvocationFilter
 
         await next(context).ConfigureAwait(false);
     }
+
+    // Playwright key names: "Enter", "NumpadEnter", chords such as "Control+Enter".
+    private static bool IsEnter(string? key) =>
+        key is not null && key.Split('+').Last().Trim() is var k
+        && (k.Equals("Enter", StringComparison.OrdinalIgnoreCase) || k.Equals("NumpadEnter", StringComparison.OrdinalIgnoreCase) || k == "\r" || k == "\n");
 }
