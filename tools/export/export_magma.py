@@ -769,8 +769,12 @@ def graph_uses_gqa(path: str) -> bool:
     return any(n.op_type == "GroupQueryAttention" for n in model.graph.node)
 
 
-def self_check(out_dir: str, ckpt: Checkpoint, arch: Arch, dtype: str, logits_last_only: bool, seed: int = 0) -> dict:
-    """Runs every graph in onnxruntime (CPU) against the PyTorch modules; returns {name: errors}."""
+def self_check(out_dir: str, ckpt: Checkpoint, arch: Arch, dtype: str, logits_last_only: bool, seed: int = 0,
+               vision_crops: int = 2) -> dict:
+    """Runs every graph in onnxruntime (CPU) against the PyTorch modules; returns {name: errors}.
+
+    vision_crops random crops of the configured crop size go through vision.onnx (fewer saves time at real widths).
+    """
     import onnxruntime as ort
     import torch
 
@@ -787,17 +791,20 @@ def self_check(out_dir: str, ckpt: Checkpoint, arch: Arch, dtype: str, logits_la
             log(f"[check] {name}: cannot run on the CPU EP ({type(exc).__name__}: {str(exc)[:200]}); skipped")
             return None
 
+    t0 = time.time()
     with torch.no_grad():
         vision, sep = torch_vision(ckpt, arch)
         s = session("vision.onnx")
         if s is not None:
-            px = rng.standard_normal((2, 3, arch.crop, arch.crop)).astype(np.float32)
+            px = rng.standard_normal((vision_crops, 3, arch.crop, arch.crop)).astype(np.float32)
             feats, row = s.run(None, {"pixel_values": px.astype(np_dt)})
             report(results, "vision.onnx", "image_features", feats, vision(torch.from_numpy(px)).numpy())
             report(results, "vision.onnx", "row_separator", row, sep.numpy())
         del vision
+        log(f"[check] vision checked ({time.time() - t0:.1f}s)")
 
         llama = torch_llama(ckpt, arch)
+        log(f"[check] transformers reference built ({time.time() - t0:.1f}s)")
         s = session("embed.onnx")
         table = llama.model.embed_tokens.weight
         ids = rng.integers(0, arch.vocab, size=(2, 9)).astype(np.int64)
@@ -818,7 +825,7 @@ def self_check(out_dir: str, ckpt: Checkpoint, arch: Arch, dtype: str, logits_la
 
 def export(checkpoint: str, out_dir: str, dtype: str = "float32", logits_last_only: bool = True,
            check: bool = True, model_id: str | None = None, vision_norm_eps: float = 1e-5,
-           attention: str = "gqa", packed_qkv: bool = True) -> dict:
+           attention: str = "gqa", packed_qkv: bool = True, check_vision_crops: int = 2) -> dict:
     t0 = time.time()
     os.makedirs(out_dir, exist_ok=True)
     np_dt = np.float16 if dtype == "float16" else np.float32
@@ -839,9 +846,12 @@ def export(checkpoint: str, out_dir: str, dtype: str = "float32", logits_last_on
         manifest = write_manifest(out_dir, checkpoint, arch, dtype, logits_last_only,
                                   model_id or arch.config.get("_name_or_path") or os.path.basename(os.path.normpath(checkpoint)),
                                   facts)
-        results = self_check(out_dir, ckpt, arch, dtype, logits_last_only) if check else {}
+        t_written = time.time() - t0
+        log(f"package written in {t_written:.1f}s")
+        results = self_check(out_dir, ckpt, arch, dtype, logits_last_only, vision_crops=check_vision_crops) if check else {}
         log(f"export done in {time.time() - t0:.1f}s -> {out_dir}")
-        return {"manifest": manifest, "check": results}
+        return {"manifest": manifest, "check": results,
+                "seconds": {"written": t_written, "total": time.time() - t0}}
     finally:
         ckpt.close()
 
