@@ -1,0 +1,75 @@
+using BenchmarkDotNet.Attributes;
+using Magma.Plugins.Web.Acting;
+using Magma.Plugins.Web.Browser;
+using Magma.Plugins.Web.Observation;
+
+namespace Magma.Benchmarks;
+
+/// <summary>
+/// The web plugin's per-step cost outside the model, on a real Chromium: one observation (marker script discovery +
+/// screenshot + PNG decode + masks + Set-of-Mark drawing) and one act (re-validation of the mark, mouse click at the box
+/// centre, settle, effect report) on the project's sign-up task page (tests/assets/web/form.html, 10 marks) at
+/// 1280x800, DSF 1. The act toggles the terms checkbox, which neither navigates nor makes the observation stale, so the
+/// same observation is acted on every invocation; the settle's DOM-quiet window (150 ms by default) is part of it.
+/// </summary>
+[MemoryDiagnoser]
+public class WebBenchmarks
+{
+    private const string Origin = "http://tasks.test";
+    private WebSession _session = null!;
+    private WebObservation _observation = null!;
+    private int _checkbox;
+
+    /// <summary>Settle's DOM-quiet window: the default (150 ms) and 0 (what act costs without it).</summary>
+    [Params(150, 0)]
+    public int SettleQuietMs { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _session = WebSession.LaunchAsync(new WebSessionOptions
+        {
+            ViewportWidth = 1280,
+            ViewportHeight = 800,
+            DeviceScaleFactor = 1,
+            SettleQuietMilliseconds = SettleQuietMs,
+            LocalSites = new Dictionary<string, string> { [Origin] = FindTaskPages() },
+        }).GetAwaiter().GetResult();
+        _session.OpenAsync(Origin + "/form.html").GetAwaiter().GetResult();
+        _observation = _session.ObserveAsync().GetAwaiter().GetResult();
+        _checkbox = _observation.Marks.Single(m => m.Role == "checkbox").Id;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _session.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    [Benchmark]
+    public async Task<int> Observe()
+    {
+        _observation = await _session.ObserveAsync();
+        _checkbox = _observation.Marks.Single(m => m.Role == "checkbox").Id;
+        return _observation.Marks.Count;
+    }
+
+    [Benchmark]
+    public async Task<bool?> ClickAndSettle()
+    {
+        // Observe() runs in its own process (BenchmarkDotNet), so the observation here is the one from setup.
+        WebEffect effect = await _session.ClickAsync(_observation.Id, _checkbox);
+        return effect.Checked;
+    }
+
+    private static string FindTaskPages()
+    {
+        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            string candidate = Path.Combine(dir, "tests", "assets", "web");
+            if (File.Exists(Path.Combine(candidate, "form.html")))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException("tests/assets/web/form.html not found above " + AppContext.BaseDirectory);
+    }
+}
