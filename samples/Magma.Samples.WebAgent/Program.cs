@@ -17,13 +17,31 @@ int steps = int.Parse(Arg("--steps") ?? "6", System.Globalization.CultureInfo.In
 bool yes = args.Contains("--yes");
 bool tiny = Arg("--model") is null;
 
+// The browser first: on a fresh machine a missing Chromium is the likeliest failure, and its message says which package
+// to install; print it as one line rather than an unhandled-exception stack.
+WebSession launched;
+try
+{
+    launched = await WebSession.LaunchAsync(new WebSessionOptions
+    {
+        LocalSites = new Dictionary<string, string> { ["http://shop.demo.test"] = Path.Combine(AppContext.BaseDirectory, "site") },
+    });
+}
+catch (Exception ex) when (ex is WebPolicyException or Microsoft.Playwright.PlaywrightException)
+{
+    Console.Error.WriteLine($"error: {ex.Message}");
+    if (ex is Microsoft.Playwright.PlaywrightException)
+    {
+        Console.Error.WriteLine("Chromium was found but did not start. On Debian: sudo apt-get install -y chromium (it brings the libraries it needs); or set MAGMA_CHROMIUM to a working Chromium binary.");
+    }
+
+    return 1;
+}
+
+await using WebSession session = launched;
+Console.WriteLine($"browser: Chromium {session.BrowserVersion}");
 Console.WriteLine($"model: {modelDir}{(tiny ? " (tiny random weights: its choices are NOT meaningful; the pipeline is real)" : "")}");
 using MagmaModel model = MagmaModel.Load(modelDir);
-await using WebSession session = await WebSession.LaunchAsync(new WebSessionOptions
-{
-    LocalSites = new Dictionary<string, string> { ["http://shop.demo.test"] = Path.Combine(AppContext.BaseDirectory, "site") },
-});
-Console.WriteLine($"browser: Chromium {session.BrowserVersion}");
 
 string traceRoot = Path.Combine(Path.GetTempPath(), "magma-web-traces");
 var plugin = new WebPlugin(session, model) { TraceRoot = traceRoot };
@@ -45,3 +63,4 @@ Console.WriteLine(await kernel.InvokeAsync(plugin.Name, "open", new KernelArgume
 Console.WriteLine($"goal: {goal}");
 FunctionResult result = await kernel.InvokeAsync(plugin.Name, "do_task", new KernelArguments { ["goal"] = goal, ["max_steps"] = steps });
 Console.WriteLine(result.GetValue<string>());
+return 0;

@@ -199,6 +199,16 @@ public sealed class SafetyTests
     }
 
     [Fact]
+    public async Task A_missing_chromium_names_the_path_and_the_package_to_install()
+    {
+        WebPolicyException ex = await Assert.ThrowsAsync<WebPolicyException>(() =>
+            WebSession.LaunchAsync(new WebSessionOptions { ExecutablePath = "/nonexistent/chromium" }));
+        Assert.Contains("\"/nonexistent/chromium\"", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("apt-get install -y chromium", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("MAGMA_CHROMIUM", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Origin_policy_refuses_other_schemes_and_origins()
     {
         var p = new OriginPolicy(["https://shop.example", "http://localhost:5000"]);

@@ -84,7 +84,7 @@ public sealed partial class WebSession : IAsyncDisposable
         if (!File.Exists(exe))
         {
             throw new WebPolicyException(
-                $"Chromium not found at \"{exe}\". Install Debian's package (apt-get install -y chromium) or set WebSessionOptions.ExecutablePath / MAGMA_CHROMIUM to the binary.");
+                $"Chromium not found at \"{exe}\". Install Debian's package: sudo apt-get install -y chromium, or set WebSessionOptions.ExecutablePath / MAGMA_CHROMIUM to the binary.");
         }
 
         if (options.DeviceScaleFactor <= 0 || options.ViewportWidth <= 0 || options.ViewportHeight <= 0)
