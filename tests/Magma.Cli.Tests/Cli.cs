@@ -1,0 +1,36 @@
+using Magma.Cli;
+
+namespace Magma.Cli.Tests;
+
+/// <summary>Runs the tool in-process with captured stdout/stderr.</summary>
+internal static class Cli
+{
+    public static string TinyModel => Path.Combine(AppContext.BaseDirectory, "assets", "tiny-magma");
+
+    public static string Photo => Path.Combine(AppContext.BaseDirectory, "assets", "photo.jpg");
+
+    public static async Task<CliRun> RunAsync(CancellationToken cancellationToken, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int code = await MagmaCli.RunAsync(args, output, error, cancellationToken);
+        return new CliRun(code, output.ToString(), error.ToString());
+    }
+
+    public static Task<CliRun> RunAsync(params string[] args) => RunAsync(CancellationToken.None, args);
+
+    /// <summary>A fresh copy of the tiny package the test may break.</summary>
+    public static string CopyTinyModel()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "magma-cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        foreach (string f in Directory.EnumerateFiles(TinyModel))
+        {
+            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        }
+
+        return dir;
+    }
+}
+
+internal sealed record CliRun(int ExitCode, string Out, string Err);

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Magma.Inference;
+
+namespace Magma.Cli.Commands;
+
+/// <summary>The options every command that runs the model shares.</summary>
+internal sealed class ModelArguments
+{
+    public Option<string> Model { get; } = new("--model", "-m") { Description = "The model package folder (holds magma.json).", Required = true };
+
+    public Option<bool> Cuda { get; } = new("--cuda") { Description = "Run on the GPU with ONNX Runtime's CUDA provider (needs CUDA 12 + cuDNN 9)." };
+
+    public Option<int> MaxTokens { get; }
+
+    public ModelArguments(int defaultMaxTokens)
+    {
+        MaxTokens = new("--max-tokens") { Description = "Most tokens to generate.", DefaultValueFactory = _ => defaultMaxTokens };
+        MaxTokens.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 1)
+            {
+                r.AddError("--max-tokens must be at least 1.");
+            }
+        });
+    }
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Model);
+        command.Options.Add(Cuda);
+        command.Options.Add(MaxTokens);
+    }
+
+    public MagmaModel Load(ParseResult parse) =>
+        MagmaModel.Load(parse.GetRequiredValue(Model), new MagmaModelOptions { Device = parse.GetValue(Cuda) ? MagmaDevice.Cuda : MagmaDevice.Cpu });
+}
