@@ -79,6 +79,28 @@ public sealed class InspectCommandTests
     }
 
     [Fact]
+    public async Task Corrupt_graph_fails_only_when_sessions_are_created()
+    {
+        string dir = Cli.CopyTinyModel();
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, "decoder.onnx"), "not a graph");
+
+            CliRun loaded = await Cli.RunAsync("inspect", dir);
+            CliRun filesOnly = await Cli.RunAsync("inspect", dir, "--no-load");
+
+            Assert.Equal(1, loaded.ExitCode);
+            Assert.StartsWith("magma: invalid model package: decoder.onnx:", loaded.Err, StringComparison.Ordinal);
+            Assert.Equal(0, filesOnly.ExitCode);
+            Assert.Contains("sessions not created: --no-load", filesOnly.Out, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Missing_folder_exits_1()
     {
         CliRun run = await Cli.RunAsync("inspect", Path.Combine(Path.GetTempPath(), "no-such-magma-" + Guid.NewGuid().ToString("N")));
