@@ -38,6 +38,20 @@ public sealed class ChatCommandTests
     }
 
     [Fact]
+    public async Task Each_image_adds_its_own_placeholder_and_image_tokens()
+    {
+        CliRun one = await Cli.RunAsync("chat", "-m", Cli.TinyModel, "-i", Cli.Photo, "--max-tokens", "1", "--json", "compare");
+        CliRun two = await Cli.RunAsync("chat", "-m", Cli.TinyModel, "-i", Cli.Photo, "-i", Cli.Photo, "--max-tokens", "1", "--json", "compare");
+
+        Assert.Equal((0, 0), (one.ExitCode, two.ExitCode));
+        using JsonDocument a = JsonDocument.Parse(one.Out);
+        using JsonDocument b = JsonDocument.Parse(two.Out);
+        int imageTokens = a.RootElement.GetProperty("usage").GetProperty("image_tokens").GetInt32();
+        Assert.True(imageTokens > 0);
+        Assert.Equal(2 * imageTokens, b.RootElement.GetProperty("usage").GetProperty("image_tokens").GetInt32());
+    }
+
+    [Fact]
     public async Task Cancelled_run_exits_130()
     {
         using var cancel = new CancellationTokenSource();
