@@ -44,6 +44,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import export_magma  # noqa: E402
+from checkpoint_files import dump, write_side_files  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 VOCAB = 128263  # 128256 LLaMA-3 ids + <pad>, <image>, <image_start>, <image_end>, <action>, ... (the tokenizer's ids)
@@ -178,15 +179,7 @@ def build_checkpoint(folder: str, tokenizer_dir: str, seed: int, layers: int, de
             "hidden_size": text["hidden_size"], "mm_projector_type": "mlp2x_gelu", "mm_use_im_start_end": False,
         },
     })
-    dump(os.path.join(folder, "config.json"), config)
-    dump(os.path.join(folder, "preprocessor_config.json"), {
-        "anyres_strategy": "crop", "base_img_size": 512, "do_convert_rgb": True,
-        "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_processor_type": "MagmaImageProcessor",
-        "image_std": [0.26862954, 0.26130258, 0.27577711], "num_crops": 4, "processor_class": "MagmaProcessor"})
-    dump(os.path.join(folder, "generation_config.json"),
-         {"_from_model_config": True, "bos_token_id": 128000, "eos_token_id": 128009, "pad_token_id": 128256})
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copyfile(os.path.join(tokenizer_dir, name), os.path.join(folder, name))
+    write_side_files(folder, config, tokenizer_dir)
     ids = [t["id"] for t in json.load(open(os.path.join(folder, "tokenizer.json"), encoding="utf-8"))["added_tokens"]]
     if max(ids) >= VOCAB:
         raise SystemExit(f"tokenizer id {max(ids)} does not fit the {VOCAB}-row table")
@@ -198,11 +191,6 @@ def build_checkpoint(folder: str, tokenizer_dir: str, seed: int, layers: int, de
         f"{len(shards)} shards, drawn on {device} in {t_gen:.1f}s, written in {facts['seconds']:.1f}s -> {folder}")
     return facts
 
-
-def dump(path: str, obj) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export_magma  # noqa: E402
+from checkpoint_files import dump, write_side_files  # noqa: E402
 
 SYSTEM = "You are agent that can see, talk and act."
 IMAGE = "<image_start><image><image_end>"
@@ -154,21 +155,8 @@ def write_checkpoint(folder: str, tokenizer_dir: str, text: dict, llama, trunk, 
             "mm_use_row_seperator": True, "vision_depths": VISION_DEPTHS, "vision_dims": VISION_DIMS,
         },
     })
-    dump(os.path.join(folder, "config.json"), config)
-    dump(os.path.join(folder, "preprocessor_config.json"), {
-        "anyres_strategy": "crop", "base_img_size": 512, "do_convert_rgb": True,
-        "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_processor_type": "MagmaImageProcessor",
-        "image_std": [0.26862954, 0.26130258, 0.27577711], "num_crops": 4, "processor_class": "MagmaProcessor"})
-    dump(os.path.join(folder, "generation_config.json"),
-         {"_from_model_config": True, "bos_token_id": 128000, "eos_token_id": 128009, "pad_token_id": 128256})
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copyfile(os.path.join(tokenizer_dir, name), os.path.join(folder, name))
+    write_side_files(folder, config, tokenizer_dir)
 
-
-def dump(path: str, obj) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
 
 
 # ---------------------------------------------------------------------------------------------------------------
