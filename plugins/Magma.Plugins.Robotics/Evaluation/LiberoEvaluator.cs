@@ -135,6 +135,17 @@ public sealed class LiberoEvaluator
         stream.Flush(flushToDisk: true);
     }
 
+    /// <summary>
+    /// The episodes finished so far in an output folder (its <c>episodes.jsonl</c>), e.g. to report what a cancelled
+    /// run kept; empty when the folder has none. A torn last line (killed mid-write) is ignored.
+    /// </summary>
+    /// <param name="outputDirectory">The evaluation's <see cref="LiberoEvaluationOptions.OutputDirectory"/>.</param>
+    public static IReadOnlyList<EpisodeResult> ReadEpisodes(string outputDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(outputDirectory);
+        return ReadRecord(Path.Combine(outputDirectory, EpisodesFile));
+    }
+
     /// <summary>Reads the finished episodes of a previous run; a torn last line (killed mid-write) is ignored.</summary>
     internal static List<EpisodeResult> ReadRecord(string path)
     {
