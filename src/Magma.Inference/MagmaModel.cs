@@ -17,7 +17,11 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _disposed;
 
-    private MagmaModel(MagmaEngine engine) => _engine = engine;
+    private MagmaModel(MagmaEngine engine, int contextLength)
+    {
+        _engine = engine;
+        ContextLength = contextLength;
+    }
 
     /// <summary>The validated package this model was loaded from.</summary>
     public MagmaPackage Package => _engine.Package;
@@ -27,6 +31,13 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
 
     /// <summary>Whether prompts wrap images in &lt;image_start&gt;/&lt;image_end&gt; (from the manifest).</summary>
     public bool UseImageStartEnd => _engine.Package.Manifest.UseImageStartEnd;
+
+    /// <summary>
+    /// Positions one request may fill, prompt (text ids and image embeddings) and answer together:
+    /// <see cref="MagmaModelOptions.MaxSequenceLength"/> when set, capped by the decoder's <c>max_position_embeddings</c>.
+    /// Video requests are budgeted against it (<c>Magma.Inference.Video.VideoBudget</c>).
+    /// </summary>
+    public int ContextLength { get; }
 
     internal MagmaEngine Engine => _engine;
 
@@ -38,7 +49,11 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
     public static MagmaModel Load(string packageDirectory, MagmaModelOptions? options = null)
     {
         MagmaPackage package = MagmaPackage.Open(packageDirectory);
-        return new MagmaModel(new MagmaEngine(package, options ?? new MagmaModelOptions()));
+        options ??= new MagmaModelOptions();
+        // The same rule as the engine's KV-cache bound.
+        int maxPos = package.Manifest.Decoder.MaxPositionEmbeddings;
+        int context = options.MaxSequenceLength > 0 ? Math.Min(options.MaxSequenceLength, maxPos) : maxPos;
+        return new MagmaModel(new MagmaEngine(package, options), context);
     }
 
     /// <summary>Runs a request to the end.</summary>
