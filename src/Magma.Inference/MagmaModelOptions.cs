@@ -20,4 +20,16 @@ public sealed class MagmaModelOptions
     /// <c>max_position_embeddings</c>. Each request allocates a cache sized to min(this, prompt + max new tokens).
     /// </summary>
     public int MaxSequenceLength { get; init; }
+
+    /// <summary>
+    /// CUDA only: capture the one-token decode step as a CUDA graph and replay it (float16 packages, whose every node
+    /// runs on the GPU). The cache then lives as long as the model, sized to <see cref="MaxSequenceLength"/>. Default true.
+    /// </summary>
+    public bool CudaGraphs { get; init; } = true;
+
+    /// <summary>
+    /// CUDA only: at load, run every graph once per shape a request uses (vision for 1 and 4 crops, a prefill, decode
+    /// steps) so cuDNN's algorithm search and the CUDA graph capture happen before the first request. Default true.
+    /// </summary>
+    public bool WarmUp { get; init; } = true;
 }

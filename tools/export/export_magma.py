@@ -332,8 +332,13 @@ def gqa_fused_rotary_ok(head_dim: int) -> bool:
 
 
 def build_text(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int, logits_last_only: bool,
-               attention: str = "gqa", packed_qkv: bool = True) -> dict:
-    """Writes embed.onnx and decoder.onnx (+ text.data); returns the decoder facts the manifest records."""
+               attention: str = "gqa", packed_qkv: bool = True, fused_norm: bool = True) -> dict:
+    """Writes embed.onnx and decoder.onnx (+ text.data); returns the decoder facts the manifest records.
+
+    fused_norm (gqa only): every RMSNorm after the first is com.microsoft.SkipSimplifiedLayerNormalization (the residual
+    add folded in, fp32 statistics), as the GenAI builder emits: one kernel per norm instead of ten, which is most of a
+    decode step's kernel launches. Off: the same maths from standard ops.
+    """
     store = ExternalStore(out_dir, "text.data")
     table = store.add("embed_tokens.weight", ckpt.get(arch.embed_key, dt))
 
@@ -350,6 +355,7 @@ def build_text(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int, logits
     f32 = np.float32
     fp16 = np.dtype(dt) == np.float16
     gqa = attention == "gqa"
+    fused_norm = fused_norm and gqa
     fused_rotary = gqa and gqa_fused_rotary_ok(D)
     x = g.input("inputs_embeds", elem, ["batch_size", "sequence_length", H])
     mask = g.input("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"])
@@ -429,10 +435,26 @@ def build_text(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int, logits
         v = rotate(g.op("Reshape", [v, g.const([0, 0, n, D], np.int64)]))
         return g.op("Reshape", [v, g.const([0, 0, n * D], np.int64)])
 
+    def norm_weight(key: str) -> str:
+        return g.weight(key, ckpt.get(key, dt))
+
+    def add_norm(delta: str, residual: str, key: str) -> tuple[str, str]:
+        """(norm(residual + delta), residual + delta): one SkipSimplifiedLayerNormalization when fused."""
+        if not fused_norm:
+            s = g.op("Add", [residual, delta])
+            return rms(s, key), s
+        normed, _, _, s = g.op("SkipSimplifiedLayerNormalization", [delta, residual, norm_weight(key)], n=4,
+                               domain="com.microsoft", epsilon=arch.eps)
+        return normed, s
+
     scale = 1.0 / math.sqrt(D)
+    pending = None  # the MLP output of the previous layer, not yet added to x (fused norms add it in the next norm)
     for i in range(arch.layers):
         p = f"{arch.lm}layers.{i}."
-        h = rms(x, p + "input_layernorm.weight")
+        if pending is not None:
+            h, x = add_norm(pending, x, p + "input_layernorm.weight")
+        else:  # the first norm has no residual to fold in; standard ops keep onnx.checker happy (once per call)
+            h = rms(x, p + "input_layernorm.weight")
         g.output(f"present.{i}.key", elem, ["batch_size", nkv, "present_sequence_length" if gqa else "total_sequence_length", D])
         g.output(f"present.{i}.value", elem, ["batch_size", nkv, "present_sequence_length" if gqa else "total_sequence_length", D])
         if gqa:
@@ -478,13 +500,12 @@ def build_text(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int, logits
             o = g.op("MatMul", [probs, v5])  # [B,KV,rep,T,D]
             o = g.op("Reshape", [o, g.const([0, nh, -1, D], np.int64)])
             o = g.op("Reshape", [g.op("Transpose", [o], perm=[0, 2, 1, 3]), g.const([0, 0, nh * D], np.int64)])
-        x = g.op("Add", [x, linear(g, ckpt, o, p + "self_attn.o_proj.", dt, bias=False)])
-        h = rms(x, p + "post_attention_layernorm.weight")
+        h, x = add_norm(linear(g, ckpt, o, p + "self_attn.o_proj.", dt, bias=False), x, p + "post_attention_layernorm.weight")
         gate = linear(g, ckpt, h, p + "mlp.gate_proj.", dt, bias=False)
         up = linear(g, ckpt, h, p + "mlp.up_proj.", dt, bias=False)
         act = g.op("Mul", [gate, g.op("Sigmoid", [gate])])
-        x = g.op("Add", [x, linear(g, ckpt, g.op("Mul", [act, up]), p + "mlp.down_proj.", dt, bias=False)])
-    h = rms(x, arch.lm + "norm.weight")
+        pending = linear(g, ckpt, g.op("Mul", [act, up]), p + "mlp.down_proj.", dt, bias=False)
+    h, x = add_norm(pending, x, arch.lm + "norm.weight")
     if logits_last_only:
         h = g.op("Slice", [h, g.const([-1], np.int64), g.const([2 ** 62], np.int64), g.const([1], np.int64)])
     if arch.tied:
@@ -493,6 +514,16 @@ def build_text(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int, logits
         head = g.weight("lm_head.weight_T", ckpt.get(arch.lm_head).T.astype(dt))
     g.op("MatMul", [h, head], outputs=["logits"])
     g.output("logits", elem, ["batch_size", 1 if logits_last_only else "sequence_length", arch.vocab])
+    if logits_last_only:
+        # Greedy selection where the logits are: next_token = argmax(logits + token_bias) over the vocabulary (first
+        # maximum, as torch.argmax), so a decode step returns 8 bytes instead of a vocabulary row. token_bias is an
+        # optional input (its initializer, a scalar 0, is the default); binding a [V] row of 0 / -inf restricts the
+        # choice to a token set on the device (the robot-action constraint).
+        bias = g.input("token_bias", elem, ["token_bias_length"])
+        g.weight("token_bias", np.zeros([1], dt))
+        g.op("ArgMax", [g.op("Add", ["logits", bias])], outputs=["next_token"], axis=-1, keepdims=0,
+             select_last_index=0)
+        g.output("next_token", TensorProto.INT64, ["batch_size", 1])
     store.close()
     e.save(os.path.join(out_dir, "embed.onnx"), "Magma token embedding (Gather over the LLaMA table)")
     if gqa:
@@ -503,7 +534,8 @@ def build_text(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int, logits
         doc = "Magma LLaMA-3 decoder on inputs_embeds with KV cache (plain ops, concatenated KV)"
     g.save(os.path.join(out_dir, "decoder.onnx"), doc)
     return {"attention": attention, "has_position_ids": not gqa, "kv_cache_sharing": gqa,
-            "rotary": "fused" if fused_rotary else "graph"}
+            "rotary": "fused" if fused_rotary else "graph", "norm": "fused" if fused_norm else "graph",
+            "next_token": logits_last_only}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -552,7 +584,8 @@ def write_manifest(out_dir: str, folder: str, arch: Arch, dtype: str, logits_las
                     "inputs_embeds": "inputs_embeds", "attention_mask": "attention_mask",
                     "position_ids": "position_ids", "logits": "logits",
                     "past_key": "past_key_values.{0}.key", "past_value": "past_key_values.{0}.value",
-                    "present_key": "present.{0}.key", "present_value": "present.{0}.value"},
+                    "present_key": "present.{0}.key", "present_value": "present.{0}.value",
+                    **({"next_token": "next_token", "token_bias": "token_bias"} if facts.get("next_token") else {})},
         "tokens": tokens,
         "mm_use_image_start_end": bool(arch.config.get("mm_use_image_start_end", text.get("mm_use_image_start_end", True))),
         "weights_files": [f for f in ("vision.data", "text.data") if os.path.exists(os.path.join(out_dir, f))],
@@ -701,8 +734,26 @@ def check_decoder(s, shared: bool, llama, arch: Arch, np_dt, logits_last_only: b
                 raise AssertionError(f"present.{i}.key shape {outs[f'present.{i}.key'].shape}, expected past+new = {start + n}")
         normal_logits.append(outs["logits"])
         report(results, "decoder.onnx", f"logits (past {start}, new {n})", got(outs["logits"]), want(start, n))
+        if "next_token" in outs:
+            # on the graph's own logits: argmax over fp16 rows must not depend on the reference's rounding
+            same = np.array_equal(outs["next_token"], np.argmax(outs["logits"][:, -1:], axis=-1))
+            results[f"decoder.onnx:next_token == argmax(logits) (past {start})"] = {"max_abs": 0.0 if same else 1.0,
+                                                                                    "max_rel": 0.0 if same else 1.0}
+            if not same:
+                log(f"[check] WARNING next_token {outs['next_token'].ravel()} is not the argmax of the logits")
         past = {k.replace("present.", "past_key_values."): v for k, v in outs.items() if k.startswith("present.")}
         start += n
+    if "token_bias" in feeds:
+        # a token set on the device: only the 8 lowest-scoring ids of the last row are allowed
+        last = normal_logits[-1][0, -1].astype(np.float32)
+        allowed = np.argsort(last)[:8]
+        bias = np.full(arch.vocab, -np.inf, np_dt)
+        bias[allowed] = 0
+        # the last call's inputs again (feed still holds them): same logits, restricted choice
+        chosen = int(s.run(["next_token"], dict(feed, token_bias=bias))[0].ravel()[0])
+        ok = chosen == int(allowed[np.argmax(last[allowed])])
+        results["decoder.onnx:next_token with token_bias"] = {"max_abs": 0.0 if ok else 1.0, "max_rel": 0.0 if ok else 1.0}
+        log(f"[check] decoder.onnx  next_token with token_bias: {'ok' if ok else 'WRONG'} ({chosen})")
     if ref_kv is not None:
         for i in range(arch.layers):
             report(results, "decoder.onnx", f"present.{i}.key", past[f"past_key_values.{i}.key"], ref_kv[i][0][:, :, :start])
@@ -825,7 +876,7 @@ def self_check(out_dir: str, ckpt: Checkpoint, arch: Arch, dtype: str, logits_la
 
 def export(checkpoint: str, out_dir: str, dtype: str = "float32", logits_last_only: bool = True,
            check: bool = True, model_id: str | None = None, vision_norm_eps: float = 1e-5,
-           attention: str = "gqa", packed_qkv: bool = True, check_vision_crops: int = 2) -> dict:
+           attention: str = "gqa", packed_qkv: bool = True, check_vision_crops: int = 2, fused_norm: bool = True) -> dict:
     t0 = time.time()
     os.makedirs(out_dir, exist_ok=True)
     np_dt = np.float16 if dtype == "float16" else np.float32
@@ -836,9 +887,10 @@ def export(checkpoint: str, out_dir: str, dtype: str = "float32", logits_last_on
         log(arch.describe())
         build_vision(out_dir, ckpt, arch, np_dt, elem)
         log(f"vision.onnx written ({time.time() - t0:.1f}s)")
-        facts = build_text(out_dir, ckpt, arch, np_dt, elem, logits_last_only, attention, packed_qkv)
+        facts = build_text(out_dir, ckpt, arch, np_dt, elem, logits_last_only, attention, packed_qkv, fused_norm)
         log(f"embed.onnx, decoder.onnx written ({time.time() - t0:.1f}s): attention {attention}, rotary "
-            f"{facts['rotary']}, packed qkv {packed_qkv and attention == 'gqa'}")
+            f"{facts['rotary']}, norm {facts['norm']}, packed qkv {packed_qkv and attention == 'gqa'}, "
+            f"next_token output {facts['next_token']}")
         for name in COPIED_FILES:
             src = os.path.join(checkpoint, name)
             if os.path.exists(src):
@@ -871,9 +923,11 @@ def main(argv=None) -> int:
                          "(default); plain: standard ops, position_ids input, present = concat(past, new)")
     ap.add_argument("--separate-qkv", action="store_true",
                     help="gqa only: three Q/K/V MatMuls instead of one packed QKV MatMul")
+    ap.add_argument("--graph-norm", action="store_true",
+                    help="gqa only: RMSNorm from standard ops instead of SkipSimplifiedLayerNormalization")
     args = ap.parse_args(argv)
     export(args.checkpoint, args.out, args.dtype, not args.all_logits, not args.skip_check, args.model_id,
-           args.vision_norm_eps, args.attention, not args.separate_qkv)
+           args.vision_norm_eps, args.attention, not args.separate_qkv, fused_norm=not args.graph_norm)
     return 0
 
 

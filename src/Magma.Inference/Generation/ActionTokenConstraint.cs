@@ -5,7 +5,7 @@ namespace Magma.Inference.Generation;
 /// 256 ids of the base vocabulary, spec §5.1/§6.4), then only the stop token may follow. With this constraint any
 /// sampling settings yield exactly seven decodable action tokens and EOS.
 /// </summary>
-public sealed class ActionTokenConstraint : ILogitsProcessor
+public sealed class ActionTokenConstraint : ILogitsProcessor, ITokenSetConstraint
 {
     /// <summary>Action tokens per step (7-DoF).</summary>
     public const int ActionLength = 7;
@@ -15,6 +15,8 @@ public sealed class ActionTokenConstraint : ILogitsProcessor
 
     private readonly int _first;
     private readonly int _stopId;
+    private readonly int[] _actionIds;
+    private readonly int[] _stopOnly;
 
     /// <summary>Creates the constraint.</summary>
     /// <param name="baseVocabSize">The tokenizer's base vocabulary size (128000 for Magma-8B; manifest <c>tokens.base_vocab_size</c>).</param>
@@ -25,7 +27,12 @@ public sealed class ActionTokenConstraint : ILogitsProcessor
         ArgumentOutOfRangeException.ThrowIfNegative(stopTokenId);
         _first = baseVocabSize - BinCount;
         _stopId = stopTokenId;
+        _actionIds = Enumerable.Range(_first, BinCount).ToArray();
+        _stopOnly = [stopTokenId];
     }
+
+    /// <inheritdoc />
+    int[] ITokenSetConstraint.AllowedAt(int generatedCount) => generatedCount < ActionLength ? _actionIds : _stopOnly;
 
     /// <summary>First action token id (baseVocabSize - 256).</summary>
     public int FirstActionId => _first;

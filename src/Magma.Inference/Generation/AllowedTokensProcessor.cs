@@ -1,7 +1,7 @@
 namespace Magma.Inference.Generation;
 
 /// <summary>Restricts every generated token to a fixed set of ids (all others get negative infinity).</summary>
-public sealed class AllowedTokensProcessor : ILogitsProcessor
+public sealed class AllowedTokensProcessor : ILogitsProcessor, ITokenSetConstraint
 {
     private readonly int[] _allowed;
 
@@ -15,6 +15,9 @@ public sealed class AllowedTokensProcessor : ILogitsProcessor
             throw new ArgumentException("Allowed token ids must be non-empty and non-negative.", nameof(allowedIds));
         }
     }
+
+    /// <inheritdoc />
+    int[] ITokenSetConstraint.AllowedAt(int generatedCount) => _allowed;
 
     /// <inheritdoc />
     public void Process(ReadOnlySpan<int> generated, Span<float> logits) => KeepOnly(logits, _allowed);

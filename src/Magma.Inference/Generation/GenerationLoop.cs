@@ -14,8 +14,30 @@ internal interface IDecodeSteps
     /// <summary>Next-token logits of the last position (writable: processors edit them in place).</summary>
     Span<float> CurrentLogits { get; }
 
+    /// <summary>Width of the logits.</summary>
+    int VocabSize => CurrentLogits.Length;
+
     /// <summary>Feeds one token and refreshes the logits.</summary>
     void Step(int tokenId);
+
+    /// <summary>The decoder can pick greedy tokens itself (see <see cref="SelectedToken"/>).</summary>
+    bool CanSelectOnDevice => false;
+
+    /// <summary>The decoder's greedy choice for the last position, under the current <see cref="RestrictTokens"/> set.</summary>
+    int SelectedToken => throw new NotSupportedException();
+
+    /// <summary>Feed the decoder its own choice each step (greedy). Called before the prefill.</summary>
+    void SelectOnDevice(bool enabled) => throw new NotSupportedException();
+
+    /// <summary>Limits <see cref="SelectedToken"/> of the next run to a sorted id set (null: no limit).</summary>
+    void RestrictTokens(int[]? sortedAllowed) => throw new NotSupportedException();
+}
+
+/// <summary>A logits processor that is exactly "only these ids", so the decoder can apply it where the logits are.</summary>
+internal interface ITokenSetConstraint
+{
+    /// <summary>The sorted ids allowed for the token at index <paramref name="generatedCount"/>; the same array while the set is unchanged.</summary>
+    int[] AllowedAt(int generatedCount);
 }
 
 /// <summary>Turns generated ids into text deltas (the tokenizer's streaming decoder in production).</summary>
@@ -41,19 +63,35 @@ internal sealed class GenerationLoop
     private readonly int _maxNewTokens;
     private readonly List<int> _generated;
     private readonly StringBuilder _pending = new();
+    private readonly ITokenSetConstraint? _tokenSet;
+    private readonly bool _onDevice;
     private int _feed = -1;
 
+    /// <summary>
+    /// Creates the loop and, for greedy requests whose only processor is a token set, lets the decoder choose on the
+    /// device; so it is created before the prefill, whose run already picks the first token.
+    /// </summary>
     public GenerationLoop(IDecodeSteps steps, ITextStream text, GenerationOptions options, IReadOnlyList<int> stopIds, ulong seed)
     {
         _steps = steps;
         _text = text;
-        _sampler = new TokenSampler(steps.CurrentLogits.Length, options, seed);
+        _sampler = new TokenSampler(steps.VocabSize, options, seed);
         _processors = options.LogitsProcessors;
         _stopIds = [.. stopIds];
         _stops = new StopStringMatcher(options.StopStrings);
         _maxNewTokens = options.MaxNewTokens;
         _generated = new List<int>(Math.Min(options.MaxNewTokens, 4096));
+        _tokenSet = _processors is [ITokenSetConstraint only] ? only : null;
+        _onDevice = !options.DoSample && steps.CanSelectOnDevice && (_processors.Count == 0 || _tokenSet is not null);
+        if (_onDevice)
+        {
+            steps.SelectOnDevice(true);
+            steps.RestrictTokens(_tokenSet?.AllowedAt(0));
+        }
     }
+
+    /// <summary>Tokens are chosen by the decoder graph (greedy, argmax on the device); logits never reach the host.</summary>
+    public bool ChoosesOnDevice => _onDevice;
 
     /// <summary>Ids generated so far (a final stop token included).</summary>
     public IReadOnlyList<int> Generated => _generated;
@@ -75,13 +113,29 @@ internal sealed class GenerationLoop
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        if (_feed >= 0)
+        int[]? allowed = _tokenSet?.AllowedAt(_generated.Count);
+        if (allowed is [int forced] && Array.IndexOf(_stopIds, forced) >= 0)
         {
-            _steps.Step(_feed);
+            // The constraint leaves only a stop token (a robot action's EOS): the decoder need not run to pick it.
+            tokenId = forced;
             _feed = -1;
         }
+        else
+        {
+            if (_feed >= 0)
+            {
+                if (_onDevice)
+                {
+                    _steps.RestrictTokens(allowed);
+                }
 
-        tokenId = Choose();
+                _steps.Step(_feed);
+                _feed = -1;
+            }
+
+            tokenId = _onDevice ? _steps.SelectedToken : Choose();
+        }
+
         _generated.Add(tokenId);
         if (Array.IndexOf(_stopIds, tokenId) >= 0)
         {

@@ -18,6 +18,9 @@ internal sealed class MagmaEngine : IDisposable
     internal const int EndOfTextId = 128001;
 
     private readonly int _maxSequence;
+    private DecodeContext? _persistent;
+    private bool _persistentCounted;
+    private bool _contextInUse;
 
     /// <summary>Vision time of the last <see cref="BuildEmbeddings"/> call (requests are serialised by the façade).</summary>
     private TimeSpan _lastVisionTime;
@@ -137,6 +140,33 @@ internal sealed class MagmaEngine : IDisposable
         return merged;
     }
 
+    /// <summary>
+    /// Runs each shape requests use once: the vision graph for 1 and 4 crops (cuDNN's exhaustive algorithm search happens
+    /// per shape, on first use), then a short greedy request and a short sampled one, which capture the decode step's
+    /// CUDA graph and touch both ways tokens are chosen. Minutes of first-request latency move to load time.
+    /// </summary>
+    public void WarmUp()
+    {
+        VisionManifest v = Package.Manifest.Vision;
+        foreach (int crops in new[] { 1, Math.Min(4, Preprocessor.Config.NumCrops) })
+        {
+            Sessions.EncodeCrops(new float[crops * 3 * v.CropSize * v.CropSize], crops);
+        }
+
+        int[] ids = Tokenize([new ChatTurn(ChatRole.User, "Warm-up.")]);
+        foreach (GenerationOptions options in new[]
+        {
+            new GenerationOptions { MaxNewTokens = 6, StopTokenIds = [] },
+            new GenerationOptions { MaxNewTokens = 3, StopTokenIds = [], DoSample = true, Seed = 0 },
+        })
+        {
+            using RequestRun run = Start(ids, [], options);
+            while (run.MoveNext(CancellationToken.None, out _, out _))
+            {
+            }
+        }
+    }
+
     internal void CheckContext(int promptLength, int imageTokens)
     {
         if (promptLength > _maxSequence)
@@ -152,23 +182,59 @@ internal sealed class MagmaEngine : IDisposable
         options.Validate();
         long start = Stopwatch.GetTimestamp();
         using NativeBuffer embeds = BuildEmbeddings(ids, images, out int length, out int imageTokens);
-        int capacity = (int)Math.Min(_maxSequence, (long)length + options.MaxNewTokens);
-        DecodeContext context = Sessions.BeginDecode(capacity);
+        DecodeContext context = RentContext(length, options.MaxNewTokens, out bool owned);
         try
         {
-            KvCachesCreated++;
-            LastKvCache = (context.Cache.BytesAllocated, context.Cache.BufferCount, context.Cache.Capacity);
+            ulong seed = options.Seed ?? (ulong)Random.Shared.NextInt64();
+            // The loop is made first: a greedy request lets the prefill's own run choose the first token on the device.
+            var loop = new GenerationLoop(context, new StreamingText(Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true)), options, StopIds(options), seed);
             context.Prefill(embeds, length);
             // Prefill = everything in Start but the vision encoder: text embedding, merge, cache allocation, prompt run.
             EngineTelemetry.RecordStage(EngineTelemetry.Prefill, Stopwatch.GetElapsedTime(start) - _lastVisionTime);
-            ulong seed = options.Seed ?? (ulong)Random.Shared.NextInt64();
-            var loop = new GenerationLoop(context, new StreamingText(Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true)), options, StopIds(options), seed);
-            return new RequestRun(context, loop, length, imageTokens);
+            return new RequestRun(context, owned, loop, length, imageTokens, () => _contextInUse = false);
         }
         catch
         {
-            context.Dispose();
+            ReturnContext(context, owned);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The decoder state for one request. CPU: a fresh cache sized to the request (prompt + max new tokens). CUDA with
+    /// graphs: the model's one context, whose buffers the captured step graph points at, sized to the context limit.
+    /// </summary>
+    private DecodeContext RentContext(int promptLength, int maxNewTokens, out bool owned)
+    {
+        if (Sessions.UsesCudaGraphs && !_contextInUse)
+        {
+            _persistent ??= Sessions.BeginDecode(_maxSequence);
+            _persistent.Reset();
+            _contextInUse = true;
+            owned = false;
+            KvCachesCreated += _persistentCounted ? 0 : 1;
+            _persistentCounted = true;
+            LastKvCache = (_persistent.Cache.BytesAllocated, _persistent.Cache.BufferCount, _persistent.Cache.Capacity);
+            return _persistent;
+        }
+
+        int capacity = (int)Math.Min(_maxSequence, (long)promptLength + maxNewTokens);
+        DecodeContext context = Sessions.BeginDecode(capacity);
+        KvCachesCreated++;
+        LastKvCache = (context.Cache.BytesAllocated, context.Cache.BufferCount, context.Cache.Capacity);
+        owned = true;
+        return context;
+    }
+
+    private void ReturnContext(DecodeContext context, bool owned)
+    {
+        if (owned)
+        {
+            context.Dispose();
+        }
+        else
+        {
+            _contextInUse = false;
         }
     }
 
@@ -188,7 +254,11 @@ internal sealed class MagmaEngine : IDisposable
         return ids;
     }
 
-    public void Dispose() => Sessions.Dispose();
+    public void Dispose()
+    {
+        _persistent?.Dispose();
+        Sessions.Dispose();
+    }
 
     private sealed class StreamingText(StreamingDecoder decoder) : ITextStream
     {
@@ -199,7 +269,7 @@ internal sealed class MagmaEngine : IDisposable
 }
 
 /// <summary>One request in flight: its decoder state and loop.</summary>
-internal sealed class RequestRun(DecodeContext context, GenerationLoop loop, int promptTokens, int imageTokens) : IDisposable
+internal sealed class RequestRun(DecodeContext context, bool ownsContext, GenerationLoop loop, int promptTokens, int imageTokens, Action release) : IDisposable
 {
     private long _decodeTicks;
 
@@ -231,7 +301,14 @@ internal sealed class RequestRun(DecodeContext context, GenerationLoop loop, int
             _decodeTicks = 0;
         }
 
-        context.Dispose();
+        if (ownsContext)
+        {
+            context.Dispose();
+        }
+        else
+        {
+            release();
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Magma.Inference.Package;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -7,15 +8,20 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace Magma.Inference.Onnx;
 
 /// <summary>
-/// The decoder state of one request: its KV cache, its IO bindings and the buffers that carry one token per
-/// step (id -> embedding -> decoder -> last-row logits). Everything is allocated and bound here or in the prefill,
-/// once per request. In shared-buffer mode (GroupQueryAttention) a decode step rebinds nothing: the attention
-/// mask is a static [1,capacity] buffer (ONNX Runtime GenAI's scheme) in which the step sets one more 1, so a step
-/// is "write the id, run embed, set mask[P] = 1, run the decoder" and allocates no managed memory. Ping-pong mode
-/// (Concat graphs) must rebind the KV views and a mask of the new width every step.
+/// The decoder state of a request: its KV cache, its IO bindings and the buffers that carry one token per step
+/// (id -> embedding -> decoder -> logits and the greedy choice). Everything is allocated and bound here or in the
+/// prefill. In shared-buffer mode (GroupQueryAttention) a decode step rebinds nothing: the attention mask is a static
+/// [1,capacity] buffer (ONNX Runtime GenAI's scheme) in which the step sets one more 1, so a step is "write the id,
+/// run embed, set mask[P] = 1, run the decoder" and allocates no managed memory. That fixed set of addresses is also
+/// what lets the CUDA path capture the step as a CUDA graph, and why a CUDA context outlives its request
+/// (<see cref="Reset"/>). Ping-pong mode (Concat graphs) rebinds the KV views and a mask of the new width every step.
+/// Buffers the decoder reads or writes live where it runs (device memory on CUDA); the host reads back only what a
+/// request asks for: a logits row when it samples or edits logits, otherwise the 8-byte <see cref="SelectedToken"/>.
 /// </summary>
 internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
 {
+    private static readonly byte[] s_one = BitConverter.GetBytes(1L);
+
     private readonly MagmaSessions _s;
     private readonly DecoderManifest _d;
     private readonly OrtIoBinding _binding;
@@ -26,10 +32,21 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
     private readonly OrtValue _stepEmbedValue;
     private readonly NativeBuffer _stepLogits;
     private readonly OrtValue _stepLogitsValue;
+    private readonly byte[]? _logitsRaw;
     private readonly float[]? _logits;
+    private readonly NativeBuffer? _nextToken;
+    private readonly OrtValue? _nextTokenValue;
+    private readonly NativeBuffer? _tokenBias;
+    private readonly OrtValue? _tokenBiasValue;
+    private readonly byte[]? _biasRow;
     private readonly NativeBuffer? _stepMask;
     private readonly OrtValue? _stepMaskValue;
     private readonly List<OrtValue> _pingPongViews = [];
+    private int[]? _allowed;
+    private bool _selectOnDevice;
+    private bool _logitsStale;
+    private bool _tokenStale;
+    private int _selected;
     private int _side;
     private long _stepCount;
     private long _stepTicks;
@@ -52,18 +69,37 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         _embedBinding.BindInput(sessions.Manifest.Embed.Input, _stepIdValue);
         _embedBinding.BindOutput(sessions.Manifest.Embed.Output, _stepEmbedValue);
 
-        _stepLogits = NativeBuffer.Host((long)_d.VocabSize * elem);
+        _stepLogits = sessions.AllocateDevice((long)_d.VocabSize * elem);
         _stepLogitsValue = _stepLogits.View(f, [1, 1, _d.VocabSize]);
-        // float32 logits are read where the decoder wrote them (no 0.5 MB copy per step); float16 needs a converted copy.
-        _logits = f == TensorElementType.Float ? null : new float[_d.VocabSize];
+        // float32 logits in host memory are read where the decoder wrote them (no 0.5 MB copy per step); device or
+        // float16 logits are copied / converted, and only when someone reads them.
+        if (!_stepLogits.IsHost || f != TensorElementType.Float)
+        {
+            _logitsRaw = _stepLogits.IsHost ? null : new byte[_d.VocabSize * elem];
+            _logits = new float[_d.VocabSize];
+        }
+
+        if (_d.NextToken is not null && sessions.LogitsPruned)
+        {
+            _nextToken = sessions.AllocateDevice(8);
+            _nextTokenValue = _nextToken.View(TensorElementType.Int64, [1, 1]);
+            if (_d.TokenBias is not null)
+            {
+                _tokenBias = sessions.AllocateDevice((long)_d.VocabSize * elem);
+                _tokenBias.Clear(0, _tokenBias.Bytes);
+                _tokenBiasValue = _tokenBias.View(f, [_d.VocabSize]);
+                _biasRow = new byte[_d.VocabSize * elem];
+                _binding.BindInput(_d.TokenBias, _tokenBiasValue);
+            }
+        }
 
         if (Cache.Shared)
         {
             // GQA reads only sum(mask) (-> seqlens_k, the positions to attend and rotate) and the mask's width
             // (-> total_sequence_length, which must not exceed the shared buffer's capacity): a [1,capacity] mask
             // of P ones then zeros is the same input as [1,P] ones. Zeros are the "not yet written" tail.
-            _stepMask = NativeBuffer.Host(capacity * 8L);
-            _stepMask.HostSpan<long>(0, capacity).Clear();
+            _stepMask = sessions.AllocateDevice(capacity * 8L);
+            _stepMask.Clear(0, _stepMask.Bytes);
             _stepMaskValue = _stepMask.View(TensorElementType.Int64, [1, capacity]);
 
             for (int i = 0; i < _d.NumLayers; i++)
@@ -73,6 +109,12 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
                 _binding.BindOutput(_d.PresentKeyName(i), Cache.SharedValue(i, value: false));
                 _binding.BindOutput(_d.PresentValueName(i), Cache.SharedValue(i, value: true));
             }
+        }
+
+        _binding.BindOutput(_d.Logits, _stepLogitsValue);
+        if (_nextTokenValue is not null)
+        {
+            _binding.BindOutput(_d.NextToken!, _nextTokenValue);
         }
     }
 
@@ -84,14 +126,138 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
     /// <summary>Positions the KV cache can hold.</summary>
     public int Capacity => Cache.Capacity;
 
+    /// <inheritdoc />
+    public int VocabSize => _d.VocabSize;
+
+    /// <summary>The graph chooses greedy tokens itself (it has a <c>next_token</c> output), so a step can skip the logits.</summary>
+    public bool CanSelectOnDevice => _nextToken is not null;
+
     /// <summary>Logits (float32) of the last position run; writable scratch for logits processors.</summary>
-    public Span<float> CurrentLogits => _logits ?? _stepLogits.HostSpan<float>(0, _d.VocabSize);
+    public Span<float> CurrentLogits
+    {
+        get
+        {
+            if (_logits is null)
+            {
+                return _stepLogits.HostSpan<float>(0, _d.VocabSize);
+            }
+
+            if (_logitsStale)
+            {
+                LoadLogits(_stepLogits, 0);
+            }
+
+            return _logits;
+        }
+    }
+
+    /// <summary>argmax(logits + token bias) of the last position run, computed by the graph (8 bytes read back).</summary>
+    public int SelectedToken
+    {
+        get
+        {
+            if (_nextToken is null)
+            {
+                throw new InvalidOperationException("decoder.onnx has no next_token output; choose from CurrentLogits.");
+            }
+
+            if (_tokenStale)
+            {
+                Span<byte> id = stackalloc byte[8];
+                _nextToken.Read(id);
+                _selected = checked((int)BitConverter.ToInt64(id));
+                _tokenStale = false;
+            }
+
+            return _selected;
+        }
+    }
 
     /// <summary>
     /// Decode steps run, and the <see cref="Stopwatch"/> ticks they took in total and inside the embed + decoder
     /// session runs. Host overhead = total - runs. Four timestamp reads per step, no allocation.
     /// </summary>
     internal (long Steps, long TotalTicks, long RunTicks) StepTimings => (_stepCount, _stepTicks, _runTicks);
+
+    /// <summary>
+    /// Feeds each step the graph's own choice (<see cref="SelectedToken"/>) instead of an id written by the host:
+    /// greedy decoding without a round trip of the token. Call before <see cref="Prefill"/>.
+    /// </summary>
+    public void SelectOnDevice(bool enabled)
+    {
+        if (enabled && !CanSelectOnDevice)
+        {
+            throw new InvalidOperationException("decoder.onnx has no next_token output.");
+        }
+
+        _selectOnDevice = enabled;
+        _embedBinding.BindInput(_s.Manifest.Embed.Input, enabled ? _nextTokenValue! : _stepIdValue);
+    }
+
+    /// <summary>
+    /// Restricts <see cref="SelectedToken"/> of the next runs to <paramref name="sortedAllowed"/> (null: any token).
+    /// Rewrites the device bias row only when the set changes (compared by reference).
+    /// </summary>
+    public void RestrictTokens(int[]? sortedAllowed)
+    {
+        if (ReferenceEquals(sortedAllowed, _allowed))
+        {
+            return;
+        }
+
+        if (_tokenBias is null)
+        {
+            throw new InvalidOperationException("decoder.onnx has no token_bias input.");
+        }
+
+        _allowed = sortedAllowed;
+        if (sortedAllowed is null)
+        {
+            _tokenBias.Clear(0, _tokenBias.Bytes);
+            return;
+        }
+
+        Span<byte> row = _biasRow;
+        if (_s.FloatType == TensorElementType.Float)
+        {
+            Span<float> bias = MemoryMarshal.Cast<byte, float>(row);
+            bias.Fill(float.NegativeInfinity);
+            foreach (int id in sortedAllowed)
+            {
+                if ((uint)id < (uint)bias.Length)
+                {
+                    bias[id] = 0f;
+                }
+            }
+        }
+        else
+        {
+            Span<Half> bias = MemoryMarshal.Cast<byte, Half>(row);
+            bias.Fill(Half.NegativeInfinity);
+            foreach (int id in sortedAllowed)
+            {
+                if ((uint)id < (uint)bias.Length)
+                {
+                    bias[id] = Half.Zero;
+                }
+            }
+        }
+
+        _tokenBias.Write(row);
+    }
+
+    /// <summary>Makes a used context ready for a new request (the CUDA path keeps one per model).</summary>
+    public void Reset()
+    {
+        Position = 0;
+        _side = 0;
+        _logitsStale = _tokenStale = false;
+        SelectOnDevice(false);
+        if (_tokenBias is not null)
+        {
+            RestrictTokens(null);
+        }
+    }
 
     /// <summary>Runs the merged prompt embeddings ([T,H] in <paramref name="embeds"/>) through the decoder.</summary>
     public void Prefill(NativeBuffer embeds, int length)
@@ -113,11 +279,11 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
 
         TensorElementType f = _s.FloatType;
         int elem = NativeBuffer.ElementSize(f);
-        int rows = _s.LogitsPruned ? 1 : length;
         using OrtValue embedsValue = embeds.View(f, [1, length, _d.HiddenSize]);
-        using NativeBuffer prefillLogits = NativeBuffer.Host((long)rows * _d.VocabSize * elem);
-        using OrtValue logitsValue = prefillLogits.View(f, [1, rows, _d.VocabSize]);
         using OrtValue? positions = _d.HasPositionIds ? _s.PositionRange(length) : null;
+        // A graph with logits for every position needs a [T,V] output; the pruned graph writes the step's own row.
+        using NativeBuffer? allLogits = _s.LogitsPruned ? null : _s.AllocateDevice((long)length * _d.VocabSize * elem);
+        using OrtValue? allLogitsValue = allLogits?.View(f, [1, length, _d.VocabSize]);
 
         _binding.BindInput(_d.InputsEmbeds, embedsValue);
         _binding.BindInput(_d.AttentionMask, _s.MaskView(length));
@@ -126,23 +292,39 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
             _binding.BindInput(_d.PositionIds, positions);
         }
 
-        _binding.BindOutput(_d.Logits, logitsValue);
+        if (allLogitsValue is not null)
+        {
+            _binding.BindOutput(_d.Logits, allLogitsValue);
+        }
+
         BindPingPong(length);
         _s.Decoder.RunWithBinding(_s.RunOptions, _binding);
         Position = length;
-        CopyLogits(prefillLogits, (long)(rows - 1) * _d.VocabSize * elem);
+        _tokenStale = true;
+        if (allLogits is not null)
+        {
+            LoadLogits(allLogits, (long)(length - 1) * _d.VocabSize * elem);
+            _binding.BindOutput(_d.Logits, _stepLogitsValue);
+        }
+        else
+        {
+            _logitsStale = true;
+        }
 
         // From here on every step reads the one-token embedding buffer and writes the one-row logits buffer.
         _binding.BindInput(_d.InputsEmbeds, _stepEmbedValue);
-        _binding.BindOutput(_d.Logits, _stepLogitsValue);
         if (_stepMask is not null)
         {
-            _stepMask.HostSpan<long>(0, length).Fill(1);
+            _stepMask.Clear(0, _stepMask.Bytes);
+            _stepMask.Write(_s.OnesBytes(length));
             _binding.BindInput(_d.AttentionMask, _stepMaskValue!);
         }
     }
 
-    /// <summary>Feeds <paramref name="tokenId"/> at the next position and refreshes <see cref="CurrentLogits"/>.</summary>
+    /// <summary>
+    /// Feeds <paramref name="tokenId"/> at the next position and refreshes <see cref="CurrentLogits"/> and
+    /// <see cref="SelectedToken"/>. With <see cref="SelectOnDevice"/> the id must be the last <see cref="SelectedToken"/>.
+    /// </summary>
     public void Step(int tokenId)
     {
         if (Position == 0)
@@ -155,12 +337,21 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
             throw new InvalidOperationException($"The KV cache of {Cache.Capacity} positions is full.");
         }
 
+        if (_selectOnDevice && tokenId != SelectedToken)
+        {
+            throw new InvalidOperationException($"Step({tokenId}) while the graph feeds its own choice {SelectedToken}.");
+        }
+
         long start = Stopwatch.GetTimestamp();
-        _stepId.HostSpan<long>(0, 1)[0] = tokenId;
+        if (!_selectOnDevice)
+        {
+            _stepId.HostSpan<long>(0, 1)[0] = tokenId;
+        }
+
         if (_stepMask is not null)
         {
             // Static mask: the new position becomes valid; nothing is rebound.
-            _stepMask.HostSpan<long>(Position * 8L, 1)[0] = 1;
+            _stepMask.Write(s_one, Position * 8L);
         }
         else
         {
@@ -173,15 +364,10 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
             BindPingPong(1);
         }
 
-        if (_s.OnDevice)
+        if (_s.OnDevice && !_selectOnDevice)
         {
-            // The device copy of a host input is made at bind time: re-bind what this step rewrote. (Per-step cost on
-            // GPUs only; device-side id/mask buffers with an async copy remove it, with the CUDA fast path.)
+            // The device copy of a host input is made at bind time: re-bind the id this step rewrote.
             _embedBinding.BindInput(_s.Manifest.Embed.Input, _stepIdValue);
-            if (_stepMask is not null)
-            {
-                _binding.BindInput(_d.AttentionMask, _stepMaskValue!);
-            }
         }
 
         long runStart = Stopwatch.GetTimestamp();
@@ -193,7 +379,7 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         {
             if (_stepMask is not null)
             {
-                _stepMask.HostSpan<long>(Position * 8L, 1)[0] = 0;
+                _stepMask.Clear(Position * 8L, 8);
             }
 
             throw;
@@ -201,11 +387,7 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
 
         long runEnd = Stopwatch.GetTimestamp();
         Position++;
-        if (_logits is not null)
-        {
-            CopyLogits(_stepLogits, 0);
-        }
-
+        _logitsStale = _tokenStale = true;
         _runTicks += runEnd - runStart;
         _stepTicks += Stopwatch.GetTimestamp() - start;
         _stepCount++;
@@ -215,7 +397,7 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
     internal void RunStepGraphs()
     {
         _s.Embed.RunWithBinding(_s.RunOptions, _embedBinding);
-        _s.Decoder.RunWithBinding(_s.RunOptions, _binding);
+        _s.Decoder.RunWithBinding(_s.StepRunOptions, _binding);
     }
 
     /// <summary>
@@ -231,7 +413,7 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(position);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(position, Position);
-        _stepMask.HostSpan<long>(position * 8L, Capacity - position).Clear();
+        _stepMask.Clear(position * 8L, (Capacity - position) * 8L);
         Position = position;
     }
 
@@ -275,17 +457,35 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         }
     }
 
-    private void CopyLogits(NativeBuffer source, long byteOffset)
+    /// <summary>Brings one logits row (at <paramref name="byteOffset"/> of <paramref name="source"/>) into <see cref="CurrentLogits"/>.</summary>
+    private void LoadLogits(NativeBuffer source, long byteOffset)
     {
-        if (_logits is not null)
+        _logitsStale = false;
+        if (_logits is null)
         {
-            ReadOnlySpan<Half> row = source.HostSpan<Half>(byteOffset, _d.VocabSize);
-            TensorPrimitives.ConvertToSingle(row, _logits);
-        }
-        else if (source != _stepLogits)
-        {
-            // Prefill's last row goes where the steps write theirs, which is what CurrentLogits reads.
+            // Host float32: the prefill's last row goes where the steps write theirs, which is what CurrentLogits reads.
             source.HostSpan<float>(byteOffset, _d.VocabSize).CopyTo(_stepLogits.HostSpan<float>(0, _d.VocabSize));
+            return;
+        }
+
+        ReadOnlySpan<byte> raw;
+        if (source.IsHost)
+        {
+            raw = source.HostSpan<byte>(byteOffset, _d.VocabSize * NativeBuffer.ElementSize(_s.FloatType));
+        }
+        else
+        {
+            source.Read(_logitsRaw, byteOffset);
+            raw = _logitsRaw;
+        }
+
+        if (_s.FloatType == TensorElementType.Float)
+        {
+            MemoryMarshal.Cast<byte, float>(raw).CopyTo(_logits);
+        }
+        else
+        {
+            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(raw), _logits);
         }
     }
 
@@ -304,6 +504,10 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         _stepEmbed.Dispose();
         _stepLogitsValue.Dispose();
         _stepLogits.Dispose();
+        _nextTokenValue?.Dispose();
+        _nextToken?.Dispose();
+        _tokenBiasValue?.Dispose();
+        _tokenBias?.Dispose();
         _stepMaskValue?.Dispose();
         _stepMask?.Dispose();
         Cache.Dispose();

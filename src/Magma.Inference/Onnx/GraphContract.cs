@@ -49,6 +49,17 @@ internal static class GraphContract
         }
 
         Expect(s.OutputMetadata, d.File, "output", d.Logits, "decoder.logits", f, [Any, Any, d.VocabSize]);
+        if (d.NextToken is not null)
+        {
+            Expect(s.OutputMetadata, d.File, "output", d.NextToken, "decoder.next_token", TensorElementType.Int64, [Any, 1]);
+        }
+
+        if (d.TokenBias is not null)
+        {
+            // An input with a default (an overridable initializer): binding it is optional.
+            Expect(s.OverridableInitializerMetadata, d.File, "optional input", d.TokenBias, "decoder.token_bias", f, [Any]);
+        }
+
         int[] kv = [Any, d.NumKeyValueHeads, Any, d.HeadDim];
         for (int i = 0; i < d.NumLayers; i++)
         {

@@ -24,13 +24,20 @@ internal sealed class MagmaSessions : IDisposable
         Package = package;
         MagmaManifest m = package.Manifest;
         FloatType = GraphContract.FloatType(m);
+        bool gqa = m.Decoder.KvCacheSharing ?? GraphContract.UsesGroupQueryAttention(package.DecoderPath);
+        // One buffer for past and present needs GroupQueryAttention to run where the buffer is. The CPU provider always
+        // does; ORT 1.31's CUDA kernel is float16/bfloat16 only, so a float32 package's attention falls back to the CPU
+        // and works on copies (on the tiny test model the shared-buffer steps then diverged). Such packages keep two
+        // buffers on CUDA.
+        SharedKv = gqa && (options.Device == MagmaDevice.Cpu || FloatType != TensorElementType.Float);
+        UsesCudaGraphs = options.Device == MagmaDevice.Cuda && SharedKv && options.CudaGraphs;
         try
         {
-            Vision = SessionFactory.Create(package.VisionPath, options);
+            Vision = SessionFactory.Create(package.VisionPath, options, GraphRole.Vision);
             GraphContract.ValidateVision(Vision, m);
             Embed = SessionFactory.Create(package.EmbedPath, options);
             GraphContract.ValidateEmbed(Embed, m);
-            Decoder = SessionFactory.Create(package.DecoderPath, options);
+            Decoder = SessionFactory.Create(package.DecoderPath, options, UsesCudaGraphs ? GraphRole.DecoderWithGraphs : GraphRole.Other);
             GraphContract.ValidateDecoder(Decoder, m);
         }
         catch
@@ -41,11 +48,6 @@ internal sealed class MagmaSessions : IDisposable
             throw;
         }
 
-        // One shared past/present buffer is proven on the CPU provider only. On CUDA (ORT 1.31, H200) the tiny GQA
-        // decoder's steps diverged from the CPU's in shared mode (static or growing mask alike) and matched them
-        // token for token with two buffers, so the GPU keeps two until the CUDA path is validated on real-size graphs.
-        SharedKv = options.Device == MagmaDevice.Cpu
-            && (m.Decoder.KvCacheSharing ?? GraphContract.UsesGroupQueryAttention(package.DecoderPath));
         int batch = Vision.InputMetadata[m.Vision.Input].Dimensions[0];
         _visionBatch = batch > 0 ? batch : int.MaxValue;
         LogitsPruned = Decoder.OutputMetadata[m.Decoder.Logits].Dimensions[1] == 1;
@@ -69,6 +71,14 @@ internal sealed class MagmaSessions : IDisposable
         _maskViews = new OrtValue?[maxPos + 1];
         _positionViews = new OrtValue?[maxPos];
         RunOptions = new RunOptions();
+        StepRunOptions = RunOptions;
+        if (UsesCudaGraphs)
+        {
+            // Graph id -1: run, do not capture (prompts vary in length); the one-token step is graph 1 (0 is ORT's own).
+            RunOptions.AddRunConfigEntry("gpu_graph_id", "-1");
+            StepRunOptions = new RunOptions();
+            StepRunOptions.AddRunConfigEntry("gpu_graph_id", "1");
+        }
     }
 
     public MagmaPackage Package { get; }
@@ -89,6 +99,15 @@ internal sealed class MagmaSessions : IDisposable
 
     public RunOptions RunOptions { get; }
 
+    /// <summary>Run options of a one-token decoder step: replays the captured CUDA graph when <see cref="UsesCudaGraphs"/>.</summary>
+    public RunOptions StepRunOptions { get; }
+
+    /// <summary>
+    /// The decoder's one-token step is captured as a CUDA graph and replayed. A graph keeps the addresses it was
+    /// captured with, so the step's buffers and the KV cache are made once per model (<see cref="DecodeContext"/>).
+    /// </summary>
+    public bool UsesCudaGraphs { get; }
+
     public TensorElementType FloatType { get; }
 
     /// <summary>Past and present KV are bound to one buffer (GroupQueryAttention graphs).</summary>
@@ -104,6 +123,9 @@ internal sealed class MagmaSessions : IDisposable
     /// <summary>An all-ones [1,length] mask; cached, so steps after warm-up create nothing.</summary>
     public OrtValue MaskView(int length) =>
         _maskViews[length] ??= _ones.View(TensorElementType.Int64, [1, length]);
+
+    /// <summary>The bytes of <paramref name="count"/> int64 ones (a prefix of the shared mask).</summary>
+    public ReadOnlySpan<byte> OnesBytes(int count) => _ones.HostSpan<byte>(0, checked(count * 8));
 
     /// <summary>A [1,1] position-id tensor holding <paramref name="position"/>; cached.</summary>
     public OrtValue PositionView(int position) =>
@@ -187,6 +209,11 @@ internal sealed class MagmaSessions : IDisposable
 
         _ones.Dispose();
         _positions.Dispose();
+        if (!ReferenceEquals(StepRunOptions, RunOptions))
+        {
+            StepRunOptions.Dispose();
+        }
+
         RunOptions.Dispose();
         _deviceAllocator?.Dispose();
         _deviceInfo?.Dispose();

@@ -76,6 +76,57 @@ internal sealed unsafe class NativeBuffer : IDisposable
         return new Span<T>((byte*)Pointer + byteOffset, count);
     }
 
+    /// <summary>Writes <paramref name="source"/> at <paramref name="byteOffset"/>: a memcpy on the host, a CUDA copy on the device.</summary>
+    public void Write(ReadOnlySpan<byte> source, long byteOffset = 0)
+    {
+        CheckRange(byteOffset, source.Length);
+        if (IsHost)
+        {
+            source.CopyTo(new Span<byte>((byte*)Pointer + byteOffset, source.Length));
+        }
+        else
+        {
+            CudaRuntime.CopyToDevice(Pointer + (nint)byteOffset, source);
+        }
+    }
+
+    /// <summary>Reads <paramref name="destination"/>.Length bytes from <paramref name="byteOffset"/>.</summary>
+    public void Read(Span<byte> destination, long byteOffset = 0)
+    {
+        CheckRange(byteOffset, destination.Length);
+        if (IsHost)
+        {
+            new ReadOnlySpan<byte>((byte*)Pointer + byteOffset, destination.Length).CopyTo(destination);
+        }
+        else
+        {
+            CudaRuntime.CopyToHost(destination, Pointer + (nint)byteOffset);
+        }
+    }
+
+    /// <summary>Zeroes <paramref name="bytes"/> bytes from <paramref name="byteOffset"/>.</summary>
+    public void Clear(long byteOffset, long bytes)
+    {
+        CheckRange(byteOffset, bytes);
+        if (IsHost)
+        {
+            NativeMemory.Clear((byte*)Pointer + byteOffset, (nuint)bytes);
+        }
+        else
+        {
+            CudaRuntime.Fill(Pointer + (nint)byteOffset, 0, bytes);
+        }
+    }
+
+    private void CheckRange(long byteOffset, long bytes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (byteOffset < 0 || bytes < 0 || byteOffset + bytes > Bytes)
+        {
+            throw new InvalidOperationException($"{bytes} bytes at {byteOffset} exceed a buffer of {Bytes} bytes.");
+        }
+    }
+
     public static int ElementSize(TensorElementType type) => type switch
     {
         TensorElementType.Float or TensorElementType.Int32 => 4,

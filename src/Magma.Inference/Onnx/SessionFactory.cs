@@ -7,13 +7,16 @@ internal static class SessionFactory
 {
     private const string CudaProvider = "CUDAExecutionProvider";
 
-    public static InferenceSession Create(string path, MagmaModelOptions options)
+    /// <summary>Creates the session of one graph; <paramref name="role"/> picks the CUDA settings that graph wants.</summary>
+    public static InferenceSession Create(string path, MagmaModelOptions options, GraphRole role = GraphRole.Other)
     {
         string file = Path.GetFileName(path);
         using var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        if (options.IntraOpThreads > 0)
+        // On CUDA the host runs only shape arithmetic: one quiet thread is plenty.
+        int threads = options.IntraOpThreads > 0 ? options.IntraOpThreads : options.Device == MagmaDevice.Cuda ? 1 : 0;
+        if (threads > 0)
         {
-            so.IntraOpNumThreads = options.IntraOpThreads;
+            so.IntraOpNumThreads = threads;
             so.InterOpNumThreads = 1;
             // Spinning threads burn cores between steps; with an explicit thread count the caller wants quiet cores.
             so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
@@ -22,16 +25,33 @@ internal static class SessionFactory
         if (options.Device == MagmaDevice.Cuda)
         {
             EnsureCudaAvailable();
+            // Weights outside the BFC arena: the arena's power-of-two growth would otherwise round 16 GB of initializers up.
+            so.AddSessionConfigEntry("session.use_device_allocator_for_initializers", "1");
+            var settings = new Dictionary<string, string>
+            {
+                ["device_id"] = options.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                // TF32 rounds fp32 matmul inputs to 10-bit mantissas: fine for speed, fatal for fp32 parity with the
+                // reference. fp16 packages use tensor cores regardless.
+                ["use_tf32"] = "0",
+                ["arena_extend_strategy"] = "kSameAsRequested",
+            };
+            if (role == GraphRole.Vision)
+            {
+                // ConvNeXt is convolution-bound: NHWC kernels on tensor cores, the best algorithm per shape (searched
+                // once per shape, at warm-up).
+                settings["prefer_nhwc"] = "1";
+                settings["cudnn_conv_algo_search"] = "EXHAUSTIVE";
+            }
+
+            if (role == GraphRole.DecoderWithGraphs)
+            {
+                settings["enable_cuda_graph"] = "1";
+            }
+
             try
             {
                 using var cuda = new OrtCUDAProviderOptions();
-                cuda.UpdateOptions(new Dictionary<string, string>
-                {
-                    ["device_id"] = options.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    // TF32 rounds fp32 matmul inputs to 10-bit mantissas: fine for speed, fatal for fp32 parity with the
-                    // reference. fp16 packages use tensor cores regardless.
-                    ["use_tf32"] = "0",
-                });
+                cuda.UpdateOptions(settings);
                 so.AppendExecutionProvider_CUDA(cuda);
             }
             catch (OnnxRuntimeException ex)
@@ -74,4 +94,12 @@ internal static class SessionFactory
         int nl = message.IndexOf('\n', StringComparison.Ordinal);
         return (nl < 0 ? message : message[..nl]).Trim();
     }
+}
+
+/// <summary>Which graph a session runs, for the provider settings that differ between them.</summary>
+internal enum GraphRole
+{
+    Other,
+    Vision,
+    DecoderWithGraphs,
 }

@@ -123,6 +123,15 @@ public sealed class DecoderManifest
     /// <summary>Output name of the logits.</summary>
     public required string Logits { get; init; }
 
+    /// <summary>
+    /// Output name of the greedy choice, argmax(logits + token bias) as int64 [B,1]; null when the graph has none (then
+    /// tokens are chosen on the host from the logits).
+    /// </summary>
+    public string? NextToken { get; init; }
+
+    /// <summary>Name of the optional [V] bias added to the logits before <see cref="NextToken"/> (0 keeps, -inf forbids).</summary>
+    public string? TokenBias { get; init; }
+
     /// <summary>Past key input name pattern; <c>{0}</c> is the layer index.</summary>
     public required string PastKey { get; init; }
 

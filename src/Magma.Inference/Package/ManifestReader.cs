@@ -83,6 +83,8 @@ internal static class ManifestReader
                 AttentionMask = OptStr(d, "attention_mask", "attention_mask"),
                 PositionIds = OptStr(d, "position_ids", "position_ids"),
                 Logits = OptStr(d, "logits", "logits"),
+                NextToken = d.TryGetProperty("next_token", out _) ? Str(d, "next_token", "decoder.") : null,
+                TokenBias = d.TryGetProperty("token_bias", out _) ? Str(d, "token_bias", "decoder.") : null,
                 PastKey = Pattern(d, "past_key", "past_key_values.{0}.key"),
                 PastValue = Pattern(d, "past_value", "past_key_values.{0}.value"),
                 PresentKey = Pattern(d, "present_key", "present.{0}.key"),
