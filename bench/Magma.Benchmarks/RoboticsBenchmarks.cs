@@ -118,6 +118,43 @@ public class RoboticsBenchmarks
         return step.Done;
     }
 
+    /// <summary>
+    /// The whole per-step path except the model: <c>env.step</c> through the plugin, the reference transform of the
+    /// new frame (what the policy reads as <see cref="LiberoObservation.ModelFrame"/>) and the action decode, the
+    /// observation disposed as the episode loop does. Minus <see cref="SimulatorStepInPython"/>, this is the plugin's
+    /// per-step overhead.
+    /// </summary>
+    [Benchmark]
+    public int StepTransformDecodeThroughPlugin()
+    {
+        LiberoStep step = _env.StepAsync(LiberoActionSpace.DummyAction).GetAwaiter().GetResult();
+        int width = step.Observation.ModelFrame.Width;
+        step.Observation.Dispose();
+        return width + (_decoder.Decode(_ids).Value is null ? 0 : 1);
+    }
+
+    /// <summary>The round trip to the environment's thread and back alone (no Python): the hop's share of a step.</summary>
+    [Benchmark]
+    public int HopToEnvironmentThread() => _env.RunOnThread(() => 1).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// <c>env.step</c> through the plugin's marshalling (GIL, action list, bridge, frame + state copy, observation)
+    /// but called on the environment's thread in a loop: the step without the hop.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = PythonLoop)]
+    public int StepMarshallingOnEnvironmentThread() => _env.RunOnThread(() =>
+    {
+        int n = 0;
+        for (int i = 0; i < PythonLoop; i++)
+        {
+            LiberoStep step = _env.StepOnOwnThread([0, 0, 0, 0, 0, 0, -1]);
+            n += step.Done ? 1 : 0;
+            step.Observation.Dispose();
+        }
+
+        return n;
+    }).GetAwaiter().GetResult();
+
     /// <summary>The same env.step called in a Python loop on the env thread: the simulator's own share.</summary>
     [Benchmark(OperationsPerInvoke = PythonLoop)]
     public double SimulatorStepInPython() => _env.RunOnThread(() => _host.Invoke("loop", () =>

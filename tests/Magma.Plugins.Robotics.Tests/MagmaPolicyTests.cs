@@ -127,6 +127,58 @@ public sealed class MagmaPolicyTests(PythonFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Kernel_functions_hand_back_every_frame_buffer_they_take()
+    {
+        var plugin = new RoboticsPlugin(fixture.Host, _model, new RoboticsPluginOptions
+        {
+            PolicyFactory = _ => Policy(),
+            TraceGeneration = new GenerationOptions { MaxNewTokens = 4 },
+        });
+        var kernel = new Kernel();
+        KernelPlugin functions = kernel.ImportPluginFromObject(plugin, "robot");
+        await kernel.InvokeAsync(functions["reset"], new() { ["task"] = "libero_goal:1" });
+        LiberoEnvironment env = plugin.Environment!;
+
+        // One live observation at a time: its agent and wrist views, plus the upright view and model frame once read.
+        async Task<int> RoundAsync()
+        {
+            await kernel.InvokeAsync(functions["observe"]);
+            await kernel.InvokeAsync(functions["act"]);
+            await kernel.InvokeAsync(functions["plan_trace"], new() { ["instruction"] = "put the bowl on the stove" });
+            await kernel.InvokeAsync(functions["act"]);
+            return env.FrameBuffersInUse;
+        }
+
+        int inUse = await RoundAsync();
+        int allocated = env.FrameAllocations;
+        Assert.InRange(inUse, 1, 4);
+        for (int i = 0; i < 6; i++)
+        {
+            // A leak (an observation replaced without Dispose) adds 2-4 buffers per act and new allocations.
+            Assert.Equal(inUse, await RoundAsync());
+        }
+
+        Assert.Equal(allocated, env.FrameAllocations);
+
+        // Another reset of the same task replaces the observation; run_episode leaves no observation behind.
+        await kernel.InvokeAsync(functions["reset"], new() { ["task"] = "libero_goal:1", ["trial"] = 1 });
+        Assert.Equal(2, env.FrameBuffersInUse);
+        await kernel.InvokeAsync(functions["run_episode"], new() { ["instruction"] = "libero_goal:1", ["maxSteps"] = 2 });
+        Assert.Equal(0, env.FrameBuffersInUse);
+
+        // Switching task closes the old environment after handing back its observation's buffers.
+        await kernel.InvokeAsync(functions["reset"], new() { ["task"] = "libero_goal:1" });
+        await kernel.InvokeAsync(functions["act"]);
+        await kernel.InvokeAsync(functions["reset"], new() { ["task"] = "libero_goal:0" });
+        Assert.Equal(0, env.FrameBuffersInUse);
+        LiberoEnvironment other = plugin.Environment!;
+        Assert.NotSame(env, other);
+        Assert.Equal(2, other.FrameBuffersInUse);
+        await plugin.DisposeAsync();
+        Assert.Equal(0, other.FrameBuffersInUse);
+    }
+
+    [Fact]
     public async Task Sampling_is_seeded_like_the_reference_so_an_episode_replays_exactly()
     {
         Assert.Equal(0UL, new MagmaPolicyOptions().Seed);

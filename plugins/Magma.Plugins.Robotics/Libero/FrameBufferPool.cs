@@ -16,11 +16,18 @@ internal sealed class FrameBufferPool
     /// <summary>Arrays handed out that were not reused from the pool (tests and benchmarks check the steady state).</summary>
     internal int Allocations { get; private set; }
 
+    /// <summary>
+    /// Arrays rented and not yet returned: the frames of live observations. Tests check that it stays bounded (an
+    /// observation that is dropped without <c>Dispose</c> keeps its arrays counted here for ever).
+    /// </summary>
+    internal int Outstanding { get; private set; }
+
     /// <summary>An array of exactly <paramref name="length"/> bytes, contents unspecified.</summary>
     internal byte[] Rent(int length)
     {
         lock (_gate)
         {
+            Outstanding++;
             if (_idle.TryGetValue(length, out Stack<byte[]>? stack) && stack.Count > 0)
             {
                 return stack.Pop();
@@ -42,6 +49,7 @@ internal sealed class FrameBufferPool
 
         lock (_gate)
         {
+            Outstanding--;
             if (!_idle.TryGetValue(array.Length, out Stack<byte[]>? stack))
             {
                 _idle[array.Length] = stack = new Stack<byte[]>(MaxIdlePerSize);

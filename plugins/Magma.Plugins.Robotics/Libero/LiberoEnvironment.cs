@@ -186,6 +186,9 @@ public sealed class LiberoEnvironment : IAsyncDisposable
     /// <summary>Frame arrays allocated so far because the pool had none of the size (benchmarks, tests: flat in steady state).</summary>
     internal int FrameAllocations => _frames.Allocations;
 
+    /// <summary>Frame arrays held by observations not yet disposed (tests: bounded across many steps, else a leak).</summary>
+    internal int FrameBuffersInUse => _frames.Outstanding;
+
     /// <summary>Closes the environment (<c>env.close()</c>) on its thread, then ends the thread.</summary>
     public async ValueTask DisposeAsync()
     {

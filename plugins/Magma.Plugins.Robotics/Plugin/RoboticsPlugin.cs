@@ -79,19 +79,9 @@ public sealed class RoboticsPlugin : IAsyncDisposable
         try
         {
             LiberoTask found = await ResolveAsync(task, cancellationToken).ConfigureAwait(false);
-            if (_env is null || _env.Task != found)
-            {
-                if (_env is not null)
-                {
-                    await _env.DisposeAsync().ConfigureAwait(false);
-                    _env = null;
-                }
-
-                _env = await LiberoEnvironment.CreateAsync(_host, found.Suite, found.TaskId, _options.Environment, cancellationToken).ConfigureAwait(false);
-                _policy = CreatePolicy(found);
-            }
-
-            _obs = await _env.ResetAsync(trial, cancellationToken).ConfigureAwait(false);
+            await UseEnvironmentAsync(found, cancellationToken).ConfigureAwait(false);
+            LiberoObservation obs = await _env!.ResetAsync(trial, cancellationToken).ConfigureAwait(false);
+            ReplaceObservation(obs);
             await _policy!.ResetAsync(found.Language, cancellationToken).ConfigureAwait(false);
             _step = 0;
             _done = false;
@@ -138,7 +128,8 @@ public sealed class RoboticsPlugin : IAsyncDisposable
             string text = string.IsNullOrWhiteSpace(instruction) ? _env!.Task.Language : instruction;
             PolicyDecision decision = await _policy!.ActAsync(obs, text, cancellationToken).ConfigureAwait(false);
             LiberoStep step = await _env!.StepAsync(decision.Action, cancellationToken).ConfigureAwait(false);
-            _obs = step.Observation;
+            // The policy has returned, so nothing reads the previous frames any more: their buffers go back.
+            ReplaceObservation(step.Observation);
             _step++;
             _done |= step.Done;
             return JsonSerializer.Serialize(new { Step = _step, decision.Action, Done = step.Done, Tokens = decision.Decoded?.TokenIds }, Json);
@@ -162,22 +153,14 @@ public sealed class RoboticsPlugin : IAsyncDisposable
         try
         {
             LiberoTask task = await ResolveAsync(instruction, cancellationToken).ConfigureAwait(false);
-            if (_env is null || _env.Task != task)
-            {
-                if (_env is not null)
-                {
-                    await _env.DisposeAsync().ConfigureAwait(false);
-                }
-
-                _env = await LiberoEnvironment.CreateAsync(_host, task.Suite, task.TaskId, _options.Environment, cancellationToken).ConfigureAwait(false);
-                _policy = CreatePolicy(task);
-            }
+            await UseEnvironmentAsync(task, cancellationToken).ConfigureAwait(false);
+            // The episode resets the environment with observations of its own (disposed by the runner).
+            ReplaceObservation(null);
 
             string? video = _options.VideoDirectory is null ? null : Path.Combine(
                 _options.VideoDirectory, string.Create(CultureInfo.InvariantCulture, $"{task.Suite}_task{task.TaskId:D2}_trial{trial:D2}_{DateTime.UtcNow:yyyyMMddHHmmss}.mp4"));
             EpisodeResult result = await EpisodeRunner.RunAsync(
-                _env, _policy!, trial, new EpisodeOptions { MaxSteps = maxSteps > 0 ? maxSteps : null, VideoPath = video }, null, cancellationToken).ConfigureAwait(false);
-            _obs = null;
+                _env!, _policy!, trial, new EpisodeOptions { MaxSteps = maxSteps > 0 ? maxSteps : null, VideoPath = video }, null, cancellationToken).ConfigureAwait(false);
             return JsonSerializer.Serialize(new { result.Suite, result.TaskId, result.Instruction, result.Success, result.Steps, result.Error, result.VideoPath }, Json);
         }
         finally
@@ -222,6 +205,7 @@ public sealed class RoboticsPlugin : IAsyncDisposable
     /// <summary>Closes the current environment.</summary>
     public async ValueTask DisposeAsync()
     {
+        ReplaceObservation(null);
         if (_env is not null)
         {
             await _env.DisposeAsync().ConfigureAwait(false);
@@ -229,6 +213,41 @@ public sealed class RoboticsPlugin : IAsyncDisposable
         }
 
         _gate.Dispose();
+    }
+
+    /// <summary>The current environment (tests check its frame buffers are handed back).</summary>
+    internal LiberoEnvironment? Environment => _env;
+
+    private async Task UseEnvironmentAsync(LiberoTask task, CancellationToken cancellationToken)
+    {
+        if (_env is not null && _env.Task == task)
+        {
+            return;
+        }
+
+        ReplaceObservation(null);
+        if (_env is not null)
+        {
+            LiberoEnvironment old = _env;
+            _env = null;
+            _policy = null;
+            await old.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _env = await LiberoEnvironment.CreateAsync(_host, task.Suite, task.TaskId, _options.Environment, cancellationToken).ConfigureAwait(false);
+        _policy = CreatePolicy(task);
+    }
+
+    // The plugin owns the current observation: every replaced one is disposed, so its pooled frame buffers (agent
+    // view, upright view, model frame) serve the next step instead of leaking to the GC one 196 KB array at a time.
+    private void ReplaceObservation(LiberoObservation? next)
+    {
+        LiberoObservation? previous = _obs;
+        _obs = next;
+        if (!ReferenceEquals(previous, next))
+        {
+            previous?.Dispose();
+        }
     }
 
     private static Vector2 V(PixelPoint p) => new((float)p.X, (float)p.Y);

@@ -12,6 +12,15 @@ STEP_SCALE = 0.05
 SUCCESS_TOLERANCE = 0.025
 
 
+class _RobosuiteEnv:
+    """Stands for the robosuite env LIBERO wraps as ``env.env`` (only ``action_spec``, read by tools/libero-check)."""
+
+    @property
+    def action_spec(self):
+        # OSC_POSE (6) + gripper (1), robosuite's (low, high) arrays.
+        return -np.ones(ACTION_DIM), np.ones(ACTION_DIM)
+
+
 class OffScreenRenderEnv:
     def __init__(self, **kwargs):
         bddl = kwargs.get("bddl_file_name")
@@ -32,6 +41,7 @@ class OffScreenRenderEnv:
         self.closed = False
         self.seed_value = None
         self.state = np.zeros(benchmark.STATE_SIZE, dtype=np.float64)
+        self.env = _RobosuiteEnv()
 
     # --- LIBERO API -------------------------------------------------------------------------------------------
     def seed(self, seed):

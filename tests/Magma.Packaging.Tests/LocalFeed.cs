@@ -1,0 +1,113 @@
+using System.Globalization;
+
+namespace Magma.Packaging.Tests;
+
+/// <summary>
+/// Packs the repository's packable projects once per test run into a local feed under a fresh temp folder, with a
+/// version no cache has seen (0.1.0-test.&lt;UTC time&gt;), and removes that version from the global packages folder
+/// afterwards.
+/// </summary>
+public sealed class LocalFeed : IAsyncLifetime
+{
+    /// <summary>Package ids of the libraries, in dependency order.</summary>
+    public static readonly string[] LibraryIds = ["Magma.Inference", "Magma.SemanticKernel", "Magma.Plugins.Web", "Magma.Plugins.Robotics"];
+
+    /// <summary>The dotnet tool's package id.</summary>
+    public const string ToolId = "Magma.Cli";
+
+    private static readonly string[] ProjectPaths =
+    [
+        "src/Magma.Inference/Magma.Inference.csproj",
+        "src/Magma.SemanticKernel/Magma.SemanticKernel.csproj",
+        "plugins/Magma.Plugins.Web/Magma.Plugins.Web.csproj",
+        "plugins/Magma.Plugins.Robotics/Magma.Plugins.Robotics.csproj",
+        "tools/Magma.Cli/Magma.Cli.csproj",
+    ];
+
+    /// <summary>Generous: a clean 2-core machine compiles five projects and zips the tool's native payload.</summary>
+    private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(12);
+
+    public string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    /// <summary>Temp folder holding the feed, the build artifacts and everything the tests create.</summary>
+    public string Root { get; } = Path.Combine(Path.GetTempPath(), "magma-packaging-" + Guid.NewGuid().ToString("N")[..12]);
+
+    public string FeedDirectory => Path.Combine(Root, "feed");
+
+    public string Version { get; } = "0.1.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
+
+    /// <summary>The tiny random-weight package copied next to the test assembly (tokenizer.json included).</summary>
+    public static string TinyPackage => Path.Combine(AppContext.BaseDirectory, "assets", "tiny-magma");
+
+    public string PackOutput { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(FeedDirectory);
+        WriteBuildBarrier(Root);
+
+        // One build of all five projects; --artifacts-path keeps its bin/obj out of the repository's, so a test-versioned
+        // build never lands in (or races with) the working tree's Release outputs.
+        string solution = Path.Combine(Root, "pack.slnx");
+        await File.WriteAllTextAsync(solution, "<Solution>\n" + string.Concat(ProjectPaths.Select(p =>
+            $"  <Project Path=\"{Path.Combine(RepositoryRoot, p)}\" />\n")) + "</Solution>\n");
+        ProcessResult pack = await Dotnet.RunAsync(Root, PackTimeout,
+            "pack", solution, "-c", "Release", "-o", FeedDirectory, "--artifacts-path", Path.Combine(Root, "artifacts"),
+            $"-p:Version={Version}", "--disable-build-servers", "-nodeReuse:false");
+        PackOutput = pack.EnsureSuccess().Output;
+    }
+
+    public Task DisposeAsync()
+    {
+        TryDelete(Root);
+        // Each run adds a unique version to the global packages folder; take it out again.
+        string packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } custom
+            ? custom
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (string id in LibraryIds.Append(ToolId))
+            TryDelete(Path.Combine(packages, id.ToLowerInvariant(), Version));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Empty Directory.Build.* / Directory.Packages.props files so that nothing above a temp project (a /tmp inside
+    /// some checkout) changes how it builds.
+    /// </summary>
+    public static void WriteBuildBarrier(string directory)
+    {
+        foreach (string name in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
+            File.WriteAllText(Path.Combine(directory, name), "<Project />\n");
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+                Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless; a failed cleanup must not fail the run.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Magma.Agents.sln")))
+                return dir.FullName;
+        }
+        throw new DirectoryNotFoundException($"Magma.Agents.sln not found above {AppContext.BaseDirectory}.");
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PackagingGroup : ICollectionFixture<LocalFeed>
+{
+    public const string Name = "Packaging (dotnet pack, local feed)";
+}

@@ -1,0 +1,145 @@
+using System.IO.Compression;
+using System.Xml.Linq;
+
+namespace Magma.Packaging.Tests;
+
+/// <summary>
+/// What a user gets from `dotnet pack`: package metadata, and packages that restore from a local feed into a fresh
+/// application and run; the magma tool installs from the same feed and runs.
+/// </summary>
+[Collection(PackagingGroup.Name)]
+public sealed class PackagingTests(LocalFeed feed)
+{
+    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public void Every_package_has_id_version_metadata_readme_license_and_symbols()
+    {
+        foreach (string id in LocalFeed.LibraryIds.Append(LocalFeed.ToolId))
+        {
+            string nupkg = Path.Combine(feed.FeedDirectory, $"{id}.{feed.Version}.nupkg");
+            Assert.True(File.Exists(nupkg), $"{nupkg} was not produced. Pack output:\n{feed.PackOutput}");
+            using ZipArchive zip = ZipFile.OpenRead(nupkg);
+            XElement metadata = ReadMetadata(zip, id);
+            string Field(string name) => metadata.Elements().FirstOrDefault(e => e.Name.LocalName == name)?.Value ?? "";
+
+            Assert.Equal(id, Field("id"));
+            Assert.Equal(feed.Version, Field("version"));
+            Assert.Equal("Magma.Agents", Field("authors"));
+            Assert.Equal("MIT", Field("license"));
+            Assert.True(Field("description").Length > 40, $"{id}: description '{Field("description")}' is too short");
+            Assert.Contains("magma", Field("tags"), StringComparison.Ordinal);
+            Assert.Equal("README.md", Field("readme"));
+            XElement repository = metadata.Elements().Single(e => e.Name.LocalName == "repository");
+            Assert.StartsWith("https://github.com/", (string?)repository.Attribute("url"), StringComparison.Ordinal);
+            Assert.Equal(40, ((string?)repository.Attribute("commit"))?.Length ?? 0);
+
+            string readme = ReadEntry(zip, "README.md");
+            Assert.Contains($"# {id}", readme, StringComparison.Ordinal);
+            Assert.Contains("MIT License", ReadEntry(zip, "LICENSE"), StringComparison.Ordinal);
+        }
+
+        foreach (string id in LocalFeed.LibraryIds)
+        {
+            using ZipArchive library = ZipFile.OpenRead(Path.Combine(feed.FeedDirectory, $"{id}.{feed.Version}.nupkg"));
+            Assert.Contains(library.Entries, e => e.FullName == $"lib/net10.0/{id}.dll");
+            Assert.Contains(library.Entries, e => e.FullName == $"lib/net10.0/{id}.xml");
+
+            string snupkg = Path.Combine(feed.FeedDirectory, $"{id}.{feed.Version}.snupkg");
+            Assert.True(File.Exists(snupkg), $"{snupkg} (symbols) was not produced");
+            using ZipArchive symbols = ZipFile.OpenRead(snupkg);
+            Assert.Contains(symbols.Entries, e => e.FullName == $"lib/net10.0/{id}.pdb");
+        }
+
+        // The bundled font is embedded in the assembly; its license must travel with it.
+        using ZipArchive inference = ZipFile.OpenRead(Path.Combine(feed.FeedDirectory, $"Magma.Inference.{feed.Version}.nupkg"));
+        Assert.Contains("SIL Open Font License", ReadEntry(inference, "LICENSE-LiberationSans.txt"), StringComparison.Ordinal);
+
+        using ZipArchive tool = ZipFile.OpenRead(Path.Combine(feed.FeedDirectory, $"{LocalFeed.ToolId}.{feed.Version}.nupkg"));
+        XElement toolMetadata = ReadMetadata(tool, LocalFeed.ToolId);
+        Assert.Contains(toolMetadata.Descendants(), e => e.Name.LocalName == "packageType" && (string?)e.Attribute("name") == "DotnetTool");
+        Assert.Contains(tool.Entries, e => e.FullName.EndsWith("/magma.dll", StringComparison.Ordinal));
+        Assert.DoesNotContain(tool.Entries, e => e.FullName.Contains("/runtimes/", StringComparison.Ordinal) && e.FullName.EndsWith(".pdb", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_fresh_application_restores_the_packages_from_the_local_feed_and_runs_the_tiny_model()
+    {
+        string app = Path.Combine(feed.Root, "consumer");
+        Directory.CreateDirectory(app);
+        LocalFeed.WriteBuildBarrier(app);
+        WriteNuGetConfig(app);
+        string template = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "consumer", "Consumer.csproj.template"));
+        await File.WriteAllTextAsync(Path.Combine(app, "Consumer.csproj"), template.Replace("$VERSION$", feed.Version, StringComparison.Ordinal));
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "consumer", "Program.cs"), Path.Combine(app, "Program.cs"));
+
+        (await Dotnet.RunAsync(app, BuildTimeout, "build", "-c", "Release", "--disable-build-servers", "-nodeReuse:false")).EnsureSuccess();
+        string dll = Path.Combine(app, "bin", "Release", "net10.0", "Consumer.dll");
+        ProcessResult run = await Dotnet.RunAsync(app, RunTimeout, dll, LocalFeed.TinyPackage);
+
+        Assert.True(run.ExitCode == 0, $"consumer exited with {run.ExitCode}:\n{run.Output}");
+        string[] lines = run.Output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        string tokens = Assert.Single(lines, l => l.StartsWith("engine tokens: ", StringComparison.Ordinal));
+        int[] ids = tokens["engine tokens: ".Length..].Split(' ').Select(int.Parse).ToArray();
+        Assert.InRange(ids.Length, 1, 4);
+        Assert.All(ids, id => Assert.InRange(id, 0, 128262));
+        Assert.Contains("set-of-mark: 1 mark, True", lines);
+        Assert.Contains(lines, l => l.StartsWith("chat client: magma-onnx finish=", StringComparison.Ordinal));
+        Assert.Contains("web: MagmaWebPolicy OriginPolicy 1", lines);
+        Assert.Contains("robotics: RoboticsPlugin /nonexistent/libpython3.11.so", lines);
+        string resources = Assert.Single(lines, l => l.StartsWith("resources: ", StringComparison.Ordinal));
+        Assert.Contains("Magma.Inference.Imaging.Fonts.LiberationSans-Regular.ttf", resources, StringComparison.Ordinal);
+        Assert.Contains("Magma.Plugins.Web.marker.js", resources, StringComparison.Ordinal);
+        Assert.Contains("Magma.Plugins.Robotics.LiberoBridge.py", resources, StringComparison.Ordinal);
+        Assert.Equal("consumer ok", lines[^1]);
+    }
+
+    [Fact]
+    public async Task The_magma_tool_installs_from_the_local_feed_and_runs_help_and_inspect()
+    {
+        string work = Path.Combine(feed.Root, "tool-install");
+        string toolPath = Path.Combine(work, "tools");
+        Directory.CreateDirectory(work);
+        WriteNuGetConfig(work);
+
+        (await Dotnet.RunAsync(work, BuildTimeout, "tool", "install", LocalFeed.ToolId, "--version", feed.Version, "--tool-path", toolPath))
+            .EnsureSuccess();
+        string magma = Path.Combine(toolPath, OperatingSystem.IsWindows() ? "magma.exe" : "magma");
+        Assert.True(File.Exists(magma), $"{magma} was not installed");
+
+        ProcessResult help = await Dotnet.RunProgramAsync(magma, work, RunTimeout, "--help");
+        Assert.True(help.ExitCode == 0, $"magma --help exited with {help.ExitCode}:\n{help.Output}");
+        Assert.Contains("inspect", help.Output, StringComparison.Ordinal);
+        Assert.Contains("chat", help.Output, StringComparison.Ordinal);
+
+        ProcessResult inspect = await Dotnet.RunProgramAsync(magma, work, RunTimeout, "inspect", LocalFeed.TinyPackage);
+        Assert.True(inspect.ExitCode == 0, $"magma inspect exited with {inspect.ExitCode}:\n{inspect.Output}");
+        Assert.Contains("magma-agents/tiny-magma-random", inspect.Output, StringComparison.Ordinal);
+        Assert.Contains("decoder.onnx", inspect.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The local feed on top of the machine's own sources (the user-level NuGet.Config is still read), so everything
+    /// else restores the way the repository does.
+    /// </summary>
+    private void WriteNuGetConfig(string directory) =>
+        File.WriteAllText(Path.Combine(directory, "NuGet.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="magma-local-feed" value="{feed.FeedDirectory}" />
+              </packageSources>
+            </configuration>
+            """);
+
+    private static XElement ReadMetadata(ZipArchive zip, string id) =>
+        XDocument.Parse(ReadEntry(zip, $"{id}.nuspec")).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+
+    private static string ReadEntry(ZipArchive zip, string name)
+    {
+        ZipArchiveEntry entry = zip.GetEntry(name) ?? throw new InvalidDataException($"{name} is not in the package");
+        using var reader = new StreamReader(entry.Open());
+        return reader.ReadToEnd();
+    }
+}
