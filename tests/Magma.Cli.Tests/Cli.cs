@@ -19,6 +19,41 @@ internal static class Cli
 
     public static Task<CliRun> RunAsync(params string[] args) => RunAsync(CancellationToken.None, args);
 
+    public static string WebPages => Path.Combine(AppContext.BaseDirectory, "assets", "web");
+
+    /// <summary>
+    /// Runs the tool and presses "Ctrl+C" (cancels its token) as soon as a progress line on stderr contains
+    /// <paramref name="marker"/>: the way a user stops a long run after some work has finished.
+    /// </summary>
+    public static async Task<CliRun> RunAndCancelOnAsync(string marker, params string[] args)
+    {
+        using var cancel = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new CancellingWriter(marker, cancel);
+        int code = await MagmaCli.RunAsync(args, output, error, cancel.Token);
+        return new CliRun(code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>A fresh empty temporary folder.</summary>
+    public static string TempFolder(string prefix)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), prefix + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private sealed class CancellingWriter(string marker, CancellationTokenSource cancel) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value?.Contains(marker, StringComparison.Ordinal) == true)
+            {
+                cancel.Cancel();
+            }
+        }
+    }
+
     /// <summary>A fresh copy of the tiny package the test may break.</summary>
     public static string CopyTinyModel()
     {

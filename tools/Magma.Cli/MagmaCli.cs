@@ -22,6 +22,7 @@ internal static class MagmaCli
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(GroundCommand.Create());
+        root.Subcommands.Add(WebEvalCommand.Create());
         return root;
     }
 

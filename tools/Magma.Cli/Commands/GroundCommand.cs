@@ -7,24 +7,59 @@ using Magma.Inference.Imaging;
 
 namespace Magma.Cli.Commands;
 
-/// <summary><c>magma ground --model &lt;pkg&gt; --image f "instruction" [--out marked.png]</c>: where to click.</summary>
+/// <summary><c>magma ground --model &lt;pkg&gt; (--image f | --url u) "instruction" [--out marked.png]</c>: where to click.</summary>
 internal static class GroundCommand
 {
     public static Command Create()
     {
         var model = new ModelArguments(defaultMaxTokens: 128);
-        var instruction = new Argument<string>("instruction") { Description = "What to find on the screenshot, e.g. \"the search box\"." };
-        var image = new Option<string>("--image", "-i") { Description = "The screenshot (PNG, JPEG, WebP, ...).", Required = true };
-        var output = new Option<string>("--out", "-o") { Description = "Write the screenshot with the target marked (PNG) to this file." };
-        var json = new Option<bool>("--json") { Description = "Print one JSON object (target or failure, raw answer) instead of text." };
-        var command = new Command("ground", "Ground a UI instruction on a screenshot with Magma's UI prompt and print the click target in pixels.\n" +
-            "Exit codes: 0 target found, 1 package/image/device error, 2 usage, 3 the answer held no target, 130 cancelled.")
+        var instruction = new Argument<string>("instruction") { Description = "What to find, e.g. \"the search box\"." };
+        var image = new Option<string>("--image", "-i") { Description = "The screenshot (PNG, JPEG, WebP, ...). Give --image or --url." };
+        var url = new Option<string>("--url", "-u")
         {
-            instruction, image, output, json,
+            Description = "A web page to open in headless Chromium (http(s) URL, or a local .html file), observe with Set-of-Mark and ground on. " +
+                "Only its origin (and --allow-origin) may be loaded.",
+        };
+        var allow = new Option<string[]>("--allow-origin")
+        {
+            Description = "With --url: another origin the page may load from (scheme://host[:port], e.g. a CDN); repeatable.",
+        };
+        var viewport = new Option<string>("--viewport")
+        {
+            Description = "With --url: the browser viewport in CSS pixels, WIDTHxHEIGHT.",
+            DefaultValueFactory = _ => WebPageTarget.DefaultViewport,
+        };
+        var output = new Option<string>("--out", "-o") { Description = "Write the screenshot (with --url: the Set-of-Mark screenshot) with the target marked (PNG) to this file." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (target or failure, raw answer) instead of text." };
+        var command = new Command("ground", "Ground a UI instruction on a screenshot, or on a web page opened in Chromium, and print the click target in pixels.\n" +
+            "Examples:\n" +
+            "  magma ground -m ./magma-8b-onnx --image shot.png --out marked.png \"the search box\"\n" +
+            "  magma ground -m ./magma-8b-onnx --url https://example.com --out marked.png \"the More information link\"\n" +
+            "Exit codes: 0 target found, 1 package/image/page/device error, 2 usage, 3 the answer held no target, 130 cancelled.")
+        {
+            instruction, image, url, allow, viewport, output, json,
         };
         model.AddTo(command);
-        command.SetAction((parse, ct) => CliErrors.GuardAsync(parse.InvocationConfiguration.Error, () => RunAsync(
-            parse, model, parse.GetRequiredValue(instruction), parse.GetRequiredValue(image), parse.GetValue(output), parse.GetValue(json), ct)));
+        command.Validators.Add(r =>
+        {
+            bool hasImage = r.GetResult(image) is not null, hasUrl = r.GetResult(url) is not null;
+            if (hasImage == hasUrl)
+            {
+                r.AddError("Give exactly one of --image (a screenshot file) or --url (a web page).");
+            }
+            else if (!hasUrl && (r.GetResult(allow) is not null || r.GetResult(viewport) is { Implicit: false }))
+            {
+                r.AddError("--allow-origin and --viewport apply to --url only.");
+            }
+            else if (hasUrl && WebPageTarget.Validate(r.GetValue(url)!, r.GetValue(allow) ?? [], r.GetValue(viewport) ?? WebPageTarget.DefaultViewport) is { } error)
+            {
+                r.AddError(error);
+            }
+        });
+        command.SetAction((parse, ct) => CliErrors.GuardAsync(parse.InvocationConfiguration.Error, () => parse.GetValue(url) is { } page
+            ? WebGround.RunAsync(parse, model, parse.GetRequiredValue(instruction), WebPageTarget.Create(page, parse.GetValue(allow) ?? [], parse.GetValue(viewport)!),
+                parse.GetValue(output), parse.GetValue(json), ct)
+            : RunAsync(parse, model, parse.GetRequiredValue(instruction), parse.GetRequiredValue(image), parse.GetValue(output), parse.GetValue(json), ct)));
         return command;
     }
 

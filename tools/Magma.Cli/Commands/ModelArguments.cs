@@ -8,6 +8,13 @@ internal sealed class ModelArguments
 {
     public Option<string> Model { get; } = new("--model", "-m") { Description = "The model package folder (holds magma.json).", Required = true };
 
+    /// <summary>Whether --model must be given (commands with model-free policies make it optional).</summary>
+    public bool ModelRequired
+    {
+        get => Model.Required;
+        init => Model.Required = value;
+    }
+
     public Option<bool> Cuda { get; } = new("--cuda") { Description = "Run on the GPU with ONNX Runtime's CUDA provider (needs CUDA 12 + cuDNN 9)." };
 
     public Option<int> MaxTokens { get; }

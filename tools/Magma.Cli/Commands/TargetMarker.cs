@@ -10,6 +10,16 @@ internal static class TargetMarker
     /// <summary>Returns the screenshot with the target drawn, encoded as PNG.</summary>
     public static byte[] Draw(RgbImage screenshot, UiTarget target)
     {
+        SKRect? box = target.Box is { } b
+            ? SKRect.Create((float)(b.X1 * screenshot.Width), (float)(b.Y1 * screenshot.Height),
+                (float)((b.X2 - b.X1) * screenshot.Width), (float)((b.Y2 - b.Y1) * screenshot.Height))
+            : null;
+        return Draw(screenshot, target.Pixel.X, target.Pixel.Y, box);
+    }
+
+    /// <summary>Returns the screenshot with a click point (and a box in pixels, when known) drawn, encoded as PNG.</summary>
+    public static byte[] Draw(RgbImage screenshot, double pixelX, double pixelY, SKRect? pixelBox)
+    {
         using SKBitmap bitmap = new(screenshot.Width, screenshot.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
         ReadOnlySpan<byte> rgb = screenshot.Span;
         for (int y = 0; y < screenshot.Height; y++)
@@ -26,13 +36,12 @@ internal static class TargetMarker
         using (SKCanvas canvas = new(bitmap))
         using (SKPaint paint = new() { Color = new SKColor(255, 0, 64), IsAntialias = true, Style = SKPaintStyle.Stroke, StrokeWidth = scale })
         {
-            if (target.Box is { } b)
+            if (pixelBox is { } box)
             {
-                canvas.DrawRect(SKRect.Create((float)(b.X1 * screenshot.Width), (float)(b.Y1 * screenshot.Height),
-                    (float)((b.X2 - b.X1) * screenshot.Width), (float)((b.Y2 - b.Y1) * screenshot.Height)), paint);
+                canvas.DrawRect(box, paint);
             }
 
-            float x = (float)target.Pixel.X, y = (float)target.Pixel.Y, r = 6 * scale;
+            float x = (float)pixelX, y = (float)pixelY, r = 6 * scale;
             canvas.DrawCircle(x, y, r, paint);
             canvas.DrawLine(x - (2 * r), y, x + (2 * r), y, paint);
             canvas.DrawLine(x, y - (2 * r), x, y + (2 * r), paint);
