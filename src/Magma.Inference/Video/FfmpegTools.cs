@@ -1,0 +1,68 @@
+namespace Magma.Inference.Video;
+
+/// <summary>Finds ffmpeg and ffprobe; a missing tool is one error that says what was tried and what to do.</summary>
+internal static class FfmpegTools
+{
+    public static string ResolveFfmpeg(VideoDecoderOptions options)
+    {
+        var tried = new List<string>();
+        if (options.FfmpegPath is { Length: > 0 } configured)
+        {
+            return Exists(configured, tried) ?? throw Missing("ffmpeg", tried, "VideoDecoderOptions.FfmpegPath");
+        }
+
+        if (Environment.GetEnvironmentVariable(VideoDecoderOptions.FfmpegEnvironmentVariable) is { Length: > 0 } env)
+        {
+            return Exists(env, tried) ?? throw Missing("ffmpeg", tried, "VideoDecoderOptions.FfmpegPath");
+        }
+
+        return OnPath("ffmpeg", tried) ?? throw Missing("ffmpeg", tried, "VideoDecoderOptions.FfmpegPath (or $" + VideoDecoderOptions.FfmpegEnvironmentVariable + ")");
+    }
+
+    public static string ResolveFfprobe(VideoDecoderOptions options)
+    {
+        var tried = new List<string>();
+        if (options.FfprobePath is { Length: > 0 } configured)
+        {
+            return Exists(configured, tried) ?? throw Missing("ffprobe", tried, "VideoDecoderOptions.FfprobePath");
+        }
+
+        string ffmpeg = ResolveFfmpeg(options);
+        string? dir = Path.GetDirectoryName(ffmpeg);
+        if (!string.IsNullOrEmpty(dir) && Exists(Path.Combine(dir, "ffprobe"), tried) is { } sibling)
+        {
+            return sibling;
+        }
+
+        return OnPath("ffprobe", tried) ?? throw Missing("ffprobe", tried, "VideoDecoderOptions.FfprobePath");
+    }
+
+    private static string? Exists(string path, List<string> tried)
+    {
+        tried.Add(path);
+        return File.Exists(path) ? Path.GetFullPath(path) : null;
+    }
+
+    private static string? OnPath(string name, List<string> tried)
+    {
+        string[] dirs = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        foreach (string dir in dirs)
+        {
+            if (Exists(Path.Combine(dir, name), tried) is { } found)
+            {
+                return found;
+            }
+        }
+
+        if (dirs.Length == 0)
+        {
+            tried.Add("PATH (empty)");
+        }
+
+        return null;
+    }
+
+    private static InvalidOperationException Missing(string tool, List<string> tried, string option) => new(
+        $"Video decoding needs {tool}, which was not found (tried: {string.Join(", ", tried)}). " +
+        $"Install it with 'sudo apt-get install -y ffmpeg' (Debian/Ubuntu; it provides ffmpeg and ffprobe), or set {option} to the binary.");
+}

@@ -1,0 +1,189 @@
+using Magma.Inference.Generation;
+using Magma.Inference.Imaging;
+using Magma.Inference.Text;
+
+namespace Magma.Inference.Video;
+
+/// <summary>
+/// Builds a request from turns whose parts are text, images and videos: budgets the frames against the context,
+/// samples and decodes them, and writes one image placeholder per frame. Parts of a turn are joined by newlines and a
+/// video is its frames' placeholders joined by newlines, so <c>[video, question]</c> renders as lmms-eval's
+/// <c>"&lt;image&gt;\n" × N + question</c>.
+/// </summary>
+internal static class VideoPromptBuilder
+{
+    /// <summary>One turn: its role and parts (<see cref="string"/>, <see cref="RgbImage"/> or <see cref="VideoClip"/>).</summary>
+    public sealed record Turn(ChatRole Role, IReadOnlyList<object> Parts);
+
+    public static async Task<VideoRequest> BuildAsync(
+        MagmaModel model, IReadOnlyList<Turn> turns, VideoSampling sampling, GenerationOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        sampling.Validate();
+        VideoClip[] clips = [.. turns.SelectMany(t => t.Parts).OfType<VideoClip>()];
+        int[] available = [.. clips.Select(c => c.Available(sampling))];
+        bool exact = sampling.FrameCount is not null || sampling.FramesPerSecond is not null;
+        int target = sampling.FramesPerSecond is not null ? available.DefaultIfEmpty(0).Max()
+            : Math.Min(sampling.FrameCount ?? sampling.MaxFrames, available.DefaultIfEmpty(0).Max());
+        string placeholder = MagmaPrompts.Image(model.UseImageStartEnd);
+        ImagePreprocessor pre = model.Engine.Preprocessor;
+        int g = model.Package.Manifest.Vision.FeatureGrid;
+        int imageId = model.Package.Manifest.Tokens.Image;
+        int otherImageTokens = turns.SelectMany(t => t.Parts).OfType<RgbImage>().Sum(i => EmbeddingMerger.ImageTokenCount(pre.SelectGrid(i.Width, i.Height), g));
+
+        int FramesOf(int clip, int n) => sampling.FramesPerSecond is not null ? available[clip] : Math.Min(n, available[clip]);
+
+        List<ChatTurn> Render(int n)
+        {
+            int clip = 0;
+            var result = new List<ChatTurn>(turns.Count);
+            foreach (Turn t in turns)
+            {
+                var parts = new List<string>(t.Parts.Count);
+                foreach (object part in t.Parts)
+                {
+                    switch (part)
+                    {
+                        case string s:
+                            parts.Add(s);
+                            break;
+                        case RgbImage:
+                            parts.Add(placeholder);
+                            break;
+                        case VideoClip:
+                            int frames = FramesOf(clip++, n);
+                            if (frames > 0)
+                            {
+                                parts.Add(string.Join('\n', Enumerable.Repeat(placeholder, frames)));
+                            }
+
+                            break;
+                        default:
+                            throw new ArgumentException($"Unsupported part {part.GetType().Name}.", nameof(turns));
+                    }
+                }
+
+                result.Add(new ChatTurn(t.Role, string.Join('\n', parts)));
+            }
+
+            return result;
+        }
+
+        int Positions(int n, int crops)
+        {
+            int[] ids = model.Engine.Tokenize(Render(n));
+            int placeholders = ids.Count(id => id == imageId);
+            var shaper = new FrameShaper(pre, crops);
+            int frameTokens = 0;
+            for (int c = 0; c < clips.Length; c++)
+            {
+                frameTokens += FramesOf(c, n) * EmbeddingMerger.ImageTokenCount(shaper.GridFor(clips[c].Info.Width, clips[c].Info.Height), g);
+            }
+
+            return ids.Length - placeholders + otherImageTokens + frameTokens;
+        }
+
+        int context = model.ContextLength;
+        int reserve = options.MaxNewTokens;
+        int maxCrops = Math.Clamp(sampling.MaxCropsPerFrame, 1, pre.Config.NumCrops);
+        int chosenCrops = 0, positions = 0;
+        for (int c = maxCrops; c >= 1 && chosenCrops == 0; c--)
+        {
+            positions = Positions(target, c);
+            if (positions + reserve <= context)
+            {
+                chosenCrops = c;
+            }
+        }
+
+        int frames = target;
+        if (chosenCrops == 0)
+        {
+            // Largest count that fits at one crop per frame (positions grow with the count).
+            int lo = 0, hi = target - 1;
+            while (lo < hi)
+            {
+                int mid = (lo + hi + 1) / 2;
+                if (Positions(mid, 1) + reserve <= context)
+                {
+                    lo = mid;
+                }
+                else
+                {
+                    hi = mid - 1;
+                }
+            }
+
+            int fit = lo >= 1 && Positions(lo, 1) + reserve <= context ? lo : 0;
+            if (exact || fit == 0)
+            {
+                string what = clips.Length == 1 ? $"Video '{clips[0].Info.Source}'" : $"{clips.Length} videos";
+                string advice = fit == 0
+                    ? "No frame fits: shorten the prompt, lower the max output tokens or load the model with a longer MaxSequenceLength."
+                    : $"{fit} frames per video would fit: ask for at most {fit} (VideoSampling.FrameCount), sample at a lower rate or a shorter range, or lower the max output tokens.";
+                throw new MagmaInputException(
+                    $"{what}: {target} frames per video at 1 crop per frame make a prompt of {positions} positions; with {reserve} reserved for the answer (max new tokens) that is over the model's context length of {context}. {advice}");
+            }
+
+            frames = fit;
+            chosenCrops = 1;
+            positions = Positions(frames, 1);
+        }
+
+        int[] counts = [.. clips.Select((_, i) => FramesOf(i, frames))];
+        var plan = new VideoPlan(counts.Length == 0 ? 0 : counts[^1], chosenCrops, positions, reserve, context);
+        return await ReadAndAssembleAsync(model, turns, sampling, counts, chosenCrops, Render(frames), plan, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<VideoRequest> ReadAndAssembleAsync(
+        MagmaModel model, IReadOnlyList<Turn> turns, VideoSampling sampling, int[] counts, int crops, List<ChatTurn> rendered, VideoPlan plan, GenerationOptions options, CancellationToken cancellationToken)
+    {
+        var shaper = new FrameShaper(model.Engine.Preprocessor, crops);
+        var owned = new List<VideoFrame>();
+        var pooled = new List<byte[]>();
+        var images = new List<RgbImage>();
+        int clipIndex = 0;
+        try
+        {
+            foreach (object part in turns.SelectMany(t => t.Parts))
+            {
+                switch (part)
+                {
+                    case RgbImage image:
+                        images.Add(image);
+                        break;
+                    case VideoClip clip:
+                        int n = counts[clipIndex++];
+                        if (n == 0)
+                        {
+                            break;
+                        }
+
+                        int[] indices = FrameSampler.Select(clip.Info, sampling, n);
+                        IReadOnlyList<VideoFrame> decoded = await clip.ReadAsync(indices, cancellationToken).ConfigureAwait(false);
+                        owned.AddRange(decoded);
+                        foreach (VideoFrame f in decoded)
+                        {
+                            images.Add(shaper.Shape(f.Image, out byte[]? buffer));
+                            if (buffer is not null)
+                            {
+                                pooled.Add(buffer);
+                            }
+                        }
+
+                        break;
+                }
+            }
+
+            var request = new MagmaRequest { Images = images, Turns = rendered, Options = options };
+            return new VideoRequest(request, owned, plan, pooled);
+        }
+        catch
+        {
+            owned.ForEach(f => f.Dispose());
+            pooled.ForEach(FrameBufferPool.Return);
+            throw;
+        }
+    }
+}
