@@ -1,0 +1,303 @@
+using System.Diagnostics;
+using System.Runtime;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Magma.Inference;
+using Magma.Inference.Generation;
+using Magma.Inference.Imaging;
+using Magma.Inference.Text;
+
+// The .NET side of bench/gpu/run.sh (issue 7): times the engine on one package and writes
+//   results.json  - medians and p90 of every measure, the load time, the greedy outputs;
+//   inputs/       - the exact token ids and pre-processed pixels of the LIBERO and UI requests, so that
+//                   bench/gpu/torch_reference.py runs PyTorch on the same inputs and the outputs can be compared.
+// Usage: Magma.Bench.Gpu --model DIR [--device cuda|cpu] [--out DIR] [--reps N] [--max-seq N] [--quick]
+var a = Args.Parse(args);
+GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
+Directory.CreateDirectory(a.Out);
+Directory.CreateDirectory(Path.Combine(a.Out, "inputs"));
+var results = new JsonObject
+{
+    ["machine"] = Environment.MachineName,
+    ["device"] = a.Device.ToString(),
+    ["model"] = a.Model,
+    ["date_utc"] = DateTime.UtcNow.ToString("u"),
+    ["runtime"] = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+};
+var rows = new JsonArray();
+results["rows"] = rows;
+
+void Report(string name, string unit, List<double> values, JsonObject? extra = null)
+{
+    values.Sort();
+    double median = values[values.Count / 2];
+    double p90 = values[Math.Min(values.Count - 1, (int)Math.Ceiling(values.Count * 0.9) - 1)];
+    var row = new JsonObject { ["name"] = name, ["unit"] = unit, ["median"] = Math.Round(median, 3), ["p90"] = Math.Round(p90, 3), ["n"] = values.Count };
+    if (extra is not null)
+    {
+        foreach (var kv in extra)
+        {
+            row[kv.Key] = kv.Value?.DeepClone();
+        }
+    }
+
+    rows.Add(row);
+    Console.WriteLine($"{name,-48} median {median,9:F2} {unit}   p90 {p90,9:F2} {unit}   (n={values.Count})");
+    File.WriteAllText(Path.Combine(a.Out, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+}
+
+static double Ms(long start) => Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+
+long t0 = Stopwatch.GetTimestamp();
+using MagmaModel model = MagmaModel.Load(a.Model, new MagmaModelOptions
+{
+    Device = a.Device,
+    MaxSequenceLength = a.MaxSequence,
+});
+results["load_s"] = Math.Round(Ms(t0) / 1000, 2);
+results["cuda_graphs"] = model.Engine.Sessions.UsesCudaGraphs;
+results["shared_kv"] = model.Engine.Sessions.SharedKv;
+results["device_selection"] = model.Package.Manifest.Decoder.NextToken is not null;
+Console.WriteLine($"loaded {a.Model} on {a.Device} in {results["load_s"]} s (graphs {results["cuda_graphs"]}, shared KV {results["shared_kv"]})");
+
+MagmaEngine engine = model.Engine;
+bool startEnd = model.UseImageStartEnd;
+int reps = a.Reps;
+RgbImage frame = Images.Pattern(LiberoFrame.FrameSize, LiberoFrame.FrameSize, seed: 1);
+RgbImage screenshot = Images.Pattern(1280, 720, seed: 2);
+const string Task = "put the black bowl on the plate";
+const string Click = "Click the search button in the top bar.";
+var action = new ActionTokenConstraint(model.Package.Manifest.Tokens.BaseVocabSize, model.Package.Manifest.Tokens.Eos[0]);
+
+MagmaRequest LiberoRequest(GenerationOptions options) =>
+    new() { Images = [frame], Turns = MagmaPrompts.Conversation(MagmaPrompts.RobotAction(Task, startEnd)), Options = options };
+MagmaRequest UiRequest(GenerationOptions options) =>
+    new() { Images = [screenshot], Turns = MagmaPrompts.Conversation(MagmaPrompts.UiClick(Click, startEnd)), Options = options };
+
+var liberoGreedy = new GenerationOptions { MaxNewTokens = 8, LogitsProcessors = [action] };
+var liberoSampled = new GenerationOptions { MaxNewTokens = 8, LogitsProcessors = [action], DoSample = true, Temperature = 0.7f, Seed = 7 };
+var ui32 = new GenerationOptions { MaxNewTokens = 32, StopTokenIds = [] };
+
+// --- inputs for PyTorch + greedy outputs for the agreement check -------------------------------------------------
+DumpInputs("libero", LiberoRequest(GenerationOptions.Greedy), frame);
+DumpInputs("ui", UiRequest(GenerationOptions.Greedy), screenshot);
+
+void DumpInputs(string name, MagmaRequest request, RgbImage image)
+{
+    int[] ids = engine.Tokenize(request.Turns);
+    CropGrid grid = engine.Preprocessor.SelectGrid(image.Width, image.Height);
+    float[] pixels = new float[engine.Preprocessor.GetPixelCount(grid)];
+    grid = engine.Preprocessor.Preprocess(image, pixels);
+    using (var f = File.Create(Path.Combine(a.Out, "inputs", name + ".f32")))
+    {
+        f.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(pixels.AsSpan()));
+    }
+
+    MagmaResponse free = model.GenerateAsync(new MagmaRequest { Images = request.Images, Turns = request.Turns, Options = new GenerationOptions { MaxNewTokens = 16, StopTokenIds = [] } }).GetAwaiter().GetResult();
+    MagmaResponse act = model.GenerateAsync(new MagmaRequest { Images = request.Images, Turns = request.Turns, Options = liberoGreedy }).GetAwaiter().GetResult();
+    var json = new JsonObject
+    {
+        ["ids"] = new JsonArray([.. ids.Select(i => (JsonNode)i)]),
+        ["rows"] = grid.Rows,
+        ["cols"] = grid.Cols,
+        ["crop_size"] = engine.Preprocessor.BaseImageSize,
+        ["image_token"] = model.Package.Manifest.Tokens.Image,
+        ["dotnet_greedy_16"] = new JsonArray([.. free.TokenIds.Select(i => (JsonNode)i)]),
+        ["dotnet_action_greedy"] = new JsonArray([.. act.TokenIds.Select(i => (JsonNode)i)]),
+        ["prompt_tokens"] = free.Usage.PromptTokens,
+    };
+    File.WriteAllText(Path.Combine(a.Out, "inputs", name + ".json"), json.ToJsonString());
+    Console.WriteLine($"{name}: {ids.Length} ids, grid {grid.Rows}x{grid.Cols}, prompt {free.Usage.PromptTokens} positions, greedy [{string.Join(' ', free.TokenIds)}]");
+}
+
+// --- vision per crop ---------------------------------------------------------------------------------------------
+foreach (int crops in new[] { 1, 4 })
+{
+    var v = model.Package.Manifest.Vision;
+    float[] pixels = new float[crops * 3 * v.CropSize * v.CropSize];
+    new Random(3).NextBytes(new byte[1]);
+    var times = new List<double>();
+    for (int i = 0; i < reps + 2; i++)
+    {
+        long s = Stopwatch.GetTimestamp();
+        engine.Sessions.EncodeCrops(pixels, crops);
+        if (i >= 2)
+        {
+            times.Add(Ms(s) / crops);
+        }
+    }
+
+    Report($"vision per crop ({crops} crop{(crops > 1 ? "s" : "")} per call)", "ms", times);
+}
+
+// --- end-to-end steps ------------------------------------------------------------------------------------------------
+Measure("LIBERO step, greedy (7 action tokens)", reps, () => model.GenerateAsync(LiberoRequest(liberoGreedy)).GetAwaiter().GetResult());
+Measure("LIBERO step, sampled T=0.7 top-k 50 (host)", reps, () => model.GenerateAsync(LiberoRequest(liberoSampled)).GetAwaiter().GetResult());
+Measure("UI step, 4 crops -> 32 tokens", Math.Max(3, reps / 2), () => model.GenerateAsync(UiRequest(ui32)).GetAwaiter().GetResult());
+
+void Measure(string name, int n, Func<MagmaResponse> run)
+{
+    MagmaResponse last = run();
+    var times = new List<double>();
+    for (int i = 0; i < n; i++)
+    {
+        long s = Stopwatch.GetTimestamp();
+        last = run();
+        times.Add(Ms(s));
+    }
+
+    Report(name, "ms", times, new JsonObject { ["prompt_tokens"] = last.Usage.PromptTokens, ["tokens"] = last.TokenIds.Count });
+}
+
+// time to first token of the UI step (streaming)
+{
+    var times = new List<double>();
+    for (int i = 0; i < Math.Max(3, reps / 2) + 1; i++)
+    {
+        long s = Stopwatch.GetTimestamp();
+        double first = -1;
+        var it = model.StreamAsync(UiRequest(ui32)).GetAsyncEnumerator();
+        try
+        {
+            while (it.MoveNextAsync().AsTask().GetAwaiter().GetResult())
+            {
+                if (first < 0)
+                {
+                    first = Ms(s);
+                }
+            }
+        }
+        finally
+        {
+            it.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        if (i > 0)
+        {
+            times.Add(first);
+        }
+    }
+
+    Report("UI step time to first token", "ms", times);
+}
+
+// --- prefill and decode at fixed lengths (text-only ids; no vision) -------------------------------------------------------
+int[] filler = engine.Tokenizer.Encode(string.Concat(Enumerable.Repeat("The robot arm moves the red block next to the blue bowl. ", 400)), addBeginOfText: true).ToArray();
+int[] Prompt(int length) => filler[..length];
+
+foreach (int length in new[] { 312, 1116 })
+{
+    if (length + 2 > model.ContextLength)
+    {
+        continue;
+    }
+
+    var times = new List<double>();
+    var options = new GenerationOptions { MaxNewTokens = 1, StopTokenIds = [] };
+    for (int i = 0; i < reps + 1; i++)
+    {
+        long s = Stopwatch.GetTimestamp();
+        using (RequestRun run = engine.Start(Prompt(length), [], options))
+        {
+            run.MoveNext(CancellationToken.None, out _, out _);
+        }
+
+        if (i > 0)
+        {
+            times.Add(Ms(s));
+        }
+    }
+
+    Report($"prefill {length} tokens (embed + decoder, first token)", "ms", times);
+}
+
+foreach (int context in new[] { 1024, 4096 })
+{
+    const int Steps = 64;
+    if (context + Steps + 1 > model.ContextLength)
+    {
+        Console.WriteLine($"decode at {context}: skipped (context limit {model.ContextLength}; pass --max-seq)");
+        continue;
+    }
+
+    foreach ((string how, GenerationOptions options) in new[]
+    {
+        ("device argmax", new GenerationOptions { MaxNewTokens = Steps + 1, StopTokenIds = [] }),
+        ("logits to host", new GenerationOptions { MaxNewTokens = Steps + 1, StopTokenIds = [], LogitsProcessors = [new HostOnly()] }),
+    })
+    {
+        var times = new List<double>();
+        for (int r = 0; r < 2; r++)
+        {
+            using RequestRun run = engine.Start(Prompt(context), [], options);
+            run.MoveNext(CancellationToken.None, out _, out _);
+            long s = Stopwatch.GetTimestamp();
+            while (run.MoveNext(CancellationToken.None, out _, out _))
+            {
+                times.Add(Ms(s));
+                s = Stopwatch.GetTimestamp();
+            }
+        }
+
+        Report($"decode per token at {context} context ({how})", "ms", times);
+    }
+}
+
+Console.WriteLine($"results: {Path.Combine(a.Out, "results.json")}");
+return 0;
+
+/// <summary>A no-op logits processor: forces the host path (logits row copied back and argmax on the CPU) for comparison.</summary>
+internal sealed class HostOnly : ILogitsProcessor
+{
+    public void Process(ReadOnlySpan<int> generated, Span<float> logits)
+    {
+    }
+}
+
+internal static class Images
+{
+    /// <summary>A deterministic image with edges and colour regions (the content does not matter to latency).</summary>
+    public static RgbImage Pattern(int width, int height, int seed)
+    {
+        byte[] rgb = new byte[width * height * 3];
+        var rng = new Random(seed);
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                int i = ((y * width) + x) * 3;
+                rgb[i] = (byte)((x * 255 / Math.Max(1, width - 1)) ^ (((x / 32) + (y / 32)) % 2 == 0 ? 0 : 64));
+                rgb[i + 1] = (byte)(y * 255 / Math.Max(1, height - 1));
+                rgb[i + 2] = (byte)rng.Next(256);
+            }
+        }
+
+        return RgbImage.FromPixels(width, height, rgb);
+    }
+}
+
+internal sealed record Args(string Model, MagmaDevice Device, string Out, int Reps, int MaxSequence)
+{
+    public static Args Parse(string[] args)
+    {
+        string? model = null;
+        var device = MagmaDevice.Cuda;
+        string outDir = "bench-results";
+        int reps = 20;
+        int maxSeq = 4352;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--model": model = args[++i]; break;
+                case "--device": device = Enum.Parse<MagmaDevice>(args[++i], ignoreCase: true); break;
+                case "--out": outDir = args[++i]; break;
+                case "--reps": reps = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--max-seq": maxSeq = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                default: throw new ArgumentException($"unknown argument {args[i]}");
+            }
+        }
+
+        return new Args(model ?? throw new ArgumentException("--model DIR is required"), device, outDir, reps, maxSeq);
+    }
+}
