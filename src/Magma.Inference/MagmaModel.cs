@@ -53,7 +53,21 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
         // The same rule as the engine's KV-cache bound.
         int maxPos = package.Manifest.Decoder.MaxPositionEmbeddings;
         int context = options.MaxSequenceLength > 0 ? Math.Min(options.MaxSequenceLength, maxPos) : maxPos;
-        return new MagmaModel(new MagmaEngine(package, options), context);
+        var engine = new MagmaEngine(package, options);
+        try
+        {
+            if (options.Device == MagmaDevice.Cuda && options.WarmUp)
+            {
+                engine.WarmUp();
+            }
+        }
+        catch
+        {
+            engine.Dispose();
+            throw;
+        }
+
+        return new MagmaModel(engine, context);
     }
 
     /// <summary>Runs a request to the end.</summary>
