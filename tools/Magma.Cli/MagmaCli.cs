@@ -23,6 +23,7 @@ internal static class MagmaCli
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(GroundCommand.Create());
         root.Subcommands.Add(WebEvalCommand.Create());
+        root.Subcommands.Add(LiberoEvalCommand.Create());
         return root;
     }
 

@@ -31,11 +31,14 @@ internal sealed class ModelArguments
         });
     }
 
-    public void AddTo(Command command)
+    public void AddTo(Command command, bool maxTokens = true)
     {
         command.Options.Add(Model);
         command.Options.Add(Cuda);
-        command.Options.Add(MaxTokens);
+        if (maxTokens)
+        {
+            command.Options.Add(MaxTokens);
+        }
     }
 
     public MagmaModel Load(ParseResult parse) =>
