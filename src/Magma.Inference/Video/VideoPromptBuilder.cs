@@ -132,7 +132,9 @@ internal static class VideoPromptBuilder
         }
 
         int[] counts = [.. clips.Select((_, i) => FramesOf(i, frames))];
-        var plan = new VideoPlan(counts.Length == 0 ? 0 : counts[^1], chosenCrops, positions, reserve, context);
+        // Report the crops the frames really get: a limit of 3 gives a 16:9 frame the same 1x2 grid as a limit of 2.
+        int crops = clips.Length == 0 ? chosenCrops : new FrameShaper(pre, chosenCrops).GridFor(clips[^1].Info.Width, clips[^1].Info.Height).CropCount;
+        var plan = new VideoPlan(counts.Length == 0 ? 0 : counts[^1], crops, positions, reserve, context);
         return await ReadAndAssembleAsync(model, turns, sampling, counts, chosenCrops, Render(frames), plan, options, cancellationToken).ConfigureAwait(false);
     }
 
