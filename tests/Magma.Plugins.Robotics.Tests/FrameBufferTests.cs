@@ -104,6 +104,71 @@ public sealed class FrameBufferTests
         Assert.Equal(RgbImage.Decode(LiberoFrame.Rotate180(other).EncodeJpeg(LiberoFrame.JpegQuality)).Span.ToArray(), destination);
     }
 
+    // Frames whose rows around the middle (where Prepare cuts the frame into two JPEG bands) change sharply in colour:
+    // chroma up-sampling reads one chroma row across the cut, so any seam error shows up as differing bytes.
+    private static byte[] SeamStripes(int width, int height, int seed)
+    {
+        byte[] rgb = Pattern(width, height, seed);
+        var random = new Random(seed);
+        for (int y = (height / 2) - 20; y < (height / 2) + 20; y++)
+        {
+            byte r = (byte)random.Next(256), g = (byte)random.Next(256), b = (byte)random.Next(256);
+            for (int x = 0; x < width; x++)
+            {
+                int o = ((y * width) + x) * 3;
+                (rgb[o], rgb[o + 1], rgb[o + 2]) = (y % 2 == 0) ? (r, g, b) : ((byte)(255 - r), (byte)(255 - g), (byte)(255 - b));
+            }
+        }
+
+        return rgb;
+    }
+
+    [Theory]
+    [InlineData("noise", 1)]
+    [InlineData("noise", 2)]
+    [InlineData("noise", 99)]
+    [InlineData("stripes", 5)]
+    [InlineData("stripes", 6)]
+    [InlineData("smooth", 0)]
+    public void Prepare_codes_the_frame_in_two_bands_with_the_bytes_of_one_whole_frame_round_trip(string kind, int seed)
+    {
+        byte[] pixels = kind switch
+        {
+            "noise" => Pattern(256, 256, seed),
+            "stripes" => SeamStripes(256, 256, seed),
+            _ => Smooth(256, 256),
+        };
+        RgbImage frame = RgbImage.FromPixels(256, 256, pixels);
+        byte[] expected = RgbImage.Decode(LiberoFrame.Rotate180(frame).EncodeJpeg(LiberoFrame.JpegQuality)).Span.ToArray();
+        byte[] destination = new byte[256 * 256 * 3];
+        for (int i = 0; i < 3; i++)
+        {
+            Array.Fill(destination, (byte)(0x11 * i));
+            LiberoFrame.Prepare(frame, destination);
+            Assert.Equal(expected, destination);
+        }
+    }
+
+    [Fact]
+    public async Task Prepare_from_many_threads_at_once_gives_every_frame_its_own_bytes()
+    {
+        // Parallel environments share the process: concurrent transforms must not mix bands.
+        RgbImage[] frames = [.. Enumerable.Range(0, 8).Select(i => RgbImage.FromPixels(256, 256, SeamStripes(256, 256, 100 + i)))];
+        byte[][] expected = [.. frames.Select(f => RgbImage.Decode(LiberoFrame.Rotate180(f).EncodeJpeg(LiberoFrame.JpegQuality)).Span.ToArray())];
+        byte[][] results = await Task.WhenAll(frames.Select((f, i) => Task.Run(() =>
+        {
+            byte[] destination = new byte[256 * 256 * 3];
+            for (int k = 0; k < 5; k++)
+            {
+                LiberoFrame.Prepare(f, destination);
+                Assert.Equal(expected[i], destination);
+            }
+
+            return destination;
+        })));
+        Assert.Equal(expected, results);
+    }
+
     [Fact]
     public void Prepare_refuses_a_destination_of_the_wrong_size()
     {
