@@ -1,17 +1,9 @@
-// A Semantic Kernel robot agent: loads Magma, starts Python with LIBERO, imports RoboticsPlugin into a Kernel,
-// picks a LIBERO task and runs it step by step through the kernel functions, printing each step, then runs a
-// whole episode with a video.
-//
-// Install LIBERO into a Python environment first (LIBERO's own instructions):
-//   git clone https://github.com/Lifelong-Robot-Learning/LIBERO && cd LIBERO
-//   python -m venv ~/libero-env && . ~/libero-env/bin/activate   (or a conda env with Python 3.8-3.11)
-//   pip install -r requirements.txt && pip install -e .
-// Then point the sample at that environment:
-//   dotnet run --project samples/Magma.Samples.RobotAgent -c Release -- \
-//     --python-lib /usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0 --python ~/libero-env/bin/python \
-//     --model /models/magma-8b-libero-goal-onnx --task "put the bowl on the stove"
-// Headless MuJoCo needs MUJOCO_GL=egl (set for you inside Python). Without arguments it runs the repository's
-// fake LIBERO and tiny random-weight Magma: same code path, noise actions.
+// A Semantic Kernel robot agent without a planner model: RoboticsPlugin's functions are imported into a Kernel and
+// invoked through it (kernel.InvokeAsync), so every call passes the kernel's function-invocation filters, which print
+// each step. Magma's chat client does not call tools, so no LLM chooses the functions here: the agent loop below
+// drives them explicitly (list_tasks -> reset -> observe -> act x N -> run_episode). See README.md for LIBERO set-up.
+using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Magma.Inference;
 using Magma.Inference.Decoding;
@@ -20,51 +12,174 @@ using Magma.Plugins.Robotics.Plugin;
 using Magma.Plugins.Robotics.Policy;
 using Magma.Plugins.Robotics.Python;
 using Microsoft.SemanticKernel;
+using Microsoft.SemanticKernel.ChatCompletion;
+
+const string Usage = """
+    Magma robot agent: picks a LIBERO task, steps it through Semantic Kernel functions, runs an episode, writes its video.
+
+    Usage: dotnet run --project samples/Magma.Samples.RobotAgent -c Release -- [options]
+      --model DIR        Magma ONNX package fine-tuned for LIBERO (with dataset_statistics.json). Without it: the
+                         repository's tiny random-weight model and fake LIBERO (same code path, noise actions).
+      --python-lib FILE  libpython3.x.so of the Python that has LIBERO (default: MAGMA_PYTHON_LIBRARY, PYTHONNET_PYDLL,
+                         then the system Python). venv: the base interpreter's library, e.g.
+                         /usr/lib/x86_64-linux-gnu/libpython3.10.so.1.0; conda: <env>/lib/libpython3.10.so.
+      --python FILE      that environment's python executable (a venv's <venv>/bin/python): it becomes the embedded
+                         interpreter's program name, from which Python finds the venv's site-packages.
+      --libero DIR       a LIBERO checkout to put on sys.path (not needed after `pip install -e LIBERO`).
+      --suite NAME       suite to list (libero_spatial, libero_object, libero_goal, libero_10, libero_90); default all.
+      --task TASK        task instruction or 'suite:id' (e.g. libero_goal:1); default: the first task listed.
+      --trial N          stored initial state (default 0).
+      --steps N          single act steps before the episode (default 3).
+      --max-steps N      policy steps of the episode; 0 = the suite's reference limit (default 0; 5 on the fake).
+      --videos DIR       where the episode video goes (default ./robot-videos).
+      --plan             also call plan_trace (Trace-of-Mark) on the first frame.
+      --fake-libero      use the fake LIBERO even with --model.
+
+    Set-up (details in samples/Magma.Samples.RobotAgent/README.md):
+      git clone https://github.com/Lifelong-Robot-Learning/LIBERO
+      python3.10 -m venv ~/libero-env && . ~/libero-env/bin/activate
+      pip install -r LIBERO/requirements.txt && pip install -e LIBERO
+      python -c "import libero.libero"      # once: LIBERO asks where its datasets go, then writes ~/.libero/config.yaml
+      MUJOCO_GL=egl dotnet run --project samples/Magma.Samples.RobotAgent -c Release -- \
+        --python-lib /usr/lib/x86_64-linux-gnu/libpython3.10.so.1.0 --python ~/libero-env/bin/python \
+        --model /models/magma-8b-libero-goal-onnx --suite libero_goal
+    PYTHONHOME, if the interpreter cannot find its standard library, must be exported in the shell before starting:
+    Python reads it at start-up, before the plugin can set anything.
+    """;
+
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(Usage);
+    return 0;
+}
 
 string? Arg(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+int IntArg(string name, int fallback) => Arg(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 string? modelPath = Arg("--model");
-string? pythonLib = Arg("--python-lib");
-string? python = Arg("--python");
-string? libero = Arg("--libero");
-string task = Arg("--task") ?? "libero_goal:1";
-int steps = int.Parse(Arg("--steps") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
 bool fake = modelPath is null || args.Contains("--fake-libero");
+string? libero = Arg("--libero");
 
-var host = PythonHost.Start(new PythonHostOptions
+PythonHost host;
+try
 {
-    LibraryPath = pythonLib,
-    PythonExecutable = python,
-    SysPaths = fake ? [Path.Combine(AppContext.BaseDirectory, "fake_libero")] : libero is null ? [] : [libero],
-    EnvironmentVariables = new Dictionary<string, string> { ["MUJOCO_GL"] = "egl", ["PYOPENGL_PLATFORM"] = "egl" },
-});
+    host = PythonHost.Start(new PythonHostOptions
+    {
+        LibraryPath = Arg("--python-lib"),
+        PythonExecutable = Arg("--python"),
+        SysPaths = fake ? [Path.Combine(AppContext.BaseDirectory, "fake_libero")] : libero is null ? [] : [libero],
+        // Set inside Python (os.environ) before LIBERO is imported: headless MuJoCo rendering.
+        EnvironmentVariables = new Dictionary<string, string> { ["MUJOCO_GL"] = "egl", ["PYOPENGL_PLATFORM"] = "egl" },
+    });
+}
+catch (Exception ex) when (ex is FileNotFoundException or DllNotFoundException or InvalidOperationException)
+{
+    Console.Error.WriteLine(ex.Message);
+    Console.Error.WriteLine("Pass --python-lib and --python (see --help).");
+    return 2;
+}
+
 Console.WriteLine($"Python {host.Version.Split(' ')[0]} from {host.LibraryPath}{(fake ? " (fake LIBERO)" : string.Empty)}");
 
 await using MagmaModel model = MagmaModel.Load(modelPath ?? Path.Combine(AppContext.BaseDirectory, "tiny-magma"));
 var options = new RoboticsPluginOptions
 {
-    VideoDirectory = Path.Combine(Environment.CurrentDirectory, "robot-videos"),
-    // A real LIBERO checkpoint ships dataset_statistics.json: the default policy (MagmaPolicy.ForSuite) uses it.
-    // The tiny model has none, so it gets LIBERO-like statistics and greedy decoding.
+    Suites = Arg("--suite") is { } s ? [s] : null,
+    VideoDirectory = Path.GetFullPath(Arg("--videos") ?? "robot-videos"),
+    // A LIBERO checkpoint ships dataset_statistics.json and the default policy (MagmaPolicy.ForSuite) uses it with the
+    // reference's sampling. The tiny model has none: LIBERO-like statistics and greedy decoding instead.
     PolicyFactory = modelPath is not null ? null : _ => new MagmaPolicy(model,
         RobotActionDecoder.ForLibero(new ActionStatistics([-0.9, -0.9, -0.9, -0.3, -0.3, -0.3, 0], [0.9, 0.9, 0.9, 0.3, 0.3, 0.3, 1], [true, true, true, true, true, true, false])),
         new MagmaPolicyOptions { Generation = GenerationOptions.Greedy }),
+    TraceGeneration = modelPath is null ? new GenerationOptions { MaxNewTokens = 16 } : null,
 };
 await using var plugin = new RoboticsPlugin(host, model, options);
+
 var kernel = new Kernel();
+kernel.FunctionInvocationFilters.Add(new StepPrinter());
 KernelPlugin robot = kernel.ImportPluginFromObject(plugin, "robot");
 
-string tasks = (await kernel.InvokeAsync(robot["list_tasks"], new() { ["suite"] = "libero_goal" })).GetValue<string>()!;
-Console.WriteLine($"Tasks: {tasks}");
-Console.WriteLine($"Reset: {(await kernel.InvokeAsync(robot["reset"], new() { ["task"] = task })).GetValue<string>()}");
-for (int i = 0; i < steps; i++)
+// 1. Pick the task: --task, else the first one list_tasks returns.
+string tasksJson = (await kernel.InvokeAsync(robot["list_tasks"], new() { ["suite"] = Arg("--suite") })).GetValue<string>()!;
+string task = Arg("--task") ?? FirstTask(tasksJson);
+int trial = IntArg("--trial", 0);
+
+// 2. Start it and look.
+await kernel.InvokeAsync(robot["reset"], new() { ["task"] = task, ["trial"] = trial });
+await kernel.InvokeAsync(robot["observe"]);
+if (args.Contains("--plan"))
+{
+    await kernel.InvokeAsync(robot["plan_trace"], new() { ["instruction"] = plugin.CurrentTask!.Language });
+}
+
+// 3. A few single steps (what a planner would do one call at a time), stopping on success.
+for (int i = 0, n = IntArg("--steps", 3); i < n; i++)
 {
     string act = (await kernel.InvokeAsync(robot["act"])).GetValue<string>()!;
-    Console.WriteLine($"act -> {act}");
-    if (JsonDocument.Parse(act).RootElement.GetProperty("done").GetBoolean())
+    using JsonDocument step = JsonDocument.Parse(act);
+    if (step.RootElement.GetProperty("done").GetBoolean())
     {
         break;
     }
 }
 
-string episode = (await kernel.InvokeAsync(robot["run_episode"], new() { ["instruction"] = task, ["maxSteps"] = steps })).GetValue<string>()!;
-Console.WriteLine($"run_episode -> {episode}");
+// 4. A whole episode with the reference protocol, recorded.
+string episode = (await kernel.InvokeAsync(robot["run_episode"], new()
+{
+    ["instruction"] = task,
+    ["maxSteps"] = IntArg("--max-steps", fake ? 5 : 0),
+    ["trial"] = trial,
+})).GetValue<string>()!;
+using JsonDocument result = JsonDocument.Parse(episode);
+Console.WriteLine(result.RootElement.GetProperty("success").GetBoolean() ? "Task succeeded." : "Task not achieved.");
+if (result.RootElement.TryGetProperty("video_path", out JsonElement video) && video.ValueKind == JsonValueKind.String)
+{
+    Console.WriteLine($"Video: {video.GetString()}");
+}
+
+return 0;
+
+static string FirstTask(string tasksJson)
+{
+    using JsonDocument doc = JsonDocument.Parse(tasksJson);
+    JsonElement first = doc.RootElement.EnumerateArray().FirstOrDefault();
+    return first.ValueKind == JsonValueKind.Object
+        ? string.Create(CultureInfo.InvariantCulture, $"{first.GetProperty("suite").GetString()}:{first.GetProperty("task_id").GetInt32()}")
+        : throw new InvalidOperationException("list_tasks returned no task: is LIBERO installed in this Python environment?");
+}
+
+/// <summary>Prints every kernel function call: its arguments before, its result and duration after.</summary>
+internal sealed class StepPrinter : IFunctionInvocationFilter
+{
+    public async Task OnFunctionInvocationAsync(FunctionInvocationContext context, Func<FunctionInvocationContext, Task> next)
+    {
+        string call = $"{context.Function.PluginName}.{context.Function.Name}({string.Join(", ", context.Arguments.Select(a => $"{a.Key}={a.Value}"))})";
+        Console.WriteLine($"-> {call}");
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            await next(context);
+        }
+        catch (Exception ex)
+        {
+            Console.WriteLine($"<- {context.Function.Name} failed after {watch.ElapsedMilliseconds} ms: {ex.Message}");
+            throw;
+        }
+
+        Console.WriteLine($"<- {context.Function.Name} ({watch.ElapsedMilliseconds} ms): {Describe(context.Result.GetValue<object>())}");
+    }
+
+    private static string Describe(object? value) => value switch
+    {
+        ChatMessageContentItemCollection items => string.Join(" + ", items.Select(i => i switch
+        {
+            TextContent t => Shorten(t.Text ?? string.Empty),
+            ImageContent { Data: { } data } img => $"[{img.MimeType} image, {data.Length} bytes]",
+            _ => i.GetType().Name,
+        })),
+        string text => Shorten(text),
+        null => "(nothing)",
+        _ => value.ToString() ?? string.Empty,
+    };
+
+    private static string Shorten(string text) => text.Length <= 400 ? text : string.Concat(text.AsSpan(0, 400), "...");
+}
