@@ -11,11 +11,11 @@ using Magma.Inference.Text;
 //   results.json  - medians and p90 of every measure, the load time, the greedy outputs;
 //   inputs/       - the exact token ids and pre-processed pixels of the LIBERO and UI requests, so that
 //                   bench/gpu/torch_reference.py runs PyTorch on the same inputs and the outputs can be compared.
-// Usage: Magma.Bench.Gpu --model DIR [--device cuda|cpu] [--out DIR] [--reps N] [--max-seq N] [--quick]
+// Usage: Magma.Bench.Gpu --model DIR [--device cuda|cpu] [--out DIR] [--inputs DIR] [--reps N] [--max-seq N] [--no-graphs]
 var a = Args.Parse(args);
 GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
 Directory.CreateDirectory(a.Out);
-Directory.CreateDirectory(Path.Combine(a.Out, "inputs"));
+Directory.CreateDirectory(a.Inputs);
 var results = new JsonObject
 {
     ["machine"] = Environment.MachineName,
@@ -53,6 +53,7 @@ using MagmaModel model = MagmaModel.Load(a.Model, new MagmaModelOptions
 {
     Device = a.Device,
     MaxSequenceLength = a.MaxSequence,
+    CudaGraphs = a.Graphs,
 });
 results["load_s"] = Math.Round(Ms(t0) / 1000, 2);
 results["cuda_graphs"] = model.Engine.Sessions.UsesCudaGraphs;
@@ -88,7 +89,7 @@ void DumpInputs(string name, MagmaRequest request, RgbImage image)
     CropGrid grid = engine.Preprocessor.SelectGrid(image.Width, image.Height);
     float[] pixels = new float[engine.Preprocessor.GetPixelCount(grid)];
     grid = engine.Preprocessor.Preprocess(image, pixels);
-    using (var f = File.Create(Path.Combine(a.Out, "inputs", name + ".f32")))
+    using (var f = File.Create(Path.Combine(a.Inputs, name + ".f32")))
     {
         f.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(pixels.AsSpan()));
     }
@@ -106,7 +107,9 @@ void DumpInputs(string name, MagmaRequest request, RgbImage image)
         ["dotnet_action_greedy"] = new JsonArray([.. act.TokenIds.Select(i => (JsonNode)i)]),
         ["prompt_tokens"] = free.Usage.PromptTokens,
     };
-    File.WriteAllText(Path.Combine(a.Out, "inputs", name + ".json"), json.ToJsonString());
+    File.WriteAllText(Path.Combine(a.Inputs, name + ".json"), json.ToJsonString());
+    results["greedy_" + name] = json.DeepClone();
+    ((JsonObject)results["greedy_" + name]!).Remove("ids");
     Console.WriteLine($"{name}: {ids.Length} ids, grid {grid.Rows}x{grid.Cols}, prompt {free.Usage.PromptTokens} positions, greedy [{string.Join(' ', free.TokenIds)}]");
 }
 
@@ -276,13 +279,15 @@ internal static class Images
     }
 }
 
-internal sealed record Args(string Model, MagmaDevice Device, string Out, int Reps, int MaxSequence)
+internal sealed record Args(string Model, MagmaDevice Device, string Out, string Inputs, int Reps, int MaxSequence, bool Graphs)
 {
     public static Args Parse(string[] args)
     {
         string? model = null;
         var device = MagmaDevice.Cuda;
         string outDir = "bench-results";
+        string? inputs = null;
+        bool graphs = true;
         int reps = 20;
         int maxSeq = 4352;
         for (int i = 0; i < args.Length; i++)
@@ -292,12 +297,15 @@ internal sealed record Args(string Model, MagmaDevice Device, string Out, int Re
                 case "--model": model = args[++i]; break;
                 case "--device": device = Enum.Parse<MagmaDevice>(args[++i], ignoreCase: true); break;
                 case "--out": outDir = args[++i]; break;
+                case "--inputs": inputs = args[++i]; break;
+                case "--no-graphs": graphs = false; break;
                 case "--reps": reps = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--max-seq": maxSeq = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown argument {args[i]}");
             }
         }
 
-        return new Args(model ?? throw new ArgumentException("--model DIR is required"), device, outDir, reps, maxSeq);
+        return new Args(model ?? throw new ArgumentException("--model DIR is required"), device, outDir,
+            inputs ?? Path.Combine(outDir, "inputs"), reps, maxSeq, graphs);
     }
 }
