@@ -14,16 +14,26 @@ internal static class MagmaCli
     {
         // A plain command named "magma" rather than RootCommand, whose name is the host process's ("dotnet",
         // "testhost"): help must read "magma chat ..." however the tool is started.
-        var root = new Command("magma",
-            "magma: run Microsoft's Magma-8B multimodal model locally on ONNX Runtime.\n" +
-            "Exit codes: 0 success, 1 error (package, input file, device), 2 usage, 3 unparseable model answer, 130 cancelled.");
-        root.Options.Add(new System.CommandLine.Help.HelpOption());
+        var root = new Command("magma", "Run Microsoft's Magma-8B multimodal model locally on ONNX Runtime: chat, ground UI instructions, evaluate web and robot agents.");
+        root.Options.Add(CliHelp.CreateOption());
         root.Options.Add(new VersionOption());
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(GroundCommand.Create());
         root.Subcommands.Add(WebEvalCommand.Create());
         root.Subcommands.Add(LiberoEvalCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        CliHelp.SetEpilogue(root, """
+            Examples:
+              magma inspect ./magma-8b-onnx
+              magma chat -m ./magma-8b-onnx --image photo.jpg "What is in the picture?"
+              magma ground -m ./magma-8b-onnx --url https://example.com --out marked.png "the More information link"
+              magma web-eval --policy oracle --suite tests/assets/web
+              magma bench -m ./magma-8b-onnx --device cuda
+
+            Run 'magma <command> --help' for a command's options, examples and exit codes.
+            Exit codes: 0 success, 1 error (package, input file, page, Python, device), 2 usage, 3 unparseable model answer, 130 cancelled (Ctrl+C).
+            """);
         return root;
     }
 
@@ -32,8 +42,17 @@ internal static class MagmaCli
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
         Command root = Build();
+        if (args.Length == 0)
+        {
+            // As dotnet does: no command is a usage error, answered with the usage itself (on stderr, like every
+            // diagnostic, so stdout stays empty for scripts).
+            await root.Parse(["--help"]).InvokeAsync(new InvocationConfiguration { Output = error, Error = error }, cancellationToken).ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
         ParseResult parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
+        // --help answers even when the rest of the line is incomplete (a command's own validators still report then).
+        if (parsed.Errors.Count > 0 && !CliHelp.IsHelp(parsed))
         {
             // Usage errors are short and actionable; the full help is one --help away (as dotnet itself does).
             foreach (System.CommandLine.Parsing.ParseError e in parsed.Errors)

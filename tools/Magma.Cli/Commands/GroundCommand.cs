@@ -31,14 +31,21 @@ internal static class GroundCommand
         };
         var output = new Option<string>("--out", "-o") { Description = "Write the screenshot (with --url: the Set-of-Mark screenshot) with the target marked (PNG) to this file." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (target or failure, raw answer) instead of text." };
-        var command = new Command("ground", "Ground a UI instruction on a screenshot, or on a web page opened in Chromium, and print the click target in pixels.\n" +
-            "Examples:\n" +
-            "  magma ground -m ./magma-8b-onnx --image shot.png --out marked.png \"the search box\"\n" +
-            "  magma ground -m ./magma-8b-onnx --url https://example.com --out marked.png \"the More information link\"\n" +
-            "Exit codes: 0 target found, 1 package/image/page/device error, 2 usage, 3 the answer held no target, 130 cancelled.")
+        var command = new Command("ground", "Ground a UI instruction on a screenshot, or on a web page opened in Chromium, and print the click target.")
         {
             instruction, image, url, allow, viewport, output, json,
         };
+        CliHelp.SetEpilogue(command, """
+            Examples:
+              magma ground -m ./magma-8b-onnx --image shot.png --out marked.png "the search box"
+              magma ground -m ./magma-8b-onnx --url https://example.com --out marked.png "the More information link"
+              magma ground -m ./magma-8b-onnx --url ./page.html --viewport 800x600 --json "the Send button"
+
+            With --url the page may load only from its own origin and --allow-origin; everything else is blocked
+            and listed. A local .html file is served with its folder under http://local-file.test.
+
+            Exit codes: 0 target found, 1 package/image/page/device error, 2 usage, 3 the answer held no target, 130 cancelled.
+            """);
         model.AddTo(command);
         command.Validators.Add(r =>
         {

@@ -13,10 +13,17 @@ internal static class InspectCommand
         var package = new Argument<string>("package") { Description = "The model package folder (holds magma.json; written by tools/export)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text (also on failure: {\"valid\": false, \"error\": ...})." };
         var noLoad = new Option<bool>("--no-load") { Description = "Check files and manifest only; skip creating the ONNX Runtime sessions (fast, but graph input/output names are not checked)." };
-        var command = new Command("inspect", "Validate a model package and print its manifest, file sizes and special token ids.\nExit code 0 when valid, 1 when not (the reason on stderr).")
+        var command = new Command("inspect", "Validate a model package and print its manifest, file sizes and special token ids.")
         {
             package, json, noLoad,
         };
+        CliHelp.SetEpilogue(command, """
+            Examples:
+              magma inspect ./magma-8b-onnx
+              magma inspect ./magma-8b-onnx --no-load --json
+
+            Exit codes: 0 valid, 1 invalid (the reason on stderr), 2 usage.
+            """);
         command.SetAction((parse, ct) => RunAsync(parse.GetRequiredValue(package), parse.GetValue(json), parse.GetValue(noLoad),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;

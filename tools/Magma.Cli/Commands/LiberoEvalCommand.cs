@@ -26,7 +26,8 @@ internal static class LiberoEvalCommand
         var actions = new Option<string>("--actions") { Description = "With --policy replay: a JSON file holding an array of 7-value actions, e.g. [[0,0,0,0,0,0,-1]]." };
         var suites = new Option<string[]>("--suite", "-s")
         {
-            Description = "LIBERO suite(s) to evaluate; repeatable.",
+            Description = "LIBERO suite(s) to evaluate: libero_spatial, libero_object, libero_goal, libero_10, libero_90; repeatable.",
+            HelpName = "suite",
             Required = true,
             AllowMultipleArgumentsPerToken = true,
         };
@@ -41,17 +42,25 @@ internal static class LiberoEvalCommand
         var liberoPath = new Option<string>("--libero-path") { Description = "A folder put first on sys.path (a LIBERO checkout that is not pip-installed)." };
         var output = new Option<string>("--out", "-o") { Description = "Output folder: episodes.jsonl (resumable record), report.json, report.md, videos/. Re-run with the same folder to resume.", Required = true };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (per suite, per task, timings, every episode) instead of the table; progress lines go to stderr." };
-        var command = new Command("libero-eval", "Evaluate a policy on LIBERO with the reference protocol (Python + LIBERO embedded through pythonnet).\n" +
-            "Resumable: finished episodes are recorded in <out>/episodes.jsonl at once, and a re-run with the same --out runs only the rest.\n" +
-            "Examples:\n" +
-            "  magma libero-eval --model ./magma-8b-libero-goal-onnx --cuda --suite libero_goal --trials 50 --python-exe ~/libero-env/bin/python --out eval/goal\n" +
-            "  magma libero-eval --policy replay --actions still.json --suite libero_goal --trials 2 --no-video --out /tmp/check\n" +
-            "Ctrl+C stops after the episodes in flight and keeps every finished one (report written, exit 130).\n" +
-            "Exit codes: 0 done, 1 package/Python/LIBERO error, 2 usage, 130 cancelled.")
+        var command = new Command("libero-eval", "Evaluate a robot policy on LIBERO with the reference protocol (resumable).")
         {
             policy, actions, suites, trials, tasks, maxSteps, parallel, noVideo, python, pythonExe, liberoPath, output, json,
         };
         model.AddTo(command, maxTokens: false);
+        CliHelp.SetEpilogue(command, """
+            Examples:
+              magma libero-eval -m ./magma-8b-libero-goal-onnx --cuda --suite libero_goal --trials 50 \
+                  --python-exe ~/libero-env/bin/python --out eval/goal
+              magma libero-eval --policy replay --actions still.json --suite libero_goal --trials 2 --no-video --out /tmp/check
+
+            LIBERO runs in an embedded CPython (pythonnet): --python picks the libpython, --python-exe the environment
+            whose site-packages hold LIBERO. Set MUJOCO_GL=egl for headless rendering.
+            Resumable: every finished episode is appended to <out>/episodes.jsonl at once; run the same command
+            again with the same --out and only the unfinished episodes run.
+            Ctrl+C stops after the episodes in flight and keeps every finished one (report written, exit 130).
+
+            Exit codes: 0 done, 1 package/Python/LIBERO error, 2 usage, 130 cancelled.
+            """);
         CliOptions.AtLeastOne(trials);
         CliOptions.AtLeastOne(parallel);
         command.Validators.Add(r =>

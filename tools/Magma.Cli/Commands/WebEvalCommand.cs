@@ -32,15 +32,20 @@ internal static class WebEvalCommand
         var steps = new Option<int>("--steps") { Description = "Most actions per episode.", DefaultValueFactory = _ => 12 };
         var output = new Option<string>("--out", "-o") { Description = "Folder for report.md and results.json.", DefaultValueFactory = _ => "web-eval" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (per task, overall, every episode) instead of the table; progress lines go to stderr." };
-        var command = new Command("web-eval", "Run web tasks in headless Chromium with a policy and report success, steps and latency per task.\n" +
-            "Examples:\n" +
-            "  magma web-eval --policy oracle --suite tests/assets/web\n" +
-            "  magma web-eval --model ./magma-8b-onnx --cuda --miniwob ~/miniwob-plusplus --seeds 10 --out eval/miniwob\n" +
-            "Ctrl+C stops after the current step and keeps the finished episodes (report written, exit 130).\n" +
-            "Exit codes: 0 done, 1 package/folder/browser error, 2 usage, 130 cancelled.")
+        var command = new Command("web-eval", "Run web tasks in headless Chromium with a policy; report success, steps and latency per task.")
         {
             policy, suite, miniwob, tasks, seeds, steps, output, json,
         };
+        CliHelp.SetEpilogue(command, """
+            Examples:
+              magma web-eval --policy oracle --suite tests/assets/web
+              magma web-eval --policy random --miniwob ~/miniwob-plusplus --seeds 10 --out eval/miniwob-random
+              magma web-eval --model ./magma-8b-onnx --cuda --suite tests/assets/web --tasks form,menu --json
+
+            Ctrl+C stops after the current step and keeps the finished episodes (report written, exit 130).
+
+            Exit codes: 0 done, 1 package/folder/browser error, 2 usage, 130 cancelled.
+            """);
         model.AddTo(command);
         CliOptions.AtLeastOne(seeds);
         CliOptions.AtLeastOne(steps);
