@@ -62,6 +62,42 @@ public static class MagmaVideo
         return BuildAsync(model, VideoClip.FromFrames(frames, framesPerSecond, "frame list"), question, sampling, options, cancellationToken);
     }
 
+    /// <summary>
+    /// Builds a request from a conversation whose turns mix text, images and videos (what the chat client sends).
+    /// Every video gets the same frame count (capped by its own length), chosen by the budget. Dispose the result
+    /// after running it.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="turns">The conversation; no system prompt is added.</param>
+    /// <param name="sampling">Which frames; <see cref="VideoSampling.Default"/> when null.</param>
+    /// <param name="options">Generation options; greedy when null.</param>
+    /// <param name="reader">The reader for video files; a default one when null.</param>
+    /// <param name="cancellationToken">Cancels probing and decoding.</param>
+    public static async Task<VideoRequest> CreateRequestAsync(
+        this MagmaModel model, IReadOnlyList<VideoChatTurn> turns, VideoSampling? sampling = null, GenerationOptions? options = null,
+        VideoReader? reader = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(turns);
+        reader ??= new VideoReader();
+        var converted = new List<VideoPromptBuilder.Turn>(turns.Count);
+        foreach (VideoChatTurn turn in turns)
+        {
+            ArgumentNullException.ThrowIfNull(turn, nameof(turns));
+            var parts = new List<object>(turn.Parts.Count);
+            foreach (VideoPromptPart part in turn.Parts)
+            {
+                parts.Add(part.Value is VideoPromptPart.PendingFile file
+                    ? await VideoClip.OpenAsync(reader, file.Path, cancellationToken).ConfigureAwait(false)
+                    : part.Value);
+            }
+
+            converted.Add(new VideoPromptBuilder.Turn(turn.Role, parts));
+        }
+
+        return await VideoPromptBuilder.BuildAsync(model, converted, sampling ?? VideoSampling.Default, options ?? GenerationOptions.Greedy, cancellationToken).ConfigureAwait(false);
+    }
+
     private static Task<VideoRequest> BuildAsync(
         MagmaModel model, VideoClip clip, string question, VideoSampling? sampling, GenerationOptions? options, CancellationToken cancellationToken) =>
         VideoPromptBuilder.BuildAsync(

@@ -2,6 +2,7 @@ using Magma.Inference;
 using Magma.Inference.Generation;
 using Magma.Inference.Imaging;
 using Magma.Inference.Text;
+using Magma.Inference.Video;
 using Microsoft.Extensions.AI;
 using AiChatRole = Microsoft.Extensions.AI.ChatRole;
 using MagmaChatRole = Magma.Inference.Text.ChatRole;
@@ -15,13 +16,56 @@ namespace Magma.SemanticKernel;
 /// </summary>
 internal static class ChatRequestBuilder
 {
-    public static MagmaRequest Build(IChatClient client, IEnumerable<ChatMessage> messages, ChatOptions? options, MagmaModel model, MagmaChatClientOptions clientOptions)
+    /// <summary>
+    /// Builds the request. Conversations with videos (<c>video/*</c> <see cref="DataContent"/>, or a <c>file:</c>
+    /// <see cref="UriContent"/> of a video) go through <see cref="MagmaVideo"/>: frames are sampled under the context
+    /// budget and decoded (ffmpeg), one placeholder per frame. The result owns pooled frames and any temporary file;
+    /// dispose it after the request has run.
+    /// </summary>
+    public static async Task<ChatRequest> BuildAsync(
+        IChatClient client, IEnumerable<ChatMessage> messages, ChatOptions? options, MagmaModel model, MagmaChatClientOptions clientOptions, CancellationToken cancellationToken)
+    {
+        var temporary = new List<string>();
+        try
+        {
+            List<(MagmaChatRole Role, List<object> Parts)> turns = Collect(messages, clientOptions, temporary);
+            GenerationOptions generation = MapOptions(client, options, model, clientOptions);
+            if (!turns.Any(t => t.Parts.OfType<VideoPromptPart>().Any()))
+            {
+                string placeholder = MagmaPrompts.Image(model.UseImageStartEnd);
+                var request = new MagmaRequest
+                {
+                    Turns = [.. turns.Select(t => new ChatTurn(t.Role, string.Join('\n', t.Parts.Select(p => p as string ?? placeholder))))],
+                    Images = [.. turns.SelectMany(t => t.Parts).OfType<RgbImage>()],
+                    Options = generation,
+                };
+                return new ChatRequest(request, null, temporary);
+            }
+
+            VideoChatTurn[] videoTurns = [.. turns.Select(t => new VideoChatTurn(t.Role, [.. t.Parts.Select(ToPart)]))];
+            VideoRequest video = await model.CreateRequestAsync(videoTurns, MapSampling(options), generation, reader: null, cancellationToken).ConfigureAwait(false);
+            return new ChatRequest(video.Request, video, temporary);
+        }
+        catch
+        {
+            ChatRequest.Delete(temporary);
+            throw;
+        }
+    }
+
+    private static VideoPromptPart ToPart(object part) => part switch
+    {
+        string text => VideoPromptPart.Text(text),
+        RgbImage image => VideoPromptPart.Image(image),
+        _ => (VideoPromptPart)part,
+    };
+
+    /// <summary>Each message's items in order: text (string), images (<see cref="RgbImage"/>), videos (<see cref="VideoPromptPart"/>).</summary>
+    private static List<(MagmaChatRole Role, List<object> Parts)> Collect(
+        IEnumerable<ChatMessage> messages, MagmaChatClientOptions clientOptions, List<string> temporary)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        string placeholder = MagmaPrompts.Image(model.UseImageStartEnd);
-        var turns = new List<ChatTurn>();
-        var images = new List<RgbImage>();
-        var parts = new List<string>();
+        var turns = new List<(MagmaChatRole, List<object>)>();
         int index = 0;
         bool hasSystem = false;
         foreach (ChatMessage message in messages)
@@ -29,7 +73,7 @@ internal static class ChatRequestBuilder
             ArgumentNullException.ThrowIfNull(message, nameof(messages));
             MagmaChatRole role = MapRole(message.Role, index);
             hasSystem |= role == MagmaChatRole.System;
-            parts.Clear();
+            var parts = new List<object>();
             for (int c = 0; c < message.Contents.Count; c++)
             {
                 AIContent content = message.Contents[c];
@@ -44,30 +88,36 @@ internal static class ChatRequestBuilder
 
                         parts.Add(text.Text);
                         break;
+                    case DataContent data when data.HasTopLevelMediaType("video"):
+                        // ffmpeg needs a seekable file for MP4s whose index sits at the end, so bytes go to a
+                        // temporary file, deleted when the request is done.
+                        string file = Path.Combine(Path.GetTempPath(), "magma-video-" + Guid.NewGuid().ToString("N") + VideoExtension(data.MediaType));
+                        File.WriteAllBytes(file, data.Data.ToArray());
+                        temporary.Add(file);
+                        parts.Add(VideoPromptPart.VideoFile(file));
+                        break;
                     case DataContent data:
                         if (!data.HasTopLevelMediaType("image"))
                         {
                             throw new NotSupportedException(
-                                $"Message {index} content {c} is DataContent with media type '{data.MediaType}'; Magma reads images only (image/png, image/jpeg, image/webp, image/bmp, image/gif).");
+                                $"Message {index} content {c} is DataContent with media type '{data.MediaType}'; Magma reads images (image/png, image/jpeg, image/webp, image/bmp, image/gif) and videos (video/mp4, video/webm, video/x-matroska, ...).");
                         }
 
-                        images.Add(RgbImage.Decode(data.Data.Span, sourceName: data.Name ?? $"message {index} content {c} ({data.MediaType})"));
-                        parts.Add(placeholder);
+                        parts.Add(RgbImage.Decode(data.Data.Span, sourceName: data.Name ?? $"message {index} content {c} ({data.MediaType})"));
                         break;
                     case UriContent uri:
-                        images.Add(LoadUri(uri, index, c));
-                        parts.Add(placeholder);
+                        parts.Add(LoadUri(uri, index, c));
                         break;
                     case UsageContent:
                         // Usage of an earlier response (streamed updates carry it): metadata, not something the model reads.
                         break;
                     default:
                         throw new NotSupportedException(
-                            $"Message {index} content {c} is {content.GetType().Name}; MagmaChatClient sends only TextContent, DataContent (image/*) and UriContent (file: URIs of images). Magma does not call tools: expose MagmaVisionPlugin to a planner model instead.");
+                            $"Message {index} content {c} is {content.GetType().Name}; MagmaChatClient sends only TextContent, DataContent (image/*, video/*) and UriContent (file: URIs of images and videos). Magma does not call tools: expose MagmaVisionPlugin to a planner model instead.");
                 }
             }
 
-            turns.Add(new ChatTurn(role, string.Join('\n', parts)));
+            turns.Add((role, parts));
             index++;
         }
 
@@ -78,11 +128,34 @@ internal static class ChatRequestBuilder
 
         if (!hasSystem && clientOptions.DefaultSystemPrompt is { } system)
         {
-            turns.Insert(0, new ChatTurn(MagmaChatRole.System, system));
+            turns.Insert(0, (MagmaChatRole.System, [system]));
         }
 
-        return new MagmaRequest { Turns = turns, Images = images, Options = MapOptions(client, options, model, clientOptions) };
+        return turns;
     }
+
+    /// <summary>Frame count and crop limit from <see cref="MagmaChatOptionKeys"/>; Magma's video defaults otherwise.</summary>
+    private static VideoSampling MapSampling(ChatOptions? options)
+    {
+        AdditionalPropertiesDictionary? extra = options?.AdditionalProperties;
+        int? frames = extra is not null && extra.TryGetValue(MagmaChatOptionKeys.VideoFrames, out int f) ? f : null;
+        int crops = extra is not null && extra.TryGetValue(MagmaChatOptionKeys.VideoMaxCropsPerFrame, out int c) ? c : VideoSampling.Default.MaxCropsPerFrame;
+        return new VideoSampling { FrameCount = frames, MaxCropsPerFrame = crops };
+    }
+
+    private static string VideoExtension(string mediaType) => mediaType.ToLowerInvariant() switch
+    {
+        "video/mp4" => ".mp4",
+        "video/webm" => ".webm",
+        "video/x-matroska" or "video/matroska" => ".mkv",
+        "video/quicktime" => ".mov",
+        "video/x-msvideo" => ".avi",
+        "image/gif" => ".gif",
+        _ => ".video",
+    };
+
+    /// <summary>Video file extensions read as videos when a <c>file:</c> URI's media type is generic.</summary>
+    private static readonly string[] VideoExtensions = [".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"];
 
     private static MagmaChatRole MapRole(AiChatRole role, int index)
     {
@@ -106,28 +179,30 @@ internal static class ChatRequestBuilder
             $"Message {index} has role '{role.Value}'; Magma's chat template has system, user and assistant turns only (Magma does not call tools, so tool messages cannot be sent to it).");
     }
 
-    private static RgbImage LoadUri(UriContent content, int index, int c)
+    private static object LoadUri(UriContent content, int index, int c)
     {
         Uri uri = content.Uri;
         if (!uri.IsAbsoluteUri || !uri.IsFile)
         {
             throw new NotSupportedException(
-                $"Message {index} content {c} is UriContent '{uri}'; only file: URIs of local images are read (Magma runs offline). Download the image and send its bytes as DataContent.");
-        }
-
-        if (!content.HasTopLevelMediaType("image") && content.MediaType != "application/octet-stream")
-        {
-            throw new NotSupportedException(
-                $"Message {index} content {c} is UriContent '{uri}' with media type '{content.MediaType}'; Magma reads images only.");
+                $"Message {index} content {c} is UriContent '{uri}'; only file: URIs of local images and videos are read (Magma runs offline). Download the file and send its bytes as DataContent.");
         }
 
         string path = uri.LocalPath;
-        if (!File.Exists(path))
+        bool generic = content.MediaType == "application/octet-stream";
+        bool video = content.HasTopLevelMediaType("video") || (generic && VideoExtensions.Contains(Path.GetExtension(path).ToLowerInvariant()));
+        if (!video && !content.HasTopLevelMediaType("image") && !generic)
         {
-            throw new MagmaInputException($"Message {index} content {c}: the image file '{path}' does not exist.");
+            throw new NotSupportedException(
+                $"Message {index} content {c} is UriContent '{uri}' with media type '{content.MediaType}'; Magma reads images and videos only.");
         }
 
-        return RgbImage.Load(path);
+        if (!File.Exists(path))
+        {
+            throw new MagmaInputException($"Message {index} content {c}: the {(video ? "video" : "image")} file '{path}' does not exist.");
+        }
+
+        return video ? VideoPromptPart.VideoFile(path) : RgbImage.Load(path);
     }
 
     /// <summary>Maps <see cref="ChatOptions"/> onto <see cref="GenerationOptions"/>; options Magma cannot honour fail loudly.</summary>

@@ -7,9 +7,9 @@ using Microsoft.Extensions.AI;
 namespace Magma.SemanticKernel;
 
 /// <summary>
-/// Magma-8B as a Microsoft.Extensions.AI <see cref="IChatClient"/>: text and images (<see cref="DataContent"/> with an
-/// <c>image/*</c> media type, or <see cref="UriContent"/> with a <c>file:</c> URI) anywhere in the conversation reach
-/// the model in order. Requests from several threads are safe: they queue on the model and run one at a time.
+/// Magma-8B as a Microsoft.Extensions.AI <see cref="IChatClient"/>: text, images and videos (<see cref="DataContent"/>
+/// with an <c>image/*</c> or <c>video/*</c> media type, or <see cref="UriContent"/> with a <c>file:</c> URI) anywhere in
+/// the conversation reach the model in order. A video becomes sampled frames, one image each (docs/video.md). Requests from several threads are safe: they queue on the model and run one at a time.
 /// </summary>
 /// <remarks>
 /// <see cref="ChatOptions"/> mapping: <c>Temperature</c> above 0 samples (otherwise greedy, Magma's chat default),
@@ -67,13 +67,13 @@ public sealed class MagmaChatClient : IChatClient
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        MagmaRequest request = ChatRequestBuilder.Build(this, messages, options, Model, _options);
+        using ChatRequest built = await ChatRequestBuilder.BuildAsync(this, messages, options, Model, _options, cancellationToken).ConfigureAwait(false);
         long start = Stopwatch.GetTimestamp();
         using Activity? activity = MagmaTelemetry.StartRequest(ModelId, streaming: false);
         MagmaResponse response;
         try
         {
-            response = await Model.GenerateAsync(request, cancellationToken).ConfigureAwait(false);
+            response = await Model.GenerateAsync(built.Request, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -104,7 +104,8 @@ public sealed class MagmaChatClient : IChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        MagmaRequest request = ChatRequestBuilder.Build(this, messages, options, Model, _options);
+        using ChatRequest built = await ChatRequestBuilder.BuildAsync(this, messages, options, Model, _options, cancellationToken).ConfigureAwait(false);
+        MagmaRequest request = built.Request;
         long start = Stopwatch.GetTimestamp();
         using Activity? activity = MagmaTelemetry.StartRequest(ModelId, streaming: true);
         string id = NewId();

@@ -17,4 +17,13 @@ public static class MagmaChatOptionKeys
     /// anything else greedy decoding (Magma's chat default).
     /// </summary>
     public const string DoSample = "do_sample";
+
+    /// <summary>
+    /// <c>int</c>: frames per video (sampled uniformly, lmms-eval's rule). When absent, as many as fit the context,
+    /// at most 32. A count that does not fit fails with the number that would.
+    /// </summary>
+    public const string VideoFrames = "video_frames";
+
+    /// <summary><c>int</c>: most crops per video frame. Default 1 (Magma's video training); up to the package's num_crops.</summary>
+    public const string VideoMaxCropsPerFrame = "video_max_crops_per_frame";
 }

@@ -50,4 +50,22 @@ public static class MagmaKernelBuilderExtensions
         });
         return builder;
     }
+
+    /// <summary>
+    /// Adds <see cref="MagmaVideoPlugin"/> (answer_about_video) over the <see cref="MagmaModel"/> registered with
+    /// <paramref name="serviceId"/>, for a planner chat model to call. Needs ffmpeg for MP4/WebM/MKV.
+    /// </summary>
+    /// <param name="builder">The kernel builder (Magma must be registered on it, e.g. by <c>AddMagmaChatCompletion</c>).</param>
+    /// <param name="pluginName">The plugin name the planner sees.</param>
+    /// <param name="serviceId">Which registered Magma model to use; null for the unkeyed one.</param>
+    public static IKernelBuilder AddMagmaVideoPlugin(this IKernelBuilder builder, string pluginName = MagmaVideoPlugin.DefaultPluginName, string? serviceId = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSingleton(sp =>
+        {
+            MagmaModel model = serviceId is null ? sp.GetRequiredService<MagmaModel>() : sp.GetRequiredKeyedService<MagmaModel>(serviceId);
+            return KernelPluginFactory.CreateFromObject(new MagmaVideoPlugin(model), pluginName, sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
+        });
+        return builder;
+    }
 }

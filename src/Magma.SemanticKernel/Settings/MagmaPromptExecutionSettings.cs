@@ -8,7 +8,7 @@ namespace Magma.SemanticKernel;
 /// <summary>
 /// Semantic Kernel settings for Magma. The standard keys (<c>temperature</c>, <c>top_p</c>, <c>top_k</c>,
 /// <c>max_tokens</c>, <c>stop_sequences</c>, <c>seed</c>) become the matching <c>ChatOptions</c> fields; the Magma keys
-/// (<c>action_constraint</c>, <c>do_sample</c>) arrive in <c>ChatOptions.AdditionalProperties</c>
+/// (<c>action_constraint</c>, <c>do_sample</c>, <c>video_frames</c>, <c>video_max_crops_per_frame</c>) arrive in <c>ChatOptions.AdditionalProperties</c>
 /// (<see cref="MagmaChatOptionKeys"/>). A plain <see cref="PromptExecutionSettings"/> with the same keys in
 /// <c>ExtensionData</c> (e.g. from a prompt template's YAML) works the same way.
 /// </summary>
@@ -23,6 +23,8 @@ public sealed class MagmaPromptExecutionSettings : PromptExecutionSettings
     private long? _seed;
     private bool? _actionConstraint;
     private bool? _doSample;
+    private int? _videoFrames;
+    private int? _videoMaxCropsPerFrame;
 
     /// <summary>Softmax temperature; above 0 samples, 0 or null decodes greedily (unless <see cref="DoSample"/> says otherwise).</summary>
     [JsonPropertyName("temperature")]
@@ -64,6 +66,16 @@ public sealed class MagmaPromptExecutionSettings : PromptExecutionSettings
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? DoSample { get => _doSample; set { ThrowIfFrozen(); _doSample = value; } }
 
+    /// <summary>Frames per video in the chat (uniform sampling); null: as many as fit, at most 32.</summary>
+    [JsonPropertyName(MagmaChatOptionKeys.VideoFrames)]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? VideoFrames { get => _videoFrames; set { ThrowIfFrozen(); _videoFrames = value; } }
+
+    /// <summary>Most crops per video frame; null: 1 (Magma's video training).</summary>
+    [JsonPropertyName(MagmaChatOptionKeys.VideoMaxCropsPerFrame)]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? VideoMaxCropsPerFrame { get => _videoMaxCropsPerFrame; set { ThrowIfFrozen(); _videoMaxCropsPerFrame = value; } }
+
     /// <inheritdoc />
     public override void Freeze()
     {
@@ -94,6 +106,8 @@ public sealed class MagmaPromptExecutionSettings : PromptExecutionSettings
         Seed = Seed,
         ActionConstraint = ActionConstraint,
         DoSample = DoSample,
+        VideoFrames = VideoFrames,
+        VideoMaxCropsPerFrame = VideoMaxCropsPerFrame,
     };
 
     /// <summary>
