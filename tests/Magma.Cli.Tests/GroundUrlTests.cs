@@ -40,7 +40,7 @@ public sealed class GroundUrlTests
         WebObservation obs = await session.ObserveAsync();
         WebMark mark = obs.Marks[^1];
         (double x, double y) = (mark.PixelBox.X + (mark.PixelBox.Width / 2), mark.PixelBox.Y + (mark.PixelBox.Height / 2));
-        var grounding = new WebGrounding(mark, (x, y), $"Mark: {mark.Id}", "prompt", $"mark_id -> mark {mark.Id}", 1);
+        var grounding = new WebGrounding(mark, (x, y), $"Mark: {mark.Id}", "prompt", $"MarkLookup -> mark {mark.Id}", 1);
         string outPath = Path.Combine(Path.GetTempPath(), "magma-ground-url-" + Guid.NewGuid().ToString("N") + ".png");
         using var output = new StringWriter();
         using var error = new StringWriter();
