@@ -7,8 +7,10 @@ namespace Magma.Plugins.Robotics.Policy;
 public sealed class MagmaPolicyOptions
 {
     /// <summary>
-    /// Sampling; the reference's settings by default (temperature 0.7, top-k 50). Use
-    /// <see cref="GenerationOptions.Greedy"/> for deterministic runs. The action-token constraint is always added.
+    /// Sampling; the reference evaluation's settings by default (it samples: temperature 0.7, top-k 50), seeded by
+    /// <see cref="Seed"/>. <see cref="GenerationOptions.Greedy"/> decodes the argmax tokens instead (no randomness; the
+    /// reference's tokens for the same logits). The action-token constraint is always added. What is and is not
+    /// reproducible versus the reference: docs/robotics.md, "Reproducibility versus the reference".
     /// </summary>
     public GenerationOptions Generation { get; init; } = GenerationOptions.RobotAction;
 
@@ -16,8 +18,9 @@ public sealed class MagmaPolicyOptions
     /// Base seed of the sampler, 0 by default as the reference evaluation seeds torch with 0: runs with the same
     /// seed, frames and model give the same actions. Request <c>k</c> of an episode (counted from
     /// <see cref="IRobotPolicy.ResetAsync"/>) samples with a seed derived from this value and <c>k</c>, so an episode
-    /// is reproducible on its own, whatever ran before it (resumed or parallel evaluations); torch's own random
-    /// stream is not reproduced. Null leaves <see cref="Generation"/>'s seed as it is (null there: a fresh random
+    /// is reproducible on its own, whatever ran before it (resumed or parallel evaluations). This seeds Magma's own
+    /// sampler (PCG32), not torch: actions follow the reference's sampling distribution, but not the draws torch
+    /// would make with <c>torch.manual_seed(0)</c>. Null leaves <see cref="Generation"/>'s seed as it is (null there: a fresh random
     /// seed per request). No effect on greedy decoding.
     /// </summary>
     public ulong? Seed { get; init; } = 0;
