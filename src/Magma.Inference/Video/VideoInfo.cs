@@ -4,7 +4,7 @@ namespace Magma.Inference.Video;
 /// <param name="Source">The file path, or a description of an in-memory frame list; used in error messages.</param>
 /// <param name="Width">Frame width in pixels.</param>
 /// <param name="Height">Frame height in pixels.</param>
-/// <param name="FrameCount">Frames in the video (ffprobe's packet count of the first video stream; GIF frames).</param>
+/// <param name="FrameCount">Frames in the video: the container's frame count (ffprobe <c>nb_frames</c>, MP4/MOV), else the first video stream's packet count (WebM, MKV); GIF frames.</param>
 /// <param name="FramesPerSecond">Average frame rate; 0 when unknown (a frame list given without a rate).</param>
 /// <param name="Duration">Length of the video; zero when unknown.</param>
 public sealed record VideoInfo(string Source, int Width, int Height, int FrameCount, double FramesPerSecond, TimeSpan Duration)

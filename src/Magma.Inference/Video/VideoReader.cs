@@ -54,12 +54,32 @@ public sealed class VideoReader
         }
 
         string ffprobe = FfmpegTools.ResolveFfprobe(Options);
+        // MP4/MOV headers carry the frame count (nb_frames); WebM/MKV do not, and only then are the packets counted,
+        // which reads the whole file.
+        string json = await RunProbeAsync(ffprobe, path, countPackets: false, cancellationToken).ConfigureAwait(false);
+        if (!HasFrameCount(json))
+        {
+            json = await RunProbeAsync(ffprobe, path, countPackets: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        VideoInfo info = ParseProbe(json, path);
+        if ((long)info.Width * info.Height > Options.MaxFramePixels)
+        {
+            throw new MagmaInputException(
+                $"Video '{path}' is {info.Width}x{info.Height}, more than VideoDecoderOptions.MaxFramePixels ({Options.MaxFramePixels}). Downscale it (ffmpeg -vf scale=1280:-2) or raise the limit.");
+        }
+
+        return info;
+    }
+
+    private async Task<string> RunProbeAsync(string ffprobe, string path, bool countPackets, CancellationToken cancellationToken)
+    {
         string json;
         int exit;
         string errors;
         await using (FfmpegProcess p = FfmpegProcess.Start(ffprobe,
         [
-            "-v", "error", "-select_streams", "v:0", "-count_packets",
+            "-v", "error", "-select_streams", "v:0", .. (countPackets ? (string[])["-count_packets"] : []),
             "-show_entries", "stream=width,height,nb_read_packets,nb_frames,avg_frame_rate,r_frame_rate,duration,start_time:format=duration",
             "-of", "json", path,
         ]))
@@ -78,14 +98,20 @@ public sealed class VideoReader
             throw new MagmaInputException($"Video '{path}' could not be read by ffprobe (exit code {exit}: {Clip(errors)}). Pass an MP4, WebM, MKV or GIF file that plays.");
         }
 
-        VideoInfo info = ParseProbe(json, path);
-        if ((long)info.Width * info.Height > Options.MaxFramePixels)
-        {
-            throw new MagmaInputException(
-                $"Video '{path}' is {info.Width}x{info.Height}, more than VideoDecoderOptions.MaxFramePixels ({Options.MaxFramePixels}). Downscale it (ffmpeg -vf scale=1280:-2) or raise the limit.");
-        }
+        return json;
+    }
 
-        return info;
+    private static bool HasFrameCount(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return doc.RootElement.TryGetProperty("streams", out JsonElement streams) && streams.GetArrayLength() > 0 && Int(streams[0], "nb_frames") > 0;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
