@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Magma.Inference.Imaging;
 
 namespace Magma.Inference.Video;
@@ -53,14 +54,23 @@ internal sealed class VideoClip
         return end - first;
     }
 
-    public async Task<IReadOnlyList<VideoFrame>> ReadAsync(int[] indices, CancellationToken cancellationToken)
+    /// <summary>The frames at <paramref name="indices"/>, as the decoder delivers them (so callers overlap their work with decoding).</summary>
+    public async IAsyncEnumerable<VideoFrame> ReadAsync(int[] indices, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (_frames is not null)
         {
             double fps = Info.FramesPerSecond;
-            return [.. indices.Select(i => new VideoFrame(_frames[i], i, fps > 0 ? TimeSpan.FromSeconds(i / fps) : null, pooled: null))];
+            foreach (int i in indices)
+            {
+                yield return new VideoFrame(_frames[i], i, fps > 0 ? TimeSpan.FromSeconds(i / fps) : null, pooled: null);
+            }
+
+            yield break;
         }
 
-        return await _reader!.ReadAllAsync(Info, Info.Source, indices, cancellationToken).ConfigureAwait(false);
+        await foreach (VideoFrame frame in _reader!.ReadFramesAsync(Info, Info.Source, indices, cancellationToken).ConfigureAwait(false))
+        {
+            yield return frame;
+        }
     }
 }

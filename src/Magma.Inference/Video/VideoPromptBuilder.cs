@@ -163,10 +163,10 @@ internal static class VideoPromptBuilder
                         }
 
                         int[] indices = FrameSampler.Select(clip.Info, sampling, n);
-                        IReadOnlyList<VideoFrame> decoded = await clip.ReadAsync(indices, cancellationToken).ConfigureAwait(false);
-                        owned.AddRange(decoded);
-                        foreach (VideoFrame f in decoded)
+                        // Each frame is shaped as it arrives, while ffmpeg decodes the next ones.
+                        await foreach (VideoFrame f in clip.ReadAsync(indices, cancellationToken).ConfigureAwait(false))
                         {
+                            owned.Add(f);
                             images.Add(shaper.Shape(f.Image, out byte[]? buffer));
                             if (buffer is not null)
                             {
