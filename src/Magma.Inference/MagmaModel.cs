@@ -202,6 +202,65 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
         return TraceParser.Parse(response.Text, image.Width, image.Height);
     }
 
+    /// <summary>
+    /// Runs several independent requests together: each prompt is encoded and prefilled on its own, then every decode
+    /// step advances all of them in one decoder run, so N robots (or N screenshots) share the cost of reading the
+    /// weights. Each request keeps its own options; the tokens are those of running it alone, up to the rounding of a
+    /// batched matrix product. Needs a GroupQueryAttention package (what tools/export writes); other packages run the
+    /// requests one after another.
+    /// </summary>
+    /// <param name="requests">The requests, answered in the same order.</param>
+    /// <param name="cancellationToken">Stops the batch within one decode step.</param>
+    /// <exception cref="MagmaInputException">A request cannot be run (as for <see cref="GenerateAsync"/>), or uses stop strings.</exception>
+    public async Task<IReadOnlyList<MagmaResponse>> GenerateBatchAsync(IReadOnlyList<MagmaRequest> requests, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        if (requests.Count == 0)
+        {
+            return [];
+        }
+
+        if (!_engine.Sessions.SharedKv || !_engine.Sessions.LogitsPruned)
+        {
+            var sequential = new List<MagmaResponse>(requests.Count);
+            foreach (MagmaRequest r in requests)
+            {
+                sequential.Add(await GenerateAsync(r, cancellationToken).ConfigureAwait(false));
+            }
+
+            return sequential;
+        }
+
+        var items = new BatchItem[requests.Count];
+        for (int i = 0; i < requests.Count; i++)
+        {
+            MagmaRequest r = requests[i] ?? throw new ArgumentException($"requests[{i}] is null.", nameof(requests));
+            items[i] = new BatchItem(Tokenize(r), r.Images, r.Options ?? GenerationOptions.Greedy);
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            IReadOnlyList<BatchOutcome> outcomes = await Task.Run(() => BatchGeneration.Run(_engine, items, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var responses = new MagmaResponse[outcomes.Count];
+            for (int i = 0; i < outcomes.Count; i++)
+            {
+                BatchOutcome o = outcomes[i];
+                int[] ids = [.. o.Ids];
+                ReadOnlySpan<int> text = o.Finish == FinishReason.StopToken ? ids.AsSpan(0, ids.Length - 1) : ids;
+                responses[i] = new MagmaResponse(
+                    _engine.Tokenizer.Decode(text, skipSpecialTokens: true).Trim(), ids, new MagmaUsage(o.PromptTokens, o.ImageTokens, ids.Length), o.Finish);
+            }
+
+            return responses;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>Runs pre-tokenized prompt ids (parity tests, callers with their own template).</summary>
     internal async Task<MagmaResponse> RunAsync(int[] ids, IReadOnlyList<RgbImage> images, GenerationOptions options, CancellationToken cancellationToken)
     {

@@ -63,6 +63,9 @@ internal sealed class MagmaEngine : IDisposable
 
     public MagmaPackage Package { get; }
 
+    /// <summary>Positions one request may fill (the options' limit capped by the model's).</summary>
+    internal int MaxSequence => _maxSequence;
+
     public MagmaSessions Sessions { get; }
 
     public MagmaTokenizer Tokenizer { get; }
@@ -187,7 +190,7 @@ internal sealed class MagmaEngine : IDisposable
         {
             ulong seed = options.Seed ?? (ulong)Random.Shared.NextInt64();
             // The loop is made first: a greedy request lets the prefill's own run choose the first token on the device.
-            var loop = new GenerationLoop(context, new StreamingText(Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true)), options, StopIds(options), seed);
+            var loop = new GenerationLoop(context, new StreamingText(Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true)), options, StopIdsFor(options), seed);
             context.Prefill(embeds, length);
             // Prefill = everything in Start but the vision encoder: text embedding, merge, cache allocation, prompt run.
             EngineTelemetry.RecordStage(EngineTelemetry.Prefill, Stopwatch.GetElapsedTime(start) - _lastVisionTime);
@@ -238,7 +241,8 @@ internal sealed class MagmaEngine : IDisposable
         }
     }
 
-    private IReadOnlyList<int> StopIds(GenerationOptions options)
+    /// <summary>The ids that end a request: its own, or the package's EOS ids plus &lt;|end_of_text|&gt;.</summary>
+    internal IReadOnlyList<int> StopIdsFor(GenerationOptions options)
     {
         if (options.StopTokenIds is not null)
         {

@@ -48,6 +48,13 @@ internal static class SessionFactory
                 settings["enable_cuda_graph"] = "1";
             }
 
+            if (role is GraphRole.Decoder or GraphRole.DecoderWithGraphs)
+            {
+                // ORT 1.31: per-shape GEMM tuning (cuBLAS, a small-N GEMV and on Hopper the TMA tinygemm2) for the M = 1
+                // matrix-vector products of a decode step; tuned in the runs before graph capture (warm-up).
+                so.AddSessionConfigEntry("ep.cuda.enable_gemm_auto_tune", "1");
+            }
+
             try
             {
                 using var cuda = new OrtCUDAProviderOptions();
@@ -101,5 +108,6 @@ internal enum GraphRole
 {
     Other,
     Vision,
+    Decoder,
     DecoderWithGraphs,
 }
