@@ -150,7 +150,7 @@ internal static class ChatRequestBuilder
         "video/x-matroska" or "video/matroska" => ".mkv",
         "video/quicktime" => ".mov",
         "video/x-msvideo" => ".avi",
-        "image/gif" => ".gif",
+        "image/gif" or "video/gif" => ".gif",
         _ => ".video",
     };
 
