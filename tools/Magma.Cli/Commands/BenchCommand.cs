@@ -63,7 +63,7 @@ internal static class BenchCommand
             """);
         command.SetAction((parse, ct) => CliErrors.GuardAsync(parse.InvocationConfiguration.Error, () => RunAsync(
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetRequiredValue(model), parse.GetValue(device)!,
-            parse.GetValue(repetitions), parse.GetValue(warmup), parse.GetValue(threads), parse.GetValue(json), ct)));
+            parse.GetValue(repetitions), parse.GetValue(warmup), parse.GetValue(threads), parse.GetValue(json), ct), ct));
         return command;
     }
 

@@ -66,7 +66,7 @@ internal static class GroundCommand
         command.SetAction((parse, ct) => CliErrors.GuardAsync(parse.InvocationConfiguration.Error, () => parse.GetValue(url) is { } page
             ? WebGround.RunAsync(parse, model, parse.GetRequiredValue(instruction), WebPageTarget.Create(page, parse.GetValue(allow) ?? [], parse.GetValue(viewport)!),
                 parse.GetValue(output), parse.GetValue(json), ct)
-            : RunAsync(parse, model, parse.GetRequiredValue(instruction), parse.GetRequiredValue(image), parse.GetValue(output), parse.GetValue(json), ct)));
+            : RunAsync(parse, model, parse.GetRequiredValue(instruction), parse.GetRequiredValue(image), parse.GetValue(output), parse.GetValue(json), ct), ct));
         return command;
     }
 

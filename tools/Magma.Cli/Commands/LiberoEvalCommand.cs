@@ -109,7 +109,7 @@ internal static class LiberoEvalCommand
             };
             string? actionsFile = parse.GetValue(actions);
             return await RunAsync(parse, model, actionsFile, host, evaluation, parse.GetValue(json), ct).ConfigureAwait(false);
-        }));
+        }, ct));
         return command;
     }
 
@@ -194,7 +194,8 @@ internal static class LiberoEvalCommand
 
         if (cancelled)
         {
-            await error.WriteLineAsync($"magma: cancelled; {report.Episodes.Count} of {total} episodes are finished and kept in {Path.Combine(options.OutputDirectory, LiberoEvaluator.EpisodesFile)}; run the same command again to resume.").ConfigureAwait(false);
+            string of = total > 0 ? string.Create(CultureInfo.InvariantCulture, $" of {total}") : "";
+            await error.WriteLineAsync($"magma: cancelled; {report.Episodes.Count}{of} episodes are finished and kept in {Path.Combine(options.OutputDirectory, LiberoEvaluator.EpisodesFile)}; run the same command again to resume.").ConfigureAwait(false);
             return ExitCodes.Cancelled;
         }
 
@@ -215,7 +216,7 @@ internal static class LiberoEvalCommand
             table.AddRow([s.Suite, "all", "", s.Episodes.ToString(c), s.Successes.ToString(c), r.Tasks.Where(t => t.Suite == s.Suite).Sum(t => t.Errors).ToString(c), string.Create(c, $"{s.SuccessRate * 100:F1}%")]);
         }
 
-        output.WriteLine(string.Create(c, $"LIBERO: {r.Episodes.Count} of {r.Total} episodes{(r.Resumed > 0 ? $" ({r.Resumed} from an earlier run)" : "")}{(r.Cancelled ? " (cancelled)" : "")}"));
+        output.WriteLine(string.Create(c, $"LIBERO: {r.Episodes.Count}{(r.Total > 0 ? $" of {r.Total}" : "")} episodes{(r.Resumed > 0 ? $" ({r.Resumed} from an earlier run)" : "")}{(r.Cancelled ? " (cancelled)" : "")}"));
         CliConsole.Write(output, table);
         output.WriteLine(string.Create(c, $"Per policy step ({r.Timings.PolicySteps} steps): observe {r.Timings.ObserveMs:F2} ms, model {r.Timings.ModelMs:F2} ms, env.step {r.Timings.StepMs:F2} ms"));
         output.WriteLine($"Report   {Path.Combine(r.OutputDirectory, "report.md")}");

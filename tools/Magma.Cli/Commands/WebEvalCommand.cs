@@ -4,6 +4,7 @@ using Magma.Inference;
 using Magma.Plugins.Web.Browser;
 using Magma.Plugins.Web.Grounding;
 using Magma.WebHarness;
+using Microsoft.Playwright;
 
 namespace Magma.Cli.Commands;
 
@@ -77,7 +78,7 @@ internal static class WebEvalCommand
             string[]? taskList = parse.GetValue(tasks) is { Length: > 0 } t ? [.. t.SelectMany(x => x.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))] : null;
             ITaskSource source = parse.GetValue(suite) is { } s ? Suite(s, taskList) : MiniWob(parse.GetRequiredValue(miniwob), taskList);
             return RunAsync(parse, model, policyName, source, parse.GetValue(seeds), parse.GetValue(steps), parse.GetValue(output)!, parse.GetValue(json), ct);
-        }));
+        }, ct));
         return command;
     }
 
@@ -127,10 +128,10 @@ internal static class WebEvalCommand
         var results = new List<EpisodeResult>();
         int total = source.Tasks.Count * seeds;
         bool cancelled = false;
-        string browser;
-        await using (WebSession session = await WebSession.LaunchAsync(source.SessionOptions, ct).ConfigureAwait(false))
+        WebSession session = await WebSession.LaunchAsync(source.SessionOptions, ct).ConfigureAwait(false);
+        string browser = "chromium " + session.BrowserVersion;
+        try
         {
-            browser = "chromium " + session.BrowserVersion;
             cancelled = await CliConsole.WithProgressAsync(output, error, json, $"{source.Name}, {policyName}", async report =>
             {
                 report(0, total, $"{browser}; {total} episodes");
@@ -150,12 +151,25 @@ internal static class WebEvalCommand
 
                     return false;
                 }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                catch (Exception e) when (CliErrors.IsInterrupt(e, ct))
                 {
-                    // Keep what finished: the report below covers it and says the run was cut short.
+                    // Keep what finished: the report below covers it and says the run was cut short. Ctrl+C in a
+                    // terminal also reaches Playwright's driver and Chromium (same process group), so the episode in
+                    // flight may end in a closed-browser error rather than OperationCanceledException.
                     return true;
                 }
             }).ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                await session.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (PlaywrightException e) when (CliErrors.IsInterrupt(e, ct))
+            {
+                // The browser is already gone with the Ctrl+C.
+            }
         }
 
         WebEvalReport result = WebEvalReport.From(source.Name, policyName, browser, results, total, cancelled, Path.GetFullPath(outDir));

@@ -21,7 +21,7 @@ internal static class WebGround
         {
             await session.OpenAsync(page.Url, ct).ConfigureAwait(false);
         }
-        catch (PlaywrightException e)
+        catch (PlaywrightException e) when (!CliErrors.IsInterrupt(e, ct))
         {
             await error.WriteLineAsync($"magma: could not open {page.Url}: {e.Message.Split('\n')[0].Trim()}").ConfigureAwait(false);
             return ExitCodes.Error;
