@@ -152,6 +152,29 @@ void Measure(string name, int n, Func<MagmaResponse> run)
     Report(name, "ms", times, new JsonObject { ["prompt_tokens"] = last.Usage.PromptTokens, ["tokens"] = last.TokenIds.Count });
 }
 
+// batched LIBERO steps: N robots' frames -> N actions per call (throughput)
+foreach (int n in new[] { 1, 4, 8, 16 })
+{
+    MagmaRequest[] batch = [.. Enumerable.Range(0, n).Select(i => new MagmaRequest
+    {
+        Images = [Images.Pattern(LiberoFrame.FrameSize, LiberoFrame.FrameSize, seed: 10 + i)],
+        Turns = MagmaPrompts.Conversation(MagmaPrompts.RobotAction(i % 2 == 0 ? Task : "open the top drawer of the cabinet", startEnd)),
+        Options = liberoGreedy,
+    })];
+    model.GenerateBatchAsync(batch).GetAwaiter().GetResult();
+    var times = new List<double>();
+    for (int i = 0; i < Math.Max(3, reps / 2); i++)
+    {
+        long s = Stopwatch.GetTimestamp();
+        model.GenerateBatchAsync(batch).GetAwaiter().GetResult();
+        times.Add(Ms(s));
+    }
+
+    times.Sort();
+    double perSecond = n / (times[times.Count / 2] / 1000);
+    Report($"batched LIBERO steps, N = {n}", "ms", times, new JsonObject { ["actions_per_s"] = Math.Round(perSecond, 1) });
+}
+
 // time to first token of the UI step (streaming)
 {
     var times = new List<double>();

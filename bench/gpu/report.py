@@ -97,6 +97,14 @@ def main() -> int:
         fcell = f"{floor:.1f}" if floor and floor == floor else "—"
         lines.append(f"| {label} | {cell(d)} | {cell(t)} | {cell(s)} | {speed} | {fcell} | {ratio} |")
 
+    batched = [r for r in dn["rows"] if r["name"].startswith("batched LIBERO steps")]
+    if batched:
+        base = batched[0].get("actions_per_s")
+        lines += ["", "| batched LIBERO steps | median / p90 ms per call | actions/s | vs N = 1 |", "| --- | --- | --- | --- |"]
+        for r in batched:
+            aps = r.get("actions_per_s")
+            lines.append(f"| {r['name'].split(', ')[-1]} | {cell(r)} | {aps} | {aps / base:.1f}x |" if base and aps else f"| {r['name']} | {cell(r)} | — | — |")
+
     notes = []
     if args.memory and os.path.exists(args.memory):
         samples = [int(x) for x in open(args.memory).read().split() if x.strip().isdigit()]
