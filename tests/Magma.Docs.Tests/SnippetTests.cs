@@ -1,11 +1,20 @@
 namespace Magma.Docs.Tests;
 
 /// <summary>
-/// Every C# code block in README.md and docs/*.md compiles against the libraries. A block may opt out only with
+/// Every C# code block in README.md, docs/*.md and the packages' READMEs compiles against the libraries. A block may opt out only with
 /// <c>&lt;!-- snippet: no-compile (reason) --&gt;</c> on the line above its fence.
 /// </summary>
 public sealed class SnippetTests
 {
+    private static readonly string[] PackageReadmes =
+    [
+        "src/Magma.Inference/README.md",
+        "src/Magma.SemanticKernel/README.md",
+        "plugins/Magma.Plugins.Web/README.md",
+        "plugins/Magma.Plugins.Robotics/README.md",
+        "tools/Magma.Cli/README.md",
+    ];
+
     private static readonly Lazy<IReadOnlyList<DocSnippet>> All = new(() =>
     {
         string root = RepositoryRoot();
@@ -13,6 +22,8 @@ public sealed class SnippetTests
         files.AddRange(Directory.GetFiles(Path.Combine(root, "docs"), "*.md")
             .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/'))
             .Order(StringComparer.Ordinal));
+        // The NuGet packages' READMEs (shown on the package page) hold examples too.
+        files.AddRange(PackageReadmes.Where(f => File.Exists(Path.Combine(root, f))));
         return files.SelectMany(f => DocSnippet.Read(root, f)).ToList();
     });
 
@@ -44,6 +55,8 @@ public sealed class SnippetTests
         Assert.Contains(All.Value, s => s.File == "README.md" && s.NoCompileReason is null && s.Code.Contains("AddMagmaChatCompletion", StringComparison.Ordinal));
         Assert.Contains(All.Value, s => s.File == "docs/web.md" && s.NoCompileReason is null);
         Assert.Contains(All.Value, s => s.File == "docs/robotics.md" && s.NoCompileReason is null);
+        foreach (string readme in PackageReadmes.Where(r => !r.StartsWith("tools/", StringComparison.Ordinal)))
+            Assert.Contains(All.Value, s => s.File == readme && s.NoCompileReason is null);
     }
 
     [Fact]

@@ -36,6 +36,7 @@ internal static class Dotnet
         info.Environment["DOTNET_CLI_UI_LANGUAGE"] = "en";
 
         var output = new StringBuilder();
+        var clock = Stopwatch.StartNew();
         using var process = new Process { StartInfo = info };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
@@ -59,12 +60,12 @@ internal static class Dotnet
 
         // WaitForExitAsync returns after the redirected streams are drained.
         lock (output)
-            return new ProcessResult(process.ExitCode, output.ToString(), $"{Path.GetFileName(program)} {string.Join(' ', arguments)}");
+            return new ProcessResult(process.ExitCode, output.ToString(), $"{Path.GetFileName(program)} {string.Join(' ', arguments)}", clock.Elapsed);
     }
 }
 
 /// <summary>Exit code and interleaved stdout/stderr of a child process.</summary>
-internal sealed record ProcessResult(int ExitCode, string Output, string CommandLine)
+internal sealed record ProcessResult(int ExitCode, string Output, string CommandLine, TimeSpan Elapsed)
 {
     /// <summary>Throws with the whole output unless the process exited with 0.</summary>
     public ProcessResult EnsureSuccess()

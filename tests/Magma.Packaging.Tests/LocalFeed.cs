@@ -41,6 +41,9 @@ public sealed class LocalFeed : IAsyncLifetime
 
     public string PackOutput { get; private set; } = "";
 
+    /// <summary>How long the pack took (reported by the tests, for CI logs).</summary>
+    public TimeSpan PackTime { get; private set; }
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(FeedDirectory);
@@ -55,6 +58,7 @@ public sealed class LocalFeed : IAsyncLifetime
             "pack", solution, "-c", "Release", "-o", FeedDirectory, "--artifacts-path", Path.Combine(Root, "artifacts"),
             $"-p:Version={Version}", "--disable-build-servers", "-nodeReuse:false");
         PackOutput = pack.EnsureSuccess().Output;
+        PackTime = pack.Elapsed;
     }
 
     public Task DisposeAsync()

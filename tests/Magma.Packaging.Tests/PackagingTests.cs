@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Xml.Linq;
+using Xunit.Abstractions;
 
 namespace Magma.Packaging.Tests;
 
@@ -8,7 +9,7 @@ namespace Magma.Packaging.Tests;
 /// application and run; the magma tool installs from the same feed and runs.
 /// </summary>
 [Collection(PackagingGroup.Name)]
-public sealed class PackagingTests(LocalFeed feed)
+public sealed class PackagingTests(LocalFeed feed, ITestOutputHelper log)
 {
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3);
@@ -74,9 +75,10 @@ public sealed class PackagingTests(LocalFeed feed)
         await File.WriteAllTextAsync(Path.Combine(app, "Consumer.csproj"), template.Replace("$VERSION$", feed.Version, StringComparison.Ordinal));
         File.Copy(Path.Combine(AppContext.BaseDirectory, "consumer", "Program.cs"), Path.Combine(app, "Program.cs"));
 
-        (await Dotnet.RunAsync(app, BuildTimeout, "build", "-c", "Release", "--disable-build-servers", "-nodeReuse:false")).EnsureSuccess();
+        ProcessResult build = (await Dotnet.RunAsync(app, BuildTimeout, "build", "-c", "Release", "--disable-build-servers", "-nodeReuse:false")).EnsureSuccess();
         string dll = Path.Combine(app, "bin", "Release", "net10.0", "Consumer.dll");
         ProcessResult run = await Dotnet.RunAsync(app, RunTimeout, dll, LocalFeed.TinyPackage);
+        log.WriteLine($"pack {feed.PackTime.TotalSeconds:0} s (once), restore + build {build.Elapsed.TotalSeconds:0} s, run {run.Elapsed.TotalSeconds:0} s\n{run.Output}");
 
         Assert.True(run.ExitCode == 0, $"consumer exited with {run.ExitCode}:\n{run.Output}");
         string[] lines = run.Output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -103,8 +105,9 @@ public sealed class PackagingTests(LocalFeed feed)
         Directory.CreateDirectory(work);
         WriteNuGetConfig(work);
 
-        (await Dotnet.RunAsync(work, BuildTimeout, "tool", "install", LocalFeed.ToolId, "--version", feed.Version, "--tool-path", toolPath))
+        ProcessResult install = (await Dotnet.RunAsync(work, BuildTimeout, "tool", "install", LocalFeed.ToolId, "--version", feed.Version, "--tool-path", toolPath))
             .EnsureSuccess();
+        log.WriteLine($"pack {feed.PackTime.TotalSeconds:0} s (once), tool install {install.Elapsed.TotalSeconds:0} s");
         string magma = Path.Combine(toolPath, OperatingSystem.IsWindows() ? "magma.exe" : "magma");
         Assert.True(File.Exists(magma), $"{magma} was not installed");
 
