@@ -64,6 +64,33 @@ public sealed class GroundUrlTests
     }
 
     [Fact]
+    public async Task Json_report_names_the_element_with_its_boxes()
+    {
+        WebPageTarget page = WebPageTarget.Create(FormPage, [], "800x600");
+        await using WebSession session = await WebSession.LaunchAsync(page.SessionOptions);
+        await session.OpenAsync(page.Url);
+        WebObservation obs = await session.ObserveAsync();
+        WebMark mark = obs.Marks[0];
+        var grounding = new WebGrounding(mark, (mark.PixelBox.X + 1, mark.PixelBox.Y + 1), "Mark: 0", "prompt", "MarkLookup -> mark 0", 1);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        int code = await WebGround.ReportAsync(obs, grounding, ["blocked request to http://x.test/"], null, json: true, output, error, CancellationToken.None);
+
+        Assert.Equal(0, code);
+        using JsonDocument doc = JsonDocument.Parse(output.ToString());
+        JsonElement root = doc.RootElement;
+        Assert.True(root.GetProperty("found").GetBoolean());
+        Assert.Equal(mark.PixelBox.X + 1, root.GetProperty("pixel").GetProperty("x").GetDouble(), 3);
+        Assert.Equal(mark.Role, root.GetProperty("mark").GetProperty("role").GetString());
+        Assert.Equal(mark.Name, root.GetProperty("mark").GetProperty("name").GetString());
+        Assert.Equal(mark.PixelBox.Width, root.GetProperty("mark").GetProperty("pixel_box").GetProperty("width").GetSingle(), 3);
+        Assert.Equal(obs.Marks.Count, root.GetProperty("marks").GetInt32());
+        Assert.Equal("blocked request to http://x.test/", root.GetProperty("blocked")[0].GetString());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("marked").ValueKind);
+    }
+
+    [Fact]
     public async Task Http_page_origin_is_allowed_and_other_origins_are_blocked_and_reported()
     {
         // A page on a local HTTP server that also tries to load an image from another origin.

@@ -88,6 +88,16 @@ public sealed class WebEvalCommandTests
     }
 
     [Fact]
+    public async Task A_folder_that_is_not_a_miniwob_checkout_exits_1_saying_so()
+    {
+        CliRun run = await Cli.RunAsync("web-eval", "--policy", "oracle", "--miniwob", Cli.WebPages);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("is not a MiniWoB++ checkout", run.Err, StringComparison.Ordinal);
+        Assert.Equal("", run.Out);
+    }
+
+    [Fact]
     public async Task Unknown_task_exits_1_listing_the_suite_pages()
     {
         CliRun run = await Cli.RunAsync("web-eval", "--policy", "oracle", "--suite", Cli.WebPages, "--tasks", "nope");
