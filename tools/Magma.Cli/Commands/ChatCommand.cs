@@ -40,7 +40,7 @@ internal static class ChatCommand
         };
         model.AddTo(command);
         command.SetAction((parse, ct) => CliErrors.GuardAsync(parse.InvocationConfiguration.Error, () => RunAsync(
-            parse, model, parse.GetRequiredValue(question), parse.GetValue(images) ?? [], parse.GetValue(videos) ?? [], parse.GetValue(frames), parse.GetValue(json), ct)));
+            parse, model, parse.GetRequiredValue(question), parse.GetValue(images) ?? [], parse.GetValue(videos) ?? [], parse.GetValue(frames), parse.GetValue(json), ct), ct));
         return command;
     }
 
