@@ -474,6 +474,12 @@ public sealed partial class WebSession : IAsyncDisposable
 
         await SettleAsync().ConfigureAwait(false);
         JsonElement after = await StateAsync(observationId, mark).ConfigureAwait(false);
+        if (ReferenceEquals(pageBefore, _page) && Int(after, "opened") > Int(before, "opened") && await WaitForNewPageAsync().ConfigureAwait(false))
+        {
+            // The page asked for a tab whose 'page' event arrived after the settle (a loaded machine): report on it.
+            after = await StateAsync(observationId, mark).ConfigureAwait(false);
+        }
+
         string? newPage;
         string[] blocked, dialogs;
         lock (_gate)
@@ -511,6 +517,41 @@ public sealed partial class WebSession : IAsyncDisposable
             ActMs = sw.Elapsed.TotalMilliseconds,
         };
     }
+
+    /// <summary>Waits up to the settle timeout for a requested tab to be adopted (or refused); true when one was adopted.</summary>
+    private async Task<bool> WaitForNewPageAsync()
+    {
+        var sw = Stopwatch.StartNew();
+        int refused;
+        lock (_gate)
+        {
+            refused = _blocked.Count;
+        }
+
+        while (sw.ElapsedMilliseconds < _options.SettleTimeoutMilliseconds)
+        {
+            await DrainPendingAsync().ConfigureAwait(false);
+            lock (_gate)
+            {
+                if (_newPage is not null)
+                {
+                    return true;
+                }
+
+                if (_blocked.Count > refused)
+                {
+                    return false;
+                }
+            }
+
+            await Task.Delay(25).ConfigureAwait(false);
+        }
+
+        return false;
+    }
+
+    private static int Int(JsonElement state, string name) =>
+        state.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : 0;
 
     private bool BlockedSince(int count)
     {

@@ -7,7 +7,7 @@ window.__magmaSom = window.__magmaSom || (function () {
   const ATOMIC_ROLES = new Set(['button', 'link', 'checkbox', 'radio', 'tab', 'menuitem', 'menuitemcheckbox',
     'menuitemradio', 'option', 'switch', 'treeitem']);
   const ROLES = new Set([...ATOMIC_ROLES, 'combobox', 'textbox', 'searchbox', 'slider', 'spinbutton']);
-  const api = { current: null, secrets: new WeakSet(), docs: new WeakSet(), mutations: 0 };
+  const api = { current: null, secrets: new WeakSet(), docs: new WeakSet(), mutations: 0, opened: 0 };
 
   function watch(doc) {
     if (api.docs.has(doc)) return;
@@ -15,6 +15,14 @@ window.__magmaSom = window.__magmaSom || (function () {
     try {
       new doc.defaultView.MutationObserver(function (records) { api.mutations += records.length; })
         .observe(doc, { subtree: true, childList: true, attributes: true, characterData: true });
+      // Counts attempts to open a tab, so the host knows to wait for one whose 'page' event is still in flight.
+      doc.addEventListener('click', function (e) {
+        const a = e.target && e.target.closest ? e.target.closest('a[href]') : null;
+        const t = a ? (a.getAttribute('target') || '').toLowerCase() : '';
+        if (a && t && t !== '_self' && t !== '_parent' && t !== '_top') api.opened++;
+      }, true);
+      const win = doc.defaultView, open = win.open;
+      win.open = function () { api.opened++; return open.apply(this, arguments); };
     } catch (e) { /* a document that is going away */ }
   }
 
@@ -356,7 +364,7 @@ window.__magmaSom = window.__magmaSom || (function () {
 
   // Page state for effect reports; the target's value and checked state when a mark is given.
   api.state = function (args) {
-    const s = { url: location.href, title: document.title, focus: focusDescription(), mutations: api.mutations, value: null, checked: null };
+    const s = { url: location.href, title: document.title, focus: focusDescription(), mutations: api.mutations, opened: api.opened, value: null, checked: null };
     if (args && args.id && api.current && api.current.id === args.id) {
       const el = api.current.els[args.mark];
       if (el && el.isConnected) {

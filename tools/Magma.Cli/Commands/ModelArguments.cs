@@ -15,7 +15,7 @@ internal sealed class ModelArguments
         init => Model.Required = value;
     }
 
-    public Option<bool> Cuda { get; } = new("--cuda") { Description = "Run on the GPU with ONNX Runtime's CUDA provider (needs CUDA 12 + cuDNN 9)." };
+    public Option<bool> Cuda { get; } = new("--cuda") { Description = "Run on the GPU with ONNX Runtime's CUDA provider (needs an NVIDIA driver R580+ and the CUDA 13 runtime)." };
 
     public Option<int> MaxTokens { get; }
 
