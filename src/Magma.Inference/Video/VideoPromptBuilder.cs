@@ -32,7 +32,9 @@ internal static class VideoPromptBuilder
         int imageId = model.Package.Manifest.Tokens.Image;
         int otherImageTokens = turns.SelectMany(t => t.Parts).OfType<RgbImage>().Sum(i => EmbeddingMerger.ImageTokenCount(pre.SelectGrid(i.Width, i.Height), g));
 
-        int FramesOf(int clip, int n) => sampling.FramesPerSecond is not null ? available[clip] : Math.Min(n, available[clip]);
+        // A rate fixes each video's count (target = the largest); the search below still varies n, so an over-budget
+        // rate is answered with the count that would fit.
+        int FramesOf(int clip, int n) => Math.Min(n, available[clip]);
 
         List<ChatTurn> Render(int n)
         {

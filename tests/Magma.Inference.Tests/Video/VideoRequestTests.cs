@@ -96,6 +96,23 @@ public sealed class VideoRequestTests(TinyMagmaFixture fixture, TestVideos video
     }
 
     [Fact]
+    public async Task Rate_sampling_shows_the_frame_at_each_tick_and_an_over_budget_rate_says_how_many_fit()
+    {
+        MagmaModel model = fixture.Model;
+        using VideoRequest twice = await model.CreateRequestAsync(Videos.Mp4, "q", new VideoSampling { FramesPerSecond = 2 }, new GenerationOptions { MaxNewTokens = 4 });
+
+        Assert.Equal([0, 5, 10, 15, 20, 25], twice.Frames.Select(f => f.Index));
+        Assert.Equal([0.0, 0.5, 1.0, 1.5, 2.0, 2.5], twice.Frames.Select(f => Math.Round(f.Timestamp!.Value.TotalSeconds, 6)));
+        Assert.Equal(6, twice.Request.Images.Count);
+
+        // 40 s at 1 frame per second: 40 frames, more than 8192 positions hold.
+        var e = await Assert.ThrowsAsync<MagmaInputException>(() => model.CreateRequestAsync(Videos.LongClip, "q", new VideoSampling { FramesPerSecond = 1 }));
+        using VideoRequest auto = await model.CreateRequestAsync(Videos.LongClip, "q");
+        Assert.Contains($"40 frames per video", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"{auto.Plan.FramesPerVideo} frames per video would fit", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Crops_per_frame_drop_before_frames_do()
     {
         MagmaModel model = fixture.Model;
