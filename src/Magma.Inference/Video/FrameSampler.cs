@@ -64,6 +64,8 @@ public static class FrameSampler
         }
 
         double fps = RequireRate(info, "VideoSampling.FramesPerSecond");
+        // Faster than the video's own rate only repeats frames (which are dropped): cap it, so the loop is bounded by the frame count.
+        rate = Math.Min(rate, fps);
         double start = first / fps;
         var picked = new List<int>();
         for (long k = 0; ; k++)

@@ -359,6 +359,12 @@ public sealed class VideoReader
     {
         lock (_started)
         {
+            // A long-lived reader (a plugin's) keeps only the recent ids.
+            if (_started.Count == 64)
+            {
+                _started.RemoveAt(0);
+            }
+
             _started.Add(p.Id);
         }
     }

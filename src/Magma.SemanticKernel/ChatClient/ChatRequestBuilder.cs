@@ -92,7 +92,7 @@ internal static class ChatRequestBuilder
                         // ffmpeg needs a seekable file for MP4s whose index sits at the end, so bytes go to a
                         // temporary file, deleted when the request is done.
                         string file = Path.Combine(Path.GetTempPath(), "magma-video-" + Guid.NewGuid().ToString("N") + VideoExtension(data.MediaType));
-                        File.WriteAllBytes(file, data.Data.ToArray());
+                        File.WriteAllBytes(file, data.Data.Span);
                         temporary.Add(file);
                         parts.Add(VideoPromptPart.VideoFile(file));
                         break;

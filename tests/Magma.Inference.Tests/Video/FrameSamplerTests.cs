@@ -52,6 +52,14 @@ public sealed class FrameSamplerTests
     }
 
     [Fact]
+    public void A_rate_above_the_videos_gives_every_frame_once()
+    {
+        var info = new VideoInfo("v", 160, 120, 30, 10, TimeSpan.FromSeconds(3));
+
+        Assert.Equal(Enumerable.Range(0, 30), FrameSampler.Select(info, new VideoSampling { FramesPerSecond = 1e9 }, count: 1));
+    }
+
+    [Fact]
     public void An_empty_range_says_what_the_video_holds()
     {
         var info = new VideoInfo("clip.mp4", 160, 120, 30, 10, TimeSpan.FromSeconds(3));
