@@ -144,14 +144,14 @@ internal sealed class MagmaEngine : IDisposable
     }
 
     /// <summary>
-    /// Runs each shape requests use once: the vision graph for 1 and 4 crops (cuDNN's exhaustive algorithm search happens
-    /// per shape, on first use), then a short greedy request and a short sampled one, which capture the decode step's
+    /// Runs each shape requests use once: the vision graph for every crop count an image can have (cuDNN's exhaustive
+    /// algorithm search happens per shape, on first use), then a short greedy request and a short sampled one, which capture the decode step's
     /// CUDA graph and touch both ways tokens are chosen. Minutes of first-request latency move to load time.
     /// </summary>
     public void WarmUp()
     {
         VisionManifest v = Package.Manifest.Vision;
-        foreach (int crops in new[] { 1, Math.Min(4, Preprocessor.Config.NumCrops) })
+        for (int crops = 1; crops <= Preprocessor.Config.NumCrops; crops++)
         {
             Sessions.EncodeCrops(new float[crops * 3 * v.CropSize * v.CropSize], crops);
         }

@@ -32,6 +32,20 @@ public sealed class EngineBehaviourTests(TinyMagmaFixture fixture)
     }
 
     [Fact]
+    public async Task WarmUp_runs_two_short_requests_and_leaves_answers_unchanged()
+    {
+        var options = new GenerationOptions { MaxNewTokens = 6, StopTokenIds = [] };
+        MagmaResponse before = await _model.GenerateAsync(TextRequest(options));
+        int caches = _model.Engine.KvCachesCreated;
+
+        _model.Engine.WarmUp(); // what Load does on CUDA: every crop count, a greedy and a sampled request
+
+        Assert.Equal(caches + 2, _model.Engine.KvCachesCreated);
+        MagmaResponse after = await _model.GenerateAsync(TextRequest(options));
+        Assert.Equal(before.TokenIds, after.TokenIds);
+    }
+
+    [Fact]
     public async Task Streaming_deltas_concatenate_to_the_generated_text_and_end_with_usage()
     {
         var options = new GenerationOptions { MaxNewTokens = 12, StopTokenIds = [] };
