@@ -19,7 +19,6 @@ internal sealed class MagmaEngine : IDisposable
 
     private readonly int _maxSequence;
     private DecodeContext? _persistent;
-    private bool _persistentCounted;
     private bool _contextInUse;
 
     /// <summary>Vision time of the last <see cref="BuildEmbeddings"/> call (requests are serialised by the façade).</summary>
@@ -211,12 +210,15 @@ internal sealed class MagmaEngine : IDisposable
     {
         if (Sessions.UsesCudaGraphs && !_contextInUse)
         {
-            _persistent ??= Sessions.BeginDecode(_maxSequence);
+            if (_persistent is null)
+            {
+                _persistent = Sessions.BeginDecode(_maxSequence);
+                KvCachesCreated++;
+            }
+
             _persistent.Reset();
             _contextInUse = true;
             owned = false;
-            KvCachesCreated += _persistentCounted ? 0 : 1;
-            _persistentCounted = true;
             LastKvCache = (_persistent.Cache.BytesAllocated, _persistent.Cache.BufferCount, _persistent.Cache.Capacity);
             return _persistent;
         }
