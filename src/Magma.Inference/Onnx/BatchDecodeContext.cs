@@ -93,24 +93,7 @@ internal sealed class BatchDecodeContext : IDisposable
         _step = sessions.Decoder.CreateIoBinding();
         _step.BindInput(_d.InputsEmbeds, _embedsValue);
         _step.BindInput(_d.AttentionMask, _maskFull);
-        for (int i = 0; i < _d.NumLayers; i++)
-        {
-            _step.BindInput(_d.PastKeyName(i), _kvFull[i * 2]);
-            _step.BindInput(_d.PastValueName(i), _kvFull[(i * 2) + 1]);
-            _step.BindOutput(_d.PresentKeyName(i), _kvFull[i * 2]);
-            _step.BindOutput(_d.PresentValueName(i), _kvFull[(i * 2) + 1]);
-        }
-
-        _step.BindOutput(_d.Logits, _logitsValue);
-        if (_nextValue is not null)
-        {
-            _step.BindOutput(_d.NextToken!, _nextValue);
-        }
-
-        if (_biasValue is not null)
-        {
-            _step.BindInput(_d.TokenBias!, _biasValue);
-        }
+        BindCacheAndOutputs(_step, _kvFull, _logitsValue, _nextValue);
 
         _embed = sessions.Embed.CreateIoBinding();
         _embed.BindInput(sessions.Manifest.Embed.Input, _idsValue);
@@ -158,31 +141,7 @@ internal sealed class BatchDecodeContext : IDisposable
         }
 
         byte[] raw = new byte[_bias.Bytes];
-        if (_s.FloatType == TensorElementType.Float)
-        {
-            Span<float> b = MemoryMarshal.Cast<byte, float>(raw.AsSpan());
-            b.Fill(float.NegativeInfinity);
-            foreach (int id in sortedAllowed)
-            {
-                if ((uint)id < (uint)b.Length)
-                {
-                    b[id] = 0f;
-                }
-            }
-        }
-        else
-        {
-            Span<Half> b = MemoryMarshal.Cast<byte, Half>(raw.AsSpan());
-            b.Fill(Half.NegativeInfinity);
-            foreach (int id in sortedAllowed)
-            {
-                if ((uint)id < (uint)b.Length)
-                {
-                    b[id] = Half.Zero;
-                }
-            }
-        }
-
+        TokenBias.Fill(raw, _s.FloatType, sortedAllowed);
         _bias.Write(raw);
     }
 
@@ -209,25 +168,7 @@ internal sealed class BatchDecodeContext : IDisposable
                 slots.Add(_kv[i].View(f, [1, _d.NumKeyValueHeads, Capacity, _d.HeadDim], row * _slotBytes));
             }
 
-            for (int i = 0; i < _d.NumLayers; i++)
-            {
-                binding.BindInput(_d.PastKeyName(i), slots[i * 2]);
-                binding.BindInput(_d.PastValueName(i), slots[(i * 2) + 1]);
-                binding.BindOutput(_d.PresentKeyName(i), slots[i * 2]);
-                binding.BindOutput(_d.PresentValueName(i), slots[(i * 2) + 1]);
-            }
-
-            binding.BindOutput(_d.Logits, logits);
-            if (next is not null)
-            {
-                binding.BindOutput(_d.NextToken!, next);
-            }
-
-            if (_biasValue is not null)
-            {
-                binding.BindInput(_d.TokenBias!, _biasValue);
-            }
-
+            BindCacheAndOutputs(binding, slots, logits, next);
             _s.Decoder.RunWithBinding(_s.RunOptions, binding);
         }
         finally
@@ -243,6 +184,29 @@ internal sealed class BatchDecodeContext : IDisposable
         _mask.Write(_s.OnesBytes(length), rowStart);
         _positions[row] = length;
         _selectedStale = true;
+    }
+
+    /// <summary>Binds each layer's K/V (one value as past and present), the logits, the choice and the shared bias.</summary>
+    private void BindCacheAndOutputs(OrtIoBinding binding, IReadOnlyList<OrtValue> kv, OrtValue logits, OrtValue? next)
+    {
+        for (int i = 0; i < _d.NumLayers; i++)
+        {
+            binding.BindInput(_d.PastKeyName(i), kv[i * 2]);
+            binding.BindInput(_d.PastValueName(i), kv[(i * 2) + 1]);
+            binding.BindOutput(_d.PresentKeyName(i), kv[i * 2]);
+            binding.BindOutput(_d.PresentValueName(i), kv[(i * 2) + 1]);
+        }
+
+        binding.BindOutput(_d.Logits, logits);
+        if (next is not null)
+        {
+            binding.BindOutput(_d.NextToken!, next);
+        }
+
+        if (_biasValue is not null)
+        {
+            binding.BindInput(_d.TokenBias!, _biasValue);
+        }
     }
 
     /// <summary>

@@ -217,33 +217,8 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
             return;
         }
 
-        Span<byte> row = _biasRow;
-        if (_s.FloatType == TensorElementType.Float)
-        {
-            Span<float> bias = MemoryMarshal.Cast<byte, float>(row);
-            bias.Fill(float.NegativeInfinity);
-            foreach (int id in sortedAllowed)
-            {
-                if ((uint)id < (uint)bias.Length)
-                {
-                    bias[id] = 0f;
-                }
-            }
-        }
-        else
-        {
-            Span<Half> bias = MemoryMarshal.Cast<byte, Half>(row);
-            bias.Fill(Half.NegativeInfinity);
-            foreach (int id in sortedAllowed)
-            {
-                if ((uint)id < (uint)bias.Length)
-                {
-                    bias[id] = Half.Zero;
-                }
-            }
-        }
-
-        _tokenBias.Write(row);
+        TokenBias.Fill(_biasRow, _s.FloatType, sortedAllowed);
+        _tokenBias.Write(_biasRow);
     }
 
     /// <summary>Makes a used context ready for a new request (the CUDA path keeps one per model).</summary>
