@@ -212,7 +212,7 @@ internal sealed class MagmaEngine : IDisposable
         {
             if (_persistent is null)
             {
-                _persistent = Sessions.BeginDecode(_maxSequence);
+                _persistent = Sessions.BeginDecode(_maxSequence, replaysGraph: true);
                 KvCachesCreated++;
             }
 

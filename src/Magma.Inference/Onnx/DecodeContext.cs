@@ -42,6 +42,7 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
     private readonly NativeBuffer? _stepMask;
     private readonly OrtValue? _stepMaskValue;
     private readonly List<OrtValue> _pingPongViews = [];
+    private readonly RunOptions _stepRunOptions;
     private int[]? _allowed;
     private bool _selectOnDevice;
     private bool _logitsStale;
@@ -52,9 +53,12 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
     private long _stepTicks;
     private long _runTicks;
 
-    internal DecodeContext(MagmaSessions sessions, int capacity)
+    internal DecodeContext(MagmaSessions sessions, int capacity, bool replaysGraph = false)
     {
         _s = sessions;
+        // A captured graph keeps the addresses of the context it was captured with: only the model's one long-lived
+        // context may replay it; any other runs its steps uncaptured.
+        _stepRunOptions = replaysGraph && sessions.UsesCudaGraphs ? sessions.StepRunOptions : sessions.RunOptions;
         _d = sessions.Manifest.Decoder;
         TensorElementType f = sessions.FloatType;
         int elem = NativeBuffer.ElementSize(f);
@@ -372,7 +376,7 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
     internal void RunStepGraphs()
     {
         _s.Embed.RunWithBinding(_s.RunOptions, _embedBinding);
-        _s.Decoder.RunWithBinding(_s.StepRunOptions, _binding);
+        _s.Decoder.RunWithBinding(_stepRunOptions, _binding);
     }
 
     /// <summary>

@@ -191,7 +191,8 @@ internal sealed class MagmaSessions : IDisposable
         return OrtValue.CreateTensorValueFromMemory(data.ToArray(), shape);
     }
 
-    public DecodeContext BeginDecode(int capacity) => new(this, capacity);
+    /// <summary>A decoder state for one request (<paramref name="replaysGraph"/>: the model's long-lived context, see <see cref="UsesCudaGraphs"/>).</summary>
+    public DecodeContext BeginDecode(int capacity, bool replaysGraph = false) => new(this, capacity, replaysGraph);
 
     public void Dispose()
     {
