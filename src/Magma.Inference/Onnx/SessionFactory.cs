@@ -11,7 +11,13 @@ internal static class SessionFactory
     public static InferenceSession Create(string path, MagmaModelOptions options, GraphRole role = GraphRole.Other)
     {
         string file = Path.GetFileName(path);
-        using var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var so = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            // ORT warns on stderr about what the package does on purpose (token_bias is an input with a default, so it
+            // is not constant-folded; some shape nodes stay on the CPU); failures still surface as exceptions.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
         // On CUDA the host runs only shape arithmetic: one quiet thread is plenty.
         int threads = options.IntraOpThreads > 0 ? options.IntraOpThreads : options.Device == MagmaDevice.Cuda ? 1 : 0;
         if (threads > 0)
