@@ -7,7 +7,7 @@ namespace Magma.Inference.Video;
 
 /// <summary>
 /// Reads frames from video files: MP4, WebM, MKV and anything else Debian's <c>ffmpeg</c> decodes, through a pipe
-/// (ffprobe for the frame count, rate and size; ffmpeg's <c>select</c> filter picks the frames by index and writes
+/// (the MP4/MOV index read in C#, else ffprobe, for the frame count, rate and size; ffmpeg's <c>select</c> filter picks the frames by index and writes
 /// raw RGB24 to stdout — no temporary files); GIF through SkiaSharp's codec, composited frame by frame. Frame buffers
 /// are pooled (<see cref="VideoFrame.Dispose"/>). Cancelling, a decode error or abandoning the enumeration kills
 /// the ffmpeg process. Thread-safe.
@@ -53,6 +53,21 @@ public sealed class VideoReader
             return GifFrames.Probe(path, Options);
         }
 
+        // Plain MP4/MOV: the moov box holds all of it, read here without starting ffprobe (~0.1 s); anything unusual
+        // (fragments, edit lists that shift frames, several video tracks, a variable rate, damage) goes to ffprobe.
+        VideoInfo info = Mp4Boxes.TryRead(path) ?? await ProbeWithFfprobeAsync(path, cancellationToken).ConfigureAwait(false);
+        if ((long)info.Width * info.Height > Options.MaxFramePixels)
+        {
+            throw new MagmaInputException(
+                $"Video '{path}' is {info.Width}x{info.Height}, more than VideoDecoderOptions.MaxFramePixels ({Options.MaxFramePixels}). Downscale it (ffmpeg -vf scale=1280:-2) or raise the limit.");
+        }
+
+        return info;
+    }
+
+    /// <summary>The ffprobe path of <see cref="ProbeAsync"/>, without the size check (tests compare it with <see cref="Mp4Boxes"/>).</summary>
+    internal async Task<VideoInfo> ProbeWithFfprobeAsync(string path, CancellationToken cancellationToken)
+    {
         string ffprobe = FfmpegTools.ResolveFfprobe(Options);
         // MP4/MOV headers carry the frame count (nb_frames); WebM/MKV do not, and only then are the packets counted,
         // which reads the whole file.
@@ -62,14 +77,7 @@ public sealed class VideoReader
             json = await RunProbeAsync(ffprobe, path, countPackets: true, cancellationToken).ConfigureAwait(false);
         }
 
-        VideoInfo info = ParseProbe(json, path);
-        if ((long)info.Width * info.Height > Options.MaxFramePixels)
-        {
-            throw new MagmaInputException(
-                $"Video '{path}' is {info.Width}x{info.Height}, more than VideoDecoderOptions.MaxFramePixels ({Options.MaxFramePixels}). Downscale it (ffmpeg -vf scale=1280:-2) or raise the limit.");
-        }
-
-        return info;
+        return ParseProbe(json, path);
     }
 
     private async Task<string> RunProbeAsync(string ffprobe, string path, bool countPackets, CancellationToken cancellationToken)

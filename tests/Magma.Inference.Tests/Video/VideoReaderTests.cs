@@ -139,7 +139,8 @@ public sealed class VideoReaderTests(TestVideos videos)
         });
 
         Assert.Equal(1, received);
-        Assert.Equal(2, reader.StartedProcessIds.Count);
+        // ffmpeg only: the MP4's frame count comes from its moov box, not ffprobe.
+        Assert.Single(reader.StartedProcessIds);
         Assert.All(reader.StartedProcessIds, pid => Assert.True(TestVideos.IsGone(pid), $"process {pid} is still running"));
     }
 
