@@ -69,10 +69,13 @@ public class VideoBenchmarks
         Directory.Delete(_dir, recursive: true);
     }
 
-    [Benchmark(Description = "Probe (ffprobe) 720p clip")]
+    [Benchmark(Description = "Probe 720p clip (moov box reader)")]
     public async Task<int> Probe() => (await _reader.ProbeAsync(_clip)).FrameCount;
 
-    [Benchmark(Description = "Decode 16 frames (ffprobe + ffmpeg pipe)")]
+    [Benchmark(Description = "Probe 720p clip through ffprobe (the fallback path)")]
+    public async Task<int> ProbeFfprobe() => (await _reader.ProbeWithFfprobeAsync(_clip, CancellationToken.None)).FrameCount;
+
+    [Benchmark(Description = "Decode 16 frames (probe + ffmpeg pipe)")]
     public async Task<int> Decode16()
     {
         IReadOnlyList<VideoFrame> frames = await _reader.SampleAsync(_clip, _sixteen);
