@@ -254,27 +254,16 @@ internal static class Mp4Boxes
             total += c;
         }
 
-        // A second stts entry is only the common "last frame lasts differently" case; more means a variable rate.
-        if (t.Width <= 0 || t.Height <= 0 || t.TimeScale <= 0 || movieScale <= 0 || t.MediaDuration <= 0 || total <= 0 ||
-            total != t.SampleCount || total > int.MaxValue || t.SttsDeltas[0] == 0 || (t.SttsCounts.Length == 2 && t.SttsCounts[1] != 1))
+        // One stts entry: a constant rate, the only case the tests check against ffprobe (a different last frame, or
+        // a variable rate, goes to ffprobe). mdhd's duration must be the samples' total, which ffprobe then reports.
+        if (t.Width <= 0 || t.Height <= 0 || t.TimeScale <= 0 || movieScale <= 0 || total <= 0 || total != t.SampleCount ||
+            total > int.MaxValue || t.SttsCounts.Length != 1 || t.SttsDeltas[0] == 0 || t.MediaDuration != total * t.SttsDeltas[0])
         {
             return null;
         }
 
-        // As mov_read_stts: a last single-sample entry far longer than the average is cut to the average (> 100 samples).
-        long sttsDuration = 0, counted = 0;
-        for (int i = 0; i < t.SttsCounts.Length; i++)
-        {
-            long delta = t.SttsDeltas[i];
-            if (i + 1 == t.SttsCounts.Length && i > 0 && t.SttsCounts[i] == 1 && counted > 100 && delta / 10 > sttsDuration / counted)
-            {
-                delta = sttsDuration / counted;
-            }
-
-            sttsDuration += delta * t.SttsCounts[i];
-            counted += t.SttsCounts[i];
-        }
-
+        // As mov_read_stts/mov_read_header: avg_frame_rate = timescale * samples / total sample duration, reduced.
+        long sttsDuration = t.MediaDuration;
         if (!TryReduce(t.TimeScale * total, sttsDuration, out long num, out long den))
         {
             return null;
