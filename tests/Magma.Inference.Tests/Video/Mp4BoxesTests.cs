@@ -20,6 +20,10 @@ public sealed class Mp4BoxesTests(TestVideos videos)
         // The benchmark's clip (VideoBenchmarks), and a longer one: over 100 frames, where ffmpeg's stts rules differ.
         { "bench720p.mp4", [Lavfi, "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=2", "-pix_fmt", "yuv420p", "-c:v", "libx264"] },
         { "long150.mp4", [Lavfi, "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=5", "-pix_fmt", "yuv420p", "-c:v", "libx264"] },
+        { "hevc.mp4", [Lavfi, "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=1", "-pix_fmt", "yuv420p", "-c:v", "libx265", "-x265-params", "log-level=error"] },
+        { "hvc1.mov", [Lavfi, "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=1", "-pix_fmt", "yuv420p", "-c:v", "libx265", "-tag:v", "hvc1", "-x265-params", "log-level=error"] },
+        { "vp9.mp4", [Lavfi, "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=1", "-pix_fmt", "yuv420p", "-c:v", "libvpx-vp9"] },
+        { "av1.mp4", [Lavfi, "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=1", "-pix_fmt", "yuv420p", "-c:v", "libaom-av1", "-cpu-used", "8"] },
         { "withaudio.mp4", [Lavfi, "lavfi", "-i", "sine=frequency=440:duration=2", Lavfi, "lavfi", "-i", "testsrc=size=160x120:rate=15:duration=2", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-c:a", "aac"] },
     };
 
