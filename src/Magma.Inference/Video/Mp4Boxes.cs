@@ -10,7 +10,7 @@ namespace Magma.Inference.Video;
 /// demuxer and ffprobe do (frame count from <c>stts</c>, average rate from <c>mdhd</c>'s timescale and <c>stts</c>,
 /// duration from <c>mdhd</c>, values printed to 6 decimals), and returns null — ffprobe decides — for anything it
 /// does not reproduce exactly: fragments, several or no video tracks, edit lists other than ffmpeg's single B-frame
-/// shift, variable frame rates, unknown codecs, corrupt or truncated boxes.
+/// shift, variable frame rates, unknown codecs, stsd/tkhd sizes that disagree, corrupt or truncated boxes.
 /// </summary>
 internal static class Mp4Boxes
 {
@@ -170,6 +170,17 @@ internal static class Mp4Boxes
 
         ReadOnlySpan<byte> entry = stsd[16..];
         int width = BinaryPrimitives.ReadUInt16BigEndian(entry[24..]), height = BinaryPrimitives.ReadUInt16BigEndian(entry[26..]);
+
+        // ffprobe reports the decoder's size. Some encoders put the coded size (1920x1088) in stsd and the shown one in
+        // tkhd; anamorphic video shows a different tkhd width. Either way the sizes disagree and ffprobe decides.
+        ReadOnlySpan<byte> tkhd = Child(trak, "tkhd");
+        int sizeAt = tkhd.Length > 0 && tkhd[0] == 1 ? 88 : 76;
+        if (tkhd.Length < sizeAt + 8 ||
+            BinaryPrimitives.ReadUInt32BigEndian(tkhd[sizeAt..]) != (uint)width << 16 ||
+            BinaryPrimitives.ReadUInt32BigEndian(tkhd[(sizeAt + 4)..]) != (uint)height << 16)
+        {
+            return null;
+        }
 
         ReadOnlySpan<byte> stts = Child(stbl, "stts");
         if (stts.Length < 8)

@@ -34,6 +34,8 @@ public sealed class Mp4BoxesTests(TestVideos videos)
         { "vfr.mp4", [Lavfi, "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=3", "-vf", "setpts='if(lt(N,10),N*0.1,N*0.2)/TB'", "-fps_mode", "vfr", "-pix_fmt", "yuv420p", "-c:v", "libx264"] },
         // B-frames written without ffmpeg's edit list: presentation starts after zero.
         { "noeditlist.mp4", [Lavfi, "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=3", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-use_editlist", "0"] },
+        // Square pixels stored, shown 2:1 wide: tkhd's width is the shown one, so the sizes disagree.
+        { "anamorphic.mp4", [Lavfi, "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=1", "-vf", "setsar=2", "-pix_fmt", "yuv420p", "-c:v", "libx264"] },
         { "twovideo.mp4", [Lavfi, "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=1", Lavfi, "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1", "-map", "0", "-map", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264"] },
     };
 
