@@ -28,6 +28,7 @@ public sealed partial class WebSession : IAsyncDisposable
     private readonly OriginPolicy _policy;
     private readonly List<LocalSite> _sites;
     private readonly List<BlockedEvent> _blocked = [];
+    private volatile string? _lastAllowedUrl; // the main frame's last allowed page: where a refused navigation returns
     private readonly List<string> _dialogs = [];
     private readonly List<Task> _pending = [];
     private readonly Lock _gate = new();
@@ -670,6 +671,11 @@ public sealed partial class WebSession : IAsyncDisposable
             string url = frame.Url;
             if (_policy.IsAllowed(url) || url.Length == 0)
             {
+                if (frame.ParentFrame is null && url != "about:blank")
+                {
+                    _lastAllowedUrl = url;
+                }
+
                 return;
             }
 
@@ -686,14 +692,16 @@ public sealed partial class WebSession : IAsyncDisposable
         };
     }
 
-    private static async Task RecoverMainFrameAsync(IPage page)
+    private async Task RecoverMainFrameAsync(IPage page)
     {
         try
         {
             IResponse? back = await page.GoBackAsync(new PageGoBackOptions { WaitUntil = WaitUntilState.Load, Timeout = 5000 }).ConfigureAwait(false);
             if (back is null && page.Url.Length > 0 && !page.Url.StartsWith("http", StringComparison.Ordinal))
             {
-                await page.GotoAsync("about:blank").ConfigureAwait(false);
+                // The refused page replaced its history entry (timing-dependent in Chromium): reload the last allowed page
+                // rather than leave the agent on an error page or a blank one.
+                await page.GotoAsync(_lastAllowedUrl ?? "about:blank").ConfigureAwait(false);
             }
         }
         catch (PlaywrightException)
@@ -718,7 +726,10 @@ public sealed partial class WebSession : IAsyncDisposable
     {
         lock (_gate)
         {
-            _pending.Add(AdoptAsync(page));
+            if (!ReferenceEquals(page, _page))
+            {
+                _pending.Add(AdoptAsync(page));
+            }
         }
     }
 
@@ -733,7 +744,9 @@ public sealed partial class WebSession : IAsyncDisposable
             // Judge it by the URL it has now.
         }
 
-        if (!_policy.IsAllowed(page.Url))
+        // A tab still at about:blank after loading is one whose navigation was refused (or never started): judging it
+        // by that URL would adopt an empty page in place of the one the agent was working on.
+        if (!_policy.IsAllowed(page.Url) || page.Url == "about:blank")
         {
             Record("popup", page.Url);
             await page.CloseAsync().ConfigureAwait(false);
