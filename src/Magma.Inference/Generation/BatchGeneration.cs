@@ -26,15 +26,19 @@ internal static class BatchGeneration
         var imageTokens = new int[n];
         try
         {
-            int capacity = 0;
             for (int i = 0; i < n; i++)
             {
+                // Every request is checked before any of them costs a vision run.
                 items[i].Options.Validate();
                 if (items[i].Options.StopStrings.Count > 0)
                 {
                     throw new MagmaInputException($"Request {i} of the batch has StopStrings; batches stop on token ids only. Run it on its own.");
                 }
+            }
 
+            int capacity = 0;
+            for (int i = 0; i < n; i++)
+            {
                 cancellationToken.ThrowIfCancellationRequested();
                 embeds[i] = engine.BuildEmbeddings(items[i].Ids, items[i].Images, out lengths[i], out imageTokens[i]);
                 capacity = Math.Max(capacity, (int)Math.Min(engine.MaxSequence, (long)lengths[i] + items[i].Options.MaxNewTokens));
