@@ -32,10 +32,25 @@ public class RoboticsBenchmarks
     private readonly byte[] _buffer = new byte[256 * 256 * 3];
     private readonly int[] _ids = [127800, 127850, 127872, 127900, 127700 + 100, 127950, 127990, 128009];
 
+    /// <summary>
+    /// False: the fake's agent view is a strided [::-1, ::-1] view, which the bridge copies. True: a contiguous frame, as
+    /// real LIBERO returns it (robosuite 1.4, "opengl" convention: <c>img[::1]</c> of the render), the fake paying for the
+    /// contiguous render itself, as the simulator does.
+    /// </summary>
+    [Params(false, true)]
+    public bool ContiguousAgentView { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         _host = PythonHost.Start(new PythonHostOptions { SysPaths = [FindFakeLibero()] });
+        _host.Invoke("layout", () =>
+        {
+            using PyObject envs = Py.Import("libero.libero.envs");
+            using PyObject flag = ContiguousAgentView.ToPython();
+            envs.SetAttr("AGENT_VIEW_CONTIGUOUS", flag);
+            return 0;
+        });
         _env = LiberoEnvironment.CreateAsync(_host, "libero_goal", 0, new LiberoEnvironmentOptions { ReadWristView = false }).GetAwaiter().GetResult();
         _rawFrame = _env.ResetAsync(4).GetAwaiter().GetResult().AgentView;
         _host.Invoke("setup", () =>

@@ -7,6 +7,10 @@ import numpy as np
 
 from libero.libero import benchmark
 
+# The agent view as a [::-1, ::-1] strided view (default: exercises the plugin's copy of strided frames), or, when
+# True, as real LIBERO hands it: robosuite 1.4's "opengl" convention returns img[::1] of a contiguous render.
+AGENT_VIEW_CONTIGUOUS = False
+
 ACTION_DIM = 7
 STEP_SCALE = 0.05
 SUCCESS_TOLERANCE = 0.025
@@ -98,7 +102,9 @@ class OffScreenRenderEnv:
             wrist = np.zeros((self.height, self.width, 3), dtype=np.uint8)
         else:
             upright = self._render_upright()
-            agent = upright[::-1, ::-1]  # OpenGL convention: upside down; a strided view, as robosuite can give
+            agent = upright[::-1, ::-1]  # OpenGL convention: upside down
+            if AGENT_VIEW_CONTIGUOUS:
+                agent = np.ascontiguousarray(agent)  # the render's own buffer, as robosuite returns it
             wrist = np.ascontiguousarray(self._render_wrist()[::-1, ::-1])
         return {
             "agentview_image": agent,
