@@ -33,11 +33,19 @@ internal static class ChatCommand
             }
         });
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (text, finish_reason, usage, sampled video frames) instead of streaming text." };
-        var command = new Command("chat", "Ask the model a question, optionally about images and videos, and stream the answer (greedy decoding).\n" +
-            "Exit codes: 0 answered, 1 package/image/video/device error (also: ffmpeg missing, too many frames for the context), 2 usage, 130 cancelled (Ctrl+C).")
+        var command = new Command("chat", "Ask the model a question, optionally about images and videos, and stream the answer (greedy decoding).")
         {
             question, images, videos, frames, json,
         };
+        CliHelp.SetEpilogue(command, """
+            Examples:
+              magma chat -m ./magma-8b-onnx "What is 1+1?"
+              magma chat -m ./magma-8b-onnx --image photo.jpg "What is in the picture?"
+              magma chat -m ./magma-8b-onnx --video clip.mp4 --frames 16 --json "What happens in the video?"
+
+            Exit codes: 0 answered, 1 package/image/video/device error (also: ffmpeg missing, too many frames for the
+            context), 2 usage, 130 cancelled (Ctrl+C).
+            """);
         model.AddTo(command);
         command.SetAction((parse, ct) => CliErrors.GuardAsync(parse.InvocationConfiguration.Error, () => RunAsync(
             parse, model, parse.GetRequiredValue(question), parse.GetValue(images) ?? [], parse.GetValue(videos) ?? [], parse.GetValue(frames), parse.GetValue(json), ct), ct));
