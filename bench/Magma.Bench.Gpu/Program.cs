@@ -118,7 +118,6 @@ foreach (int crops in new[] { 1, 4 })
 {
     var v = model.Package.Manifest.Vision;
     float[] pixels = new float[crops * 3 * v.CropSize * v.CropSize];
-    new Random(3).NextBytes(new byte[1]);
     var times = new List<double>();
     for (int i = 0; i < reps + 2; i++)
     {

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Magma.Inference.Package;
 using Microsoft.ML.OnnxRuntime;
@@ -229,8 +228,10 @@ internal sealed class BatchDecodeContext : IDisposable
             }
 
             ids[row] = tokens[row];
-            _mask.Write(s_one, (((long)row * Capacity) + _positions[row]) * 8);
+            _mask.Write(s_one, (((long)row * Capacity) + _positions[row]) * 8, synchronize: false);
         }
+
+        _mask.Synchronize(); // one wait for all rows' mask bits, not one per row
 
         if (_s.OnDevice && !_onDevice)
         {
@@ -269,15 +270,7 @@ internal sealed class BatchDecodeContext : IDisposable
     {
         long offset = (long)row * _d.VocabSize * _elem;
         _logits.Read(_rowRaw, offset);
-        if (_s.FloatType == TensorElementType.Float)
-        {
-            MemoryMarshal.Cast<byte, float>(_rowRaw.AsSpan()).CopyTo(_row);
-        }
-        else
-        {
-            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(_rowRaw.AsSpan()), _row);
-        }
-
+        DecodeContext.ToSingle(_rowRaw, _s.FloatType, _row);
         return _row;
     }
 

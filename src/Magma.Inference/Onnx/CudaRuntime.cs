@@ -18,18 +18,28 @@ internal static partial class CudaRuntime
 
     static CudaRuntime() => NativeLibrary.SetDllImportResolver(typeof(CudaRuntime).Assembly, Resolve);
 
-    /// <summary>Copies host memory to device memory and waits until the device holds it.</summary>
-    public static unsafe void CopyToDevice(IntPtr device, ReadOnlySpan<byte> host)
+    /// <summary>
+    /// Copies host memory to device memory; with <paramref name="synchronize"/> (the default) waits until the device
+    /// holds it. Several small copies can skip the wait and end with one <see cref="Synchronize"/>.
+    /// </summary>
+    public static unsafe void CopyToDevice(IntPtr device, ReadOnlySpan<byte> host, bool synchronize = true)
     {
         fixed (byte* p = host)
         {
             Check(cudaMemcpy(device, (IntPtr)p, (nuint)host.Length, HostToDevice), "cudaMemcpy (host to device)");
         }
 
-        // A copy from pageable memory may return before its DMA lands, and ONNX Runtime's stream does not wait for the
-        // legacy stream; the next graph run must see the bytes.
-        Check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+        if (synchronize)
+        {
+            Synchronize();
+        }
     }
+
+    /// <summary>
+    /// Waits for the device. A copy from pageable memory may return before its DMA lands, and ONNX Runtime's stream does
+    /// not wait for the legacy stream: the next graph run must see the bytes.
+    /// </summary>
+    public static void Synchronize() => Check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
 
     /// <summary>Copies device memory to host memory (synchronous: returns when the bytes are there).</summary>
     public static unsafe void CopyToHost(Span<byte> host, IntPtr device)
@@ -44,7 +54,7 @@ internal static partial class CudaRuntime
     public static void Fill(IntPtr device, byte value, long bytes)
     {
         Check(cudaMemset(device, value, (nuint)bytes), "cudaMemset");
-        Check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+        Synchronize();
     }
 
     private static void Check(int error, string call)

@@ -458,13 +458,19 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
             raw = _logitsRaw;
         }
 
-        if (_s.FloatType == TensorElementType.Float)
+        ToSingle(raw, _s.FloatType, _logits);
+    }
+
+    /// <summary>One logits row in the graph's dtype (raw bytes) as float32.</summary>
+    internal static void ToSingle(ReadOnlySpan<byte> raw, TensorElementType type, Span<float> destination)
+    {
+        if (type == TensorElementType.Float)
         {
-            MemoryMarshal.Cast<byte, float>(raw).CopyTo(_logits);
+            MemoryMarshal.Cast<byte, float>(raw).CopyTo(destination);
         }
         else
         {
-            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(raw), _logits);
+            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(raw), destination);
         }
     }
 

@@ -76,8 +76,11 @@ internal sealed unsafe class NativeBuffer : IDisposable
         return new Span<T>((byte*)Pointer + byteOffset, count);
     }
 
-    /// <summary>Writes <paramref name="source"/> at <paramref name="byteOffset"/>: a memcpy on the host, a CUDA copy on the device.</summary>
-    public void Write(ReadOnlySpan<byte> source, long byteOffset = 0)
+    /// <summary>
+    /// Writes <paramref name="source"/> at <paramref name="byteOffset"/>: a memcpy on the host, a CUDA copy on the device
+    /// (waited for unless <paramref name="synchronize"/> is false; then call <see cref="Synchronize"/> after the last one).
+    /// </summary>
+    public void Write(ReadOnlySpan<byte> source, long byteOffset = 0, bool synchronize = true)
     {
         CheckRange(byteOffset, source.Length);
         if (IsHost)
@@ -86,7 +89,16 @@ internal sealed unsafe class NativeBuffer : IDisposable
         }
         else
         {
-            CudaRuntime.CopyToDevice(Pointer + (nint)byteOffset, source);
+            CudaRuntime.CopyToDevice(Pointer + (nint)byteOffset, source, synchronize);
+        }
+    }
+
+    /// <summary>Waits for unsynchronised <see cref="Write"/>s to device memory to land (nothing to do on the host).</summary>
+    public void Synchronize()
+    {
+        if (!IsHost)
+        {
+            CudaRuntime.Synchronize();
         }
     }
 
