@@ -22,12 +22,8 @@ public class RoboticsBenchmarks
     private PyObject _frame = null!;
     private PyModule _loop = null!;
     private RgbImage _rawFrame = null!;
-    private RgbImage _rotatedFrame = null!;
-    private byte[] _jpeg = null!;
-    private SkiaSharp.SKData _jpegData = null!;
     private readonly FrameBufferPool _pool = new();
     private readonly byte[] _prepared = new byte[256 * 256 * 3];
-    private readonly byte[] _rgba = GC.AllocateArray<byte>(256 * 256 * 4, pinned: true);
     private RobotActionDecoder _decoder = null!;
     private readonly byte[] _buffer = new byte[256 * 256 * 3];
     private readonly int[] _ids = [127800, 127850, 127872, 127900, 127700 + 100, 127950, 127990, 128009];
@@ -70,10 +66,6 @@ public class RoboticsBenchmarks
             _frame = _loop.GetAttr("frame");
             return 0;
         });
-        _rotatedFrame = LiberoFrame.Rotate180(_rawFrame);
-        _jpeg = _rotatedFrame.EncodeJpeg(LiberoFrame.JpegQuality);
-        _jpegData = SkiaSharp.SKData.CreateCopy(_jpeg);
-        RgbImage.Rotate180ToRgba(_rawFrame.Span, _rgba);
         _decoder = RobotActionDecoder.ForLibero(new ActionStatistics(
             [-0.9, -0.9, -0.9, -0.3, -0.3, -0.3, 0], [0.9, 0.9, 0.9, 0.3, 0.3, 0.3, 1], [true, true, true, true, true, true, false]));
     }
@@ -187,58 +179,13 @@ public class RoboticsBenchmarks
     [Benchmark]
     public RgbImage FrameTransformNewArray() => LiberoFrame.Prepare(_rawFrame);
 
-    /// <summary>Stage of <see cref="FrameTransform"/>: 180° rotation fused with RGB→RGBA (the encoder's input).</summary>
+    /// <summary>The JPEG round trip of <see cref="FrameTransform"/> on Skia's codec (the fallback without libturbojpeg).</summary>
     [Benchmark]
-    public byte[] TransformRotateToRgba()
+    public byte[] FrameTransformSkiaCodec()
     {
-        RgbImage.Rotate180ToRgba(_rawFrame.Span, _rgba);
-        return _rgba;
-    }
-
-    /// <summary>Stage of <see cref="FrameTransform"/>: JPEG encode (q95, 4:2:0) of the RGBA frame into a native stream.</summary>
-    [Benchmark]
-    public long TransformEncode()
-    {
-        var info = new SkiaSharp.SKImageInfo(256, 256, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque);
-        unsafe
-        {
-            fixed (byte* p = _rgba)
-            {
-                using var pixmap = new SkiaSharp.SKPixmap(info, (IntPtr)p, 256 * 4);
-                using var stream = new SkiaSharp.SKDynamicMemoryWStream();
-                pixmap.Encode(stream, new SkiaSharp.SKJpegEncoderOptions(95, SkiaSharp.SKJpegEncoderDownsample.Downsample420, SkiaSharp.SKJpegEncoderAlphaOption.Ignore));
-                using SkiaSharp.SKData data = stream.DetachAsData();
-                return data.Size;
-            }
-        }
-    }
-
-    /// <summary>Stage of <see cref="FrameTransform"/>: JPEG decode into the RGBA scratch (the encoder's output read in place).</summary>
-    [Benchmark]
-    public SkiaSharp.SKCodecResult TransformDecode()
-    {
-        using SkiaSharp.SKCodec codec = SkiaSharp.SKCodec.Create(_jpegData);
-        var target = new SkiaSharp.SKImageInfo(256, 256, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque, colorspace: null);
-        unsafe
-        {
-            fixed (byte* p = _rgba)
-            {
-                return codec.GetPixels(target, (IntPtr)p, 256 * 4, new SkiaSharp.SKCodecOptions(0));
-            }
-        }
-    }
-
-    /// <summary>Stage of <see cref="FrameTransform"/>: RGBA→RGB into the destination.</summary>
-    [Benchmark]
-    public byte[] TransformToRgb()
-    {
-        RgbImage.RgbaToRgb(_rgba, _prepared);
+        LiberoFrame.JpegRoundTripRotated(_rawFrame, _prepared, systemCodec: false);
         return _prepared;
     }
-
-    /// <summary>Before the buffer-reusing path: stages as separate allocating calls (rotate, then RGB→RGBA + encode, then decode + RGBA→RGB).</summary>
-    [Benchmark]
-    public RgbImage TransformSeparateStages() => RgbImage.Decode(LiberoFrame.Rotate180(_rawFrame).EncodeJpeg(LiberoFrame.JpegQuality), sourceName: "bench");
 
     /// <summary>Decoding 7 action tokens + EOS into a LIBERO command.</summary>
     [Benchmark]

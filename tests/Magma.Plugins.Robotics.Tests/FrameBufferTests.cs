@@ -104,8 +104,8 @@ public sealed class FrameBufferTests
         Assert.Equal(RgbImage.Decode(LiberoFrame.Rotate180(other).EncodeJpeg(LiberoFrame.JpegQuality)).Span.ToArray(), destination);
     }
 
-    // Frames whose rows around the middle (where Prepare cuts the frame into two JPEG bands) change sharply in colour:
-    // chroma up-sampling reads one chroma row across the cut, so any seam error shows up as differing bytes.
+    // Frames whose middle rows change sharply in colour from row to row: chroma down- and up-sampling differences
+    // between codecs show up there as differing bytes.
     private static byte[] SeamStripes(int width, int height, int seed)
     {
         byte[] rgb = Pattern(width, height, seed);
@@ -130,7 +130,7 @@ public sealed class FrameBufferTests
     [InlineData("stripes", 5)]
     [InlineData("stripes", 6)]
     [InlineData("smooth", 0)]
-    public void Prepare_codes_the_frame_in_two_bands_with_the_bytes_of_one_whole_frame_round_trip(string kind, int seed)
+    public void Prepare_gives_the_bytes_of_the_step_by_step_jpeg_round_trip(string kind, int seed)
     {
         byte[] pixels = kind switch
         {
@@ -152,7 +152,7 @@ public sealed class FrameBufferTests
     [Fact]
     public async Task Prepare_from_many_threads_at_once_gives_every_frame_its_own_bytes()
     {
-        // Parallel environments share the process: concurrent transforms must not mix bands.
+        // Parallel environments share the process: concurrent transforms must not share codec handles or buffers.
         RgbImage[] frames = [.. Enumerable.Range(0, 8).Select(i => RgbImage.FromPixels(256, 256, SeamStripes(256, 256, 100 + i)))];
         byte[][] expected = [.. frames.Select(f => RgbImage.Decode(LiberoFrame.Rotate180(f).EncodeJpeg(LiberoFrame.JpegQuality)).Span.ToArray())];
         byte[][] results = await Task.WhenAll(frames.Select((f, i) => Task.Run(() =>

@@ -55,4 +55,28 @@ public sealed class LiberoFrameTests
         RgbImage big = LiberoFrame.Prepare(RgbImage.FromPixels(512, 400, TestImages.Gradient(512, 400)));
         Assert.Equal((256, 256), (big.Width, big.Height));
     }
+
+    [Fact]
+    public void The_system_libjpeg_turbo_is_installed()
+    {
+        // The fast path of every LIBERO step; .ci/run installs it. Without it Prepare still works (Skia), ~5x slower.
+        Assert.True(TurboJpeg.IsAvailable, "libturbojpeg.so.0 could not be loaded: sudo apt-get install -y libturbojpeg0");
+    }
+
+    [Theory]
+    [InlineData(256, 256, "noise")]
+    [InlineData(256, 256, "gradient")]
+    [InlineData(250, 130, "noise")]
+    [InlineData(17, 9, "noise")]
+    [InlineData(640, 480, "gradient")]
+    public void System_codec_and_skia_give_the_same_round_trip_bytes(int width, int height, string kind)
+    {
+        // Both are libjpeg-turbo (accurate DCT, 4:2:0, fancy up-sampling): the fallback must not change what the model sees.
+        RgbImage frame = RgbImage.FromPixels(width, height, kind == "noise" ? TestImages.Pattern(width, height, seed: width) : TestImages.Gradient(width, height));
+        byte[] system = new byte[width * height * 3], skia = new byte[width * height * 3];
+        LiberoFrame.JpegRoundTripRotated(frame, system, systemCodec: true);
+        LiberoFrame.JpegRoundTripRotated(frame, skia, systemCodec: false);
+        Assert.Equal(skia, system);
+        Assert.Equal(RgbImage.Decode(LiberoFrame.Rotate180(frame).EncodeJpeg(LiberoFrame.JpegQuality)).Span.ToArray(), system);
+    }
 }
