@@ -172,6 +172,12 @@ public sealed class ImagePreprocessor
     /// </summary>
     internal void Resize(ReadOnlySpan<byte> rgb, int inW, int inH, int outW, int outH, int tileW, int tileH, Span<float> destination)
     {
+        if (inW == outW && inH == outH)
+        {
+            Normalise(rgb, outW, outH, tileW, tileH, destination);
+            return;
+        }
+
         Scratch s = Interlocked.Exchange(ref _scratch, null) ?? new Scratch();
         try
         {
@@ -199,6 +205,34 @@ public sealed class ImagePreprocessor
         finally
         {
             Volatile.Write(ref _scratch, s);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Resize"/> of an image already at the output size (a video frame shaped to its grid, a 512² picture):
+    /// PyTorch's weights are then exactly 1 and 0 on both axes, so every value is its lookup-table entry.
+    /// </summary>
+    private void Normalise(ReadOnlySpan<byte> rgb, int w, int h, int tileW, int tileH, Span<float> destination)
+    {
+        ref float lut = ref MemoryMarshal.GetArrayDataReference(_lut);
+        int tilesPerRow = w / tileW, tileArea = tileW * tileH;
+        for (int y = 0; y < h; y++)
+        {
+            int tileRow = y / tileH, inTileY = y % tileH;
+            for (int t = 0; t < tilesPerRow; t++)
+            {
+                ReadOnlySpan<byte> pixels = rgb.Slice(((y * w) + (t * tileW)) * 3, tileW * 3);
+                int plane = ((tileRow * tilesPerRow) + t) * 3 * tileArea + (inTileY * tileW);
+                Span<float> r = destination.Slice(plane, tileW);
+                Span<float> g = destination.Slice(plane + tileArea, tileW);
+                Span<float> b = destination.Slice(plane + (2 * tileArea), tileW);
+                for (int x = 0; x < r.Length; x++)
+                {
+                    r[x] = Unsafe.Add(ref lut, pixels[3 * x]);
+                    g[x] = Unsafe.Add(ref lut, 256 + pixels[(3 * x) + 1]);
+                    b[x] = Unsafe.Add(ref lut, 512 + pixels[(3 * x) + 2]);
+                }
+            }
         }
     }
 

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Magma.Inference.Imaging;
 
 namespace Magma.Inference.Video;
@@ -63,6 +66,12 @@ internal sealed class FrameShaper
     {
         (int[] x0, int[] x1, float[] wx) = Axis(inW, outW);
         (int[] y0, int[] y1, float[] wy) = Axis(inH, outH);
+        for (int x = 0; x < outW; x++)
+        {
+            x0[x] *= 3;
+            x1[x] *= 3;
+        }
+
         float[] rowA = new float[outW * 3], rowB = new float[outW * 3];
         int tagA = -1, tagB = -1;
         for (int y = 0; y < outH; y++)
@@ -86,27 +95,58 @@ internal sealed class FrameShaper
                 tagB = y1[y];
             }
 
-            float b = wy[y], a = 1f - b;
-            Span<byte> o = dst.Slice(y * outW * 3, outW * 3);
-            for (int i = 0; i < o.Length; i++)
-            {
-                o[i] = (byte)((rowA[i] * a) + (rowB[i] * b) + 0.5f);
-            }
+            Vertical(rowA, rowB, wy[y], dst.Slice(y * outW * 3, outW * 3));
         }
     }
 
+    // row value = p0 * a + p1 * b per channel (x offsets pre-multiplied by 3); the offsets are within the row.
     private static void Horizontal(ReadOnlySpan<byte> row, int[] x0, int[] x1, float[] wx, float[] output)
     {
+        ref byte r = ref MemoryMarshal.GetReference(row);
+        ref float o = ref MemoryMarshal.GetArrayDataReference(output);
         for (int x = 0; x < x0.Length; x++)
         {
-            int p0 = x0[x] * 3, p1 = x1[x] * 3;
+            ref byte p0 = ref Unsafe.Add(ref r, x0[x]);
+            ref byte p1 = ref Unsafe.Add(ref r, x1[x]);
             float b = wx[x], a = 1f - b;
-            int o = x * 3;
-            output[o] = (row[p0] * a) + (row[p1] * b);
-            output[o + 1] = (row[p0 + 1] * a) + (row[p1 + 1] * b);
-            output[o + 2] = (row[p0 + 2] * a) + (row[p1 + 2] * b);
+            ref float q = ref Unsafe.Add(ref o, x * 3);
+            q = (p0 * a) + (p1 * b);
+            Unsafe.Add(ref q, 1) = (Unsafe.Add(ref p0, 1) * a) + (Unsafe.Add(ref p1, 1) * b);
+            Unsafe.Add(ref q, 2) = (Unsafe.Add(ref p0, 2) * a) + (Unsafe.Add(ref p1, 2) * b);
         }
     }
+
+    // out = (byte)(rowA * a + rowB * b + 0.5): the same float operations in the same order, Vector<T>-wide; values
+    // are within [0, 255.5], so truncating to int and narrowing to bytes is the scalar cast.
+    private static void Vertical(float[] rowA, float[] rowB, float b, Span<byte> output)
+    {
+        float a = 1f - b;
+        int i = 0;
+        int width = Vector<float>.Count * 4;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ref float ra = ref MemoryMarshal.GetArrayDataReference(rowA);
+            ref float rb = ref MemoryMarshal.GetArrayDataReference(rowB);
+            ref byte ro = ref MemoryMarshal.GetReference(output);
+            Vector<float> va = new(a), vb = new(b), half = new(0.5f);
+            for (; i <= output.Length - width; i += width)
+            {
+                Vector<uint> q0 = Level(ref ra, ref rb, i, va, vb, half);
+                Vector<uint> q1 = Level(ref ra, ref rb, i + Vector<float>.Count, va, vb, half);
+                Vector<uint> q2 = Level(ref ra, ref rb, i + (2 * Vector<float>.Count), va, vb, half);
+                Vector<uint> q3 = Level(ref ra, ref rb, i + (3 * Vector<float>.Count), va, vb, half);
+                Vector.Narrow(Vector.Narrow(q0, q1), Vector.Narrow(q2, q3)).StoreUnsafe(ref ro, (nuint)i);
+            }
+        }
+
+        for (; i < output.Length; i++)
+        {
+            output[i] = (byte)((rowA[i] * a) + (rowB[i] * b) + 0.5f);
+        }
+    }
+
+    private static Vector<uint> Level(ref float ra, ref float rb, int i, Vector<float> a, Vector<float> b, Vector<float> half) =>
+        Vector.AsVectorUInt32(Vector.ConvertToInt32((Vector.LoadUnsafe(ref ra, (nuint)i) * a) + (Vector.LoadUnsafe(ref rb, (nuint)i) * b) + half));
 
     private static (int[] I0, int[] I1, float[] W1) Axis(int inSize, int outSize)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Threading.Channels;
 using Magma.Inference.Imaging;
 
 namespace Magma.Inference.Video;
@@ -211,39 +212,107 @@ public sealed class VideoReader
         ]);
         Track(p);
         using CancellationTokenRegistration kill = cancellationToken.Register(p.Kill);
-        for (int k = 0; k < count; k++)
+
+        // A dedicated thread reads the pipe, up to ReadAhead frames ahead of the consumer: a frame is megabytes and the
+        // pipe holds 64 KB, so a consumer that pre-processed each frame before reading the next would leave ffmpeg
+        // blocked on its write, not decoding, for that time.
+        var frames = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        using var slots = new SemaphoreSlim(ReadAhead);
+        using var stopReading = new CancellationTokenSource();
+        Task reading = Task.Factory.StartNew(
+            () => ReadFrames(p.Output, frameBytes, count, frames.Writer, slots, stopReading.Token),
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        bool finished = false;
+        try
         {
-            byte[] buffer = FrameBufferPool.Rent(frameBytes);
-            int read;
-            try
+            for (int k = 0; k < count; k++)
             {
-                read = await p.Output.ReadAtLeastAsync(buffer.AsMemory(0, frameBytes), frameBytes, throwOnEndOfStream: false, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch
-            {
-                FrameBufferPool.Return(buffer);
-                throw;
+                byte[]? buffer = await frames.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false) && frames.Reader.TryRead(out byte[]? b) ? b : null;
+                if (buffer is null)
+                {
+                    await reading.ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int exit = await p.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                    throw new MagmaInputException(string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"Video '{path}' could not be decoded: ffmpeg delivered {k} of {count} frames (exit code {exit}: {Clip(p.ErrorText)}). The file may be corrupt or truncated; re-encode it (ffmpeg -i in -c:v libx264 out.mp4)."));
+                }
+
+                slots.Release();
+                double? pts = await p.NextTimestampAsync(cancellationToken).ConfigureAwait(false);
+                int index = frameIndices[k];
+                TimeSpan? time = pts is double t
+                    ? TimeSpan.FromSeconds(Math.Max(0, t - info.StartSeconds))
+                    : info.FramesPerSecond > 0 ? TimeSpan.FromSeconds(index / info.FramesPerSecond) : null;
+                yield return new VideoFrame(RgbImage.FromPixels(info.Width, info.Height, buffer), index, time, buffer);
             }
 
-            if (read < frameBytes)
-            {
-                FrameBufferPool.Return(buffer);
-                cancellationToken.ThrowIfCancellationRequested();
-                int exit = await p.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-                throw new MagmaInputException(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"Video '{path}' could not be decoded: ffmpeg delivered {k} of {count} frames (exit code {exit}: {Clip(p.ErrorText)}). The file may be corrupt or truncated; re-encode it (ffmpeg -i in -c:v libx264 out.mp4)."));
-            }
-
-            double? pts = await p.NextTimestampAsync(cancellationToken).ConfigureAwait(false);
-            int index = frameIndices[k];
-            TimeSpan? time = pts is double t
-                ? TimeSpan.FromSeconds(Math.Max(0, t - info.StartSeconds))
-                : info.FramesPerSecond > 0 ? TimeSpan.FromSeconds(index / info.FramesPerSecond) : null;
-            yield return new VideoFrame(RgbImage.FromPixels(info.Width, info.Height, buffer), index, time, buffer);
+            await reading.ConfigureAwait(false);
+            await p.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            finished = true;
         }
+        finally
+        {
+            if (!finished)
+            {
+                // An error, a cancellation or an abandoned enumeration: stop the reader (killing ffmpeg ends a blocked read).
+                stopReading.Cancel();
+                p.Kill();
+                try
+                {
+                    await reading.ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException)
+                {
+                    // The reader's own error is not the one to report.
+                }
+            }
 
-        await p.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            while (frames.Reader.TryRead(out byte[]? unread))
+            {
+                FrameBufferPool.Return(unread);
+            }
+        }
+    }
+
+    // Decoded frames held between the pipe and the consumer: enough to keep ffmpeg busy while one is pre-processed.
+    private const int ReadAhead = 3;
+
+    /// <summary>Reads up to <paramref name="count"/> whole frames into pooled buffers; stops early at the end of the output.</summary>
+    private static void ReadFrames(Stream output, int frameBytes, int count, ChannelWriter<byte[]> frames, SemaphoreSlim slots, CancellationToken stop)
+    {
+        try
+        {
+            for (int k = 0; k < count; k++)
+            {
+                slots.Wait(stop);
+                byte[] buffer = FrameBufferPool.Rent(frameBytes);
+                int read;
+                try
+                {
+                    read = output.ReadAtLeast(buffer.AsSpan(0, frameBytes), frameBytes, throwOnEndOfStream: false);
+                }
+                catch
+                {
+                    FrameBufferPool.Return(buffer);
+                    throw;
+                }
+
+                if (read < frameBytes)
+                {
+                    FrameBufferPool.Return(buffer);
+                    return;
+                }
+
+                frames.TryWrite(buffer);
+            }
+        }
+        finally
+        {
+            frames.TryComplete();
+        }
     }
 
     internal static bool IsGif(string path)
