@@ -22,6 +22,7 @@ public class VideoBenchmarks
 
     private readonly ImagePreprocessor _preprocessor = new(PreprocessorConfig.Default);
     private readonly VideoReader _reader = new();
+    private readonly VideoReader _coldReader = new(new VideoDecoderOptions { KeepDecoderWarm = false });
     private readonly VideoSampling _sixteen = new() { FrameCount = 16 };
     private string _dir = "";
     private string _clip = "";
@@ -33,22 +34,7 @@ public class VideoBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _dir = Path.Combine(Path.GetTempPath(), "magma-video-bench-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
-        _clip = Path.Combine(_dir, "clip720p.mp4");
-        var info = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true };
-        foreach (string a in (string[])["-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", $"testsrc2=size=1280x720:rate=30:duration={Seconds}", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-y", _clip])
-        {
-            info.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(info)!;
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException("ffmpeg could not make the clip: " + err);
-        }
+        (_dir, _clip) = MakeClip(Seconds);
 
         _shaper = new FrameShaper(_preprocessor, maxCrops: 1);
         _pixels = new float[_preprocessor.GetPixelCount(new CropGrid(1, 1))];
@@ -99,26 +85,58 @@ public class VideoBenchmarks
         return sum;
     }
 
-    [Benchmark(Description = "Decode + pre-process 16 frames of a 720p clip")]
-    public async Task<float> DecodeAndPreprocess16()
+    [Benchmark(Description = "Decode + pre-process 16 frames of a 720p clip (back to back: the spare ffmpeg is still starting)")]
+    public Task<float> DecodeAndPreprocess16() => DecodeAndPreprocess16(_reader, _clip);
+
+    [Benchmark(Description = "Decode + pre-process 16 frames of a 720p clip, no spare ffmpeg (KeepDecoderWarm = false)")]
+    public Task<float> DecodeAndPreprocess16Cold() => DecodeAndPreprocess16(_coldReader, _clip);
+
+    /// <summary>Probe, decode and pre-process, each frame as it arrives while ffmpeg decodes the next (as a video request does).</summary>
+    internal static async Task<float> DecodeAndPreprocess16(VideoReader reader, string clip, FrameShaper shaper, ImagePreprocessor preprocessor, float[] pixels)
     {
-        VideoInfo info = await _reader.ProbeAsync(_clip);
+        VideoInfo info = await reader.ProbeAsync(clip);
         float sum = 0;
-        // Frames are pre-processed as they arrive, while ffmpeg decodes the next ones (as CreateRequestAsync does).
-        await foreach (VideoFrame f in _reader.ReadFramesAsync(info, _clip, FrameSampler.Uniform(info.FrameCount, 16), CancellationToken.None))
+        await foreach (VideoFrame f in reader.ReadFramesAsync(info, clip, FrameSampler.Uniform(info.FrameCount, 16), CancellationToken.None))
         {
-            sum += PreprocessOne(f.Image);
+            RgbImage shaped = shaper.Shape(f.Image, out byte[]? pooled);
+            preprocessor.Preprocess(shaped, pixels);
+            if (pooled is not null)
+            {
+                FrameBufferPool.Return(pooled);
+            }
+
+            sum += pixels[0];
             f.Dispose();
         }
 
         return sum;
     }
 
+    private Task<float> DecodeAndPreprocess16(VideoReader reader, string clip) => DecodeAndPreprocess16(reader, clip, _shaper, _preprocessor, _pixels);
+
     [Benchmark(Description = "MagmaVideo.CreateRequestAsync, 16 frames (budget, decode, 1-crop shaping)")]
     public async Task<int> CreateRequest16()
     {
         using VideoRequest request = await _model.CreateRequestAsync(_clip, "What happens in the video?", _sixteen);
         return request.Request.Images.Count;
+    }
+
+    /// <summary>A 1280×720 H.264 testsrc2 clip at 30 fps in a new temp folder.</summary>
+    internal static (string Dir, string Clip) MakeClip(int seconds)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "magma-video-bench-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        string clip = Path.Combine(dir, "clip720p.mp4");
+        var info = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true };
+        foreach (string a in (string[])["-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", $"testsrc2=size=1280x720:rate=30:duration={seconds}", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-y", clip])
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using Process p = Process.Start(info)!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return p.ExitCode == 0 ? (dir, clip) : throw new InvalidOperationException("ffmpeg could not make the clip: " + err);
     }
 
     private float PreprocessOne(RgbImage frame)
@@ -132,4 +150,41 @@ public class VideoBenchmarks
 
         return _pixels[0];
     }
+}
+
+/// <summary>
+/// The same decode + pre-process after the reader has been idle (the spare ffmpeg has finished starting), as between
+/// two questions while the model answers: one request per iteration, 300 ms idle before each.
+/// </summary>
+[MemoryDiagnoser]
+[InvocationCount(1)]
+public class VideoAfterIdleBenchmarks
+{
+    /// <summary>Clip length in seconds (30 frames each).</summary>
+    [Params(2, 5)]
+    public int Seconds { get; set; }
+
+    private readonly ImagePreprocessor _preprocessor = new(PreprocessorConfig.Default);
+    private readonly VideoReader _reader = new();
+    private string _dir = "";
+    private string _clip = "";
+    private float[] _pixels = [];
+    private FrameShaper _shaper = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        (_dir, _clip) = VideoBenchmarks.MakeClip(Seconds);
+        _shaper = new FrameShaper(_preprocessor, maxCrops: 1);
+        _pixels = new float[_preprocessor.GetPixelCount(new CropGrid(1, 1))];
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => Directory.Delete(_dir, recursive: true);
+
+    [IterationSetup]
+    public void Idle() => Thread.Sleep(300);
+
+    [Benchmark(Description = "Decode + pre-process 16 frames of a 720p clip after 300 ms idle (spare ffmpeg ready)")]
+    public Task<float> DecodeAndPreprocess16() => VideoBenchmarks.DecodeAndPreprocess16(_reader, _clip, _shaper, _preprocessor, _pixels);
 }

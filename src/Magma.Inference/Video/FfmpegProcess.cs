@@ -28,7 +28,11 @@ internal sealed class FfmpegProcess : IAsyncDisposable
 
     public Stream Output => _process.StandardOutput.BaseStream;
 
-    public static FfmpegProcess Start(string executable, IEnumerable<string> arguments)
+    /// <summary>Starts the process.</summary>
+    /// <param name="executable">ffmpeg or ffprobe.</param>
+    /// <param name="arguments">Its arguments.</param>
+    /// <param name="keepInputOpen">Keep stdin open for <see cref="SendInput"/> (a filter graph read from <c>pipe:0</c>); else it is closed now.</param>
+    public static FfmpegProcess Start(string executable, IEnumerable<string> arguments, bool keepInputOpen = false)
     {
         var info = new ProcessStartInfo(executable)
         {
@@ -54,9 +58,25 @@ internal sealed class FfmpegProcess : IAsyncDisposable
                 $"'{executable}' could not be started ({e.Message}). Install ffmpeg with 'sudo apt-get install -y ffmpeg' or point VideoDecoderOptions at a working binary.", e);
         }
 
-        // Nothing is ever sent on stdin (ffmpeg also gets -nostdin); closing it stops an interactive read.
-        process.StandardInput.Close();
+        if (!keepInputOpen)
+        {
+            // Nothing is sent on stdin (ffmpeg also gets -nostdin); closing it stops an interactive read.
+            process.StandardInput.Close();
+        }
+
         return new FfmpegProcess(process);
+    }
+
+    /// <summary>True once the process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Writes <paramref name="text"/> to stdin and closes it (the process then reads end of file).</summary>
+    /// <exception cref="IOException">The process has gone (broken pipe).</exception>
+    public void SendInput(string text)
+    {
+        StreamWriter input = _process.StandardInput;
+        input.Write(text);
+        input.Close();
     }
 
     /// <summary>The last error lines ffmpeg printed (showinfo lines excluded), joined.</summary>

@@ -19,6 +19,19 @@ internal static class FfmpegTools
         return OnPath("ffmpeg", tried) ?? throw Missing("ffmpeg", tried, "VideoDecoderOptions.FfmpegPath (or $" + VideoDecoderOptions.FfmpegEnvironmentVariable + ")");
     }
 
+    /// <summary>The ffmpeg binary, or null when none is found (no exception).</summary>
+    public static string? TryResolveFfmpeg(VideoDecoderOptions options)
+    {
+        try
+        {
+            return ResolveFfmpeg(options);
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     public static string ResolveFfprobe(VideoDecoderOptions options)
     {
         var tried = new List<string>();

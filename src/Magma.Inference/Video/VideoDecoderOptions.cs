@@ -18,6 +18,13 @@ public sealed record VideoDecoderOptions
     /// <summary>The ffprobe binary. Null: <c>ffprobe</c> beside the ffmpeg in use, then on <c>PATH</c>.</summary>
     public string? FfprobePath { get; init; }
 
+    /// <summary>
+    /// Keep one ffmpeg process started and waiting for the next video (default true): starting Debian's ffmpeg costs
+    /// ≈ 0.1 s, which a request then skips. The first is started when a <see cref="VideoReader"/> is created, the next
+    /// after each video; it is idle (blocked reading its stdin) until used, and exits when this process does.
+    /// </summary>
+    public bool KeepDecoderWarm { get; init; } = true;
+
     /// <summary>Largest accepted frame (width × height), checked before decoding. Default 36,000,000 (8K UHD and a margin).</summary>
     public long MaxFramePixels { get; init; } = 36_000_000;
 }

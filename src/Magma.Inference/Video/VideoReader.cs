@@ -8,10 +8,11 @@ namespace Magma.Inference.Video;
 
 /// <summary>
 /// Reads frames from video files: MP4, WebM, MKV and anything else Debian's <c>ffmpeg</c> decodes, through a pipe
-/// (the MP4/MOV index read in C#, else ffprobe, for the frame count, rate and size; ffmpeg's <c>select</c> filter picks the frames by index and writes
-/// raw RGB24 to stdout — no temporary files); GIF through SkiaSharp's codec, composited frame by frame. Frame buffers
-/// are pooled (<see cref="VideoFrame.Dispose"/>). Cancelling, a decode error or abandoning the enumeration kills
-/// the ffmpeg process. Thread-safe.
+/// (the MP4/MOV index read in C#, else ffprobe, for the frame count, rate and size; ffmpeg's <c>select</c> filter picks
+/// the frames by index and writes raw RGB24 to stdout — no temporary files); GIF through SkiaSharp's codec, composited
+/// frame by frame. An ffmpeg process is kept started and waiting for the next video
+/// (<see cref="VideoDecoderOptions.KeepDecoderWarm"/>). Frame buffers are pooled (<see cref="VideoFrame.Dispose"/>).
+/// Cancelling, a decode error or abandoning the enumeration kills the ffmpeg process. Thread-safe.
 /// </summary>
 public sealed class VideoReader
 {
@@ -19,7 +20,15 @@ public sealed class VideoReader
 
     /// <summary>Creates a reader.</summary>
     /// <param name="options">Tool paths and limits; <see cref="VideoDecoderOptions.Default"/> when null.</param>
-    public VideoReader(VideoDecoderOptions? options = null) => Options = options ?? VideoDecoderOptions.Default;
+    public VideoReader(VideoDecoderOptions? options = null)
+    {
+        Options = options ?? VideoDecoderOptions.Default;
+        if (Options.KeepDecoderWarm && FfmpegTools.TryResolveFfmpeg(Options) is { } ffmpeg)
+        {
+            // Started now, the decoder is ready by the first video (a model loads meanwhile).
+            WarmDecoder.Replenish(ffmpeg);
+        }
+    }
 
     /// <summary>Tool paths and limits.</summary>
     public VideoDecoderOptions Options { get; }
@@ -199,17 +208,9 @@ public sealed class VideoReader
         }
 
         string ffmpeg = FfmpegTools.ResolveFfmpeg(Options);
-        // select keeps the wanted decoded frames (n counts presented frames from 0); showinfo reports their pts on
-        // stderr; passthrough stops ffmpeg from duplicating or dropping frames; -frames:v ends it after the last one.
-        string select = "select='" + SelectExpression(frameIndices) + "',showinfo";
         int count = frameIndices.Count;
         int frameBytes = checked(info.Width * info.Height * 3);
-        await using FfmpegProcess p = FfmpegProcess.Start(ffmpeg,
-        [
-            "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-noautorotate", "-i", path,
-            "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", select, "-fps_mode", "passthrough",
-            "-frames:v", count.ToString(CultureInfo.InvariantCulture), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
-        ]);
+        await using FfmpegProcess p = WarmDecoder.Start(ffmpeg, path, frameIndices, Options.KeepDecoderWarm);
         Track(p);
         using CancellationTokenRegistration kill = cancellationToken.Register(p.Kill);
 
@@ -273,6 +274,12 @@ public sealed class VideoReader
             while (frames.Reader.TryRead(out byte[]? unread))
             {
                 FrameBufferPool.Return(unread);
+            }
+
+            if (Options.KeepDecoderWarm)
+            {
+                // Now, not at the start: the spare's start-up would compete with this decode for the CPU.
+                WarmDecoder.Replenish(ffmpeg);
             }
         }
     }

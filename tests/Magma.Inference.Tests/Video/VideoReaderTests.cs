@@ -196,6 +196,89 @@ public sealed class VideoReaderTests(TestVideos videos)
         second[0].Dispose();
     }
 
+    [Fact]
+    public async Task A_file_name_with_filter_graph_characters_decodes_like_any_other()
+    {
+        // The path travels inside ffmpeg's filter graph: quotes, colons, brackets, commas, semicolons, backslashes and
+        // white space at the ends must all be escaped.
+        string dir = System.IO.Path.Combine(videos.Root, "we ird's, [dir]; a:b\\c =x");
+        Directory.CreateDirectory(dir);
+        string odd = System.IO.Path.Combine(dir, " clip's [1],;.mp4 ");
+        File.Copy(videos.Mp4, odd);
+        var reader = new VideoReader();
+
+        IReadOnlyList<VideoFrame> expected = await reader.SampleAsync(videos.Mp4, new VideoSampling { FrameCount = 3 });
+        IReadOnlyList<VideoFrame> actual = await reader.SampleAsync(odd, new VideoSampling { FrameCount = 3 });
+
+        Assert.Equal(expected.Select(f => (f.Index, f.Timestamp)), actual.Select(f => (f.Index, f.Timestamp)));
+        Assert.All(expected.Zip(actual), pair => Assert.True(pair.First.Image.Span.SequenceEqual(pair.Second.Image.Span)));
+        foreach (VideoFrame f in expected.Concat(actual))
+        {
+            f.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task The_next_video_is_decoded_by_the_ffmpeg_started_after_the_last_one()
+    {
+        // A binary path of its own, so that no other test takes this spare.
+        string ffmpeg = LinkToFfmpeg("ffmpeg-warm");
+        var reader = new VideoReader(new VideoDecoderOptions { FfmpegPath = ffmpeg });
+        int? first = WarmDecoder.SpareId(ffmpeg);
+        Assert.NotNull(first); // started with the reader
+
+        await DecodeTwoFramesAsync(reader);
+        Assert.Equal(first, reader.StartedProcessIds[^1]);
+        int? next = WarmDecoder.SpareId(ffmpeg);
+        Assert.NotNull(next);
+        Assert.NotEqual(first, next);
+        Assert.False(TestVideos.IsGone(next.Value), "the spare should be waiting");
+
+        await DecodeTwoFramesAsync(reader);
+        Assert.Equal(next, reader.StartedProcessIds[^1]);
+        Assert.All(reader.StartedProcessIds, pid => Assert.True(TestVideos.IsGone(pid), $"process {pid} is still running"));
+    }
+
+    [Fact]
+    public async Task No_ffmpeg_waits_when_keeping_one_warm_is_off()
+    {
+        string ffmpeg = LinkToFfmpeg("ffmpeg-cold");
+        var reader = new VideoReader(new VideoDecoderOptions { FfmpegPath = ffmpeg, KeepDecoderWarm = false });
+
+        await DecodeTwoFramesAsync(reader);
+        await DecodeTwoFramesAsync(reader);
+
+        Assert.Null(WarmDecoder.SpareId(ffmpeg));
+        Assert.Equal(2, reader.StartedProcessIds.Count);
+    }
+
+    [Fact]
+    public void Graph_values_are_escaped_for_the_option_then_for_the_graph()
+    {
+        Assert.Equal(@"/a/b.mp4", WarmDecoder.GraphValue("/a/b.mp4"));
+        // Option level: ' -> \', : -> \:, space -> \ . Graph level: each \ and ' again, then [ ] , ; and the space.
+        Assert.Equal(@"/x\\\'y\\:z\[1\]\,\;\\\ .mp4", WarmDecoder.GraphValue("/x'y:z[1],; .mp4"));
+    }
+
+    private async Task DecodeTwoFramesAsync(VideoReader reader)
+    {
+        foreach (VideoFrame f in await reader.SampleAsync(videos.Mp4, new VideoSampling { FrameCount = 2 }))
+        {
+            f.Dispose();
+        }
+    }
+
+    private string LinkToFfmpeg(string name)
+    {
+        string link = System.IO.Path.Combine(videos.Root, name);
+        if (!File.Exists(link))
+        {
+            File.CreateSymbolicLink(link, FfmpegTools.ResolveFfmpeg(VideoDecoderOptions.Default));
+        }
+
+        return link;
+    }
+
     private string Path(string kind) => kind switch
     {
         "mp4" => videos.Mp4,
