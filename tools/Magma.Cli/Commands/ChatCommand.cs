@@ -63,9 +63,11 @@ internal static class ChatCommand
             throw new MagmaInputException($"Video file '{v}' does not exist. Check the path.");
         }
 
+        // Created before the model loads: the reader starts its ffmpeg meanwhile (VideoDecoderOptions.KeepDecoderWarm).
+        VideoReader? reader = videoPaths.Length == 0 ? null : new VideoReader();
         await using MagmaModel model = args.Load(parse);
         int maxTokens = parse.GetValue(args.MaxTokens);
-        using VideoRequest? video = videoPaths.Length == 0 ? null : await CreateVideoRequestAsync(model, images, videoPaths, question, frames, maxTokens, ct).ConfigureAwait(false);
+        using VideoRequest? video = reader is null ? null : await CreateVideoRequestAsync(model, images, videoPaths, question, frames, maxTokens, reader, ct).ConfigureAwait(false);
         MagmaRequest request = video?.Request ?? CreateRequest(model, images, question, maxTokens);
 
         var text = new StringBuilder();
@@ -112,14 +114,14 @@ internal static class ChatCommand
     /// (lmms-eval's layout), then the question; frames are budgeted against the context (docs/video.md).
     /// </summary>
     internal static Task<VideoRequest> CreateVideoRequestAsync(
-        MagmaModel model, IReadOnlyList<RgbImage> images, IReadOnlyList<string> videoPaths, string question, int? frames, int maxTokens, CancellationToken ct)
+        MagmaModel model, IReadOnlyList<RgbImage> images, IReadOnlyList<string> videoPaths, string question, int? frames, int maxTokens, VideoReader reader, CancellationToken ct)
     {
         List<VideoPromptPart> parts = [.. images.Select(VideoPromptPart.Image), .. videoPaths.Select(VideoPromptPart.VideoFile), VideoPromptPart.Text(question)];
         return model.CreateRequestAsync(
             [new VideoChatTurn(ChatRole.System, [VideoPromptPart.Text(MagmaPrompts.SystemPrompt)]), new VideoChatTurn(ChatRole.User, parts)],
             new VideoSampling { FrameCount = frames },
             new GenerationOptions { MaxNewTokens = maxTokens },
-            reader: null,
+            reader,
             ct);
     }
 
