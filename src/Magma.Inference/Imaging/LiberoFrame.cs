@@ -20,7 +20,7 @@ public static class LiberoFrame
     /// 256×256 only if the frame is another size. The reference resizes with TensorFlow's lanczos3 (antialiased);
     /// here a Skia cubic (Mitchell) or mipmapped linear filter is used, so non-256 inputs differ slightly. The JPEG codec
     /// is libjpeg-turbo (accurate integer DCT, 4:2:0, fancy up-sampling), as in the reference's TensorFlow: the system's
-    /// <c>libturbojpeg</c> when installed (fast), else the copy inside Skia (same bytes, about 5 times slower).
+    /// <c>libturbojpeg</c> when installed (fast), else the copy inside Skia (same bytes, about 4.5 times slower).
     /// </summary>
     public static RgbImage Prepare(RgbImage agentView) =>
         Prepare(agentView, GC.AllocateUninitializedArray<byte>(FrameSize * FrameSize * 3));

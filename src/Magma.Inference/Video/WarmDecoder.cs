@@ -66,9 +66,9 @@ internal static class WarmDecoder
             return;
         }
 
-        if (waiting is not null)
+        if (waiting is not null && s_spares.TryRemove(KeyValuePair.Create(ffmpeg, waiting)))
         {
-            s_spares.TryRemove(KeyValuePair.Create(ffmpeg, waiting));
+            waiting.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
 
         if (!s_spares.TryAdd(ffmpeg, spare))

@@ -59,7 +59,7 @@ public sealed class LiberoFrameTests
     [Fact]
     public void The_system_libjpeg_turbo_is_installed()
     {
-        // The fast path of every LIBERO step; .ci/run installs it. Without it Prepare still works (Skia), ~5x slower.
+        // The fast path of every LIBERO step; .ci/run installs it. Without it Prepare still works (Skia), ~4.5x slower.
         Assert.True(TurboJpeg.IsAvailable, "libturbojpeg.so.0 could not be loaded: sudo apt-get install -y libturbojpeg0");
     }
 
