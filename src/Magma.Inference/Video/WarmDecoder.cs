@@ -16,6 +16,7 @@ internal static class WarmDecoder
 {
     private static readonly ConcurrentDictionary<string, FfmpegProcess> s_spares = new(StringComparer.Ordinal);
 
+    // The graph comes on stdin; passthrough keeps ffmpeg from duplicating or dropping frames to fit a rate.
     private static readonly string[] s_arguments =
     [
         "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-filter_complex_script", "pipe:0",

@@ -219,6 +219,23 @@ public sealed class VideoReaderTests(TestVideos videos)
     }
 
     [Fact]
+    public async Task Timestamps_count_from_the_start_of_a_stream_that_does_not_start_at_zero()
+    {
+        string late = videos.Make("late.mp4", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=2", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-output_ts_offset", "3");
+        var reader = new VideoReader();
+        Assert.Equal(3.0, (await reader.ProbeAsync(late)).StartSeconds, 6);
+
+        IReadOnlyList<VideoFrame> frames = await reader.SampleAsync(late, new VideoSampling { FrameCount = 4 });
+
+        Assert.Equal([0, 6, 12, 19], frames.Select(f => f.Index));
+        Assert.Equal([0.0, 0.6, 1.2, 1.9], frames.Select(f => Math.Round(f.Timestamp!.Value.TotalSeconds, 6)));
+        foreach (VideoFrame f in frames)
+        {
+            f.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task The_next_video_is_decoded_by_the_ffmpeg_started_after_the_last_one()
     {
         // A binary path of its own, so that no other test takes this spare.
