@@ -105,17 +105,9 @@ public static class LiberoFrame
         int w = image.Width, h = image.Height;
         if (systemCodec)
         {
-            byte[] rotated = ArrayPool<byte>.Shared.Rent(rgb.Length);
-            try
-            {
-                RgbImage.Rotate180Rgb(image.Span, rotated.AsSpan(0, rgb.Length));
-                TurboJpeg.RoundTrip(rotated.AsSpan(0, rgb.Length), w, h, JpegQuality, rgb);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(rotated);
-            }
-
+            // In place: the encoder has read every pixel before the decoder writes one.
+            RgbImage.Rotate180Rgb(image.Span, rgb);
+            TurboJpeg.RoundTrip(rgb, w, h, JpegQuality, rgb);
             return;
         }
 

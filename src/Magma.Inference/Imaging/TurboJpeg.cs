@@ -27,7 +27,7 @@ internal static unsafe class TurboJpeg
     /// <summary>
     /// Encodes <paramref name="rgb"/> (HWC, <paramref name="width"/> × <paramref name="height"/>) as a 4:2:0 JPEG of
     /// <paramref name="quality"/> and decodes it back into <paramref name="decoded"/> (same size), as
-    /// <c>RgbImage.Decode(image.EncodeJpeg(quality))</c> does. Only when <see cref="IsAvailable"/>.
+    /// <c>RgbImage.Decode(image.EncodeJpeg(quality))</c> does; the two may be the same memory. Only when <see cref="IsAvailable"/>.
     /// </summary>
     public static void RoundTrip(ReadOnlySpan<byte> rgb, int width, int height, int quality, Span<byte> decoded)
     {
