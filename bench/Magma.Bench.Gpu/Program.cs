@@ -62,9 +62,11 @@ results["device_selection"] = model.Package.Manifest.Decoder.NextToken is not nu
 Console.WriteLine($"loaded {a.Model} on {a.Device} in {results["load_s"]} s (graphs {results["cuda_graphs"]}, shared KV {results["shared_kv"]})");
 
 MagmaEngine engine = model.Engine;
+// LiberoFrame.FrameSize (the robotics plugin, which this engine-only harness does not reference).
+const int LiberoFrameSize = 256;
 bool startEnd = model.UseImageStartEnd;
 int reps = a.Reps;
-RgbImage frame = Images.Pattern(LiberoFrame.FrameSize, LiberoFrame.FrameSize, seed: 1);
+RgbImage frame = Images.Pattern(LiberoFrameSize, LiberoFrameSize, seed: 1);
 RgbImage screenshot = Images.Pattern(1280, 720, seed: 2);
 const string Task = "put the black bowl on the plate";
 const string Click = "Click the search button in the top bar.";
@@ -156,7 +158,7 @@ foreach (int n in new[] { 1, 4, 8, 16 })
 {
     MagmaRequest[] batch = [.. Enumerable.Range(0, n).Select(i => new MagmaRequest
     {
-        Images = [Images.Pattern(LiberoFrame.FrameSize, LiberoFrame.FrameSize, seed: 10 + i)],
+        Images = [Images.Pattern(LiberoFrameSize, LiberoFrameSize, seed: 10 + i)],
         Turns = MagmaPrompts.Conversation(MagmaPrompts.RobotAction(i % 2 == 0 ? Task : "open the top drawer of the cabinet", startEnd)),
         Options = liberoGreedy,
     })];

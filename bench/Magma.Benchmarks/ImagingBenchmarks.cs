@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Magma.Inference.Imaging;
+using Magma.Plugins.Robotics.Libero;
 
 namespace Magma.Benchmarks;
 

@@ -1,8 +1,8 @@
 using BenchmarkDotNet.Attributes;
-using Magma.Inference.Decoding;
 using Magma.Inference.Imaging;
 using Magma.Plugins.Robotics.Libero;
 using Magma.Plugins.Robotics.Python;
+using Magma.Tasks.Decoding;
 using Python.Runtime;
 
 namespace Magma.Benchmarks;

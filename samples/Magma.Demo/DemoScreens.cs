@@ -1,4 +1,5 @@
 using Magma.Inference.Imaging;
+using Magma.Tasks.Marks;
 using SkiaSharp;
 
 namespace Magma.Demo;

@@ -13,9 +13,11 @@ using System.Diagnostics;
 using Magma.Demo;
 using Magma.Inference;
 using Magma.Inference.Generation;
-using Magma.Inference.Decoding;
 using Magma.Inference.Imaging;
 using Magma.Inference.Text;
+using Magma.Tasks;
+using Magma.Tasks.Decoding;
+using Magma.Tasks.Marks;
 
 string? modelArg = args.SkipWhile(a => a != "--model").Skip(1).FirstOrDefault();
 bool cuda = args.Contains("--cuda");

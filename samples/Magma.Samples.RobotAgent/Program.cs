@@ -6,11 +6,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Magma.Inference;
-using Magma.Inference.Decoding;
 using Magma.Inference.Generation;
 using Magma.Plugins.Robotics.Plugin;
 using Magma.Plugins.Robotics.Policy;
 using Magma.Plugins.Robotics.Python;
+using Magma.Tasks.Decoding;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 

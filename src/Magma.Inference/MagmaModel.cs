@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Magma.Inference.Decoding;
 using Magma.Inference.Generation;
 using Magma.Inference.Imaging;
 using Magma.Inference.Package;
@@ -110,96 +109,6 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
         {
             _gate.Release();
         }
-    }
-
-    /// <summary>
-    /// Predicts one 7-DoF robot action for <paramref name="image"/> and <paramref name="task"/> with Magma's LIBERO
-    /// prompt. Sampling defaults to temperature 0.7 / top-k 50 (the official settings); the action-token constraint is
-    /// always added, so the output is seven action tokens and EOS.
-    /// </summary>
-    /// <param name="image">The (already rotated/round-tripped) camera frame.</param>
-    /// <param name="task">The task instruction, e.g. "put the bowl on the plate".</param>
-    /// <param name="decoder">Un-normalises tokens into an action (and keeps gripper state across steps).</param>
-    /// <param name="options">Sampling options; <see cref="GenerationOptions.RobotAction"/> when null.</param>
-    /// <param name="cancellationToken">Cancels the request.</param>
-    public async Task<DecodeResult<RobotAction>> PredictActionAsync(
-        RgbImage image, string task, RobotActionDecoder decoder, GenerationOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        ArgumentNullException.ThrowIfNull(task);
-        ArgumentNullException.ThrowIfNull(decoder);
-        GenerationOptions o = options ?? GenerationOptions.RobotAction;
-        var constraint = new ActionTokenConstraint(Package.Manifest.Tokens.BaseVocabSize, Package.Manifest.Tokens.Eos[0]);
-        var constrained = new GenerationOptions
-        {
-            MaxNewTokens = Math.Max(o.MaxNewTokens, ActionTokenConstraint.ActionLength + 1),
-            DoSample = o.DoSample,
-            Temperature = o.Temperature,
-            TopK = o.TopK,
-            TopP = o.TopP,
-            Seed = o.Seed,
-            StopTokenIds = o.StopTokenIds,
-            StopStrings = o.StopStrings,
-            LogitsProcessors = [.. o.LogitsProcessors, constraint],
-        };
-        MagmaResponse response = await GenerateAsync(
-            new MagmaRequest { Images = [image], Turns = MagmaPrompts.Conversation(MagmaPrompts.RobotAction(task, UseImageStartEnd)), Options = constrained },
-            cancellationToken).ConfigureAwait(false);
-        int[] ids = [.. response.TokenIds];
-        return decoder.Decode(ids);
-    }
-
-    /// <summary>
-    /// Grounds a UI instruction on a (Set-of-Mark) screenshot with the UI agent's prompt, greedy by default, and
-    /// parses the answer into a click target in screenshot pixels.
-    /// </summary>
-    /// <param name="screenshot">The screenshot the model sees.</param>
-    /// <param name="instruction">What to click, e.g. "open the settings".</param>
-    /// <param name="markBoxes">Mark id to normalised box of the marks drawn on the screenshot, if any.</param>
-    /// <param name="options">Generation options; greedy with 128 new tokens when null.</param>
-    /// <param name="cancellationToken">Cancels the request.</param>
-    public async Task<DecodeResult<UiTarget>> GroundAsync(
-        RgbImage screenshot, string instruction, IReadOnlyDictionary<int, NormalizedBox>? markBoxes = null,
-        GenerationOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(screenshot);
-        ArgumentNullException.ThrowIfNull(instruction);
-        MagmaResponse response = await GenerateAsync(
-            new MagmaRequest
-            {
-                Images = [screenshot],
-                Turns = MagmaPrompts.Conversation(MagmaPrompts.UiClick(instruction, UseImageStartEnd)),
-                Options = options ?? new GenerationOptions { MaxNewTokens = 128 },
-            },
-            cancellationToken).ConfigureAwait(false);
-        return UiAnswerParser.ParseTarget(response.Text, screenshot.Width, screenshot.Height, markBoxes);
-    }
-
-    /// <summary>
-    /// Asks for a Trace-of-Mark plan (the robot-trajectory demo's prompt; sampling at temperature 0.3 by default) and
-    /// parses the traces.
-    /// </summary>
-    /// <param name="image">The image with numeric marks drawn on it.</param>
-    /// <param name="markIds">The marks to move.</param>
-    /// <param name="task">What the robot is doing.</param>
-    /// <param name="speed">The demo's speed value.</param>
-    /// <param name="steps">Number of future steps to plan.</param>
-    /// <param name="options">Generation options; temperature 0.3, top-k 50, 1024 new tokens when null.</param>
-    /// <param name="cancellationToken">Cancels the request.</param>
-    public async Task<DecodeResult<TracePlan>> PlanTraceAsync(
-        RgbImage image, IReadOnlyList<int> markIds, string task, int speed = 8, int steps = 16,
-        GenerationOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        MagmaResponse response = await GenerateAsync(
-            new MagmaRequest
-            {
-                Images = [image],
-                Turns = MagmaPrompts.Conversation(MagmaPrompts.TraceOfMarkPlanning(markIds, task, speed, steps, UseImageStartEnd)),
-                Options = options ?? new GenerationOptions { DoSample = true, Temperature = 0.3f, MaxNewTokens = 1024 },
-            },
-            cancellationToken).ConfigureAwait(false);
-        return TraceParser.Parse(response.Text, image.Width, image.Height);
     }
 
     /// <summary>

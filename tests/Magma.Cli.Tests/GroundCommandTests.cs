@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Magma.Cli.Commands;
-using Magma.Inference.Decoding;
 using Magma.Inference.Imaging;
+using Magma.Tasks.Decoding;
 
 namespace Magma.Cli.Tests;
 

@@ -9,6 +9,7 @@ public sealed class SnippetTests
     private static readonly string[] PackageReadmes =
     [
         "src/Magma.Inference/README.md",
+        "src/Magma.Tasks/README.md",
         "src/Magma.SemanticKernel/README.md",
         "plugins/Magma.Plugins.Web/README.md",
         "plugins/Magma.Plugins.Robotics/README.md",

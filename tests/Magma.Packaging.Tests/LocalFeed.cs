@@ -10,7 +10,7 @@ namespace Magma.Packaging.Tests;
 public sealed class LocalFeed : IAsyncLifetime
 {
     /// <summary>Package ids of the libraries, in dependency order.</summary>
-    public static readonly string[] LibraryIds = ["Magma.Inference", "Magma.SemanticKernel", "Magma.Plugins.Web", "Magma.Plugins.Robotics"];
+    public static readonly string[] LibraryIds = ["Magma.Inference", "Magma.Tasks", "Magma.SemanticKernel", "Magma.Plugins.Web", "Magma.Plugins.Robotics"];
 
     /// <summary>The dotnet tool's package id.</summary>
     public const string ToolId = "Magma.Cli";
@@ -18,6 +18,7 @@ public sealed class LocalFeed : IAsyncLifetime
     private static readonly string[] ProjectPaths =
     [
         "src/Magma.Inference/Magma.Inference.csproj",
+        "src/Magma.Tasks/Magma.Tasks.csproj",
         "src/Magma.SemanticKernel/Magma.SemanticKernel.csproj",
         "plugins/Magma.Plugins.Web/Magma.Plugins.Web.csproj",
         "plugins/Magma.Plugins.Robotics/Magma.Plugins.Robotics.csproj",

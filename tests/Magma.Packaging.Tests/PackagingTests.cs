@@ -54,8 +54,8 @@ public sealed class PackagingTests(LocalFeed feed, ITestOutputHelper log)
         }
 
         // The bundled font is embedded in the assembly; its license must travel with it.
-        using ZipArchive inference = ZipFile.OpenRead(Path.Combine(feed.FeedDirectory, $"Magma.Inference.{feed.Version}.nupkg"));
-        Assert.Contains("SIL Open Font License", ReadEntry(inference, "LICENSE-LiberationSans.txt"), StringComparison.Ordinal);
+        using ZipArchive tasks = ZipFile.OpenRead(Path.Combine(feed.FeedDirectory, $"Magma.Tasks.{feed.Version}.nupkg"));
+        Assert.Contains("SIL Open Font License", ReadEntry(tasks, "LICENSE-LiberationSans.txt"), StringComparison.Ordinal);
 
         using ZipArchive tool = ZipFile.OpenRead(Path.Combine(feed.FeedDirectory, $"{LocalFeed.ToolId}.{feed.Version}.nupkg"));
         XElement toolMetadata = ReadMetadata(tool, LocalFeed.ToolId);
@@ -91,7 +91,7 @@ public sealed class PackagingTests(LocalFeed feed, ITestOutputHelper log)
         Assert.Contains("web: MagmaWebPolicy OriginPolicy 1", lines);
         Assert.Contains("robotics: RoboticsPlugin /nonexistent/libpython3.11.so", lines);
         string resources = Assert.Single(lines, l => l.StartsWith("resources: ", StringComparison.Ordinal));
-        Assert.Contains("Magma.Inference.Imaging.Fonts.LiberationSans-Regular.ttf", resources, StringComparison.Ordinal);
+        Assert.Contains("Magma.Tasks.Marks.Fonts.LiberationSans-Regular.ttf", resources, StringComparison.Ordinal);
         Assert.Contains("Magma.Plugins.Web.marker.js", resources, StringComparison.Ordinal);
         Assert.Contains("Magma.Plugins.Robotics.LiberoBridge.py", resources, StringComparison.Ordinal);
         Assert.Equal("consumer ok", lines[^1]);

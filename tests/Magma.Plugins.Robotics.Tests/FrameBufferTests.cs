@@ -1,4 +1,5 @@
 using Magma.Inference.Imaging;
+using Magma.Plugins.Robotics.Libero;
 
 namespace Magma.Plugins.Robotics.Tests;
 

@@ -1,10 +1,10 @@
 using System.Text.Json;
 using Magma.Inference;
-using Magma.Inference.Decoding;
 using Magma.Inference.Generation;
 using Magma.Plugins.Robotics.Libero;
 using Magma.Plugins.Robotics.Plugin;
 using Magma.Plugins.Robotics.Policy;
+using Magma.Tasks.Decoding;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 

@@ -1,6 +1,7 @@
 using Magma.Inference.Imaging;
 using Magma.Plugins.Web.Browser;
 using Magma.Plugins.Web.Observation;
+using Magma.Tasks.Marks;
 using Microsoft.Playwright;
 
 namespace Magma.Plugins.Web.Tests;

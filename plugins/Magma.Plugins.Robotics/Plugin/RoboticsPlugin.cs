@@ -3,12 +3,14 @@ using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
 using Magma.Inference;
-using Magma.Inference.Decoding;
 using Magma.Inference.Imaging;
 using Magma.Plugins.Robotics.Evaluation;
 using Magma.Plugins.Robotics.Libero;
 using Magma.Plugins.Robotics.Policy;
 using Magma.Plugins.Robotics.Python;
+using Magma.Tasks;
+using Magma.Tasks.Decoding;
+using Magma.Tasks.Marks;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 

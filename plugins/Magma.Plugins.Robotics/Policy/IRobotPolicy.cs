@@ -1,5 +1,5 @@
-using Magma.Inference.Decoding;
 using Magma.Plugins.Robotics.Libero;
+using Magma.Tasks.Decoding;
 
 namespace Magma.Plugins.Robotics.Policy;
 

@@ -1,7 +1,8 @@
 using Magma.Inference;
-using Magma.Inference.Decoding;
 using Magma.Inference.Generation;
 using Magma.Plugins.Robotics.Libero;
+using Magma.Tasks;
+using Magma.Tasks.Decoding;
 
 namespace Magma.Plugins.Robotics.Policy;
 

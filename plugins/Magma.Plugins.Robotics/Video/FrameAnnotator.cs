@@ -1,5 +1,6 @@
 using System.Globalization;
 using Magma.Inference.Imaging;
+using Magma.Tasks.Marks;
 using SkiaSharp;
 
 namespace Magma.Plugins.Robotics.Video;
@@ -9,9 +10,9 @@ internal sealed class FrameAnnotator : IDisposable
 {
     internal const int BandHeight = 40;
 
-    // Magma.Inference embeds Liberation Sans; reading its resource keeps one font file in the repository and makes
+    // Magma.Tasks embeds Liberation Sans; reading its resource keeps one font file in the repository and makes
     // drawing independent of system fonts (the NoDependencies Skia build has no fontconfig).
-    private const string FontResource = "Magma.Inference.Imaging.Fonts.LiberationSans-Regular.ttf";
+    private const string FontResource = "Magma.Tasks.Marks.Fonts.LiberationSans-Regular.ttf";
     private static readonly Lazy<SKTypeface> Typeface = new(LoadTypeface);
 
     private readonly SKBitmap _canvasBitmap;
@@ -95,7 +96,7 @@ internal sealed class FrameAnnotator : IDisposable
 
     private static SKTypeface LoadTypeface()
     {
-        using Stream? stream = typeof(RgbImage).Assembly.GetManifestResourceStream(FontResource);
+        using Stream? stream = typeof(SetOfMarkRenderer).Assembly.GetManifestResourceStream(FontResource);
         if (stream is null)
         {
             return SKTypeface.Default;

@@ -7,6 +7,7 @@ using Magma.Inference.Imaging;
 using Magma.Plugins.Web.Acting;
 using Magma.Plugins.Web.Observation;
 using Magma.Plugins.Web.Safety;
+using Magma.Tasks.Marks;
 using Microsoft.Playwright;
 
 namespace Magma.Plugins.Web.Browser;

@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Text;
 using Magma.Inference;
-using Magma.Inference.Decoding;
 using Magma.Inference.Generation;
 using Magma.Inference.Text;
 using Magma.Plugins.Web.Observation;
+using Magma.Tasks;
+using Magma.Tasks.Decoding;
 
 namespace Magma.Plugins.Web.Grounding;
 

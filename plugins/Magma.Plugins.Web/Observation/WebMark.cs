@@ -1,5 +1,5 @@
 using System.Globalization;
-using Magma.Inference.Imaging;
+using Magma.Tasks.Marks;
 
 namespace Magma.Plugins.Web.Observation;
 

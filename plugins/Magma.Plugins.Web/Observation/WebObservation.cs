@@ -1,5 +1,6 @@
-using Magma.Inference.Decoding;
 using Magma.Inference.Imaging;
+using Magma.Tasks.Decoding;
+using Magma.Tasks.Marks;
 
 namespace Magma.Plugins.Web.Observation;
 

@@ -205,7 +205,7 @@ public sealed class RgbImage
     }
 
     /// <summary>Copies the pixels into a new opaque RGBA Skia bitmap (caller disposes).</summary>
-    internal SKBitmap ToBitmap()
+    public SKBitmap ToBitmap()
     {
         var bitmap = new SKBitmap(new SKImageInfo(Width, Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         Span<byte> dst = bitmap.GetPixelSpan();
@@ -219,7 +219,7 @@ public sealed class RgbImage
     }
 
     /// <summary>Copies an RGBA 8888 bitmap (alpha ignored) into a new image.</summary>
-    internal static RgbImage FromBitmap(SKBitmap bitmap)
+    public static RgbImage FromBitmap(SKBitmap bitmap)
     {
         if (bitmap.ColorType != SKColorType.Rgba8888)
         {
@@ -237,10 +237,8 @@ public sealed class RgbImage
         return new RgbImage(w, h, rgb);
     }
 
-    internal static RgbImage Wrap(int width, int height, byte[] rgb) => new(width, height, rgb);
-
     /// <summary>RGBA 8888 → RGB (alpha dropped); <paramref name="rgb"/> holds the pixel count × 3 bytes, <paramref name="rgba"/> × 4.</summary>
-    internal static void RgbaToRgb(ReadOnlySpan<byte> rgba, Span<byte> rgb)
+    public static void RgbaToRgb(ReadOnlySpan<byte> rgba, Span<byte> rgb)
     {
         int n = rgb.Length / 3;
         if (rgba.Length < n * 4)
@@ -273,10 +271,10 @@ public sealed class RgbImage
     internal static void RgbToRgba(ReadOnlySpan<byte> rgb, Span<byte> rgba) => ToRgba(rgb, rgba, reverse: false);
 
     /// <summary>RGB → opaque RGBA 8888 with the pixel order reversed (a 180° rotation), in one pass.</summary>
-    internal static void Rotate180ToRgba(ReadOnlySpan<byte> rgb, Span<byte> rgba) => ToRgba(rgb, rgba, reverse: true);
+    public static void Rotate180ToRgba(ReadOnlySpan<byte> rgb, Span<byte> rgba) => ToRgba(rgb, rgba, reverse: true);
 
     /// <summary>RGB → RGB with the pixel order reversed (a 180° rotation); the spans must not overlap.</summary>
-    internal static void Rotate180Rgb(ReadOnlySpan<byte> src, Span<byte> dst)
+    public static void Rotate180Rgb(ReadOnlySpan<byte> src, Span<byte> dst)
     {
         int n = src.Length / 3;
         if (dst.Length < n * 3)

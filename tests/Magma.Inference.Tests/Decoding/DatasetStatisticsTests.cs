@@ -1,4 +1,4 @@
-using Magma.Inference.Decoding;
+using Magma.Tasks.Decoding;
 using Xunit;
 
 namespace Magma.Inference.Tests.Decoding;

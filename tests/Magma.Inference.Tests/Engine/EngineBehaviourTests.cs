@@ -1,5 +1,6 @@
 using Magma.Inference.Generation;
 using Magma.Inference.Text;
+using Magma.Tasks;
 
 namespace Magma.Inference.Tests.Engine;
 
@@ -144,7 +145,7 @@ public sealed class EngineBehaviourTests(TinyMagmaFixture fixture)
     public async Task Action_prediction_always_yields_seven_action_tokens_then_eos()
     {
         var image = Magma.Inference.Imaging.RgbImage.FromPixels(64, 64, new byte[64 * 64 * 3]);
-        var decoder = Magma.Inference.Decoding.RobotActionDecoder.ForBridge();
+        var decoder = Magma.Tasks.Decoding.RobotActionDecoder.ForBridge();
         for (ulong seed = 1; seed <= 3; seed++)
         {
             var result = await _model.PredictActionAsync(image, "pick up the cup", decoder, new GenerationOptions { DoSample = true, Temperature = 0.7f, Seed = seed, MaxNewTokens = 8 });

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Magma.Inference.Imaging;
+using Magma.Tasks.Marks;
 using Xunit;
 
 namespace Magma.Inference.Tests.Imaging;

@@ -9,6 +9,7 @@ using Magma.Plugins.Web.Grounding;
 using Magma.Plugins.Web.Kernel;
 using Magma.Plugins.Web.Safety;
 using Magma.SemanticKernel;
+using Magma.Tasks.Marks;
 using Microsoft.Extensions.AI;
 
 string package = args[0];
@@ -19,7 +20,7 @@ MagmaResponse response = await model.GenerateAsync(
     MagmaRequest.Ask(null, "What is 1+1?", new GenerationOptions { MaxNewTokens = 4 }, model.UseImageStartEnd));
 Console.WriteLine($"engine tokens: {string.Join(' ', response.TokenIds)}");
 
-// Set-of-Mark labels are drawn with the font embedded in Magma.Inference.dll.
+// Set-of-Mark labels are drawn with the font embedded in Magma.Tasks.dll.
 SetOfMarkResult marked = new SetOfMarkRenderer().Draw(RgbImage.FromPixels(64, 48, new byte[64 * 48 * 3]), [new MarkBox(4, 4, 30, 20)]);
 Console.WriteLine($"set-of-mark: {marked.Marks.Count} mark, {marked.EncodePng().Length > 0}");
 
@@ -41,7 +42,7 @@ Console.WriteLine($"robotics: {typeof(RoboticsPlugin).Name} {pythonOptions.Libra
 // Files the plugins load at run time travel inside their assemblies.
 string[] resources =
 [
-    .. typeof(MagmaModel).Assembly.GetManifestResourceNames(),
+    .. typeof(SetOfMarkRenderer).Assembly.GetManifestResourceNames(),
     .. typeof(WebPlugin).Assembly.GetManifestResourceNames(),
     .. typeof(RoboticsPlugin).Assembly.GetManifestResourceNames(),
 ];

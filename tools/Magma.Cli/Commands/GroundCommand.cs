@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using Magma.Inference;
-using Magma.Inference.Decoding;
 using Magma.Inference.Generation;
 using Magma.Inference.Imaging;
+using Magma.Tasks;
+using Magma.Tasks.Decoding;
 
 namespace Magma.Cli.Commands;
 

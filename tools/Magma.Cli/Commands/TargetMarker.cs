@@ -1,5 +1,5 @@
-using Magma.Inference.Decoding;
 using Magma.Inference.Imaging;
+using Magma.Tasks.Decoding;
 using SkiaSharp;
 
 namespace Magma.Cli.Commands;

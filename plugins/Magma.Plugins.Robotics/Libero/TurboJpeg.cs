@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using Magma.Inference.Imaging;
 
-namespace Magma.Inference.Imaging;
+namespace Magma.Plugins.Robotics.Libero;
 
 /// <summary>
 /// The system's libjpeg-turbo through its TurboJPEG API (Debian: <c>libturbojpeg0</c>), for the LIBERO frame's JPEG

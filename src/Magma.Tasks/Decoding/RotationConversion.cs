@@ -1,4 +1,4 @@
-namespace Magma.Inference.Decoding;
+namespace Magma.Tasks.Decoding;
 
 /// <summary>
 /// Rotation conversions used by SimplerEnv's action post-processing.

@@ -1,4 +1,6 @@
-namespace Magma.Inference.Decoding;
+using Magma.Inference;
+
+namespace Magma.Tasks.Decoding;
 
 /// <summary>
 /// Parses Trace-of-Mark answers (spec §7.3) — <c>Mark 3 at [x,y] should be moved, and their future positions are:\n\n"Mark 3": "[[x,y],…]"</c>

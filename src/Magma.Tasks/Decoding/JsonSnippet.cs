@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Magma.Inference.Decoding;
+namespace Magma.Tasks.Decoding;
 
 /// <summary>
 /// Finds the first balanced JSON object in free text (models often wrap their JSON in prose or code fences)

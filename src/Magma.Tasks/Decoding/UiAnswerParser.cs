@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using Magma.Inference;
 
-namespace Magma.Inference.Decoding;
+namespace Magma.Tasks.Decoding;
 
 /// <summary>
 /// Parses Magma's UI answers (spec §7.2): pretraining-style <c>Coordinate: (x, y). Mark: N</c> answers, the UI

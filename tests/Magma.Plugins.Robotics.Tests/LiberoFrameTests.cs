@@ -1,7 +1,9 @@
 using Magma.Inference.Imaging;
+using Magma.Inference.Tests.Imaging;
+using Magma.Plugins.Robotics.Libero;
 using Xunit;
 
-namespace Magma.Inference.Tests.Imaging;
+namespace Magma.Plugins.Robotics.Tests;
 
 public sealed class LiberoFrameTests
 {

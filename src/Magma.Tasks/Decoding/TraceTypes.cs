@@ -1,4 +1,4 @@
-namespace Magma.Inference.Decoding;
+namespace Magma.Tasks.Decoding;
 
 /// <summary>A point on Magma's 256×256 trace grid (spec §7.3): x_q = floor(256·x / width), y_q likewise.</summary>
 /// <param name="X">Column, 0 … 255 (256 is tolerated as the right edge).</param>

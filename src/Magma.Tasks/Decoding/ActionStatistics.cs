@@ -1,4 +1,4 @@
-namespace Magma.Inference.Decoding;
+namespace Magma.Tasks.Decoding;
 
 /// <summary>
 /// Per-dimension action statistics used to un-normalise actions with OpenVLA's BOUNDS_Q99 rule (spec §6.5):

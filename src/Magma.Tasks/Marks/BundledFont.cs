@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace Magma.Inference.Imaging;
+namespace Magma.Tasks.Marks;
 
 /// <summary>
 /// Liberation Sans Regular (SIL OFL 1.1, metric-compatible with the Arial the reference draws with), embedded in
@@ -8,7 +8,7 @@ namespace Magma.Inference.Imaging;
 /// </summary>
 internal static class BundledFont
 {
-    internal const string ResourceName = "Magma.Inference.Imaging.Fonts.LiberationSans-Regular.ttf";
+    internal const string ResourceName = "Magma.Tasks.Marks.Fonts.LiberationSans-Regular.ttf";
 
     private static readonly Lazy<SKTypeface> LazyTypeface = new(Load, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -18,7 +18,7 @@ internal static class BundledFont
     private static SKTypeface Load()
     {
         using Stream stream = typeof(BundledFont).Assembly.GetManifestResourceStream(ResourceName)
-            ?? throw new InvalidOperationException($"Embedded font '{ResourceName}' is missing from Magma.Inference.");
+            ?? throw new InvalidOperationException($"Embedded font '{ResourceName}' is missing from Magma.Tasks.");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
         using SKData data = SKData.CreateCopy(copy.ToArray());

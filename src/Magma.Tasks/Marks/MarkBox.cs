@@ -1,4 +1,4 @@
-namespace Magma.Inference.Imaging;
+namespace Magma.Tasks.Marks;
 
 /// <summary>An axis-aligned box in pixels: top-left corner and size (OmniParser's <c>[x, y, w, h]</c>).</summary>
 /// <param name="X">Left edge.</param>

@@ -1,7 +1,8 @@
 using System.Numerics;
+using Magma.Inference.Imaging;
 using SkiaSharp;
 
-namespace Magma.Inference.Imaging;
+namespace Magma.Tasks.Marks;
 
 /// <summary>A numbered mark on a robot/video frame, with an optional trace (its positions over time) in pixels.</summary>
 /// <param name="Number">The number drawn in the mark (1-based in Magma's robotics and video data).</param>

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Magma.Inference.Decoding;
+namespace Magma.Tasks.Decoding;
 
 /// <summary>
 /// Hand-written scanning primitives for model answers. Every routine is a single forward pass with no

@@ -1,4 +1,4 @@
-namespace Magma.Inference.Decoding;
+namespace Magma.Tasks.Decoding;
 
 /// <summary>
 /// A decoded 7-DoF robot action: [x, y, z, roll, pitch, yaw, gripper] at each stage of decoding.

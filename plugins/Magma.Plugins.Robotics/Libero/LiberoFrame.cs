@@ -1,7 +1,8 @@
 using System.Buffers;
+using Magma.Inference.Imaging;
 using SkiaSharp;
 
-namespace Magma.Inference.Imaging;
+namespace Magma.Plugins.Robotics.Libero;
 
 /// <summary>
 /// The LIBERO camera-frame transform applied before the Magma processor (spec §6.2): rotate 180°, JPEG round-trip
@@ -55,10 +56,10 @@ public static class LiberoFrame
         {
             byte[] decoded = GC.AllocateUninitializedArray<byte>(agentView.Width * agentView.Height * 3);
             JpegRoundTripRotated(agentView, decoded);
-            Resize(RgbImage.Wrap(agentView.Width, agentView.Height, decoded), FrameSize, FrameSize).Span.CopyTo(destination);
+            Resize(RgbImage.FromPixels(agentView.Width, agentView.Height, decoded), FrameSize, FrameSize).Span.CopyTo(destination);
         }
 
-        return RgbImage.Wrap(FrameSize, FrameSize, destination);
+        return RgbImage.FromPixels(FrameSize, FrameSize, destination);
     }
 
     /// <summary>Rotates by 180° (reverses both rows and columns), as the LIBERO evaluation does with <c>img[::-1, ::-1]</c>.</summary>
@@ -86,7 +87,7 @@ public static class LiberoFrame
 
         // Reversing both axes of an HWC image is reversing the order of its pixels.
         RgbImage.Rotate180Rgb(image.Span, destination);
-        return RgbImage.Wrap(image.Width, image.Height, destination);
+        return RgbImage.FromPixels(image.Width, image.Height, destination);
     }
 
     /// <summary>

@@ -1,4 +1,4 @@
-namespace Magma.Inference.Decoding;
+namespace Magma.Tasks.Decoding;
 
 /// <summary>A point in image coordinates normalised to [0, 1] by width (X) and height (Y).</summary>
 /// <param name="X">Horizontal position, 0 = left edge, 1 = right edge.</param>

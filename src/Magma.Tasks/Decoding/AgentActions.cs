@@ -1,4 +1,4 @@
-namespace Magma.Inference.Decoding;
+namespace Magma.Tasks.Decoding;
 
 /// <summary>Swipe directions of the AITW action space.</summary>
 public enum SwipeDirection

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Magma.Inference.Decoding;
+namespace Magma.Tasks.Decoding;
 
 /// <summary>How the rotation part (dimensions 3–5) of an action is handed to the environment.</summary>
 public enum RotationOutput

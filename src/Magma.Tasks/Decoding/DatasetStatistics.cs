@@ -1,6 +1,7 @@
 using System.Text.Json;
+using Magma.Inference;
 
-namespace Magma.Inference.Decoding;
+namespace Magma.Tasks.Decoding;
 
 /// <summary>
 /// The action statistics of an OpenVLA-style <c>dataset_statistics.json</c>

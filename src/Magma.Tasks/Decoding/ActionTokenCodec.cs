@@ -1,4 +1,6 @@
-namespace Magma.Inference.Decoding;
+using Magma.Inference;
+
+namespace Magma.Tasks.Decoding;
 
 /// <summary>
 /// Maps Magma's robot-action token ids to normalised action values and back (OpenVLA-style binning,

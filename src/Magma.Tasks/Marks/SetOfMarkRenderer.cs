@@ -1,6 +1,7 @@
+using Magma.Inference.Imaging;
 using SkiaSharp;
 
-namespace Magma.Inference.Imaging;
+namespace Magma.Tasks.Marks;
 
 /// <summary>
 /// Draws Set-of-Mark prompts in the style of Magma's UI agent (spec §7.1): red 2-pixel box outlines, and for each

@@ -1,4 +1,6 @@
-namespace Magma.Inference.Imaging;
+using Magma.Inference.Imaging;
+
+namespace Magma.Tasks.Marks;
 
 /// <summary>A Set-of-Mark screenshot and which box each mark number stands for.</summary>
 public sealed class SetOfMarkResult
