@@ -80,7 +80,7 @@ public static class MagmaVideo
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(turns);
         reader ??= new VideoReader();
-        var converted = new List<VideoPromptBuilder.Turn>(turns.Count);
+        var converted = new List<VideoPromptBuilder.ResolvedTurn>(turns.Count);
         foreach (VideoChatTurn turn in turns)
         {
             ArgumentNullException.ThrowIfNull(turn, nameof(turns));
@@ -92,7 +92,7 @@ public static class MagmaVideo
                     : part.Value);
             }
 
-            converted.Add(new VideoPromptBuilder.Turn(turn.Role, parts));
+            converted.Add(new VideoPromptBuilder.ResolvedTurn(turn.Role, parts));
         }
 
         return await VideoPromptBuilder.BuildAsync(model, converted, sampling ?? VideoSampling.Default, options ?? GenerationOptions.Greedy, cancellationToken).ConfigureAwait(false);

@@ -12,11 +12,14 @@ namespace Magma.Inference.Video;
 /// </summary>
 internal static class VideoPromptBuilder
 {
-    /// <summary>One turn: its role and parts (<see cref="string"/>, <see cref="RgbImage"/> or <see cref="VideoClip"/>).</summary>
-    public sealed record Turn(ChatRole Role, IReadOnlyList<object> Parts);
+    /// <summary>
+    /// A turn whose video files are opened: its role and parts (<see cref="string"/>, <see cref="RgbImage"/> or
+    /// <see cref="VideoClip"/>), what the budget search renders with each candidate frame count.
+    /// </summary>
+    internal sealed record ResolvedTurn(ChatRole Role, IReadOnlyList<object> Parts);
 
     public static async Task<VideoRequest> BuildAsync(
-        MagmaModel model, IReadOnlyList<Turn> turns, VideoSampling sampling, GenerationOptions options, CancellationToken cancellationToken)
+        MagmaModel model, IReadOnlyList<ResolvedTurn> turns, VideoSampling sampling, GenerationOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -40,7 +43,7 @@ internal static class VideoPromptBuilder
         {
             int clip = 0;
             var result = new List<ChatTurn>(turns.Count);
-            foreach (Turn t in turns)
+            foreach (ResolvedTurn t in turns)
             {
                 var parts = new List<string>(t.Parts.Count);
                 foreach (object part in t.Parts)
@@ -141,7 +144,7 @@ internal static class VideoPromptBuilder
     }
 
     private static async Task<VideoRequest> ReadAndAssembleAsync(
-        MagmaModel model, IReadOnlyList<Turn> turns, VideoSampling sampling, int[] counts, int crops, List<ChatTurn> rendered, VideoPlan plan, GenerationOptions options, CancellationToken cancellationToken)
+        MagmaModel model, IReadOnlyList<ResolvedTurn> turns, VideoSampling sampling, int[] counts, int crops, List<ChatTurn> rendered, VideoPlan plan, GenerationOptions options, CancellationToken cancellationToken)
     {
         var shaper = new FrameShaper(model.Engine.Preprocessor, crops);
         var owned = new List<VideoFrame>();
