@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Magma.Inference;
 using Magma.Inference.Generation;
 using Magma.Inference.Imaging;
@@ -13,6 +14,22 @@ namespace Magma.Tasks;
 /// </summary>
 public static class MagmaTaskExtensions
 {
+    // One constraint per loaded model: it depends only on the package's vocabulary and stop token, and its allowed-id
+    // arrays are shared by every request (the engine never mutates a processor).
+    private static readonly ConditionalWeakTable<MagmaModel, ActionTokenConstraint> ActionConstraints = [];
+
+    /// <summary>
+    /// The robot-action constraint for this model's package (its <c>base_vocab_size</c> and first EOS id): seven action
+    /// tokens, then the stop token. Built once per model; <see cref="PredictActionAsync"/> adds it to every request.
+    /// </summary>
+    /// <param name="model">The loaded model.</param>
+    public static ActionTokenConstraint ActionConstraint(this MagmaModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return ActionConstraints.GetValue(
+            model, m => new ActionTokenConstraint(m.Package.Manifest.Tokens.BaseVocabSize, m.Package.Manifest.Tokens.Eos[0]));
+    }
+
     /// <summary>
     /// Predicts one 7-DoF robot action for <paramref name="image"/> and <paramref name="task"/> with Magma's LIBERO
     /// prompt. Sampling defaults to temperature 0.7 / top-k 50 (the official settings); the action-token constraint is
@@ -32,18 +49,10 @@ public static class MagmaTaskExtensions
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(decoder);
         GenerationOptions o = options ?? GenerationOptions.RobotAction;
-        var constraint = new ActionTokenConstraint(model.Package.Manifest.Tokens.BaseVocabSize, model.Package.Manifest.Tokens.Eos[0]);
-        var constrained = new GenerationOptions
+        GenerationOptions constrained = o with
         {
             MaxNewTokens = Math.Max(o.MaxNewTokens, ActionTokenConstraint.ActionLength + 1),
-            DoSample = o.DoSample,
-            Temperature = o.Temperature,
-            TopK = o.TopK,
-            TopP = o.TopP,
-            Seed = o.Seed,
-            StopTokenIds = o.StopTokenIds,
-            StopStrings = o.StopStrings,
-            LogitsProcessors = [.. o.LogitsProcessors, constraint],
+            LogitsProcessors = [.. o.LogitsProcessors, model.ActionConstraint()],
         };
         MagmaResponse response = await model.GenerateAsync(
             new MagmaRequest { Images = [image], Turns = MagmaPrompts.Conversation(MagmaPrompts.RobotAction(task, model.UseImageStartEnd)), Options = constrained },

@@ -87,18 +87,6 @@ public sealed class MagmaPolicy : IRobotPolicy
             return g;
         }
 
-        // GenerationOptions is init-only: copy it with this request's seed.
-        return new GenerationOptions
-        {
-            MaxNewTokens = g.MaxNewTokens,
-            DoSample = g.DoSample,
-            Temperature = g.Temperature,
-            TopK = g.TopK,
-            TopP = g.TopP,
-            Seed = RequestSeed(seed, request),
-            StopTokenIds = g.StopTokenIds,
-            StopStrings = g.StopStrings,
-            LogitsProcessors = g.LogitsProcessors,
-        };
+        return g with { Seed = RequestSeed(seed, request) };
     }
 }

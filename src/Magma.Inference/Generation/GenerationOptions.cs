@@ -1,7 +1,10 @@
 namespace Magma.Inference.Generation;
 
-/// <summary>How a request samples and when it stops. Defaults are greedy decoding with Magma's stop token.</summary>
-public sealed class GenerationOptions
+/// <summary>
+/// How a request samples and when it stops. Defaults are greedy decoding with Magma's stop token. A record: change one
+/// field of a preset with <c>with</c>, e.g. <c>GenerationOptions.RobotAction with { Seed = 7 }</c>.
+/// </summary>
+public sealed record GenerationOptions
 {
     /// <summary>Most tokens to generate (the stop token included). Default 512.</summary>
     public int MaxNewTokens { get; init; } = 512;

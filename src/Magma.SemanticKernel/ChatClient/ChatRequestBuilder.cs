@@ -3,6 +3,7 @@ using Magma.Inference.Generation;
 using Magma.Inference.Imaging;
 using Magma.Inference.Text;
 using Magma.Inference.Video;
+using Magma.Tasks;
 using Microsoft.Extensions.AI;
 using AiChatRole = Microsoft.Extensions.AI.ChatRole;
 using MagmaChatRole = Magma.Inference.Text.ChatRole;
@@ -247,7 +248,7 @@ internal static class ChatRequestBuilder
         var processors = new List<ILogitsProcessor>();
         if (extra is not null && extra.TryGetValue(MagmaChatOptionKeys.ActionConstraint, out bool constrain) && constrain)
         {
-            processors.Add(new ActionTokenConstraint(model.Package.Manifest.Tokens.BaseVocabSize, model.Package.Manifest.Tokens.Eos[0]));
+            processors.Add(model.ActionConstraint());
         }
 
         return new GenerationOptions

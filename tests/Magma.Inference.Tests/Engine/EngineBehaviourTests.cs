@@ -152,4 +152,22 @@ public sealed class EngineBehaviourTests(TinyMagmaFixture fixture)
             Assert.True(result.IsSuccess, result.FailureReason);
         }
     }
+
+    [Fact]
+    public void The_action_constraint_is_built_once_per_model_from_its_package()
+    {
+        ActionTokenConstraint first = _model.ActionConstraint();
+        Assert.Same(first, _model.ActionConstraint());
+        Assert.Equal(_model.Package.Manifest.Tokens.BaseVocabSize - ActionTokenConstraint.BinCount, first.FirstActionId);
+    }
+
+    [Fact]
+    public void Changing_one_option_with_with_keeps_every_other_field()
+    {
+        GenerationOptions seeded = GenerationOptions.RobotAction with { Seed = 7 };
+        Assert.Equal(7UL, seeded.Seed);
+        Assert.Equal(GenerationOptions.RobotAction with { Seed = null }, GenerationOptions.RobotAction);
+        Assert.Equal((true, 0.7f, 8), (seeded.DoSample, seeded.Temperature, seeded.MaxNewTokens));
+        Assert.Null(GenerationOptions.RobotAction.Seed);
+    }
 }
