@@ -7,18 +7,22 @@ namespace Magma.Inference.Onnx;
 /// <summary>
 /// One block of memory the engine owns (host memory, or device memory from the session's allocator) that
 /// OrtValues are created over as views. Owning the block gives stable addresses and lets several views of
-/// different shapes share it without copies.
+/// different shapes share it without copies. Host memory is held by a <see cref="SafeHandle"/> (as ONNX Runtime
+/// GenAI's C# wrappers hold their native objects), so a buffer that is never disposed is still freed by the
+/// finalizer; device memory is owned by an <see cref="OrtValue"/>, which ONNX Runtime finalizes the same way.
 /// </summary>
 internal sealed unsafe class NativeBuffer : IDisposable
 {
+    private readonly AlignedMemoryHandle? _hostOwner;
     private readonly OrtValue? _deviceOwner;
     private bool _disposed;
 
-    private NativeBuffer(IntPtr pointer, long bytes, OrtMemoryInfo memoryInfo, OrtValue? deviceOwner)
+    private NativeBuffer(IntPtr pointer, long bytes, OrtMemoryInfo memoryInfo, AlignedMemoryHandle? hostOwner, OrtValue? deviceOwner)
     {
         Pointer = pointer;
         Bytes = bytes;
         MemoryInfo = memoryInfo;
+        _hostOwner = hostOwner;
         _deviceOwner = deviceOwner;
     }
 
@@ -33,8 +37,8 @@ internal sealed unsafe class NativeBuffer : IDisposable
     public static NativeBuffer Host(long bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
-        void* p = NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 64), 64);
-        return new NativeBuffer((IntPtr)p, bytes, OrtMemoryInfo.DefaultInstance, null);
+        var owner = AlignedMemoryHandle.Allocate(Math.Max(bytes, 64));
+        return new NativeBuffer(owner.DangerousGetHandle(), bytes, OrtMemoryInfo.DefaultInstance, owner, null);
     }
 
     /// <summary>Allocates from a session allocator (CUDA memory). The OrtValue owns the block; we keep its address.</summary>
@@ -44,7 +48,7 @@ internal sealed unsafe class NativeBuffer : IDisposable
         // Taking the span's address reads no device memory; the span is never dereferenced.
         Span<byte> raw = owner.GetTensorMutableRawData();
         IntPtr p = (IntPtr)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetReference(raw));
-        return new NativeBuffer(p, bytes, allocator.Info, owner);
+        return new NativeBuffer(p, bytes, allocator.Info, null, owner);
     }
 
     public OrtValue View(TensorElementType type, long[] shape, long byteOffset = 0)
@@ -156,13 +160,36 @@ internal sealed unsafe class NativeBuffer : IDisposable
         }
 
         _disposed = true;
-        if (_deviceOwner is null)
-        {
-            NativeMemory.AlignedFree((void*)Pointer);
-        }
-        else
-        {
-            _deviceOwner.Dispose();
-        }
+        _hostOwner?.Dispose();
+        _deviceOwner?.Dispose();
+    }
+
+    /// <summary>The host block as a handle the runtime can finalize.</summary>
+    internal SafeHandle? HostHandle => _hostOwner;
+}
+
+/// <summary>64-byte aligned host memory from <see cref="NativeMemory.AlignedAlloc"/>, freed once, by Dispose or the finalizer.</summary>
+internal sealed unsafe class AlignedMemoryHandle : SafeHandle
+{
+    // Internal, as visible as the type (CA1419): the marshaller may create handles through it.
+    internal AlignedMemoryHandle()
+        : base(IntPtr.Zero, ownsHandle: true)
+    {
+    }
+
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    public static AlignedMemoryHandle Allocate(long bytes)
+    {
+        var owner = new AlignedMemoryHandle();
+        // Set after construction so that an allocation failure leaves nothing for the finalizer to free.
+        owner.SetHandle((IntPtr)NativeMemory.AlignedAlloc((nuint)bytes, 64));
+        return owner;
+    }
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMemory.AlignedFree((void*)handle);
+        return true;
     }
 }
