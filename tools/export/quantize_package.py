@@ -53,7 +53,7 @@ _ONNX_TO_NP = {
     TensorProto.BOOL: np.bool_,
 }
 # Files of an exported package that the quantizer rewrites; everything else is copied.
-REWRITTEN = {"decoder.onnx", "embed.onnx", "text.data", "magma.json", "export_check.json"}
+REWRITTEN = {"decoder.onnx", "embed.onnx", "text.data", "magma.json"}
 
 
 def log(msg: str) -> None:
@@ -71,16 +71,19 @@ def _torch_device():
     return torch.device("cuda") if torch.cuda.is_available() else None
 
 
-def quantize_blockwise(w_nk: np.ndarray, bits: int, block: int, symmetric: bool, device=None, scale_dtype=np.float32):
-    """W [N, K] (float) -> (q uint8 [N, blocks, block*bits/8], scales float32 [N, blocks], zp uint8 [N, zp_bytes] | None,
-    relative Frobenius reconstruction error)."""
+def quantize_blockwise(w_nk: np.ndarray, bits: int, block: int, symmetric: bool, device=None, scale_dtype=np.float32,
+                       k_major: bool = False):
+    """W [N, K] (float; [K, N] when k_major, as a MatMul stores it) -> (q uint8 [N, blocks, block*bits/8],
+    scales float32 [N, blocks], zp uint8 [N, zp_bytes] | None, relative Frobenius reconstruction error)."""
+    if device is not None:
+        return _quantize_blockwise_torch(w_nk, bits, block, symmetric, device, np.dtype(scale_dtype) == np.float16, k_major)
+    if k_major:
+        w_nk = np.asarray(w_nk).T
     n, k = w_nk.shape
     blocks = -(-k // block)
     pad = blocks * block - k
     levels = (1 << bits) - 1
     mid = 1 << (bits - 1)
-    if device is not None:
-        return _quantize_blockwise_torch(w_nk, bits, block, symmetric, device, np.dtype(scale_dtype) == np.float16)
     w = np.asarray(w_nk, dtype=np.float32)
     if pad:
         w = np.pad(w, ((0, 0), (0, pad)))
@@ -108,14 +111,16 @@ def quantize_blockwise(w_nk: np.ndarray, bits: int, block: int, symmetric: bool,
     return q, scale, zp_packed, err
 
 
-def _quantize_blockwise_torch(w_nk: np.ndarray, bits: int, block: int, symmetric: bool, device, half_scale: bool):
+def _quantize_blockwise_torch(w_nk: np.ndarray, bits: int, block: int, symmetric: bool, device, half_scale: bool,
+                              k_major: bool):
     import torch  # noqa: PLC0415
-    n, k = w_nk.shape
+    w = torch.from_numpy(np.ascontiguousarray(w_nk)).to(device).float()
+    w = w.T if k_major else w
+    n, k = w.shape
     blocks = -(-k // block)
     pad = blocks * block - k
     levels = (1 << bits) - 1
     mid = 1 << (bits - 1)
-    w = torch.from_numpy(np.ascontiguousarray(w_nk)).to(device).float()
     if pad:
         w = torch.nn.functional.pad(w, (0, pad))
     w = w.reshape(n, blocks, block)
@@ -436,10 +441,9 @@ def _rewrite_decoder(model, src: Tensors, writer: Writer, logits_name: str, bloc
             new_nodes.append(node)
             continue
         bits = 8 if head and lm_head == "int8" else 4
-        w = src.array(weight)
-        w_nk = np.asarray(w, dtype=np.float32) if transposed else np.asarray(w, dtype=np.float32).T
-        n, k = w_nk.shape
-        q, scale, zp, err = quantize_blockwise(w_nk, bits, block, symmetric, device, act_np)
+        w = src.array(weight)  # [N, K] for a tied head, else [K, N]
+        n, k = w.shape if transposed else w.shape[::-1]
+        q, scale, zp, err = quantize_blockwise(w, bits, block, symmetric, device, act_np, k_major=not transposed)
         base = node.name or node.output[0]
         names = [node.input[0], base + "_Bq", base + "_scales"]
         new_inits[names[1]] = writer.tensor(names[1], q)
@@ -521,6 +525,31 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="embedding table: int8 rows with one scale each, or the package's float type")
     ap.add_argument("--accuracy-level", type=int, choices=[0, 1, 2, 3, 4], default=None,
                     help="MatMulNBits accuracy_level (4 = int8 compute on the CPU); default 4 for float32 packages, 0 for float16")
+
+
+def add_int4_arguments(ap: argparse.ArgumentParser) -> None:
+    """export_magma.py's options for --dtype int4."""
+    ap.add_argument("--target", choices=["cuda", "cpu"], default="cuda",
+                    help="int4 only: cuda = fp16 activations, vision and projector (MatMulNBits fp16 kernels); "
+                         "cpu = fp32 ones with accuracy_level 4 (MatMulNBits int8-compute kernels)")
+    ap.add_argument("--keep-unquantised", action="store_true",
+                    help="int4 only: keep the float export the int4 package was made from (OUT.float)")
+    add_arguments(ap)
+
+
+def export_int4(export, args) -> dict:
+    """export_magma.py --dtype int4: the float export for the target into OUT.float, quantized into OUT; the
+    self-check compares the quantized decoder with that export (and the export with PyTorch, unless --skip-check)."""
+    base = os.path.normpath(args.out) + ".float"
+    float_dtype = "float16" if args.target == "cuda" else "float32"
+    log(f"--dtype int4 --target {args.target}: {float_dtype} export into {base}, then 4-bit weights into {args.out}")
+    export(args.checkpoint, base, float_dtype, not args.all_logits, not args.skip_check, args.model_id,
+           args.vision_norm_eps, args.attention, not args.separate_qkv, fused_norm=not args.graph_norm)
+    check = quantize_package(base, args.out, args.block_size, not args.zero_points, args.lm_head, args.embed,
+                             args.accuracy_level, check_logits=not args.skip_check)
+    if not args.keep_unquantised:
+        shutil.rmtree(base)
+    return check
 
 
 def main(argv=None) -> int:
