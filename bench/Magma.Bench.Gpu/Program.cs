@@ -88,6 +88,7 @@ var ui32 = new GenerationOptions { MaxNewTokens = 32, StopTokenIds = [] };
 // --- inputs for PyTorch + greedy outputs for the agreement check -------------------------------------------------
 DumpInputs("libero", LiberoRequest(GenerationOptions.Greedy), frame);
 DumpInputs("ui", UiRequest(GenerationOptions.Greedy), screenshot);
+File.WriteAllText(Path.Combine(a.Out, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
 void DumpInputs(string name, MagmaRequest request, RgbImage image)
 {

@@ -52,6 +52,7 @@ _ONNX_TO_NP = {
     TensorProto.UINT8: np.uint8,
     TensorProto.BOOL: np.bool_,
 }
+_NP_TO_ELEM = {np.dtype(v): k for k, v in _ONNX_TO_NP.items()}
 # Files of an exported package that the quantizer rewrites; everything else is copied.
 REWRITTEN = {"decoder.onnx", "embed.onnx", "text.data", "magma.json"}
 
@@ -247,11 +248,18 @@ class Tensors:
 
 
 class Writer:
-    """New initializers for the output package: large ones appended to text.data, tensors shared between graphs once."""
+    """New initializers for the output package: large ones appended to a weights file, tensors shared between graphs
+    once; with cast=(from numpy type, to numpy type) every copied tensor of the first type is converted."""
 
-    def __init__(self, out_dir: str):
-        self.store = ExternalStore(out_dir, "text.data")
+    def __init__(self, out_dir: str, location: str = "text.data", cast: tuple | None = None):
+        self.store = ExternalStore(out_dir, location)
+        self.cast = cast
         self._copied: dict[tuple, TensorProto] = {}
+
+    def _converted(self, array: np.ndarray) -> np.ndarray:
+        if self.cast and array.dtype == np.dtype(self.cast[0]):
+            return np.asarray(array).astype(self.cast[1])
+        return array
 
     def tensor(self, name: str, array: np.ndarray) -> TensorProto:
         array = np.ascontiguousarray(array)
@@ -264,11 +272,13 @@ class Writer:
         t = src.by_name[name]
         key = Tensors.key(t)
         if key is None:
+            if self.cast and t.data_type == _NP_TO_ELEM[np.dtype(self.cast[0])]:
+                return numpy_helper.from_array(self._converted(numpy_helper.to_array(t)), name)
             out = TensorProto()
             out.CopyFrom(t)
             return out
         if key not in self._copied:
-            self._copied[key] = self.tensor(name, src.array(name))
+            self._copied[key] = self.tensor(name, self._converted(src.array(name)))
         out = TensorProto()
         out.CopyFrom(self._copied[key])
         out.name = name
@@ -294,6 +304,23 @@ def _prune(graph: onnx.GraphProto) -> None:
     graph.initializer.extend(keep)
 
 
+def _retype(model: onnx.ModelProto, cast: tuple | None) -> None:
+    """The graph's float inputs, outputs and Cast targets from one float type to the other (weights: Writer.cast)."""
+    if not cast:
+        return
+    src, dst = _NP_TO_ELEM[np.dtype(cast[0])], _NP_TO_ELEM[np.dtype(cast[1])]
+    g = model.graph
+    for vi in list(g.input) + list(g.output) + list(g.value_info):
+        if vi.type.tensor_type.elem_type == src:
+            vi.type.tensor_type.elem_type = dst
+    for n in g.node:
+        for a in n.attribute:
+            if n.op_type == "Cast" and a.name == "to" and a.i == src:
+                a.i = dst
+            elif a.type == onnx.AttributeProto.TENSOR and a.t.data_type == src:
+                a.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(a.t).astype(cast[1]), a.t.name))
+
+
 def _ensure_ms_opset(model: onnx.ModelProto) -> None:
     if not any(o.domain == MS_DOMAIN for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
@@ -304,7 +331,7 @@ def _ensure_ms_opset(model: onnx.ModelProto) -> None:
 
 def quantize_package(package: str, out_dir: str, block_size: int = 32, symmetric: bool = True, lm_head: str = "int8",
                      embed: str = "int8", accuracy_level: int | None = None, use_torch: bool = True,
-                     check_logits: bool = True) -> dict:
+                     check_logits: bool = True, activations: str | None = None) -> dict:
     t0 = time.time()
     if os.path.abspath(package) == os.path.abspath(out_dir):
         raise SystemExit("--out must be a new folder, not the source package")
@@ -316,22 +343,40 @@ def quantize_package(package: str, out_dir: str, block_size: int = 32, symmetric
     manifest = json.load(open(manifest_path, encoding="utf-8"))
     if "quantization" in manifest:
         raise SystemExit(f"{manifest_path}: the package is already quantized ({manifest['quantization']}); start from the float export")
-    dtype = manifest["dtype"]
+    source_dtype = manifest["dtype"]
+    dtype = activations or source_dtype
+    # float16 -> float32: a CPU package from the CUDA one (vision and projector too); the reverse for tests
+    cast = None if dtype == source_dtype else ((np.float16, np.float32) if dtype == "float32" else (np.float32, np.float16))
     act_np = np.float16 if dtype == "float16" else np.float32
     act_elem = TensorProto.FLOAT16 if dtype == "float16" else TensorProto.FLOAT
     if accuracy_level is None:
         accuracy_level = 0 if dtype == "float16" else 4  # fp32 (CPU) packages: MLAS int8-compute kernels
     device = _torch_device() if use_torch else None
-    log(f"{package} ({dtype}) -> {out_dir}: 4-bit blocks of {block_size}, {'symmetric' if symmetric else 'zero points'}, "
+    log(f"{package} ({source_dtype}) -> {out_dir} ({dtype} activations): 4-bit blocks of {block_size}, {'symmetric' if symmetric else 'zero points'}, "
         f"LM head {lm_head}, embedding {embed}, accuracy_level {accuracy_level}, arithmetic on {device or 'numpy'}")
 
     os.makedirs(out_dir, exist_ok=True)
+    rewritten = REWRITTEN | ({"vision.onnx", "vision.data", "export_check.json"} if cast else set())
     for name in sorted(os.listdir(package)):
         src = os.path.join(package, name)
-        if name not in REWRITTEN and os.path.isfile(src):
+        if name not in rewritten and os.path.isfile(src):
             shutil.copyfile(src, os.path.join(out_dir, name))
+    if cast:
+        vision = onnx.load(os.path.join(package, "vision.onnx"), load_external_data=False)
+        vsrc = Tensors(package, vision)
+        vwriter = Writer(out_dir, "vision.data", cast)
+        try:
+            new = [vwriter.copy(vsrc, t.name) for t in vision.graph.initializer]
+        finally:
+            vwriter.close()
+        del vision.graph.initializer[:]
+        vision.graph.initializer.extend(new)
+        _retype(vision, cast)
+        onnx.save_model(vision, os.path.join(out_dir, "vision.onnx"))
+        onnx.checker.check_model(os.path.join(out_dir, "vision.onnx"))
+        log(f"vision.onnx converted to {dtype}")
 
-    writer = Writer(out_dir)
+    writer = Writer(out_dir, cast=cast)
     matrices: list[dict] = []
     try:
         # embed.onnx first, so that an unchanged table lands where it was (offset 0 of text.data)
@@ -339,6 +384,7 @@ def quantize_package(package: str, out_dir: str, block_size: int = 32, symmetric
         embed_src = Tensors(package, embed_model)
         table = _gather_table(embed_model)
         embed_err = _rewrite_embed(embed_model, embed_src, writer, embed, act_np, act_elem)
+        _retype(embed_model, cast)
         if embed_err is not None:
             matrices.append({"name": table, "role": "embed", "shape": list(embed_src.by_name[table].dims), "bits": 8,
                              "rel_error": embed_err})
@@ -348,6 +394,7 @@ def quantize_package(package: str, out_dir: str, block_size: int = 32, symmetric
         dec_src = Tensors(package, dec_model)
         _rewrite_decoder(dec_model, dec_src, writer, manifest["decoder"]["logits"], block_size, symmetric, lm_head,
                          accuracy_level, act_np, device, matrices)
+        _retype(dec_model, cast)
         onnx.save_model(dec_model, os.path.join(out_dir, "decoder.onnx"))
     finally:
         writer.close()
@@ -363,10 +410,11 @@ def quantize_package(package: str, out_dir: str, block_size: int = 32, symmetric
         "accuracy_level": accuracy_level,
         "lm_head": lm_head,
         "embed": embed,
-        "source_dtype": dtype,
+        "source_dtype": source_dtype,
         "quantized_matrices": len([m for m in matrices if m.get("role") in ("layer", "lm_head")]),
     }
     manifest["quantization"] = quant
+    manifest["dtype"] = dtype
     manifest["weights_files"] = [f for f in ("vision.data", "text.data") if os.path.exists(os.path.join(out_dir, f))]
     with open(os.path.join(out_dir, "magma.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2)
@@ -479,7 +527,6 @@ def logits_check(package: str, quantized: str, manifest: dict, positions: int = 
             "(the C# tests compare the tiny int4 package's logits with PyTorch's instead)")
         return {"skipped": "onnxruntime not installed"}
     d = manifest["decoder"]
-    act = np.float16 if manifest["dtype"] == "float16" else np.float32
     rng = np.random.default_rng(seed)
     embed = ort.InferenceSession(os.path.join(package, "embed.onnx"), providers=["CPUExecutionProvider"])
     ids = rng.integers(0, manifest["tokens"]["base_vocab_size"], size=(1, positions), dtype=np.int64)
@@ -491,6 +538,7 @@ def logits_check(package: str, quantized: str, manifest: dict, positions: int = 
         emb = e.run(None, {manifest["embed"]["input"]: ids})[0]
         if which == "quantized":
             results["embedding_rel_error"] = _rel(emb, x)
+        act = np.float16 if json.load(open(os.path.join(folder, "magma.json")))["dtype"] == "float16" else np.float32
         s = ort.InferenceSession(os.path.join(folder, "decoder.onnx"), providers=["CPUExecutionProvider"])
         feed = {d["inputs_embeds"]: x.astype(act), d["attention_mask"]: np.ones((1, positions), dtype=np.int64)}
         if d.get("has_position_ids"):
@@ -557,13 +605,16 @@ def main(argv=None) -> int:
     ap.add_argument("--package", required=True, help="a float16 (for CUDA) or float32 (for the CPU) package from export_magma.py")
     ap.add_argument("--out", required=True, help="the new package folder")
     add_arguments(ap)
+    ap.add_argument("--activations", choices=["float16", "float32"], default=None,
+                    help="activation type of the new package (default: the source's); float32 from a float16 package "
+                         "makes the CPU package (vision and projector in fp32 too) without a second export")
     ap.add_argument("--numpy", action="store_true", help="numpy arithmetic even where torch has a GPU")
     ap.add_argument("--skip-logits-check", action="store_true", help="no onnxruntime logits comparison (slow for 8B on a CPU)")
     ap.add_argument("--dequantized-reference", metavar="FILE",
                     help="also write the decoder with plain MatMuls over the dequantized weights (small models; tests)")
     args = ap.parse_args(argv)
     quantize_package(args.package, args.out, args.block_size, not args.zero_points, args.lm_head, args.embed,
-                     args.accuracy_level, not args.numpy, not args.skip_logits_check)
+                     args.accuracy_level, not args.numpy, not args.skip_logits_check, args.activations)
     if args.dequantized_reference:
         write_dequantized_decoder(args.out, args.dequantized_reference)
     return 0
