@@ -114,8 +114,12 @@ def quantize_blockwise(w_nk: np.ndarray, bits: int, block: int, symmetric: bool,
 
 def _quantize_blockwise_torch(w_nk: np.ndarray, bits: int, block: int, symmetric: bool, device, half_scale: bool,
                               k_major: bool):
+    import warnings  # noqa: PLC0415
+
     import torch  # noqa: PLC0415
-    w = torch.from_numpy(np.ascontiguousarray(w_nk)).to(device).float()
+    with warnings.catch_warnings():  # the memory-mapped weights are read-only; torch only reads them here
+        warnings.simplefilter("ignore", UserWarning)
+        w = torch.from_numpy(np.ascontiguousarray(w_nk)).to(device).float()
     w = w.T if k_major else w
     n, k = w.shape
     blocks = -(-k // block)
