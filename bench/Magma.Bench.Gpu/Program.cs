@@ -11,7 +11,9 @@ using Magma.Inference.Text;
 //   results.json  - medians and p90 of every measure, the load time, the greedy outputs;
 //   inputs/       - the exact token ids and pre-processed pixels of the LIBERO and UI requests, so that
 //                   bench/gpu/torch_reference.py runs PyTorch on the same inputs and the outputs can be compared.
+//   logits_<name>.f32 - the first-step logits row of the LIBERO and UI prompts (fp16 vs int4 packages: bench/gpu/report.py).
 // Usage: Magma.Bench.Gpu --model DIR [--device cuda|cpu] [--out DIR] [--inputs DIR] [--reps N] [--max-seq N] [--no-graphs]
+//        [--only steps,vision,batched,ttft,prefill,decode] [--decode-contexts 1024,4096]
 var a = Args.Parse(args);
 GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
 Directory.CreateDirectory(a.Out);
@@ -56,6 +58,10 @@ using MagmaModel model = MagmaModel.Load(a.Model, new MagmaModelOptions
     CudaGraphs = a.Graphs,
 });
 results["load_s"] = Math.Round(Ms(t0) / 1000, 2);
+results["quantization"] = model.Package.Manifest.Quantization?.ToString() ?? "none";
+results["dtype"] = model.Package.Manifest.DType;
+results["package_bytes"] = Directory.GetFiles(a.Model).Sum(f => new FileInfo(f).Length);
+results["intra_op_threads"] = Environment.ProcessorCount;
 results["cuda_graphs"] = model.Engine.Sessions.UsesCudaGraphs;
 results["shared_kv"] = model.Engine.Sessions.SharedKv;
 results["device_selection"] = model.Package.Manifest.Decoder.NextToken is not null;
@@ -84,6 +90,7 @@ var ui32 = new GenerationOptions { MaxNewTokens = 32, StopTokenIds = [] };
 // --- inputs for PyTorch + greedy outputs for the agreement check -------------------------------------------------
 DumpInputs("libero", LiberoRequest(GenerationOptions.Greedy), frame);
 DumpInputs("ui", UiRequest(GenerationOptions.Greedy), screenshot);
+File.WriteAllText(Path.Combine(a.Out, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
 void DumpInputs(string name, MagmaRequest request, RgbImage image)
 {
@@ -94,6 +101,13 @@ void DumpInputs(string name, MagmaRequest request, RgbImage image)
     using (var f = File.Create(Path.Combine(a.Inputs, name + ".f32")))
     {
         f.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(pixels.AsSpan()));
+    }
+
+    var first = new FirstLogits();
+    model.GenerateAsync(new MagmaRequest { Images = request.Images, Turns = request.Turns, Options = new GenerationOptions { MaxNewTokens = 1, StopTokenIds = [], LogitsProcessors = [first] } }).GetAwaiter().GetResult();
+    using (var f = File.Create(Path.Combine(a.Out, $"logits_{name}.f32")))
+    {
+        f.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(first.Row.AsSpan()));
     }
 
     MagmaResponse free = model.GenerateAsync(new MagmaRequest { Images = request.Images, Turns = request.Turns, Options = new GenerationOptions { MaxNewTokens = 16, StopTokenIds = [] } }).GetAwaiter().GetResult();
@@ -116,7 +130,7 @@ void DumpInputs(string name, MagmaRequest request, RgbImage image)
 }
 
 // --- vision per crop ---------------------------------------------------------------------------------------------
-foreach (int crops in new[] { 1, 4 })
+foreach (int crops in a.Wants("vision") ? new[] { 1, 4 } : [])
 {
     var v = model.Package.Manifest.Vision;
     float[] pixels = new float[crops * 3 * v.CropSize * v.CropSize];
@@ -135,9 +149,12 @@ foreach (int crops in new[] { 1, 4 })
 }
 
 // --- end-to-end steps ------------------------------------------------------------------------------------------------
-Measure("LIBERO step, greedy (7 action tokens)", reps, () => model.GenerateAsync(LiberoRequest(liberoGreedy)).GetAwaiter().GetResult());
-Measure("LIBERO step, sampled T=0.7 top-k 50 (host)", reps, () => model.GenerateAsync(LiberoRequest(liberoSampled)).GetAwaiter().GetResult());
-Measure("UI step, 4 crops -> 32 tokens", Math.Max(3, reps / 2), () => model.GenerateAsync(UiRequest(ui32)).GetAwaiter().GetResult());
+if (a.Wants("steps"))
+{
+    Measure("LIBERO step, greedy (7 action tokens)", reps, () => model.GenerateAsync(LiberoRequest(liberoGreedy)).GetAwaiter().GetResult());
+    Measure("LIBERO step, sampled T=0.7 top-k 50 (host)", reps, () => model.GenerateAsync(LiberoRequest(liberoSampled)).GetAwaiter().GetResult());
+    Measure("UI step, 4 crops -> 32 tokens", Math.Max(3, reps / 2), () => model.GenerateAsync(UiRequest(ui32)).GetAwaiter().GetResult());
+}
 
 void Measure(string name, int n, Func<MagmaResponse> run)
 {
@@ -154,7 +171,7 @@ void Measure(string name, int n, Func<MagmaResponse> run)
 }
 
 // batched LIBERO steps: N robots' frames -> N actions per call (throughput)
-foreach (int n in new[] { 1, 4, 8, 16 })
+foreach (int n in a.Wants("batched") ? new[] { 1, 4, 8, 16 } : [])
 {
     MagmaRequest[] batch = [.. Enumerable.Range(0, n).Select(i => new MagmaRequest
     {
@@ -177,6 +194,7 @@ foreach (int n in new[] { 1, 4, 8, 16 })
 }
 
 // time to first token of the UI step (streaming)
+if (a.Wants("ttft"))
 {
     var times = new List<double>();
     for (int i = 0; i < Math.Max(3, reps / 2) + 1; i++)
@@ -212,7 +230,7 @@ foreach (int n in new[] { 1, 4, 8, 16 })
 int[] filler = engine.Tokenizer.Encode(string.Concat(Enumerable.Repeat("The robot arm moves the red block next to the blue bowl. ", 400)), addBeginOfText: true).ToArray();
 int[] Prompt(int length) => filler[..length];
 
-foreach (int length in new[] { 312, 1116 })
+foreach (int length in a.Wants("prefill") ? new[] { 312, 1116 } : [])
 {
     if (length + 2 > model.ContextLength)
     {
@@ -238,7 +256,7 @@ foreach (int length in new[] { 312, 1116 })
     Report($"prefill {length} tokens (embed + decoder, first token)", "ms", times);
 }
 
-foreach (int context in new[] { 1024, 4096 })
+foreach (int context in a.Wants("decode") ? a.DecodeContexts : [])
 {
     const int Steps = 64;
     if (context + Steps + 1 > model.ContextLength)
@@ -273,6 +291,20 @@ foreach (int context in new[] { 1024, 4096 })
 Console.WriteLine($"results: {Path.Combine(a.Out, "results.json")}");
 return 0;
 
+/// <summary>Keeps a copy of the first logits row it sees (the prefill's last position).</summary>
+internal sealed class FirstLogits : ILogitsProcessor
+{
+    public float[] Row { get; private set; } = [];
+
+    public void Process(ReadOnlySpan<int> generated, Span<float> logits)
+    {
+        if (Row.Length == 0)
+        {
+            Row = logits.ToArray();
+        }
+    }
+}
+
 /// <summary>A no-op logits processor: forces the host path (logits row copied back and argmax on the CPU) for comparison.</summary>
 internal sealed class HostOnly : ILogitsProcessor
 {
@@ -303,8 +335,12 @@ internal static class Images
     }
 }
 
-internal sealed record Args(string Model, MagmaDevice Device, string Out, string Inputs, int Reps, int MaxSequence, bool Graphs)
+internal sealed record Args(string Model, MagmaDevice Device, string Out, string Inputs, int Reps, int MaxSequence, bool Graphs,
+    string[]? Only, int[] DecodeContexts)
 {
+    /// <summary>Whether a group of measures is asked for (--only; all when absent).</summary>
+    public bool Wants(string group) => Only is null || Only.Contains(group);
+
     public static Args Parse(string[] args)
     {
         string? model = null;
@@ -314,6 +350,8 @@ internal sealed record Args(string Model, MagmaDevice Device, string Out, string
         bool graphs = true;
         int reps = 20;
         int maxSeq = 4352;
+        string[]? only = null;
+        int[] contexts = [1024, 4096];
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -325,11 +363,13 @@ internal sealed record Args(string Model, MagmaDevice Device, string Out, string
                 case "--no-graphs": graphs = false; break;
                 case "--reps": reps = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--max-seq": maxSeq = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--only": only = args[++i].Split(','); break;
+                case "--decode-contexts": contexts = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
                 default: throw new ArgumentException($"unknown argument {args[i]}");
             }
         }
 
         return new Args(model ?? throw new ArgumentException("--model DIR is required"), device, outDir,
-            inputs ?? Path.Combine(outDir, "inputs"), reps, maxSeq, graphs);
+            inputs ?? Path.Combine(outDir, "inputs"), reps, maxSeq, graphs, only, contexts);
     }
 }

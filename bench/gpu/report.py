@@ -8,11 +8,18 @@ Floors use the copy bandwidth and bf16 matmul rate measured in the same run (tor
 * LIBERO step: vision (1 crop) + prefill (prompt) + 6 decode steps (the first action token comes from the prefill and
   the EOS after the seventh is forced, so no run picks it); UI step: vision (4 crops) + prefill + 31 decode steps.
 
-    python3 bench/gpu/report.py --dotnet OUT/results.json --torch OUT/torch.json --config PKG/config.json --out OUT/table.md
+    python3 bench/gpu/report.py --dotnet OUT/results.json --torch OUT/torch.json --config PKG/config.json --out OUT/table.md \
+        [--int4 OUT/int4/results.json --int4-memory OUT/dotnet-int4-memory.txt --int4-check INT4PKG/quantization_check.json]
+
+With --int4 (issue 19) the table gains the int4 package's column and its ratio to fp16, and the notes its load time,
+package size, peak memory, greedy agreement with fp16 and the first-step logits error against fp16 (logits_*.f32
+written by both runs next to their results.json).
 """
 import argparse
 import json
+import math
 import os
+import struct
 
 VISION_FLOP_PER_CROP = 1.584e12
 
@@ -33,8 +40,13 @@ def main() -> int:
     ap.add_argument("--torch", required=True)
     ap.add_argument("--config", required=True, help="the package's config.json (model dimensions for the floors)")
     ap.add_argument("--memory", default=None, help="nvidia-smi samples (MiB, one per line) taken during the .NET run")
+    ap.add_argument("--int4", default=None, help="Magma.Bench.Gpu's results.json for the int4 package")
+    ap.add_argument("--int4-memory", default=None, help="nvidia-smi samples taken during the int4 run")
+    ap.add_argument("--int4-check", default=None, help="the int4 package's quantization_check.json")
+    ap.add_argument("--cpu-int4", default=None, help="Magma.Bench.Gpu's results.json for the int4 package on the CPU")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    q4 = json.load(open(args.int4)) if args.int4 and os.path.exists(args.int4) else None
     dn = json.load(open(args.dotnet))
     tr = json.load(open(args.torch)) if os.path.exists(args.torch) else {"rows": []}
     body, head = params(json.load(open(args.config)))
@@ -86,8 +98,9 @@ def main() -> int:
     def cell(r):
         return f"{r['median']:.1f} / {r['p90']:.1f}" if r else "—"
 
-    lines = ["| measure | .NET ORT fp16, median / p90 ms | PyTorch eager bf16 | PyTorch static + compile | .NET speed-up vs eager | floor ms | .NET / floor |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    int4_head = " .NET ORT int4, median / p90 ms | int4 / fp16 |" if q4 else ""
+    lines = ["| measure | .NET ORT fp16, median / p90 ms |" + int4_head + " PyTorch eager bf16 | PyTorch static + compile | .NET speed-up vs eager | floor ms | .NET / floor |",
+             "| --- | --- |" + (" --- | --- |" if q4 else "") + " --- | --- | --- | --- | --- |"]
     for label, dkey, tkey, skey, floor in spec:
         d = find(dn["rows"], dkey)
         t = find(tr["rows"], tkey) if tkey else None
@@ -95,21 +108,37 @@ def main() -> int:
         speed = f"{t['median'] / d['median']:.1f}x" if d and t else "—"
         ratio = f"{d['median'] / floor:.2f}" if d and floor and floor == floor else "—"
         fcell = f"{floor:.1f}" if floor and floor == floor else "—"
-        lines.append(f"| {label} | {cell(d)} | {cell(t)} | {cell(s)} | {speed} | {fcell} | {ratio} |")
+        q = ""
+        if q4:
+            r4 = find(q4["rows"], dkey)
+            q = f" {cell(r4)} | {r4['median'] / d['median']:.2f} |" if r4 and d else f" {cell(r4)} | — |"
+        lines.append(f"| {label} | {cell(d)} |{q} {cell(t)} | {cell(s)} | {speed} | {fcell} | {ratio} |")
 
     batched = [r for r in dn["rows"] if r["name"].startswith("batched LIBERO steps")]
     if batched:
         base = batched[0].get("actions_per_s")
-        lines += ["", "| batched LIBERO steps | median / p90 ms per call | actions/s | vs N = 1 |", "| --- | --- | --- | --- |"]
+        lines += ["", "| batched LIBERO steps | median / p90 ms per call | actions/s | vs N = 1 |" + (" int4 median / p90 ms | int4 actions/s |" if q4 else ""),
+                  "| --- | --- | --- | --- |" + (" --- | --- |" if q4 else "")]
         for r in batched:
             aps = r.get("actions_per_s")
-            lines.append(f"| {r['name'].split(', ')[-1]} | {cell(r)} | {aps} | {aps / base:.1f}x |" if base and aps else f"| {r['name']} | {cell(r)} | — | — |")
+            extra = ""
+            if q4:
+                r4 = find(q4["rows"], r["name"])
+                extra = f" {cell(r4)} | {r4.get('actions_per_s') if r4 else '—'} |"
+            lines.append((f"| {r['name'].split(', ')[-1]} | {cell(r)} | {aps} | {aps / base:.1f}x |" if base and aps else f"| {r['name']} | {cell(r)} | — | — |") + extra)
 
     notes = []
-    if args.memory and os.path.exists(args.memory):
-        samples = [int(x) for x in open(args.memory).read().split() if x.strip().isdigit()]
-        if samples:
-            notes.append(f"peak GPU memory, .NET process (nvidia-smi, every 200 ms): {max(samples) / 1024:.1f} GiB")
+    peak = peak_gib(args.memory)
+    if peak:
+        notes.append(f"peak GPU memory, .NET process (nvidia-smi, every 200 ms): {peak:.1f} GiB")
+    if q4:
+        notes += int4_notes(args, dn, q4)
+    if args.cpu_int4 and os.path.exists(args.cpu_int4):
+        cpu = json.load(open(args.cpu_int4))
+        rows = "; ".join(f"{r['name']} {r['median']:.1f} / {r['p90']:.1f} ms" + (f" ({1000 / r['median']:.1f} tokens/s)" if r["name"].startswith("decode") else "")
+                         for r in cpu["rows"])
+        notes.append(f"int4 package on the CPU ({cpu.get('intra_op_threads')} cores, {cpu.get('dtype')} activations, "
+                     f"{cpu.get('quantization')}, load {cpu.get('load_s')} s): {rows}")
     if "peak_memory_bytes" in tr:
         notes.append(f"peak GPU memory, PyTorch (torch.cuda.max_memory_allocated): {tr['peak_memory_bytes'] / 2 ** 30:.1f} GiB")
     if bw:
@@ -127,6 +156,58 @@ def main() -> int:
     open(args.out, "w").write(text)
     print(text)
     return 0
+
+
+def peak_gib(path):
+    if not path or not os.path.exists(path):
+        return None
+    samples = [int(x) for x in open(path).read().split() if x.strip().isdigit()]
+    return max(samples) / 1024 if samples else None
+
+
+def read_f32(path):
+    data = open(path, "rb").read()
+    return struct.unpack(f"<{len(data) // 4}f", data)
+
+
+def int4_notes(args, dn: dict, q4: dict) -> list:
+    notes = [f"int4 package: {q4.get('quantization')}; {q4.get('dtype')} activations; "
+             f"{q4.get('package_bytes', 0) / 2 ** 30:.2f} GiB on disk (fp16 {dn.get('package_bytes', 0) / 2 ** 30:.2f} GiB); "
+             f"load {q4.get('load_s')} s (fp16 {dn.get('load_s')} s, both with warm-up, files in the page cache)"]
+    peak = peak_gib(args.int4_memory)
+    if peak:
+        notes.append(f"peak GPU memory, .NET process, int4 package: {peak:.1f} GiB")
+    for name in ("libero", "ui"):
+        a, b = dn.get(f"greedy_{name}") or {}, q4.get(f"greedy_{name}") or {}
+        for key, what in (("dotnet_greedy_16", "16 free tokens"), ("dotnet_action_greedy", "constrained action tokens")):
+            x, y = a.get(key), b.get(key)
+            if x and y:
+                lead = next((i for i, (u, v) in enumerate(zip(x, y)) if u != v), min(len(x), len(y)))
+                same = sum(u == v for u, v in zip(x, y))
+                notes.append(f"greedy agreement int4 vs fp16, {name} inputs, {what}: first {lead} of {len(x)} equal, "
+                             f"{same} positions equal; fp16 {x}, int4 {y}")
+        fa = os.path.join(os.path.dirname(args.dotnet), f"logits_{name}.f32")
+        fb = os.path.join(os.path.dirname(args.int4), f"logits_{name}.f32")
+        if os.path.exists(fa) and os.path.exists(fb):
+            ref, got = read_f32(fa), read_f32(fb)
+            diff = math.sqrt(sum((u - v) ** 2 for u, v in zip(got, ref)))
+            norm = math.sqrt(sum(v * v for v in ref)) or 1e-30
+            top = max(abs(v) for v in ref) or 1e-30
+            maxd = max(abs(u - v) for u, v in zip(got, ref))
+            am = lambda xs: max(range(len(xs)), key=xs.__getitem__)  # noqa: E731
+            notes.append(f"first-step logits, {name} prompt, int4 vs fp16: relative L2 {diff / norm:.4f}, max |diff| "
+                         f"{maxd:.3f} ({maxd / top:.4f} of max |fp16|), same argmax {am(got) == am(ref)}")
+    if args.int4_check and os.path.exists(args.int4_check):
+        c = json.load(open(args.int4_check))
+        head = [m for m in c["matrices"] if m.get("role") == "lm_head"]
+        emb = [m for m in c["matrices"] if m.get("role") == "embed"]
+        notes.append(f"quantization ({c.get('seconds')} s): layer matrices' relative reconstruction error mean "
+                     f"{c['layer_rel_error']['mean']:.4f}, max {c['layer_rel_error']['max']:.4f}"
+                     + (f"; LM head {head[0]['bits']}-bit {head[0]['rel_error']:.4f}" if head else "")
+                     + (f"; embedding int8 rows {emb[0]['rel_error']:.4f}" if emb else ""))
+    notes.append("accuracy with the real Magma-8B weights was not measured here (random weights): the errors above are "
+                 "against the fp16 package on the same random weights")
+    return notes
 
 
 if __name__ == "__main__":

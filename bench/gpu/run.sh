@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The GPU benchmark of issue 7, on the GPU machine (CUDA 13, PyTorch, transformers, timm, onnx; no .NET needed):
-#   bash bench/gpu/run.sh [stage...]      stages: model dotnet torch report (default: all, in that order)
+#   bash bench/gpu/run.sh [stage...]
+#   stages: model int4 dotnet dotnet-int4 torch report (default: all, in that order); cpu-int4 on request
 # model:  a random-weight Magma-8B checkpoint (bench/gpu/make_magma8b.py) and its fp16 package (tools/export)
-# dotnet: the published Magma.Bench.Gpu app (APP, default /root/gpu-app; see docs/perf.md for how it gets there)
+# int4:   the fp16 package's decoder weights in 4 bits (tools/export/quantize_package.py; INT4_ARGS adds options),
+#         after checking on the tiny package that the GPU arithmetic writes the same bytes as numpy
+# dotnet, dotnet-int4: the published Magma.Bench.Gpu app (APP, default /root/gpu-app; see docs/perf.md for how it
+#         gets there) on the fp16 and the int4 package
 # torch:  bench/gpu/torch_reference.py on the same weights and the inputs the .NET run wrote
-# report: one markdown table (bench/gpu/report.py)
-# Results, logs and the model stay in $WORK (default /tmp/magma8b); each stage also copies its results and log to $OUT
-# (default ./bench-out), which the device tool brings back.
+# report: one markdown table (bench/gpu/report.py), int4 columns beside fp16
+# cpu-int4: the int4 package with fp32 activations on the machine's CPUs (LIBERO step, decode tokens/s)
+# Results, logs and the model stay in $WORK (default /tmp/magma8b); after each stage $OUT (default ./bench-out),
+# which the device tool brings back, gets results.tgz (every result and log) and table.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -15,11 +20,25 @@ WORK=${WORK:-/tmp/magma8b}
 APP=${APP:-/root/gpu-app}
 REPS=${REPS:-20}
 stages=("$@")
-((${#stages[@]})) || stages=(model dotnet torch report)
+((${#stages[@]})) || stages=(model int4 dotnet dotnet-int4 torch report)
 R=$WORK/results
 mkdir -p "$OUT" "$WORK" "$R"
 export PYTHONUNBUFFERED=1
 log() { echo "[$(date +%T)] $*"; }
+# At most 8 files come back from the device: one archive of everything small, and the table.
+save() { tar czf "$OUT/results.tgz" -C "$R" . 2>/dev/null || true; [[ -f $R/table.md ]] && cp "$R/table.md" "$OUT/"; true; }
+bench() {  # bench PACKAGE RESULTS_DIR [app args...]: one Magma.Bench.Gpu run with nvidia-smi sampling
+  local pkg=$1 dir=$2; shift 2
+  mkdir -p "$dir"
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$dir/memory.txt" &
+  local smi=$!
+  # shellcheck disable=SC1091
+  [[ -f /root/gpu-app.env ]] && source /root/gpu-app.env
+  local rc=0
+  "$APP/Magma.Bench.Gpu" --model "$pkg" --out "$dir" --reps "$REPS" "$@" 2>&1 | tee "$dir/dotnet.log" || rc=$?
+  kill $smi 2>/dev/null || true
+  return $rc
+}
 
 for stage in "${stages[@]}"; do
   case $stage in
@@ -30,35 +49,68 @@ for stage in "${stages[@]}"; do
       [[ -f $WORK/fp16/magma.json ]] || python3 "$repo/tools/export/export_magma.py" --checkpoint "$WORK/ckpt" --out "$WORK/fp16" \
           --dtype float16 --skip-check 2>&1 | tee -a "$R/model.log"
       du -sh "$WORK/ckpt" "$WORK/fp16" | tee -a "$R/model.log"
-      cp "$R/model.log" "$OUT/"
+      ;;
+    int4)
+      log "int4: GPU vs numpy arithmetic on the tiny package"
+      q=(python3 "$repo/tools/export/quantize_package.py" --package "$repo/tests/assets/tiny-magma")
+      numpy=()
+      "${q[@]}" --out "$WORK/tiny-gpu" 2>&1 | tee "$R/int4.log" || true  # also runs the onnxruntime logits check
+      "${q[@]}" --out "$WORK/tiny-numpy" --numpy --skip-logits-check 2>&1 | tee -a "$R/int4.log" || true
+      if ! cmp "$WORK/tiny-gpu/text.data" "$WORK/tiny-numpy/text.data" || ! cmp "$WORK/tiny-gpu/decoder.onnx" "$WORK/tiny-numpy/decoder.onnx"; then
+        log "GPU and numpy bytes differ: quantizing with numpy" | tee -a "$R/int4.log"
+        numpy=(--numpy)
+      fi
+      log "int4 package"
+      rm -rf "$WORK/int4"
+      python3 "$repo/tools/export/quantize_package.py" --package "$WORK/fp16" --out "$WORK/int4" --skip-logits-check \
+          "${numpy[@]}" ${INT4_ARGS:-} 2>&1 | tee -a "$R/int4.log"
+      cp "$WORK/int4/quantization_check.json" "$R/"
+      du -sh "$WORK/int4" "$WORK/int4"/* | tee -a "$R/int4.log"
       ;;
     dotnet)
-      log ".NET engine"
-      nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$R/dotnet-memory.txt" &
-      smi=$!
-      # shellcheck disable=SC1091
-      [[ -f /root/gpu-app.env ]] && source /root/gpu-app.env
-      if ! "$APP/Magma.Bench.Gpu" --model "$WORK/fp16" --device cuda --out "$R" --inputs "$WORK/inputs" --reps "$REPS" 2>&1 | tee "$R/dotnet.log"; then
+      log ".NET engine, fp16"
+      if ! bench "$WORK/fp16" "$R" --device cuda --inputs "$WORK/inputs"; then
         log "CUDA graphs failed; again without (the log above says why)"
-        "$APP/Magma.Bench.Gpu" --model "$WORK/fp16" --device cuda --out "$R" --inputs "$WORK/inputs" --reps "$REPS" --no-graphs 2>&1 | tee -a "$R/dotnet.log" || true
+        cp "$R/dotnet.log" "$R/dotnet-graphs.log"
+        bench "$WORK/fp16" "$R" --device cuda --inputs "$WORK/inputs" --no-graphs || true
       fi
-      kill $smi 2>/dev/null || true
-      cp "$R/dotnet.log" "$R/results.json" "$R/dotnet-memory.txt" "$OUT/" 2>/dev/null || true
+      mv "$R/memory.txt" "$R/dotnet-memory.txt"
+      ;;
+    dotnet-int4)
+      log ".NET engine, int4"
+      if ! bench "$WORK/int4" "$R/int4" --device cuda --inputs "$WORK/inputs-int4" && \
+         { cp "$R/int4/dotnet.log" "$R/int4/dotnet-graphs.log"; log "int4 with CUDA graphs failed; again without"; \
+           ! bench "$WORK/int4" "$R/int4" --device cuda --inputs "$WORK/inputs-int4" --no-graphs; }; then
+        log "int4 package failed on CUDA (the logs above say why); again with a 4-bit LM head"
+        cp "$R/int4/dotnet.log" "$R/int4/dotnet-first.log"
+        rm -rf "$WORK/int4"
+        python3 "$repo/tools/export/quantize_package.py" --package "$WORK/fp16" --out "$WORK/int4" --skip-logits-check \
+            --lm-head int4 ${INT4_ARGS:-} 2>&1 | tee -a "$R/int4.log"
+        cp "$WORK/int4/quantization_check.json" "$R/"
+        bench "$WORK/int4" "$R/int4" --device cuda --inputs "$WORK/inputs-int4" || true
+      fi
+      ;;
+    cpu-int4)
+      log "int4 package with fp32 activations on the CPU"
+      [[ -f $WORK/int4-cpu/magma.json ]] || python3 "$repo/tools/export/quantize_package.py" --package "$WORK/fp16" \
+          --out "$WORK/int4-cpu" --activations float32 --skip-logits-check ${INT4_ARGS:-} 2>&1 | tee "$R/int4-cpu.log" || true
+      bench "$WORK/int4-cpu" "$R/cpu" --device cpu --inputs "$WORK/inputs-cpu" --reps 3 --only steps,decode \
+          --decode-contexts 256 --max-seq 2048 || true
       ;;
     torch)
       log "PyTorch reference"
       python3 "$here/torch_reference.py" --checkpoint "$WORK/ckpt" --inputs "$WORK/inputs" --out "$R/torch.json" \
           --reps "$(( REPS / 2 ))" ${NO_COMPILE:+--no-compile} 2>&1 | tee "$R/torch.log" || true
-      cp "$R/torch.json" "$R/torch.log" "$OUT/" 2>/dev/null || true
       ;;
     report)
       nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv > "$R/gpu.txt" || true
       python3 "$here/report.py" --dotnet "$R/results.json" --torch "$R/torch.json" --config "$WORK/fp16/config.json" \
-          --memory "$R/dotnet-memory.txt" --out "$R/table.md"
+          --memory "$R/dotnet-memory.txt" --int4 "$R/int4/results.json" --int4-memory "$R/int4/memory.txt" \
+          --int4-check "$R/quantization_check.json" --cpu-int4 "$R/cpu/results.json" --out "$R/table.md"
       cat "$R/gpu.txt" >> "$R/table.md"
-      cp "$R/table.md" "$OUT/"
       ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
+  save
 done
 log "done: $OUT"

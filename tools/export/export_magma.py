@@ -38,6 +38,7 @@ from onnx import TensorProto
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from onnx_graph import ExternalStore, Graph  # noqa: E402
+import quantize_package  # noqa: E402  (--dtype int4)
 
 FORMAT_VERSION = 1
 COPIED_FILES = ["config.json", "preprocessor_config.json", "generation_config.json", "tokenizer.json",
@@ -912,7 +913,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True, help="Hugging Face Magma folder (safetensors + json + tokenizer)")
     ap.add_argument("--out", required=True, help="output package folder")
-    ap.add_argument("--dtype", choices=["float32", "float16"], default="float32")
+    ap.add_argument("--dtype", choices=["float32", "float16", "int4"], default="float32",
+                    help="int4: a float export (float16 for --target cuda, float32 for cpu) quantized by quantize_package.py")
     ap.add_argument("--all-logits", action="store_true",
                     help="logits for every position (default: last position only, [B,1,V])")
     ap.add_argument("--skip-check", action="store_true", help="do not compare the graphs against PyTorch")
@@ -925,7 +927,11 @@ def main(argv=None) -> int:
                     help="gqa only: three Q/K/V MatMuls instead of one packed QKV MatMul")
     ap.add_argument("--graph-norm", action="store_true",
                     help="gqa only: RMSNorm from standard ops instead of SkipSimplifiedLayerNormalization")
+    quantize_package.add_int4_arguments(ap)
     args = ap.parse_args(argv)
+    if args.dtype == "int4":
+        quantize_package.export_int4(export, args)
+        return 0
     export(args.checkpoint, args.out, args.dtype, not args.all_logits, not args.skip_check, args.model_id,
            args.vision_norm_eps, args.attention, not args.separate_qkv, fused_norm=not args.graph_norm)
     return 0

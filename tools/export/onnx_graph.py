@@ -27,6 +27,8 @@ _NP_TO_ONNX = {
     np.dtype(np.int64): TensorProto.INT64,
     np.dtype(np.int32): TensorProto.INT32,
     np.dtype(np.bool_): TensorProto.BOOL,
+    np.dtype(np.int8): TensorProto.INT8,  # int8 embedding rows (quantize_package.py)
+    np.dtype(np.uint8): TensorProto.UINT8,  # MatMulNBits blocks and zero points
 }
 
 

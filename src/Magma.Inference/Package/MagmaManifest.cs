@@ -27,8 +27,40 @@ public sealed class MagmaManifest
     /// <summary>Whether prompts wrap each image as <c>&lt;image_start&gt;&lt;image&gt;&lt;image_end&gt;</c>.</summary>
     public required bool UseImageStartEnd { get; init; }
 
+    /// <summary>
+    /// How the decoder's weights are quantized (<c>quantization</c> in magma.json), or null for a float package.
+    /// <see cref="DType"/> stays the type of the graphs' float inputs and outputs either way.
+    /// </summary>
+    public WeightQuantization? Quantization { get; init; }
+
     /// <summary>Size in bytes of one float element of the graphs (4 for float32, 2 for float16).</summary>
     public int ElementSize => DType == "float16" ? 2 : 4;
+}
+
+/// <summary>The <c>quantization</c> section of <c>magma.json</c>: block-quantized decoder weights (MatMulNBits).</summary>
+public sealed class WeightQuantization
+{
+    /// <summary>The operator the quantized matrices use: <c>MatMulNBits</c> (com.microsoft).</summary>
+    public required string Method { get; init; }
+
+    /// <summary>Bits per weight of the decoder layers' matrices (4).</summary>
+    public required int Bits { get; init; }
+
+    /// <summary>Weights per block along the input dimension, each block with its own scale (16 to 256, a power of two).</summary>
+    public required int BlockSize { get; init; }
+
+    /// <summary>True when blocks are symmetric (no zero points).</summary>
+    public required bool Symmetric { get; init; }
+
+    /// <summary>How the LM head is stored: <c>int4</c>, <c>int8</c> or <c>float</c>.</summary>
+    public required string LmHead { get; init; }
+
+    /// <summary>How the embedding table is stored: <c>int8</c> or <c>float</c>.</summary>
+    public required string Embed { get; init; }
+
+    /// <summary>Short form for logs, e.g. <c>int4 block 32 symmetric, LM head int8, embedding int8</c>.</summary>
+    public override string ToString() =>
+        $"int{Bits} block {BlockSize} {(Symmetric ? "symmetric" : "zero points")}, LM head {LmHead}, embedding {Embed}";
 }
 
 /// <summary>The <c>vision</c> section of <c>magma.json</c>.</summary>

@@ -137,8 +137,57 @@ internal static class ManifestReader
                 Decoder = decoder,
                 Tokens = tokens,
                 UseImageStartEnd = OptBool(root, "mm_use_image_start_end", "") ?? true,
+                Quantization = root.TryGetProperty("quantization", out JsonElement q) && q.ValueKind != JsonValueKind.Null ? Quantization(q) : null,
             };
         }
+    }
+
+    private static WeightQuantization Quantization(JsonElement q)
+    {
+        if (q.ValueKind != JsonValueKind.Object)
+        {
+            throw Invalid("quantization", $"must be an object, not {Describe(q)}");
+        }
+
+        string method = Str(q, "method", "quantization.");
+        if (method != "MatMulNBits")
+        {
+            throw Invalid("quantization.method", $"is \"{method}\"; this engine runs \"MatMulNBits\" packages (tools/export/quantize_package.py)");
+        }
+
+        int bits = Int(q, "bits", "quantization.");
+        if (bits != 4)
+        {
+            throw Invalid("quantization.bits", $"is {bits}; expected 4");
+        }
+
+        int block = Int(q, "block_size", "quantization.");
+        if (block is < 16 or > 256 || (block & (block - 1)) != 0)
+        {
+            throw Invalid("quantization.block_size", $"is {block}; MatMulNBits takes a power of two from 16 to 256");
+        }
+
+        string head = OptStr(q, "lm_head", "int4", "quantization.");
+        if (head is not ("int4" or "int8" or "float"))
+        {
+            throw Invalid("quantization.lm_head", $"is \"{head}\"; expected \"int4\", \"int8\" or \"float\"");
+        }
+
+        string embed = OptStr(q, "embed", "float", "quantization.");
+        if (embed is not ("int8" or "float"))
+        {
+            throw Invalid("quantization.embed", $"is \"{embed}\"; expected \"int8\" or \"float\"");
+        }
+
+        return new WeightQuantization
+        {
+            Method = method,
+            Bits = bits,
+            BlockSize = block,
+            Symmetric = OptBool(q, "symmetric", "quantization.") ?? true,
+            LmHead = head,
+            Embed = embed,
+        };
     }
 
     private static void CheckId(int id, string field, int vocab)

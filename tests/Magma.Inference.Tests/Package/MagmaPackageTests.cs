@@ -74,6 +74,32 @@ public sealed class MagmaPackageTests
     }
 
     [Fact]
+    public void Quantization_is_read_and_absent_for_float_packages()
+    {
+        using var p = new TempPackage();
+        Assert.Null(MagmaPackage.Open(p.Directory).Manifest.Quantization);
+        p.Manifest["quantization"] = new JsonObject { ["method"] = "MatMulNBits", ["bits"] = 4, ["block_size"] = 64, ["symmetric"] = false, ["lm_head"] = "int8", ["embed"] = "int8" };
+        p.Save();
+        WeightQuantization q = MagmaPackage.Open(p.Directory).Manifest.Quantization!;
+        Assert.Equal("int4 block 64 zero points, LM head int8, embedding int8", q.ToString());
+    }
+
+    [Theory]
+    [InlineData("method", "\"GPTQ\"", "'quantization.method' is \"GPTQ\"; this engine runs \"MatMulNBits\"")]
+    [InlineData("bits", "3", "'quantization.bits' is 3; expected 4")]
+    [InlineData("block_size", "48", "'quantization.block_size' is 48; MatMulNBits takes a power of two from 16 to 256")]
+    [InlineData("lm_head", "\"int2\"", "'quantization.lm_head' is \"int2\"")]
+    public void Bad_quantization_is_named(string field, string json, string message)
+    {
+        using var p = new TempPackage();
+        var q = new JsonObject { ["method"] = "MatMulNBits", ["bits"] = 4, ["block_size"] = 32 };
+        q[field] = JsonNode.Parse(json);
+        p.Manifest["quantization"] = q;
+        p.Save();
+        Assert.Contains(message, Fails(p).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Wrong_type_is_named()
     {
         using var p = new TempPackage();
