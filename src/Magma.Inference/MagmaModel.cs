@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Magma.Inference.Generation;
 using Magma.Inference.Imaging;
@@ -40,6 +41,9 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
 
     internal MagmaEngine Engine => _engine;
 
+    /// <summary>The manifest's model id, on <see cref="MagmaTelemetry"/>'s spans.</summary>
+    private string ModelId => _engine.Package.Manifest.ModelId;
+
     /// <summary>Opens, validates and loads a package folder.</summary>
     /// <param name="packageDirectory">The folder holding magma.json (docs/package-format.md).</param>
     /// <param name="options">Device and threading; CPU with ORT's default threads when null.</param>
@@ -75,8 +79,19 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
     public async Task<MagmaResponse> GenerateAsync(MagmaRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        int[] ids = Tokenize(request);
-        return await RunAsync(ids, request.Images, request.Options, cancellationToken).ConfigureAwait(false);
+        using MagmaTelemetry.RequestTelemetry telemetry = MagmaTelemetry.StartRequest(ModelId, streaming: false);
+        try
+        {
+            int[] ids = Tokenize(request);
+            MagmaResponse response = await RunAsync(ids, request.Images, request.Options, cancellationToken).ConfigureAwait(false);
+            telemetry.Complete(response.Usage, response.FinishReason);
+            return response;
+        }
+        catch (Exception e)
+        {
+            telemetry.Fail(e);
+            throw;
+        }
     }
 
     /// <summary>Streams a request's text as it is generated; the last update carries the finish reason and usage.</summary>
@@ -86,6 +101,45 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
         MagmaRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        using MagmaTelemetry.RequestTelemetry telemetry = MagmaTelemetry.StartRequest(ModelId, streaming: true);
+        IAsyncEnumerator<MagmaStreamUpdate> updates = StreamCoreAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            while (true)
+            {
+                MagmaStreamUpdate update;
+                try
+                {
+                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        yield break;
+                    }
+
+                    update = updates.Current;
+                }
+                catch (Exception e)
+                {
+                    // A yield cannot sit in a try with a catch, so each step of the inner stream is watched on its own.
+                    telemetry.Fail(e);
+                    throw;
+                }
+
+                if (update.Usage is not null)
+                {
+                    telemetry.Complete(update.Usage, update.FinishReason!.Value);
+                }
+
+                yield return update;
+            }
+        }
+        finally
+        {
+            await updates.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async IAsyncEnumerable<MagmaStreamUpdate> StreamCoreAsync(MagmaRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         int[] ids = Tokenize(request);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -129,6 +183,22 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
             return [];
         }
 
+        using Activity? batch = MagmaTelemetry.StartBatch(ModelId, requests.Count);
+        try
+        {
+            return await GenerateBatchCoreAsync(requests, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            batch?.SetStatus(ActivityStatusCode.Error, e.Message);
+            batch?.SetTag("error.type", e.GetType().FullName);
+            throw;
+        }
+    }
+
+    private async Task<IReadOnlyList<MagmaResponse>> GenerateBatchCoreAsync(IReadOnlyList<MagmaRequest> requests, CancellationToken cancellationToken)
+    {
+
         if (!_engine.Sessions.SharedKv || !_engine.Sessions.LogitsPruned)
         {
             var sequential = new List<MagmaResponse>(requests.Count);
@@ -151,6 +221,7 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            long start = Stopwatch.GetTimestamp();
             IReadOnlyList<BatchOutcome> outcomes = await Task.Run(() => BatchGeneration.Run(_engine, items, cancellationToken), cancellationToken).ConfigureAwait(false);
             var responses = new MagmaResponse[outcomes.Count];
             for (int i = 0; i < outcomes.Count; i++)
@@ -160,6 +231,8 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
                 ReadOnlySpan<int> text = o.Finish == FinishReason.StopToken ? ids.AsSpan(0, ids.Length - 1) : ids;
                 responses[i] = new MagmaResponse(
                     _engine.Tokenizer.Decode(text, skipSpecialTokens: true).Trim(), ids, new MagmaUsage(o.PromptTokens, o.ImageTokens, ids.Length), o.Finish);
+                // Each request of the batch counts as a request (its answer arrives with the batch's last token); the spans are the batch's.
+                new MagmaTelemetry.RequestTelemetry(null, start).Complete(responses[i].Usage, o.Finish);
             }
 
             return responses;

@@ -89,10 +89,10 @@ public sealed class ChatClientTests(TinyKernelFixture fx)
     [Fact]
     public async Task Keyed_registrations_share_one_model_per_key_and_the_container_disposes_it()
     {
-        var services = new ServiceCollection()
-            .AddMagmaChatCompletion(TinyKernelFixture.PackageDirectory, TinyKernelFixture.ModelOptions, o => o.ModelId = "a", serviceId: "a")
-            .AddMagmaChatClient(TinyKernelFixture.PackageDirectory, MagmaDevice.Cpu, serviceId: "b")
-            .BuildServiceProvider();
+        var collection = new ServiceCollection()
+            .AddMagmaChatCompletion(TinyKernelFixture.PackageDirectory, TinyKernelFixture.ModelOptions, o => o.ModelId = "a", serviceId: "a");
+        collection.AddMagmaChatClient(TinyKernelFixture.PackageDirectory, MagmaDevice.Cpu, serviceId: "b");
+        var services = collection.BuildServiceProvider();
         MagmaModel modelA = services.GetRequiredKeyedService<MagmaModel>("a");
         IChatClient clientA = services.GetRequiredKeyedService<IChatClient>("a");
         IChatCompletionService chatA = services.GetRequiredKeyedService<IChatCompletionService>("a");

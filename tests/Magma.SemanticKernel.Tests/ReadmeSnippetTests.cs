@@ -81,7 +81,7 @@ public sealed class ReadmeSnippetTests
         await foreach (var chunk in chat.GetStreamingChatMessageContentsAsync(history, new MagmaPromptExecutionSettings { MaxTokens = 256 }, kernel))
             output.Append(chunk.Content);
 
-        // Microsoft.Extensions.AI: the client directly (or services.AddMagmaChatClient(path) for DI with OpenTelemetry + logging).
+        // Microsoft.Extensions.AI: the client directly (or services.AddMagmaChatClient(path).UseOpenTelemetry().UseLogging() for DI).
         using IChatClient client = MagmaChatClient.Load(modelPath);
         ChatResponse answer = await client.GetResponseAsync(
             [new ChatMessage(ChatRole.User, [new DataContent(File.ReadAllBytes(photoPath), "image/jpeg"), new Microsoft.Extensions.AI.TextContent("Describe it.")])],

@@ -20,30 +20,15 @@ internal static class BatchGeneration
 {
     public static IReadOnlyList<BatchOutcome> Run(MagmaEngine engine, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
     {
+        // Every request is checked before any of them costs a vision run.
+        Validate(items);
         int n = items.Count;
         var embeds = new NativeBuffer?[n];
         var lengths = new int[n];
         var imageTokens = new int[n];
         try
         {
-            for (int i = 0; i < n; i++)
-            {
-                // Every request is checked before any of them costs a vision run.
-                items[i].Options.Validate();
-                if (items[i].Options.StopStrings.Count > 0)
-                {
-                    throw new MagmaInputException($"Request {i} of the batch has StopStrings; batches stop on token ids only. Run it on its own.");
-                }
-            }
-
-            int capacity = 0;
-            for (int i = 0; i < n; i++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                embeds[i] = engine.BuildEmbeddings(items[i].Ids, items[i].Images, out lengths[i], out imageTokens[i]);
-                capacity = Math.Max(capacity, (int)Math.Min(engine.MaxSequence, (long)lengths[i] + items[i].Options.MaxNewTokens));
-            }
-
+            int capacity = Embed(engine, items, embeds, lengths, imageTokens, cancellationToken);
             using var context = new BatchDecodeContext(engine.Sessions, n, capacity);
             ITokenSetConstraint? shared = SharedConstraint(items);
             bool onDevice = context.CanSelectOnDevice && items.All(x => !x.Options.DoSample)
@@ -54,75 +39,8 @@ internal static class BatchGeneration
                 context.RestrictTokens(shared.AllowedAt(0));
             }
 
-            var rows = new Row[n];
-            for (int i = 0; i < n; i++)
-            {
-                context.Prefill(i, embeds[i]!, lengths[i]);
-                embeds[i]!.Dispose();
-                embeds[i] = null;
-                rows[i] = new Row(items[i].Options, engine.StopIdsFor(items[i].Options), engine.Sessions.Manifest.Decoder.VocabSize);
-            }
-
-            var active = new bool[n];
-            var feed = new int[n];
-            int generated = 0;
-            while (true)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                bool any = false;
-                for (int i = 0; i < n; i++)
-                {
-                    Row r = rows[i];
-                    if (r.Finish is not null)
-                    {
-                        active[i] = false;
-                        continue;
-                    }
-
-                    int[]? allowed = (shared ?? (r.Processors is [ITokenSetConstraint one] ? one : null))?.AllowedAt(r.Ids.Count);
-                    int token;
-                    if (allowed is [int forced] && Array.IndexOf(r.StopIds, forced) >= 0)
-                    {
-                        token = forced; // the constraint leaves only a stop token: no logits needed
-                    }
-                    else
-                    {
-                        token = onDevice ? context.Selected(i) : r.Choose(context.Logits(i));
-                    }
-
-                    r.Ids.Add(token);
-                    if (Array.IndexOf(r.StopIds, token) >= 0)
-                    {
-                        r.Finish = FinishReason.StopToken;
-                    }
-                    else if (r.Ids.Count >= r.MaxNewTokens)
-                    {
-                        r.Finish = FinishReason.MaxTokens;
-                    }
-                    else if (context.Position(i) >= capacity)
-                    {
-                        r.Finish = FinishReason.ContextLimit;
-                    }
-
-                    active[i] = r.Finish is null;
-                    feed[i] = token;
-                    any |= active[i];
-                }
-
-                if (!any)
-                {
-                    break;
-                }
-
-                generated++;
-                if (onDevice && shared is not null)
-                {
-                    context.RestrictTokens(shared.AllowedAt(generated));
-                }
-
-                context.Step(feed, active);
-            }
-
+            Row[] rows = Prefill(engine, context, items, embeds, lengths);
+            Decode(context, rows, shared, onDevice, capacity, cancellationToken);
             var outcomes = new BatchOutcome[n];
             for (int i = 0; i < n; i++)
             {
@@ -138,6 +56,114 @@ internal static class BatchGeneration
                 e?.Dispose();
             }
         }
+    }
+
+    private static void Validate(IReadOnlyList<BatchItem> items)
+    {
+        for (int i = 0; i < items.Count; i++)
+        {
+            items[i].Options.Validate();
+            if (items[i].Options.StopStrings.Count > 0)
+            {
+                throw new MagmaInputException($"Request {i} of the batch has StopStrings; batches stop on token ids only. Run it on its own.");
+            }
+        }
+    }
+
+    /// <summary>Each prompt's merged embeddings (vision included); returns the positions the longest request may fill.</summary>
+    private static int Embed(MagmaEngine engine, IReadOnlyList<BatchItem> items, NativeBuffer?[] embeds, int[] lengths, int[] imageTokens, CancellationToken cancellationToken)
+    {
+        int capacity = 0;
+        for (int i = 0; i < items.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            embeds[i] = engine.BuildEmbeddings(items[i].Ids, items[i].Images, out lengths[i], out imageTokens[i]);
+            capacity = Math.Max(capacity, (int)Math.Min(engine.MaxSequence, (long)lengths[i] + items[i].Options.MaxNewTokens));
+        }
+
+        return capacity;
+    }
+
+    /// <summary>Prefills each prompt into its row of the cache, releasing its embeddings as soon as they are used.</summary>
+    private static Row[] Prefill(MagmaEngine engine, BatchDecodeContext context, IReadOnlyList<BatchItem> items, NativeBuffer?[] embeds, int[] lengths)
+    {
+        var rows = new Row[items.Count];
+        for (int i = 0; i < items.Count; i++)
+        {
+            context.Prefill(i, embeds[i]!, lengths[i]);
+            embeds[i]!.Dispose();
+            embeds[i] = null;
+            rows[i] = new Row(items[i].Options, engine.StopIdsFor(items[i].Options), engine.Sessions.Manifest.Decoder.VocabSize);
+        }
+
+        return rows;
+    }
+
+    /// <summary>Steps every unfinished row together until all have finished.</summary>
+    private static void Decode(BatchDecodeContext context, Row[] rows, ITokenSetConstraint? shared, bool onDevice, int capacity, CancellationToken cancellationToken)
+    {
+        int n = rows.Length;
+        var active = new bool[n];
+        var feed = new int[n];
+        int generated = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            bool any = false;
+            for (int i = 0; i < n; i++)
+            {
+                Row r = rows[i];
+                if (r.Finish is not null)
+                {
+                    active[i] = false;
+                    continue;
+                }
+
+                int token = NextToken(context, i, r, shared, onDevice);
+                r.Ids.Add(token);
+                if (Array.IndexOf(r.StopIds, token) >= 0)
+                {
+                    r.Finish = FinishReason.StopToken;
+                }
+                else if (r.Ids.Count >= r.MaxNewTokens)
+                {
+                    r.Finish = FinishReason.MaxTokens;
+                }
+                else if (context.Position(i) >= capacity)
+                {
+                    r.Finish = FinishReason.ContextLimit;
+                }
+
+                active[i] = r.Finish is null;
+                feed[i] = token;
+                any |= active[i];
+            }
+
+            if (!any)
+            {
+                return;
+            }
+
+            generated++;
+            if (onDevice && shared is not null)
+            {
+                context.RestrictTokens(shared.AllowedAt(generated));
+            }
+
+            context.Step(feed, active);
+        }
+    }
+
+    /// <summary>Row <paramref name="i"/>'s next token: forced by its constraint, chosen on the device, or sampled from its logits.</summary>
+    private static int NextToken(BatchDecodeContext context, int i, Row r, ITokenSetConstraint? shared, bool onDevice)
+    {
+        int[]? allowed = (shared ?? (r.Processors is [ITokenSetConstraint one] ? one : null))?.AllowedAt(r.Ids.Count);
+        if (allowed is [int forced] && Array.IndexOf(r.StopIds, forced) >= 0)
+        {
+            return forced; // the constraint leaves only a stop token: no logits needed
+        }
+
+        return onDevice ? context.Selected(i) : r.Choose(context.Logits(i));
     }
 
     /// <summary>The one token-set constraint every request uses as its only processor, if they all do.</summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Magma.Inference.Imaging;
 using Magma.Inference.Onnx;
 using Magma.Inference.Package;
@@ -130,7 +129,7 @@ internal sealed class MagmaEngine : IDisposable
         _lastVisionTime = images.Count > 0 ? Stopwatch.GetElapsedTime(visionStart) : TimeSpan.Zero;
         if (images.Count > 0)
         {
-            EngineTelemetry.RecordStage(EngineTelemetry.Vision, _lastVisionTime);
+            MagmaTelemetry.RecordStage(MagmaTelemetry.Vision, _lastVisionTime);
         }
 
         length = EmbeddingMerger.MergedLength(ids, m.Tokens.Image, counts);
@@ -192,7 +191,7 @@ internal sealed class MagmaEngine : IDisposable
             var loop = new GenerationLoop(context, new StreamingText(Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true)), options, StopIdsFor(options), seed);
             context.Prefill(embeds, length);
             // Prefill = everything in Start but the vision encoder: text embedding, merge, cache allocation, prompt run.
-            EngineTelemetry.RecordStage(EngineTelemetry.Prefill, Stopwatch.GetElapsedTime(start) - _lastVisionTime);
+            MagmaTelemetry.RecordStage(MagmaTelemetry.Prefill, Stopwatch.GetElapsedTime(start) - _lastVisionTime);
             return new RequestRun(context, owned, loop, length, imageTokens, () => _contextInUse = false);
         }
         catch
@@ -303,7 +302,7 @@ internal sealed class RequestRun(DecodeContext context, bool ownsContext, Genera
     {
         if (_decodeTicks > 0)
         {
-            EngineTelemetry.RecordStage(EngineTelemetry.Decode, TimeSpan.FromSeconds(_decodeTicks / (double)Stopwatch.Frequency));
+            MagmaTelemetry.RecordStage(MagmaTelemetry.Decode, TimeSpan.FromSeconds(_decodeTicks / (double)Stopwatch.Frequency));
             _decodeTicks = 0;
         }
 
@@ -316,25 +315,4 @@ internal sealed class RequestRun(DecodeContext context, bool ownsContext, Genera
             release();
         }
     }
-}
-
-/// <summary>
-/// Per-stage times of every request on the <c>Magma.Agents</c> meter (the name the chat client's OpenTelemetry
-/// pipeline uses too), so a metrics exporter sees vision / prefill / decode without a wrapper. Recording is a no-op
-/// unless a listener is attached.
-/// </summary>
-internal static class EngineTelemetry
-{
-    public const string MeterName = "Magma.Agents";
-    public const string Vision = "vision";
-    public const string Prefill = "prefill";
-    public const string Decode = "decode";
-
-    private static readonly Meter s_meter = new(MeterName);
-
-    private static readonly Histogram<double> s_stage = s_meter.CreateHistogram<double>(
-        "magma.stage.duration", "s", "Time of one engine stage of one request (tag magma.stage: vision, prefill or decode).");
-
-    public static void RecordStage(string stage, TimeSpan elapsed) =>
-        s_stage.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("magma.stage", stage));
 }

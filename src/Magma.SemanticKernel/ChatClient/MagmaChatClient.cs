@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Magma.Inference;
 using Magma.Inference.Generation;
@@ -17,6 +16,9 @@ namespace Magma.SemanticKernel;
 /// come through <c>AdditionalProperties</c> (<see cref="MagmaChatOptionKeys"/>), or a whole
 /// <see cref="GenerationOptions"/> through <c>RawRepresentationFactory</c>. Options Magma cannot honour (penalties,
 /// JSON mode, required tool calls) and content it cannot read throw <see cref="NotSupportedException"/>.
+/// The client holds no cross-cutting code: <see cref="MagmaModel"/> records Magma's spans and metrics
+/// (<see cref="MagmaTelemetry"/>) and the standard <c>gen_ai.*</c> telemetry and logging are pipeline stages
+/// (<c>AsBuilder().UseOpenTelemetry().UseLogging()</c>, or the builder <c>AddMagmaChatClient</c> returns).
 /// </remarks>
 public sealed class MagmaChatClient : IChatClient
 {
@@ -68,21 +70,8 @@ public sealed class MagmaChatClient : IChatClient
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         using ChatRequest built = await ChatRequestBuilder.BuildAsync(this, messages, options, Model, _options, cancellationToken).ConfigureAwait(false);
-        long start = Stopwatch.GetTimestamp();
-        using Activity? activity = MagmaTelemetry.StartRequest(ModelId, streaming: false);
-        MagmaResponse response;
-        try
-        {
-            response = await Model.GenerateAsync(built.Request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            MagmaTelemetry.Fail(activity, e);
-            throw;
-        }
-
+        MagmaResponse response = await Model.GenerateAsync(built.Request, cancellationToken).ConfigureAwait(false);
         ChatFinishReason finish = MapFinish(response.FinishReason);
-        MagmaTelemetry.Complete(activity, start, response.Usage, finish.Value);
         string id = NewId();
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, response.Text) { MessageId = id })
         {
@@ -105,58 +94,28 @@ public sealed class MagmaChatClient : IChatClient
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         using ChatRequest built = await ChatRequestBuilder.BuildAsync(this, messages, options, Model, _options, cancellationToken).ConfigureAwait(false);
-        MagmaRequest request = built.Request;
-        long start = Stopwatch.GetTimestamp();
-        using Activity? activity = MagmaTelemetry.StartRequest(ModelId, streaming: true);
         string id = NewId();
         DateTimeOffset created = DateTimeOffset.UtcNow;
         var trimmer = new StreamTrimmer();
-        IAsyncEnumerator<MagmaStreamUpdate> updates = Model.StreamAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        try
+        await foreach (MagmaStreamUpdate update in Model.StreamAsync(built.Request, cancellationToken).ConfigureAwait(false))
         {
-            while (true)
+            bool last = update.FinishReason is not null;
+            string text = trimmer.Push(update.Text, last);
+            if (!last)
             {
-                MagmaStreamUpdate update;
-                try
+                if (text.Length > 0)
                 {
-                    if (!await updates.MoveNextAsync().ConfigureAwait(false))
-                    {
-                        yield break;
-                    }
-
-                    update = updates.Current;
-                }
-                catch (Exception e)
-                {
-                    MagmaTelemetry.Fail(activity, e);
-                    throw;
+                    yield return NewUpdate(id, created, [new TextContent(text)]);
                 }
 
-                bool last = update.FinishReason is not null;
-                string text = trimmer.Push(update.Text, last);
-                if (!last)
-                {
-                    if (text.Length > 0)
-                    {
-                        yield return NewUpdate(id, created, [new TextContent(text)]);
-                    }
-
-                    continue;
-                }
-
-                ChatFinishReason finish = MapFinish(update.FinishReason!.Value);
-                MagmaUsage usage = update.Usage!;
-                MagmaTelemetry.Complete(activity, start, usage, finish.Value);
-                List<AIContent> contents = text.Length > 0 ? [new TextContent(text)] : [];
-                contents.Add(new UsageContent(MapUsage(usage)));
-                ChatResponseUpdate final = NewUpdate(id, created, contents);
-                final.FinishReason = finish;
-                yield return final;
+                continue;
             }
-        }
-        finally
-        {
-            await updates.DisposeAsync().ConfigureAwait(false);
+
+            List<AIContent> contents = text.Length > 0 ? [new TextContent(text)] : [];
+            contents.Add(new UsageContent(MapUsage(update.Usage!)));
+            ChatResponseUpdate final = NewUpdate(id, created, contents);
+            final.FinishReason = MapFinish(update.FinishReason!.Value);
+            yield return final;
         }
     }
 

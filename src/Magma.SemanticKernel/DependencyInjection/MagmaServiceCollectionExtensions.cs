@@ -8,57 +8,63 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>
 /// Registers Magma with a service container: the <see cref="MagmaModel"/> (loaded once, on first use, and disposed with
-/// the container), an <see cref="IChatClient"/> pipeline (Magma → <c>UseOpenTelemetry("Magma.Agents")</c> →
-/// <c>UseLogging</c>), and for Semantic Kernel an <see cref="IChatCompletionService"/> over that same pipeline. With a
-/// <c>serviceId</c> every registration is keyed by it, so several models can live side by side.
+/// the container) and an <see cref="IChatClient"/> whose pipeline you compose on the returned
+/// <see cref="ChatClientBuilder"/>, as Microsoft.Extensions.AI's <c>AddChatClient</c> does; for Semantic Kernel also
+/// an <see cref="IChatCompletionService"/> over a default pipeline. With a <c>serviceId</c> every registration is keyed
+/// by it, so several models can live side by side.
 /// </summary>
+/// <remarks>
+/// Magma's own spans and metrics (<see cref="MagmaTelemetry"/>) are recorded by the model whatever the pipeline; the
+/// pipeline adds the standard <c>gen_ai.*</c> ones (<c>UseOpenTelemetry</c>), logging (<c>UseLogging</c>) and whatever
+/// else you choose.
+/// </remarks>
 public static class MagmaServiceCollectionExtensions
 {
-    /// <summary>Registers <see cref="MagmaModel"/> and an <see cref="IChatClient"/> for the package at <paramref name="modelPath"/>.</summary>
+    /// <summary>
+    /// Registers <see cref="MagmaModel"/> and an <see cref="IChatClient"/> for the package at <paramref name="modelPath"/>,
+    /// and returns the client's pipeline builder: nothing is added around <see cref="MagmaChatClient"/> unless you add it,
+    /// e.g. <c>.UseOpenTelemetry(sourceName: MagmaTelemetry.SourceName).UseLogging()</c>. The pipeline is built when the
+    /// client is first resolved, so stages may be added after this call.
+    /// </summary>
     /// <param name="services">The container.</param>
     /// <param name="modelPath">The package folder (holding magma.json).</param>
     /// <param name="modelOptions">Device and threading; CPU when null.</param>
     /// <param name="configure">Adjusts request defaults (system prompt, max output tokens, model id).</param>
     /// <param name="serviceId">Key of the registrations; null registers them unkeyed.</param>
-    public static IServiceCollection AddMagmaChatClient(
+    /// <returns>The builder of the registered client's pipeline.</returns>
+    public static ChatClientBuilder AddMagmaChatClient(
         this IServiceCollection services, string modelPath, MagmaModelOptions? modelOptions = null,
         Action<MagmaChatClientOptions>? configure = null, string? serviceId = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(modelPath);
         services.AddKeyedSingleton(serviceId, (_, _) => MagmaModel.Load(modelPath, modelOptions));
-        services.AddKeyedSingleton(serviceId, (sp, _) =>
+        IChatClient Magma(IServiceProvider sp)
         {
             var options = new MagmaChatClientOptions();
             configure?.Invoke(options);
-            MagmaModel model = Resolve<MagmaModel>(sp, serviceId);
-            ILoggerFactory? loggerFactory = sp.GetService<ILoggerFactory>();
             // The container owns the model (one per serviceId); the client only borrows it.
-            ChatClientBuilder pipeline = new MagmaChatClient(model, options, ownsModel: false)
-                .AsBuilder()
-                .UseOpenTelemetry(loggerFactory, MagmaTelemetry.SourceName);
-            if (loggerFactory is not null)
-            {
-                // UseLogging insists on a logger factory; without one in the container there is nothing to log to.
-                pipeline.UseLogging(loggerFactory);
-            }
+            return new MagmaChatClient(Resolve<MagmaModel>(sp, serviceId), options, ownsModel: false);
+        }
 
-            return pipeline.Build(sp);
-        });
-        return services;
+        return serviceId is null ? services.AddChatClient(Magma) : services.AddKeyedChatClient(serviceId, Magma);
     }
 
-    /// <summary>Registers Magma on <paramref name="device"/> with default request settings.</summary>
+    /// <summary>Registers Magma on <paramref name="device"/> with default request settings; returns the client's pipeline builder.</summary>
     /// <param name="services">The container.</param>
     /// <param name="modelPath">The package folder (holding magma.json).</param>
     /// <param name="device">CPU or CUDA.</param>
     /// <param name="serviceId">Key of the registrations; null registers them unkeyed.</param>
-    public static IServiceCollection AddMagmaChatClient(this IServiceCollection services, string modelPath, MagmaDevice device, string? serviceId = null) =>
+    /// <returns>The builder of the registered client's pipeline.</returns>
+    public static ChatClientBuilder AddMagmaChatClient(this IServiceCollection services, string modelPath, MagmaDevice device, string? serviceId = null) =>
         services.AddMagmaChatClient(modelPath, new MagmaModelOptions { Device = device }, null, serviceId);
 
     /// <summary>
     /// <see cref="AddMagmaChatClient(IServiceCollection, string, MagmaModelOptions?, Action{MagmaChatClientOptions}?, string?)"/>
-    /// plus a Semantic Kernel <see cref="IChatCompletionService"/> over the same client and model.
+    /// with Semantic Kernel's default pipeline, plus an <see cref="IChatCompletionService"/> over that client. The
+    /// pipeline is the one SK's own chat client registrations build: Magma →
+    /// <c>UseOpenTelemetry(sourceName: "Magma.Agents")</c> (<c>gen_ai.*</c> spans and metrics under Magma's name) →
+    /// <c>UseLogging</c> (when the container has an <see cref="ILoggerFactory"/>).
     /// </summary>
     /// <param name="services">The container.</param>
     /// <param name="modelPath">The package folder (holding magma.json).</param>
@@ -69,7 +75,10 @@ public static class MagmaServiceCollectionExtensions
         this IServiceCollection services, string modelPath, MagmaModelOptions? modelOptions = null,
         Action<MagmaChatClientOptions>? configure = null, string? serviceId = null)
     {
-        services.AddMagmaChatClient(modelPath, modelOptions, configure, serviceId);
+        services.AddMagmaChatClient(modelPath, modelOptions, configure, serviceId)
+            .UseOpenTelemetry(sourceName: MagmaTelemetry.SourceName)
+            // UseLogging insists on a logger factory; without one in the container there is nothing to log to.
+            .Use((inner, sp) => sp.GetService<ILoggerFactory>() is { } loggers ? inner.AsBuilder().UseLogging(loggers).Build(sp) : inner);
         // SK's own bridge: it maps ChatHistory items (ImageContent -> DataContent/UriContent) and settings
         // (PromptExecutionSettings -> ChatOptions) and reports the model id from the client's metadata.
         services.AddKeyedSingleton(serviceId, (sp, _) => Resolve<IChatClient>(sp, serviceId).AsChatCompletionService(sp));

@@ -164,19 +164,9 @@ public static class UiAnswerParser
         var answers = new List<UiAnswer>();
         bool noInputAreas = false;
         Span<double> tuple = stackalloc double[4];
-        int i = 0;
-        while (true)
+        for (int i = SkipSeparators(text, 0); i < text.Length; i = SkipSeparators(text, i))
         {
-            while (i < text.Length && (char.IsWhiteSpace(text[i]) || text[i] is '.' or ',' or ';'))
-            {
-                i++;
-            }
-
-            if (i >= text.Length)
-            {
-                break;
-            }
-
+            string? problem;
             if (TextScan.StartsWith(text, i, NoInputAreas))
             {
                 noInputAreas = true;
@@ -186,72 +176,25 @@ public static class UiAnswerParser
 
             if (TextScan.StartsWith(text, i, CoordinateKeyword) || text[i] == '(')
             {
-                int tupleStart = text[i] == '(' ? i : TextScan.SkipWhitespace(text, i + CoordinateKeyword.Length);
-                if (!TryReadTupleAt(text, tupleStart, tuple, out int count, out int end, out string? tupleProblem))
-                {
-                    return DecodeResult.Failure<UiAnswerSet>(tupleProblem!, text);
-                }
-
-                if (count is not (2 or 4))
-                {
-                    return DecodeResult.Failure<UiAnswerSet>($"coordinate at offset {tupleStart} has {count} numbers; expected 2 or 4", text);
-                }
-
-                string? rangeProblem = CheckNormalized(tuple[..count]);
-                if (rangeProblem is not null)
-                {
-                    return DecodeResult.Failure<UiAnswerSet>(rangeProblem, text);
-                }
-
-                i = end;
-                int? answerMark = TryReadFollowingMark(text, ref i, out string? markProblem);
-                if (markProblem is not null)
-                {
-                    return DecodeResult.Failure<UiAnswerSet>(markProblem, text);
-                }
-
-                if (count == 2)
-                {
-                    answers.Add(new UiAnswer(UiAnswerKind.Point, new NormalizedPoint(tuple[0], tuple[1]), null, null, answerMark));
-                }
-                else
-                {
-                    var box = new NormalizedBox(tuple[0], tuple[1], tuple[2], tuple[3]);
-                    answers.Add(new UiAnswer(UiAnswerKind.Box, box.Center, box, null, answerMark));
-                }
-
-                continue;
+                problem = ReadCoordinateAnswer(text, ref i, tuple, answers);
             }
-
-            if (TextScan.StartsWith(text, i, TextKeyword))
+            else if (TextScan.StartsWith(text, i, TextKeyword))
             {
-                int start = i + TextKeyword.Length;
-                int stop = IndexOfEarliest(text, start);
-                string value = text[start..stop].Trim().TrimEnd('.').TrimEnd();
-                i = stop;
-                int? answerMark = TryReadFollowingMark(text, ref i, out string? markProblem);
-                if (markProblem is not null)
-                {
-                    return DecodeResult.Failure<UiAnswerSet>(markProblem, text);
-                }
-
-                answers.Add(new UiAnswer(UiAnswerKind.Text, null, null, value, answerMark));
-                continue;
+                problem = ReadTextAnswer(text, ref i, answers);
             }
-
-            if (TextScan.StartsWith(text, i, MarkKeyword))
+            else if (TextScan.StartsWith(text, i, MarkKeyword))
             {
-                int? bareMark = TryReadFollowingMark(text, ref i, out string? markProblem);
-                if (markProblem is not null || bareMark is null)
-                {
-                    return DecodeResult.Failure<UiAnswerSet>(markProblem ?? $"'Mark:' at offset {i} has no number", text);
-                }
-
-                answers.Add(new UiAnswer(UiAnswerKind.Mark, null, null, null, bareMark));
-                continue;
+                problem = ReadMarkAnswer(text, ref i, answers);
+            }
+            else
+            {
+                problem = $"unexpected text at offset {i}: \"{JsonSnippet.Shorten(text[i..])}\"";
             }
 
-            return DecodeResult.Failure<UiAnswerSet>($"unexpected text at offset {i}: \"{JsonSnippet.Shorten(text[i..])}\"", text);
+            if (problem is not null)
+            {
+                return DecodeResult.Failure<UiAnswerSet>(problem, text);
+            }
         }
 
         if (noInputAreas && answers.Count > 0)
@@ -265,6 +208,93 @@ public static class UiAnswerParser
         }
 
         return DecodeResult.Success(new UiAnswerSet(answers, noInputAreas), text);
+    }
+
+    /// <summary>Whitespace and the separators between answers ('.', ',', ';').</summary>
+    private static int SkipSeparators(string text, int i)
+    {
+        while (i < text.Length && (char.IsWhiteSpace(text[i]) || text[i] is '.' or ',' or ';'))
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    /// <summary>
+    /// <c>Coordinate: (x, y)</c>, <c>Coordinate: (x1, y1, x2, y2)</c> or a bare tuple at <paramref name="i"/>, normalised,
+    /// with an optional <c>Mark: N</c>; adds a point or box answer and moves <paramref name="i"/> past it.
+    /// </summary>
+    /// <returns>Null, or why the answer is rejected.</returns>
+    private static string? ReadCoordinateAnswer(string text, ref int i, Span<double> tuple, List<UiAnswer> answers)
+    {
+        int tupleStart = text[i] == '(' ? i : TextScan.SkipWhitespace(text, i + CoordinateKeyword.Length);
+        if (!TryReadTupleAt(text, tupleStart, tuple, out int count, out int end, out string? tupleProblem))
+        {
+            return tupleProblem!;
+        }
+
+        if (count is not (2 or 4))
+        {
+            return $"coordinate at offset {tupleStart} has {count} numbers; expected 2 or 4";
+        }
+
+        string? rangeProblem = CheckNormalized(tuple[..count]);
+        if (rangeProblem is not null)
+        {
+            return rangeProblem;
+        }
+
+        i = end;
+        int? answerMark = TryReadFollowingMark(text, ref i, out string? markProblem);
+        if (markProblem is not null)
+        {
+            return markProblem;
+        }
+
+        if (count == 2)
+        {
+            answers.Add(new UiAnswer(UiAnswerKind.Point, new NormalizedPoint(tuple[0], tuple[1]), null, null, answerMark));
+        }
+        else
+        {
+            var box = new NormalizedBox(tuple[0], tuple[1], tuple[2], tuple[3]);
+            answers.Add(new UiAnswer(UiAnswerKind.Box, box.Center, box, null, answerMark));
+        }
+
+        return null;
+    }
+
+    /// <summary><c>Text: …</c> up to the next answer, with an optional <c>Mark: N</c>.</summary>
+    /// <returns>Null, or why the answer is rejected.</returns>
+    private static string? ReadTextAnswer(string text, ref int i, List<UiAnswer> answers)
+    {
+        int start = i + TextKeyword.Length;
+        int stop = IndexOfEarliest(text, start);
+        string value = text[start..stop].Trim().TrimEnd('.').TrimEnd();
+        i = stop;
+        int? answerMark = TryReadFollowingMark(text, ref i, out string? markProblem);
+        if (markProblem is not null)
+        {
+            return markProblem;
+        }
+
+        answers.Add(new UiAnswer(UiAnswerKind.Text, null, null, value, answerMark));
+        return null;
+    }
+
+    /// <summary>A bare <c>Mark: N</c>.</summary>
+    /// <returns>Null, or why the answer is rejected.</returns>
+    private static string? ReadMarkAnswer(string text, ref int i, List<UiAnswer> answers)
+    {
+        int? bareMark = TryReadFollowingMark(text, ref i, out string? markProblem);
+        if (markProblem is not null || bareMark is null)
+        {
+            return markProblem ?? $"'Mark:' at offset {i} has no number";
+        }
+
+        answers.Add(new UiAnswer(UiAnswerKind.Mark, null, null, null, bareMark));
+        return null;
     }
 
     /// <summary>

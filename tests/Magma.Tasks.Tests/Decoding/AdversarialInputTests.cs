@@ -1,7 +1,7 @@
 using Magma.Tasks.Decoding;
 using Xunit;
 
-namespace Magma.Inference.Tests.Decoding;
+namespace Magma.Tasks.Tests.Decoding;
 
 /// <summary>Hostile or runaway model output must come back as a typed unparseable result, never an exception.</summary>
 public sealed class AdversarialInputTests

@@ -1,7 +1,8 @@
+using Magma.Inference;
 using Magma.Tasks.Decoding;
 using Xunit;
 
-namespace Magma.Inference.Tests.Decoding;
+namespace Magma.Tasks.Tests.Decoding;
 
 public sealed class UiTargetTests
 {

@@ -1,9 +1,10 @@
 using System.Numerics;
 using Magma.Inference.Imaging;
+using Magma.Inference.Tests.Imaging;
 using Magma.Tasks.Marks;
 using Xunit;
 
-namespace Magma.Inference.Tests.Imaging;
+namespace Magma.Tasks.Tests.Marks;
 
 public sealed class TraceRendererTests
 {

@@ -1,8 +1,9 @@
 using Magma.Inference.Imaging;
+using Magma.Inference.Tests.Imaging;
 using Magma.Tasks.Marks;
 using Xunit;
 
-namespace Magma.Inference.Tests.Imaging;
+namespace Magma.Tasks.Tests.Marks;
 
 public sealed class SetOfMarkRendererTests
 {

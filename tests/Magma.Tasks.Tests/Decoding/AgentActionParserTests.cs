@@ -1,7 +1,7 @@
 using Magma.Tasks.Decoding;
 using Xunit;
 
-namespace Magma.Inference.Tests.Decoding;
+namespace Magma.Tasks.Tests.Decoding;
 
 public sealed class AgentActionParserTests
 {
