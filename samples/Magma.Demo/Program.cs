@@ -52,7 +52,7 @@ var tokenizer = MagmaTokenizer.Load(tokenizerDir);
 const string Instruction = "Sign in";
 IReadOnlyList<ChatTurn> chat = MagmaPrompts.Conversation(MagmaPrompts.UiClick(Instruction, useImageStartEnd: true));
 string prompt = ChatTemplate.Llama3.Render(chat);
-IReadOnlyList<int> ids = tokenizer.Encode(prompt);
+IReadOnlyList<int> ids = ChatTemplate.Llama3.Encode(chat, tokenizer);
 int imageAt = ids.ToList().IndexOf(tokenizer.ImageTokenId);
 Console.WriteLine($"prompt       {ids.Count} tokens (image placeholder at {imageAt}; the model sees {ids.Count - 1 + preprocessor.ImageTokenCount(grid)} positions)");
 Console.WriteLine($"             ids [{string.Join(", ", ids.Take(12))}, ...]");
