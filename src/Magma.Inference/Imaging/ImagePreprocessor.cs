@@ -375,7 +375,9 @@ public sealed class ImagePreprocessor
             float scale = (float)inSize / outSize;
             for (int d = 0; d < outSize; d++)
             {
-                float src = (scale * (d + 0.5f)) - 0.5f;
+                // One rounding, as the reference: PyTorch's area_pixel_compute_source_index is compiled to a fused
+                // multiply-add; rounding the product first moves thin images' weights by an ulp (up to 1e-5 in pixels).
+                float src = MathF.FusedMultiplyAdd(scale, d + 0.5f, -0.5f);
                 if (src < 0f)
                 {
                     src = 0f;
