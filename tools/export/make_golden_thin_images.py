@@ -7,6 +7,11 @@ the C# tests reproduce bit for bit), processed by Magma's own MagmaImageProcesso
 (make_golden_preprocessing.describe), with more samples per crop. Existing entries are read and written back
 unchanged; entries of the same size and seed are replaced, so running this twice gives the same file.
 
+The committed entries (2026-12-03, H200 machine, torch 2.11.0, torchvision 0.26) were made by these steps with the
+processor's own calls written inline (ToTensor, Normalize with CLIP's mean/std, select_best_resolution, bilinear
+F.interpolate, unfold), because the device run copies the session's checkout; that inline pipeline reproduced the
+sums, block means, minima and maxima of six existing entries (1x1, 2x3, 37x1000, 200x3000, 511x1025, 1366x768) exactly.
+
 Usage (on a machine with torch, torchvision, transformers, pillow, numpy; the device machine's image has them):
   python3 tools/export/make_golden_thin_images.py --magma-processor PATH/image_processing_magma.py --out tests/assets/golden
 """
