@@ -54,9 +54,9 @@ var tokenizer = MagmaTokenizer.Load(tokenizerDir);
 const string Instruction = "Sign in";
 IReadOnlyList<ChatTurn> chat = MagmaPrompts.Conversation(MagmaPrompts.UiClick(Instruction, useImageStartEnd: true));
 string prompt = ChatTemplate.Llama3.Render(chat);
-IReadOnlyList<int> ids = tokenizer.Encode(prompt);
-int imageAt = ids.ToList().IndexOf(tokenizer.ImageTokenId);
-Console.WriteLine($"prompt       {ids.Count} tokens (image placeholder at {imageAt}; the model sees {ids.Count - 1 + preprocessor.ImageTokenCount(grid)} positions)");
+int[] ids = ChatTemplate.Llama3.Encode(chat, tokenizer);
+int imageAt = Array.IndexOf(ids, tokenizer.ImageTokenId);
+Console.WriteLine($"prompt       {ids.Length} tokens (image placeholder at {imageAt}; the model sees {ids.Length - 1 + preprocessor.ImageTokenCount(grid)} positions)");
 Console.WriteLine($"             ids [{string.Join(", ", ids.Take(12))}, ...]");
 Console.WriteLine($"             {prompt.Replace("\n", "\\n", StringComparison.Ordinal)}");
 

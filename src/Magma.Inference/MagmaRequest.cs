@@ -5,8 +5,9 @@ using Magma.Inference.Text;
 namespace Magma.Inference;
 
 /// <summary>
-/// One generation request: images, a chat in which each image is referenced by one <c>&lt;image&gt;</c> placeholder
-/// (in the order of <see cref="Images"/>), and generation options.
+/// One generation request: images, a chat in which each image is referenced by one placeholder
+/// (<see cref="ChatContent.Image"/>, in the order of <see cref="Images"/>), and generation options. Texts in the turns
+/// are plain text: special-token strings in them never become special tokens.
 /// </summary>
 public sealed class MagmaRequest
 {
@@ -30,7 +31,7 @@ public sealed class MagmaRequest
     public static MagmaRequest Ask(RgbImage? image, string question, GenerationOptions? options = null, bool useImageStartEnd = true)
     {
         ArgumentNullException.ThrowIfNull(question);
-        string user = image is null ? question : MagmaPrompts.VisualQuestion(question, useImageStartEnd);
+        ChatContent user = image is null ? question : MagmaPrompts.VisualQuestion(question, useImageStartEnd);
         return new MagmaRequest
         {
             Images = image is null ? [] : [image],

@@ -26,7 +26,7 @@ public sealed class KernelChatTests(TinyKernelFixture fx)
         return history;
     }
 
-    private static string Placeholder => MagmaPrompts.ImagePlaceholderWithStartEnd;
+    private static ChatContent Placeholder => MagmaPrompts.Image(useImageStartEnd: true);
 
     private async Task<string> AskAsync(ChatHistory history, PromptExecutionSettings? settings = null) =>
         (await fx.Chat.GetChatMessageContentAsync(history, settings ?? Tokens(12), fx.Kernel)).Content ?? string.Empty;
@@ -88,9 +88,9 @@ public sealed class KernelChatTests(TinyKernelFixture fx)
         var turns = new List<ChatTurn>
         {
             new(ChatRole.System, MagmaPrompts.SystemPrompt),
-            new(ChatRole.User, $"Look:\n{Placeholder}"),
+            new(ChatRole.User, "Look:\n" + Placeholder),
             new(ChatRole.Assistant, "I see it."),
-            new(ChatRole.User, $"{Placeholder}\nAnd this one?"),
+            new(ChatRole.User, Placeholder + "\nAnd this one?"),
         };
         var options = new GenerationOptions { MaxNewTokens = 12 };
         MagmaResponse inOrder = await fx.Model.GenerateAsync(new MagmaRequest { Images = [first, second], Turns = turns, Options = options });

@@ -57,7 +57,7 @@ public sealed class MagmaWebPolicy : IWebPolicy
     {
         ArgumentNullException.ThrowIfNull(observation);
         ArgumentNullException.ThrowIfNull(instruction);
-        string prompt = MagmaPrompts.UiClick(instruction, _model.UseImageStartEnd);
+        string prompt = MagmaPrompts.UiClick(instruction, _model.UseImageStartEnd).ToString();
         var sw = Stopwatch.StartNew();
         DecodeResult<UiTarget> target = await _model.GroundAsync(observation.Marked, instruction, observation.NormalizedBoxes,
             new GenerationOptions { MaxNewTokens = MaxNewTokens }, cancellationToken).ConfigureAwait(false);
@@ -79,7 +79,7 @@ public sealed class MagmaWebPolicy : IWebPolicy
                 : new WebDecision { Kind = WebDecisionKind.Click, Mark = g.Mark?.Id, Point = g.Mark is null ? g.Pixel : null, Prompt = g.Prompt, RawAnswer = g.RawAnswer, ModelMs = g.ModelMs, Note = g.Note };
         }
 
-        string prompt = ActionPrompt(observation, goal, history, _model.UseImageStartEnd);
+        ChatContent prompt = ActionPrompt(observation, goal, history, _model.UseImageStartEnd);
         var sw = Stopwatch.StartNew();
         MagmaResponse response = await _model.GenerateAsync(new MagmaRequest
         {
@@ -88,16 +88,19 @@ public sealed class MagmaWebPolicy : IWebPolicy
             Options = new GenerationOptions { MaxNewTokens = MaxNewTokens },
         }, cancellationToken).ConfigureAwait(false);
         double ms = sw.Elapsed.TotalMilliseconds;
-        return ReadAction(observation, response.Text, prompt, ms);
+        return ReadAction(observation, response.Text, prompt.ToString(), ms);
     }
 
-    /// <summary>The Mind2Web-style prompt (user turn), with history lines and the mark list.</summary>
-    public static string ActionPrompt(WebObservation observation, string goal, IReadOnlyList<string> history, bool useImageStartEnd)
+    /// <summary>
+    /// The Mind2Web-style prompt (user turn), with history lines and the mark list. Goal, history and page text are
+    /// plain text: a label such as <c>Add &lt;image&gt; to cart</c> stays characters.
+    /// </summary>
+    public static ChatContent ActionPrompt(WebObservation observation, string goal, IReadOnlyList<string> history, bool useImageStartEnd)
     {
         ArgumentNullException.ThrowIfNull(observation);
         ArgumentNullException.ThrowIfNull(history);
         var s = new StringBuilder();
-        s.Append(MagmaPrompts.Image(useImageStartEnd)).Append('\n');
+        s.Append('\n');
         s.Append("Imagine that you are imitating humans doing web navigation for a task step by step. ");
         s.Append("The screenshot shows the web page with candidate elements in numeric marks and bounding boxes.\n");
         s.Append("Task: ").Append(goal).Append('\n');
@@ -115,7 +118,7 @@ public sealed class MagmaWebPolicy : IWebPolicy
         s.Append("Candidates:\n").Append(observation.MarkList());
         s.Append("What is the next action? Answer with JSON: {\"ACTION\": \"CLICK\" | \"TYPE\" | \"SELECT\", \"MARK\": mark_index, \"VALUE\": text_or_option}, ");
         s.Append("or {\"ACTION\": \"SCROLL\", \"VALUE\": \"DOWN\" | \"UP\"}, or {\"ACTION\": \"DONE\"} when the task is complete.");
-        return s.ToString();
+        return MagmaPrompts.Image(useImageStartEnd) + s.ToString();
     }
 
     /// <summary>Reads an answer: JSON action, then DONE/SCROLL words, then the click-target rules (mark or point).</summary>

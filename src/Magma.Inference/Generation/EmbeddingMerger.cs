@@ -58,7 +58,7 @@ internal static class EmbeddingMerger
         if (placeholders != imageTokenCounts.Length)
         {
             throw new MagmaInputException(
-                $"The prompt has {placeholders} <image> placeholder(s) but the request carries {imageTokenCounts.Length} image(s); put one <image> in the chat text per image, in order (MagmaPrompts.Image).");
+                $"The prompt has {placeholders} <image> placeholder(s) but the request carries {imageTokenCounts.Length} image(s); put one ChatContent.Image (MagmaPrompts.Image) in the turns per image, in order; '<image>' written in text is plain text, not a placeholder.");
         }
 
         long total = ids.Length - placeholders;

@@ -78,12 +78,8 @@ internal sealed class MagmaEngine : IDisposable
     /// <summary>Bytes and buffer count of the most recent request's KV cache.</summary>
     public (long Bytes, int Buffers, int Capacity) LastKvCache { get; private set; }
 
-    public int[] Tokenize(IReadOnlyList<ChatTurn> turns)
-    {
-        string text = Template.Render(turns, addGenerationPrompt: true);
-        // The template starts with BOS and the tokenizer adds another: Magma's double BOS (spec §5.2), kept on purpose.
-        return [.. Tokenizer.Encode(text, addBeginOfText: true)];
-    }
+    /// <summary>Prompt ids: template and image placeholders as special ids, every text as plain text; double BOS (spec §5.2).</summary>
+    public int[] Tokenize(IReadOnlyList<ChatTurn> turns) => Template.Encode(turns, Tokenizer, addGenerationPrompt: true);
 
     /// <summary>Stitched visual embeddings of one image ([N_img, H] raw elements).</summary>
     public byte[] EncodeImage(RgbImage image, out CropGrid grid)

@@ -262,6 +262,30 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>Cached index/weight tables and two horizontally resampled source rows.</summary>
+    /// <summary>PyTorch CPU upsample_bilinear2d index/weight rule (align_corners=False, size given), float32.</summary>
+    internal static void ComputeAxis(int inSize, int outSize, int[] i0, int[] i1, float[] l0, float[] l1)
+    {
+        float scale = (float)inSize / outSize;
+        for (int d = 0; d < outSize; d++)
+        {
+            // One rounding, as the reference: PyTorch's area_pixel_compute_source_index is compiled to a fused
+            // multiply-add. Rounding the product first moves a weight by an ulp wherever scale * (d + 0.5) is not
+            // exact in float32 (output sizes of 3 * 512, e.g. 1025 -> 1536).
+            float src = MathF.FusedMultiplyAdd(scale, d + 0.5f, -0.5f);
+            if (src < 0f)
+            {
+                src = 0f;
+            }
+
+            int i = Math.Min((int)src, inSize - 1);
+            float lambda = Math.Min(Math.Max(src - i, 0f), 1f);
+            i0[d] = i;
+            i1[d] = i + (i < inSize - 1 ? 1 : 0);
+            l0[d] = 1f - lambda;
+            l1[d] = lambda;
+        }
+    }
+
     private sealed class Scratch
     {
         private int _inW = -1, _inH = -1, _outW = -1, _outH = -1;
@@ -366,27 +390,6 @@ public sealed class ImagePreprocessor
                 r[x] = (Unsafe.Add(ref lr, src[p0]) * a0) + (Unsafe.Add(ref lr, src[p1]) * a1);
                 g[x] = (Unsafe.Add(ref lg, src[p0 + 1]) * a0) + (Unsafe.Add(ref lg, src[p1 + 1]) * a1);
                 b[x] = (Unsafe.Add(ref lb, src[p0 + 2]) * a0) + (Unsafe.Add(ref lb, src[p1 + 2]) * a1);
-            }
-        }
-
-        /// <summary>PyTorch CPU upsample_bilinear2d index/weight rule (align_corners=False, size given), float32.</summary>
-        internal static void ComputeAxis(int inSize, int outSize, int[] i0, int[] i1, float[] l0, float[] l1)
-        {
-            float scale = (float)inSize / outSize;
-            for (int d = 0; d < outSize; d++)
-            {
-                float src = (scale * (d + 0.5f)) - 0.5f;
-                if (src < 0f)
-                {
-                    src = 0f;
-                }
-
-                int i = Math.Min((int)src, inSize - 1);
-                float lambda = Math.Min(Math.Max(src - i, 0f), 1f);
-                i0[d] = i;
-                i1[d] = i + (i < inSize - 1 ? 1 : 0);
-                l0[d] = 1f - lambda;
-                l1[d] = lambda;
             }
         }
     }

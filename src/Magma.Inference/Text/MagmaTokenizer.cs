@@ -8,8 +8,10 @@ namespace Magma.Inference.Text;
 /// <summary>
 /// Magma-8B's tokenizer: LLaMA-3 byte-level BPE plus Magma's added tokens, read from a Hugging Face
 /// <c>tokenizer.json</c> and <c>tokenizer_config.json</c>. Encoding equals HF <c>tokenizers</c>
-/// (<c>Tokenizer.from_file(...).encode(text).ids</c>); added tokens such as <c>&lt;image&gt;</c> or
-/// <c>&lt;|eot_id|&gt;</c> written in the text are matched before BPE, as HF does by default. Thread-safe.
+/// (<c>Tokenizer.from_file(...).encode(text).ids</c>) with <c>encode_special_tokens</c> on: text is always plain text,
+/// and added tokens such as <c>&lt;image&gt;</c> or <c>&lt;|eot_id|&gt;</c> written in it are tokenized as characters, so
+/// only <see cref="ChatTemplate.Encode"/> and the image placeholders it is given produce special ids.
+/// <see cref="EncodeParsingSpecialTokens"/> is HF's default (added tokens matched in the text) for text the caller wrote. Thread-safe.
 /// </summary>
 /// <remarks>
 /// The BPE itself is Microsoft.ML.Tokenizers' <see cref="TiktokenTokenizer"/>: LLaMA-3's vocabulary is a tiktoken
@@ -33,6 +35,7 @@ public sealed class MagmaTokenizer
     private readonly bool[] _special;
     private readonly byte[] _tokenBytes;
     private readonly int[] _tokenByteOffsets;
+    private readonly string _path;
 
     private MagmaTokenizer(
         TiktokenTokenizer bpe,
@@ -44,8 +47,10 @@ public sealed class MagmaTokenizer
         int eos,
         int pad,
         int image,
-        bool cleanUp)
+        bool cleanUp,
+        string path)
     {
+        _path = path;
         _bpe = bpe;
         _vocab = vocab;
         _addedIds = addedIds;
@@ -199,7 +204,7 @@ public sealed class MagmaTokenizer
                 }
             }
 
-            bpe = CreateTiktoken(vocab, addedIds, tokenizerPath);
+            bpe = CreateTiktoken(vocab, tokenizerPath);
         }
 
         var specialFlags = new bool[idToToken.Length];
@@ -232,7 +237,7 @@ public sealed class MagmaTokenizer
             throw TokenizerFiles.Field(tokenizerPath, "added_tokens", "has no '<image>' token; Magma needs it as the image placeholder");
         }
 
-        return new MagmaTokenizer(bpe, vocab, addedIds, idToToken, specialFlags, bos, eos, pad, image, cleanUp);
+        return new MagmaTokenizer(bpe, vocab, addedIds, idToToken, specialFlags, bos, eos, pad, image, cleanUp, tokenizerPath);
     }
 
     private static void CheckPreTokenizer(JsonElement root, string path)
@@ -257,7 +262,7 @@ public sealed class MagmaTokenizer
         throw TokenizerFiles.Field(path, "pre_tokenizer", "is not the LLaMA-3 Split regex followed by ByteLevel; only the LLaMA-3 tokenizer is supported");
     }
 
-    private static TiktokenTokenizer CreateTiktoken(Dictionary<string, int> vocab, Dictionary<string, int> addedIds, string path)
+    private static TiktokenTokenizer CreateTiktoken(Dictionary<string, int> vocab, string path)
     {
         // The rank file format TiktokenTokenizer reads: "<base64 of the token's bytes> <rank>" per line.
         using var ranks = new MemoryStream(vocab.Count * 16);
@@ -293,7 +298,9 @@ public sealed class MagmaTokenizer
         ranks.Position = 0;
         try
         {
-            return TiktokenTokenizer.Create(ranks, new Llama3PreTokenizerAdapter(), normalizer: null, specialTokens: addedIds);
+            // No special tokens: the BPE sees only plain text, so it cannot turn special-token text into ids; added tokens
+            // are matched by AddedTokenMatcher for the one caller that asks for it (EncodeParsingSpecialTokens).
+            return TiktokenTokenizer.Create(ranks, new Llama3PreTokenizerAdapter(), normalizer: null, specialTokens: null);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
         {
@@ -334,7 +341,13 @@ public sealed class MagmaTokenizer
             : throw TokenizerFiles.Field(path, name, $"names '{token}', which is not an added token of tokenizer.json");
     }
 
-    /// <summary>Encodes <paramref name="text"/>; with <paramref name="addBeginOfText"/> the ids start with <see cref="BeginOfTextId"/>.</summary>
+    /// <summary>
+    /// Encodes <paramref name="text"/> as plain text: special-token text such as <c>&lt;image&gt;</c> or
+    /// <c>&lt;|eot_id|&gt;</c> is tokenized by the BPE like any other characters (HF's <c>split_special_tokens=True</c>),
+    /// so no text can forge a turn or an image placeholder. With <paramref name="addBeginOfText"/> the ids start with
+    /// <see cref="BeginOfTextId"/>. Prompts are built with <see cref="ChatTemplate.Encode"/>, which adds the template's
+    /// and the images' special tokens itself.
+    /// </summary>
     public IReadOnlyList<int> Encode(string text, bool addBeginOfText = true)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -344,8 +357,8 @@ public sealed class MagmaTokenizer
     }
 
     /// <summary>
-    /// Appends the ids of <paramref name="text"/> to <paramref name="destination"/> without other allocations;
-    /// reuse the list across calls.
+    /// Appends the plain-text ids of <paramref name="text"/> (see <see cref="Encode(string, bool)"/>) to
+    /// <paramref name="destination"/> without other allocations; reuse the list across calls.
     /// </summary>
     public void Encode(ReadOnlySpan<char> text, List<int> destination, bool addBeginOfText = true)
     {
@@ -355,36 +368,53 @@ public sealed class MagmaTokenizer
             destination.Add(BeginOfTextId);
         }
 
-        while (!text.IsEmpty)
+        if (!text.IsEmpty)
         {
-            ReadOnlySpan<char> segment;
-            int addedId = -1;
-            int consumed;
-            if (_added.TryFind(text, out int index, out int length, out int id))
-            {
-                segment = text[..index];
-                addedId = id;
-                consumed = index + length;
-            }
-            else
-            {
-                segment = text;
-                consumed = text.Length;
-            }
-
-            if (!segment.IsEmpty)
-            {
-                EncodeSegment(segment, destination);
-            }
-
-            if (addedId >= 0)
-            {
-                destination.Add(addedId);
-            }
-
-            text = text[consumed..];
+            EncodeSegment(text, destination);
         }
     }
+
+    /// <summary>
+    /// Encodes <paramref name="text"/> as HF <c>tokenizers</c> does by default: added tokens written in the text
+    /// (<c>&lt;image&gt;</c>, <c>&lt;|eot_id|&gt;</c>, ...) become their ids, matched leftmost-longest before BPE. Only for
+    /// text that your own code wrote in full (e.g. a rendered template to compare with HF); text from a user, a page or
+    /// a tool can forge turns and placeholders this way: encode it with <see cref="Encode(string, bool)"/>.
+    /// </summary>
+    public IReadOnlyList<int> EncodeParsingSpecialTokens(string text, bool addBeginOfText = true)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>(text.Length / 3 + 2);
+        ReadOnlySpan<char> rest = text;
+        if (addBeginOfText)
+        {
+            ids.Add(BeginOfTextId);
+        }
+
+        while (!rest.IsEmpty)
+        {
+            if (!_added.TryFind(rest, out int index, out int length, out int id))
+            {
+                EncodeSegment(rest, ids);
+                break;
+            }
+
+            if (index > 0)
+            {
+                EncodeSegment(rest[..index], ids);
+            }
+
+            ids.Add(id);
+            rest = rest[(index + length)..];
+        }
+
+        return ids;
+    }
+
+    /// <summary>The id of an added token (<c>&lt;|eot_id|&gt;</c>, <c>&lt;image_start&gt;</c>, ...); the message names the file when it is missing.</summary>
+    internal int RequireAddedToken(string content) =>
+        _addedIds.TryGetValue(content, out int id)
+            ? id
+            : throw new MagmaPackageException($"Tokenizer file '{_path}': field 'added_tokens' has no '{content}' token, which the LLaMA-3 chat template and Magma's image placeholders need; use the checkpoint's own tokenizer.json.");
 
     private void EncodeSegment(ReadOnlySpan<char> segment, List<int> destination)
     {

@@ -12,12 +12,12 @@ namespace Magma.Inference.Video;
 /// </summary>
 public static class MagmaVideo
 {
-    /// <summary>The user-turn text for <paramref name="frames"/> frames and a question (lmms-eval's layout).</summary>
-    public static string UserContent(int frames, string question, bool useImageStartEnd)
+    /// <summary>The user-turn content for <paramref name="frames"/> frames and a question (lmms-eval's layout); the question is plain text.</summary>
+    public static ChatContent UserContent(int frames, string question, bool useImageStartEnd)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(frames);
         ArgumentNullException.ThrowIfNull(question);
-        return string.Concat(Enumerable.Repeat(MagmaPrompts.Image(useImageStartEnd) + "\n", frames)) + question;
+        return ChatContent.Join("\n", [.. Enumerable.Repeat(MagmaPrompts.Image(useImageStartEnd), frames), question]);
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ namespace Magma.Inference.Video;
 
 /// <summary>
 /// Builds a request from turns whose parts are text, images and videos: budgets the frames against the context,
-/// samples and decodes them, and writes one image placeholder per frame. Parts of a turn are joined by newlines and a
+/// samples and decodes them, and writes one image placeholder per frame (texts stay plain text). Parts of a turn are joined by newlines and a
 /// video is its frames' placeholders joined by newlines, so <c>[video, question]</c> renders as lmms-eval's
 /// <c>"&lt;image&gt;\n" × N + question</c>.
 /// </summary>
@@ -29,7 +29,7 @@ internal static class VideoPromptBuilder
         bool exact = sampling.FrameCount is not null || sampling.FramesPerSecond is not null;
         int target = sampling.FramesPerSecond is not null ? available.DefaultIfEmpty(0).Max()
             : Math.Min(sampling.FrameCount ?? sampling.MaxFrames, available.DefaultIfEmpty(0).Max());
-        string placeholder = MagmaPrompts.Image(model.UseImageStartEnd);
+        ChatContent placeholder = MagmaPrompts.Image(model.UseImageStartEnd);
         ImagePreprocessor pre = model.Engine.Preprocessor;
         int g = model.Package.Manifest.Vision.FeatureGrid;
         int imageId = model.Package.Manifest.Tokens.Image;
@@ -45,13 +45,13 @@ internal static class VideoPromptBuilder
             var result = new List<ChatTurn>(turns.Count);
             foreach (ResolvedTurn t in turns)
             {
-                var parts = new List<string>(t.Parts.Count);
+                var parts = new List<ChatContent>(t.Parts.Count);
                 foreach (object part in t.Parts)
                 {
                     switch (part)
                     {
                         case string s:
-                            parts.Add(s);
+                            parts.Add(ChatContent.Text(s));
                             break;
                         case RgbImage:
                             parts.Add(placeholder);
@@ -60,7 +60,7 @@ internal static class VideoPromptBuilder
                             int frames = FramesOf(clip++, n);
                             if (frames > 0)
                             {
-                                parts.Add(string.Join('\n', Enumerable.Repeat(placeholder, frames)));
+                                parts.Add(ChatContent.Join("\n", Enumerable.Repeat(placeholder, frames)));
                             }
 
                             break;
@@ -69,7 +69,7 @@ internal static class VideoPromptBuilder
                     }
                 }
 
-                result.Add(new ChatTurn(t.Role, string.Join('\n', parts)));
+                result.Add(new ChatTurn(t.Role, ChatContent.Join("\n", parts)));
             }
 
             return result;

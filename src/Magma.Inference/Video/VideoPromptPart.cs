@@ -13,7 +13,7 @@ public sealed class VideoPromptPart
 
     internal object Value { get; }
 
-    /// <summary>Text, written as is.</summary>
+    /// <summary>Text, written as is and tokenized as plain text (special-token strings in it stay characters).</summary>
     public static VideoPromptPart Text(string text) => new(text ?? throw new ArgumentNullException(nameof(text)));
 
     /// <summary>A still image: one placeholder, processed with the package's crops like any image.</summary>

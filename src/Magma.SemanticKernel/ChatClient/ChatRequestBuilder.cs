@@ -13,7 +13,8 @@ namespace Magma.SemanticKernel;
 /// <summary>
 /// Turns M.E.AI messages and options into a <see cref="MagmaRequest"/>: each message becomes one chat turn whose
 /// items (text, images) are joined by newlines in order, each image replaced by Magma's placeholder, so
-/// <c>[image, "question"]</c> renders exactly as the reference's <c>{image}\n{question}</c>.
+/// <c>[image, "question"]</c> renders exactly as the reference's <c>{image}\n{question}</c>. Texts (system, user,
+/// assistant) are plain text: special-token strings in them are tokenized as characters.
 /// </summary>
 internal static class ChatRequestBuilder
 {
@@ -33,10 +34,10 @@ internal static class ChatRequestBuilder
             GenerationOptions generation = MapOptions(client, options, model, clientOptions);
             if (!turns.Any(t => t.Parts.OfType<VideoPromptPart>().Any()))
             {
-                string placeholder = MagmaPrompts.Image(model.UseImageStartEnd);
+                ChatContent placeholder = MagmaPrompts.Image(model.UseImageStartEnd);
                 var request = new MagmaRequest
                 {
-                    Turns = [.. turns.Select(t => new ChatTurn(t.Role, string.Join('\n', t.Parts.Select(p => p as string ?? placeholder))))],
+                    Turns = [.. turns.Select(t => new ChatTurn(t.Role, ChatContent.Join("\n", t.Parts.Select(p => p is string text ? ChatContent.Text(text) : placeholder))))],
                     Images = [.. turns.SelectMany(t => t.Parts).OfType<RgbImage>()],
                     Options = generation,
                 };
@@ -81,12 +82,8 @@ internal static class ChatRequestBuilder
                 switch (content)
                 {
                     case TextContent text:
-                        if (text.Text.Contains(MagmaPrompts.ImagePlaceholder, StringComparison.Ordinal))
-                        {
-                            throw new MagmaInputException(
-                                $"Message {index} content {c} (text) contains the literal image placeholder '{MagmaPrompts.ImagePlaceholder}'; send images as DataContent or UriContent items instead, the client writes the placeholders.");
-                        }
-
+                        // Plain text, whatever it contains: "<image>" or "<|eot_id|>" written by a user are characters
+                        // (ChatContent), so they are accepted and cannot add an image or a turn.
                         parts.Add(text.Text);
                         break;
                     case DataContent data when data.HasTopLevelMediaType("video"):

@@ -55,7 +55,7 @@ public sealed class DeviceSelectionTests(TinyMagmaFixture fixture)
     [Fact]
     public void The_action_constraint_runs_as_a_bias_row_and_its_forced_stop_costs_no_decoder_run()
     {
-        int[] ids = Ids(MagmaPrompts.RobotAction("pick up the red block", useImageStartEnd: true).Replace("<image>", "", StringComparison.Ordinal));
+        int[] ids = Ids("What action should the robot take to pick up the red block?");
         var action = new ActionTokenConstraint(128000, 128009);
         var device = Run(ids, new GenerationOptions { MaxNewTokens = 8, LogitsProcessors = [action] });
         // The same constraint applied to host logits (a second processor keeps the loop on the host).

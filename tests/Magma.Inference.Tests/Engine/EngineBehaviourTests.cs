@@ -136,7 +136,7 @@ public sealed class EngineBehaviourTests(TinyMagmaFixture fixture)
     {
         MagmaInputException ex = await Assert.ThrowsAsync<MagmaInputException>(() => _model.GenerateAsync(new MagmaRequest
         {
-            Turns = MagmaPrompts.Conversation("<image_start><image><image_end>\nWhat is this?"),
+            Turns = MagmaPrompts.Conversation(MagmaPrompts.VisualQuestion("What is this?", useImageStartEnd: true)),
         }));
         Assert.Contains("1 <image> placeholder(s) but the request carries 0 image(s)", ex.Message, StringComparison.Ordinal);
     }

@@ -63,7 +63,7 @@ public sealed class ParityTests(TinyMagmaFixture fixture)
         using (index)
         {
             var turns = prompt.GetProperty("messages").EnumerateArray()
-                .Select(m => new ChatTurn(m.GetProperty("role").GetString() == "system" ? ChatRole.System : ChatRole.User, m.GetProperty("content").GetString()!))
+                .Select(m => new ChatTurn(m.GetProperty("role").GetString() == "system" ? ChatRole.System : ChatRole.User, Text.ReferencePrompt.Content(m.GetProperty("content").GetString()!)))
                 .ToList();
             Assert.Equal(TinyMagma.Ints(prompt.GetProperty("input_ids")), _model.Engine.Tokenize(turns));
         }

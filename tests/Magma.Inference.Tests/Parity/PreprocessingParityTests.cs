@@ -7,11 +7,15 @@ namespace Magma.Inference.Tests.Parity;
 
 /// <summary>
 /// Pixel parity with Magma's own MagmaImageProcessor, through the golden file written by
-/// tools/export/make_golden_preprocessing.py. Tolerance: 1e-5 absolute on every sampled pixel and every block mean.
+/// tools/export/make_golden_preprocessing.py (and make_golden_thin_images.py). Tolerance, absolute: 4e-7 on every
+/// sampled pixel (3 float32 ulps at |v| in [1, 2); the largest difference over all goldens is 3.6e-7) and 5e-8 on every
+/// 64x64 block mean (largest 3.4e-8). It was 1e-5 on both before the bilinear source coordinate was fused as the
+/// reference's; tighten, never loosen, when goldens are added.
 /// </summary>
 public sealed class PreprocessingParityTests(ITestOutputHelper output)
 {
-    private const double Tolerance = 1e-5;
+    private const double PixelTolerance = 4e-7;
+    private const double BlockMeanTolerance = 5e-8;
     private static readonly string GoldenDir = Path.Combine(AppContext.BaseDirectory, "assets", "golden");
     private static readonly Lazy<JsonDocument> Golden = new(() =>
         JsonDocument.Parse(File.ReadAllBytes(Path.Combine(GoldenDir, "preprocessing.json"))));
@@ -50,7 +54,7 @@ public sealed class PreprocessingParityTests(ITestOutputHelper output)
         int size = shape[2].GetInt32();
         int cropLength = 3 * size * size;
 
-        double maxError = 0;
+        double maxError = 0, maxSampleError = 0;
         JsonElement crops = entry.GetProperty("crops");
         Assert.Equal(grid.CropCount, crops.GetArrayLength());
         for (int k = 0; k < grid.CropCount; k++)
@@ -62,8 +66,8 @@ public sealed class PreprocessingParityTests(ITestOutputHelper output)
                 int c = sample[0].GetInt32(), y = sample[1].GetInt32(), x = sample[2].GetInt32();
                 double expected = sample[3].GetDouble();
                 double actual = crop[(c * size + y) * size + x];
-                maxError = Math.Max(maxError, Math.Abs(actual - expected));
-                Assert.True(Math.Abs(actual - expected) <= Tolerance,
+                maxSampleError = Math.Max(maxSampleError, Math.Abs(actual - expected));
+                Assert.True(Math.Abs(actual - expected) <= PixelTolerance,
                     $"{name} crop {k} pixel (c={c}, y={y}, x={x}): {actual} vs reference {expected}");
             }
 
@@ -83,7 +87,7 @@ public sealed class PreprocessingParityTests(ITestOutputHelper output)
                 }
                 double actual = sum / (block * block);
                 maxError = Math.Max(maxError, Math.Abs(actual - mean.GetDouble()));
-                Assert.True(Math.Abs(actual - mean.GetDouble()) <= Tolerance,
+                Assert.True(Math.Abs(actual - mean.GetDouble()) <= BlockMeanTolerance,
                     $"{name} crop {k} block {b}: mean {actual} vs reference {mean.GetDouble()}");
                 b++;
             }
@@ -93,9 +97,9 @@ public sealed class PreprocessingParityTests(ITestOutputHelper output)
             {
                 cropSum += v;
             }
-            Assert.Equal(golden.GetProperty("sum").GetDouble(), cropSum, Tolerance * cropLength);
+            Assert.Equal(golden.GetProperty("sum").GetDouble(), cropSum, BlockMeanTolerance * cropLength);
         }
-        output.WriteLine($"{name}: grid {grid.Rows}x{grid.Cols}, max abs error {maxError:E2}");
+        output.WriteLine($"{name}: grid {grid.Rows}x{grid.Cols}, max abs error: pixels {maxSampleError:E2}, block means {maxError:E2}");
     }
 
     private static (byte[] Rgb, int Width, int Height, string Name) LoadInput(JsonElement entry)

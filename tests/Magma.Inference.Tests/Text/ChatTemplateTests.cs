@@ -26,8 +26,7 @@ public sealed class ChatTemplateTests
     public void Tokenized_rendering_has_the_double_bos_of_the_reference()
     {
         var tok = TokenizerFixture.Tokenizer;
-        string prompt = ChatTemplate.Llama3.Render(MagmaPrompts.Conversation(MagmaPrompts.VisualQuestion("What is the letter on the robot?", true)));
-        var ids = tok.Encode(prompt);
+        var ids = ChatTemplate.Llama3.Encode(MagmaPrompts.Conversation(MagmaPrompts.VisualQuestion("What is the letter on the robot?", true)), tok);
         Assert.Equal([128000, 128000, 128006, 9125, 128007, 271], ids.Take(6));
         Assert.Equal([128006, 78191, 128007, 271], ids.TakeLast(4)); // open assistant header, "\n\n" = 271
         Assert.Equal(1, ids.Count(id => id == tok.ImageTokenId));
@@ -80,15 +79,15 @@ public sealed class ChatTemplateTests
     public void Prompt_builders_produce_the_canonical_user_contents()
     {
         Assert.Equal("<image>\nWhat action should the robot take to put the bowl on the plate?",
-            MagmaPrompts.RobotAction("put the bowl on the plate", useImageStartEnd: false));
+            MagmaPrompts.RobotAction("put the bowl on the plate", useImageStartEnd: false).ToString());
         Assert.Equal("<image_start><image><image_end>\nWhat action should the robot take to open the drawer?",
-            MagmaPrompts.RobotAction("open the drawer", useImageStartEnd: true));
+            MagmaPrompts.RobotAction("open the drawer", useImageStartEnd: true).ToString());
         Assert.Equal("<image>\nIn this view I need to click a button to \"Search\"? Provide the coordinates and the mark index of the containing bounding box if applicable.",
-            MagmaPrompts.UiClick("Search", useImageStartEnd: false));
-        Assert.Equal("<image>\nWhat is shown? Answer the question briefly.", MagmaPrompts.UiQuestion("What is shown?", useImageStartEnd: false));
+            MagmaPrompts.UiClick("Search", useImageStartEnd: false).ToString());
+        Assert.Equal("<image>\nWhat is shown? Answer the question briefly.", MagmaPrompts.UiQuestion("What is shown?", useImageStartEnd: false).ToString());
         Assert.Equal(
             "<image>\nThe image is split into 256x256 grids and is labeled with numeric marks [1, 2, 3].\nThe robot is doing: pick up the cup. To finish the task, how to move the numerical marks in the image with speed 8 for the next 16 steps?\n",
-            MagmaPrompts.TraceOfMarkPlanning([1, 2, 3], "pick up the cup", 8, 16, useImageStartEnd: false));
+            MagmaPrompts.TraceOfMarkPlanning([1, 2, 3], "pick up the cup", 8, 16, useImageStartEnd: false).ToString());
         Assert.Equal("You are agent that can see, talk and act.", MagmaPrompts.SystemPrompt);
     }
 }

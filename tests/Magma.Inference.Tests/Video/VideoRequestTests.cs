@@ -28,9 +28,10 @@ public sealed class VideoRequestTests(TinyMagmaFixture fixture, TestVideos video
             Assert.Same(video.Frames[i].Image, video.Request.Images[i]);
         }
 
-        string user = video.Request.Turns[^1].Content;
-        Assert.Equal(string.Concat(Enumerable.Repeat("<image_start><image><image_end>\n", 5)) + "What happens?", user);
-        Assert.Equal(MagmaPrompts.SystemPrompt, video.Request.Turns[0].Content);
+        ChatContent user = video.Request.Turns[^1].Content;
+        Assert.Equal(string.Concat(Enumerable.Repeat("<image_start><image><image_end>\n", 5)) + "What happens?", user.ToString());
+        Assert.Equal(5, user.ImageCount);
+        Assert.Equal(MagmaPrompts.SystemPrompt, video.Request.Turns[0].Content.ToString());
 
         int[] ids = model.Engine.Tokenize(video.Request.Turns);
         var tokens = model.Package.Manifest.Tokens;

@@ -127,11 +127,11 @@ internal static class ChatCommand
 
     internal static MagmaRequest CreateRequest(MagmaModel model, IReadOnlyList<RgbImage> images, string question, int maxTokens)
     {
-        string placeholders = string.Concat(images.Select(_ => MagmaPrompts.Image(model.UseImageStartEnd) + "\n"));
+        ChatContent user = ChatContent.Join("\n", [.. images.Select(_ => MagmaPrompts.Image(model.UseImageStartEnd)), question]);
         return new MagmaRequest
         {
             Images = images,
-            Turns = MagmaPrompts.Conversation(placeholders + question),
+            Turns = MagmaPrompts.Conversation(user),
             Options = new GenerationOptions { MaxNewTokens = maxTokens },
         };
     }
