@@ -1,4 +1,5 @@
-using Magma.Inference.Decoding;
+using Magma.Tasks;
+using Magma.Tasks.Decoding;
 using Magma.Inference.Generation;
 using Magma.Inference.Imaging;
 using Magma.Inference.Tests.Text;
