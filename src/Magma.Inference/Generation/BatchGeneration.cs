@@ -34,6 +34,15 @@ internal static class BatchGeneration
                 {
                     throw new MagmaInputException($"Request {i} of the batch has StopStrings; batches stop on token ids only. Run it on its own.");
                 }
+
+                try
+                {
+                    engine.CheckPrompt(items[i].Ids, items[i].Images, out _);
+                }
+                catch (MagmaInputException e)
+                {
+                    throw new MagmaInputException($"Request {i} of the batch: {e.Message}", e);
+                }
             }
 
             int capacity = 0;

@@ -57,7 +57,7 @@ public sealed class MagmaVisionPlugin
     public async Task<string> DescribeImageAsync(
         [Description(ImageDescription)] string image, CancellationToken cancellationToken = default)
     {
-        RgbImage rgb = ImageArgument.Load(image);
+        RgbImage rgb = ImageArgument.Load(image, _model);
         MagmaResponse r = await _model.GenerateAsync(
             MagmaRequest.Ask(rgb, "Describe this image.", Greedy(_maxOutputTokens), _model.UseImageStartEnd), cancellationToken).ConfigureAwait(false);
         return r.Text;
@@ -75,7 +75,7 @@ public sealed class MagmaVisionPlugin
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(question);
-        RgbImage rgb = ImageArgument.Load(image);
+        RgbImage rgb = ImageArgument.Load(image, _model);
         MagmaResponse r = await _model.GenerateAsync(
             MagmaRequest.Ask(rgb, question, Greedy(_maxOutputTokens), _model.UseImageStartEnd), cancellationToken).ConfigureAwait(false);
         return r.Text;
@@ -93,7 +93,7 @@ public sealed class MagmaVisionPlugin
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(instruction);
-        RgbImage rgb = ImageArgument.Load(image);
+        RgbImage rgb = ImageArgument.Load(image, _model);
         DecodeResult<UiTarget> result = await _model.GroundAsync(rgb, instruction, options: GroundingOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
@@ -123,7 +123,7 @@ public sealed class MagmaVisionPlugin
     {
         ArgumentNullException.ThrowIfNull(markIds);
         ArgumentException.ThrowIfNullOrWhiteSpace(task);
-        RgbImage rgb = ImageArgument.Load(image);
+        RgbImage rgb = ImageArgument.Load(image, _model);
         DecodeResult<TracePlan> result = await _model.PlanTraceAsync(rgb, markIds, task, steps: steps, options: PlanningOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
