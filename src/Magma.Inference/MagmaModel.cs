@@ -100,8 +100,8 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
             throw new MagmaInputException("The request has no turns; add at least one user turn (MagmaPrompts.Conversation builds the usual system + user pair).");
         }
 
-        CheckDecodedPixels(images, framePixels: 0);
         _engine.CheckPrompt(_engine.Tokenize(turns), [.. images.Select(i => (i.Width, i.Height))], out _);
+        CheckDecodedPixels(images, framePixels: 0);
         var decoded = new RgbImage[images.Count];
         for (int i = 0; i < decoded.Length; i++)
         {
