@@ -8,8 +8,7 @@ namespace Magma.Inference.Imaging;
 internal sealed class DecodeMemoryGate
 {
     /// <summary>
-    /// The process-wide gate of <see cref="RgbImage.Decode"/>: 1 GiB, e.g. five 64-megapixel PNG/JPEG decodes at once
-    /// (3 bytes a pixel) or two WebP/GIF ones (7: the whole RGBA image, then RGB).
+    /// The process-wide gate of <see cref="RgbImage.Decode"/>: 1 GiB, two 64-megapixel decodes (7 bytes a pixel) at once.
     /// </summary>
     public static DecodeMemoryGate Shared { get; } = new(1L << 30);
 

@@ -124,84 +124,10 @@ public sealed class RgbImage
             header.AlphaType == SKAlphaType.Opaque ? SKAlphaType.Opaque : SKAlphaType.Unpremul,
             colorspace: null);
 
-        int width = header.Width, height = header.Height;
-        long pixels = (long)width * height;
-        byte[] rgb;
-        // Top-down formats (PNG, JPEG) decode a strip of rows at a time into a small RGBA scratch, so a decode holds
-        // the 3-byte RGB result and about 1 MB more; the others (WebP, GIF, bottom-up BMP) need the whole RGBA image
-        // first. DecodeMemoryGate bounds what the decodes in flight hold together.
-        int stripRows = Math.Clamp(ScanlineStripBytes / (width * 4), 1, height);
-        DecodeMemoryGate.Lease lease = DecodeMemoryGate.Shared.Enter((pixels * 3) + ((long)stripRows * width * 4));
-        try
-        {
-            Interlocked.Increment(ref s_decodes);
-            rgb = GC.AllocateUninitializedArray<byte>(checked(width * height * 3));
-            if (codec.ScanlineOrder != SKCodecScanlineOrder.TopDown || codec.StartScanlineDecode(target) != SKCodecResult.Success)
-            {
-                lease.Dispose();
-                lease = DecodeMemoryGate.Shared.Enter(pixels * 7);
-                DecodeWhole(codec, target, rgb, name);
-            }
-            else
-            {
-                DecodeStrips(codec, rgb, width, height, stripRows, name);
-            }
-        }
-        finally
-        {
-            lease.Dispose();
-        }
-
-        var image = new RgbImage(width, height, rgb);
-        if (options.ApplyExifOrientation && codec.EncodedOrigin is not SKEncodedOrigin.TopLeft)
-        {
-            image = Orient(image, codec.EncodedOrigin);
-        }
-
-        return image;
-    }
-
-    /// <summary>RGBA scratch of a strip decode: about 1 MB of rows.</summary>
-    private const int ScanlineStripBytes = 1 << 20;
-
-    /// <summary>Rows <paramref name="stripRows"/> at a time through a pooled RGBA strip (the scanline decode is started).</summary>
-    private static void DecodeStrips(SKCodec codec, byte[] rgb, int width, int height, int stripRows, string name)
-    {
-        int rowBytes = width * 4;
-        byte[] strip = ArrayPool<byte>.Shared.Rent(stripRows * rowBytes);
-        try
-        {
-            for (int y = 0; y < height; y += stripRows)
-            {
-                int rows = Math.Min(stripRows, height - y);
-                int got;
-                unsafe
-                {
-                    fixed (byte* p = strip)
-                    {
-                        got = codec.GetScanlines((IntPtr)p, rows, rowBytes);
-                    }
-                }
-
-                if (got != rows)
-                {
-                    throw new MagmaInputException(
-                        $"Image '{name}' could not be decoded: the file is truncated or its pixel data is corrupt (row {y + got} of {height}). Re-export the image as PNG or JPEG.");
-                }
-
-                RgbaToRgb(strip.AsSpan(0, rows * rowBytes), rgb.AsSpan(y * width * 3, rows * width * 3));
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(strip);
-        }
-    }
-
-    /// <summary>The whole image into a pooled RGBA buffer, then to RGB (formats without top-down scanline decoding).</summary>
-    private static void DecodeWhole(SKCodec codec, SKImageInfo target, byte[] rgb, string name)
-    {
-        int rgbaLength = checked(target.Width * target.Height * 4);
+        int rgbaLength = checked(header.Width * header.Height * 4);
+        // Scratch and result together: what this decode holds until it returns (DecodeMemoryGate bounds the sum).
+        using DecodeMemoryGate.Lease lease = DecodeMemoryGate.Shared.Enter((long)header.Width * header.Height * 7);
+        Interlocked.Increment(ref s_decodes);
         byte[] rgba = ArrayPool<byte>.Shared.Rent(rgbaLength);
         try
         {
@@ -226,7 +152,15 @@ public sealed class RgbImage
                 throw new MagmaInputException($"Image '{name}' could not be decoded: {why}. Re-export the image as PNG or JPEG.");
             }
 
+            byte[] rgb = new byte[checked(header.Width * header.Height * 3)];
             RgbaToRgb(rgba.AsSpan(0, rgbaLength), rgb);
+            var image = new RgbImage(header.Width, header.Height, rgb);
+            if (options.ApplyExifOrientation && codec.EncodedOrigin is not SKEncodedOrigin.TopLeft)
+            {
+                image = Orient(image, codec.EncodedOrigin);
+            }
+
+            return image;
         }
         finally
         {

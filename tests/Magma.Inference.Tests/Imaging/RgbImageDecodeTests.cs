@@ -40,38 +40,6 @@ public sealed class RgbImageDecodeTests
         Assert.InRange(maxDiff, 0, 8);
     }
 
-    [Theory]
-    [InlineData(SKEncodedImageFormat.Png)]
-    [InlineData(SKEncodedImageFormat.Jpeg)]
-    [InlineData(SKEncodedImageFormat.Webp)]
-    public void Large_images_decode_in_strips_to_the_same_pixels_as_a_whole_image_decode(SKEncodedImageFormat format)
-    {
-        // 600 px rows: a 1 MB strip holds 436 of them, so 1000 rows take three strips (PNG, JPEG); WebP decodes whole.
-        byte[] encoded = TestImages.EncodeRgb(600, 1000, TestImages.Pattern(600, 1000, seed: 4), format, quality: 90);
-        using SKCodec codec = SKCodec.Create(SKData.CreateCopy(encoded));
-        var info = new SKImageInfo(600, 1000, SKColorType.Rgba8888, codec.Info.AlphaType == SKAlphaType.Opaque ? SKAlphaType.Opaque : SKAlphaType.Unpremul, colorspace: null);
-        byte[] rgba = new byte[600 * 1000 * 4];
-        Assert.Equal(SKCodecResult.Success, codec.GetPixels(info, rgba));
-        byte[] expected = new byte[600 * 1000 * 3];
-        for (int i = 0; i < 600 * 1000; i++)
-        {
-            expected[i * 3] = rgba[i * 4];
-            expected[(i * 3) + 1] = rgba[(i * 4) + 1];
-            expected[(i * 3) + 2] = rgba[(i * 4) + 2];
-        }
-
-        Assert.Equal(expected, RgbImage.Decode(encoded).Pixels.ToArray());
-    }
-
-    [Fact]
-    public void A_truncated_png_is_reported_with_the_row_it_stopped_at()
-    {
-        byte[] png = TestImages.EncodeRgb(600, 1000, TestImages.Pattern(600, 1000, seed: 2), SKEncodedImageFormat.Png);
-        var e = Assert.Throws<MagmaInputException>(() => RgbImage.Decode(png.AsSpan(0, png.Length / 2), sourceName: "half.png"));
-        Assert.Contains("half.png", e.Message, StringComparison.Ordinal);
-        Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
-    }
-
     [Fact]
     public void Bmp_decodes_exactly()
     {
