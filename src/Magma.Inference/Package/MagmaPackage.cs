@@ -98,8 +98,6 @@ public sealed class MagmaPackage
             {
                 throw new MagmaPackageException($"{name}: file is missing from '{dir}'; copy it from the checkpoint (the exporter does this).");
             }
-
-            PackagePath.Resolve(dir, name, field: null);
         }
 
         foreach (string name in (string[])["config.json", "generation_config.json", "preprocessor_config.json", "tokenizer_config.json"])
