@@ -17,10 +17,11 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _disposed;
 
-    private MagmaModel(MagmaEngine engine, int contextLength)
+    private MagmaModel(MagmaEngine engine, int contextLength, long maxDecodedPixels)
     {
         _engine = engine;
         ContextLength = contextLength;
+        MaxDecodedPixelsPerRequest = maxDecodedPixels;
     }
 
     /// <summary>The validated package this model was loaded from.</summary>
@@ -39,6 +40,9 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
     /// </summary>
     public int ContextLength { get; }
 
+    /// <summary>The decoded-pixel budget of one request (<see cref="MagmaModelOptions.MaxDecodedPixelsPerRequest"/>).</summary>
+    public long MaxDecodedPixelsPerRequest { get; }
+
     internal MagmaEngine Engine => _engine;
 
     /// <summary>The manifest's model id, on <see cref="MagmaTelemetry"/>'s spans.</summary>
@@ -53,6 +57,7 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
     {
         MagmaPackage package = MagmaPackage.Open(packageDirectory);
         options ??= new MagmaModelOptions();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxDecodedPixelsPerRequest, "options.MaxDecodedPixelsPerRequest");
         // The same rule as the engine's KV-cache bound.
         int maxPos = package.Manifest.Decoder.MaxPositionEmbeddings;
         int context = options.MaxSequenceLength > 0 ? Math.Min(options.MaxSequenceLength, maxPos) : maxPos;
@@ -70,7 +75,68 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
             throw;
         }
 
-        return new MagmaModel(engine, context);
+        return new MagmaModel(engine, context, options.MaxDecodedPixelsPerRequest);
+    }
+
+    /// <summary>
+    /// Builds a request from encoded images (untrusted bytes: uploads, files, a chat client's content). The budgets are
+    /// checked from the image headers before any pixel is decoded: the placeholders must match the images, the prompt
+    /// must fit <see cref="ContextLength"/>, and the images together must stay within
+    /// <see cref="MaxDecodedPixelsPerRequest"/>. Only then are the images decoded, one after another.
+    /// </summary>
+    /// <param name="turns">The conversation, one <c>&lt;image&gt;</c> placeholder per image in order.</param>
+    /// <param name="images">The images, headers read (<see cref="EncodedImage.Read"/> / <see cref="EncodedImage.Load"/>).</param>
+    /// <param name="options">Generation options; greedy when null.</param>
+    /// <param name="cancellationToken">Checked between decodes.</param>
+    /// <exception cref="MagmaInputException">
+    /// A budget is exceeded (the message names the images, their sizes and the budget), the placeholders do not match,
+    /// or an image's pixel data is corrupt.
+    /// </exception>
+    public MagmaRequest CreateRequest(
+        IReadOnlyList<ChatTurn> turns, IReadOnlyList<EncodedImage> images, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(turns);
+        ArgumentNullException.ThrowIfNull(images);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (turns.Count == 0)
+        {
+            throw new MagmaInputException("The request has no turns; add at least one user turn (MagmaPrompts.Conversation builds the usual system + user pair).");
+        }
+
+        _engine.CheckPrompt(_engine.Tokenize(turns), [.. images.Select(i => (i.Width, i.Height))], out _);
+        CheckDecodedPixels(images, framePixels: 0);
+        var decoded = new RgbImage[images.Count];
+        for (int i = 0; i < decoded.Length; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            decoded[i] = images[i].Decode();
+        }
+
+        return new MagmaRequest { Turns = turns, Images = decoded, Options = options ?? GenerationOptions.Greedy };
+    }
+
+    /// <summary>Refuses a request whose images (and video frames) would decode to more than the per-request pixel budget.</summary>
+    internal void CheckDecodedPixels(IReadOnlyList<EncodedImage> images, long framePixels)
+    {
+        long total = framePixels;
+        for (int i = 0; i < images.Count; i++)
+        {
+            ArgumentNullException.ThrowIfNull(images[i], nameof(images));
+            total += images[i].PixelCount;
+        }
+
+        if (total <= MaxDecodedPixelsPerRequest)
+        {
+            return;
+        }
+
+        var largest = images.Select((image, index) => (image, index)).OrderByDescending(x => x.image.PixelCount).Take(3)
+            .Select(x => $"image {x.index} '{x.image.SourceName}' is {x.image.Width}x{x.image.Height}");
+        string frames = framePixels > 0 ? $", video frames {framePixels}" : string.Empty;
+        throw new MagmaInputException(
+            $"The request would decode {total} pixels ({images.Count} image(s){frames}), more than the per-request budget of {MaxDecodedPixelsPerRequest} " +
+            $"(MagmaModelOptions.MaxDecodedPixelsPerRequest). Nothing was decoded. {(images.Count > 0 ? "Largest: " + string.Join("; ", largest) + ". " : string.Empty)}" +
+            "Send fewer or smaller images (or fewer video frames), or raise the budget.");
     }
 
     /// <summary>Runs a request to the end.</summary>

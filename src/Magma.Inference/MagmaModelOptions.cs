@@ -32,4 +32,12 @@ public sealed class MagmaModelOptions
     /// steps) so cuDNN's algorithm search and the CUDA graph capture happen before the first request. Default true.
     /// </summary>
     public bool WarmUp { get; init; } = true;
+
+    /// <summary>
+    /// Most pixels (width × height, summed) that one request may have decoded from encoded input: the images of
+    /// <see cref="MagmaModel.CreateRequest"/> (what the chat client and the CLI use) and the sampled frames of a video
+    /// request. Checked from the headers before any pixel is decoded. Default 256,000,000 (768 MB of RGB: four
+    /// 64-megapixel images or 32 frames of 4K video); the context length usually refuses a request long before.
+    /// </summary>
+    public long MaxDecodedPixelsPerRequest { get; init; } = 256_000_000;
 }

@@ -37,6 +37,7 @@ import numpy as np
 from onnx import TensorProto
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checkpoint_keys  # noqa: E402
 from onnx_graph import ExternalStore, Graph  # noqa: E402
 import quantize_package  # noqa: E402  (--dtype int4)
 
@@ -133,6 +134,8 @@ class Arch:
             self.depths.append(b)
             self.dims.append(ckpt.shape(f"{self.trunk}stages.{s}.blocks.0.conv_dw.weight")[0])
             s += 1
+        # every trunk tensor the graph reads, by name; a missing or unread one fails here (checkpoint_keys.py)
+        self.vision_keys = checkpoint_keys.vision_keys(ckpt.keys(), self.trunk, self.depths, self.vision_config)
         self.vision_eps = vision_norm_eps
         self.stride = self.patch * 2 ** (len(self.dims) - 1)
 
@@ -165,10 +168,9 @@ class Arch:
             raise SystemExit("attention_bias / mlp_bias models are not supported by this exporter")
         self.eps = float(text.get("rms_norm_eps", 1e-5))
         self.max_pos = int(text.get("max_position_embeddings", 8192))
-        heads_key = [k for k in ckpt.keys() if k.endswith("lm_head.weight")]
-        self.lm_head = heads_key[0] if heads_key else None
-        # a tied head reads the embedding table (one copy in text.data shared by embed.onnx and decoder.onnx)
-        self.tied = self.lm_head is None or bool(text.get("tie_word_embeddings", False))
+        # a tied head reads the embedding table (one copy in text.data shared by embed.onnx and decoder.onnx); only
+        # tie_word_embeddings makes a missing lm_head.weight acceptable
+        self.lm_head, self.tied = checkpoint_keys.lm_head_key(ckpt.keys(), text)
         self.inv_freq, self.rope_scale = rope_parameters(text, self.head_dim)
 
         self.crop = int(self.pre.get("base_img_size") or self.vision_config.get("img_size") or 512)
@@ -273,7 +275,7 @@ def build_vision(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int) -> N
     x = layer_norm_2d(x, t + "stem.1.")
     for s, (depth, dim) in enumerate(zip(arch.depths, arch.dims)):
         ds = f"{t}stages.{s}.downsample."
-        if ckpt.has(ds + "1.weight"):
+        if arch.vision_keys.downsample[s]:
             x = layer_norm_2d(x, ds + "0.")
             x = conv(x, ds + "1.", ckpt.shape(ds + "1.weight")[2])
         for b in range(depth):
@@ -285,8 +287,9 @@ def build_vision(out_dir: str, ckpt: Checkpoint, arch: Arch, dt, elem: int) -> N
             y = linear(g, ckpt, y, p + "mlp.fc1.", dt)
             y = gelu(g, y, dt)
             y = linear(g, ckpt, y, p + "mlp.fc2.", dt)
-            if ckpt.has(p + "gamma"):
-                y = g.op("Mul", [y, g.weight(p + "gamma", ckpt.get(p + "gamma", dt))])
+            scale = arch.vision_keys.layer_scale[s][b]
+            if scale is not None:
+                y = g.op("Mul", [y, g.weight(scale, ckpt.get(scale, dt))])
             y = g.op("Transpose", [y], perm=[0, 3, 1, 2])
             x = g.op("Add", [y, shortcut])
     x = g.op("Transpose", [x], perm=[0, 2, 3, 1])
@@ -606,9 +609,12 @@ def torch_vision(ckpt: Checkpoint, arch: Arch):
     import timm.models.convnext as tc
     import torch
 
+    scaled = any(key is not None for stage in arch.vision_keys.layer_scale for key in stage)
     trunk = tc.ConvNeXt(in_chans=3, num_classes=0, global_pool="", depths=arch.depths, dims=arch.dims,
-                        patch_size=arch.patch, ls_init_value=1e-6, norm_eps=arch.vision_eps, drop_path_rate=0.0)
-    wanted = {k[len(arch.trunk):]: ckpt.torch(k).float() for k in ckpt.keys()
+                        patch_size=arch.patch, ls_init_value=1e-6 if scaled else None, norm_eps=arch.vision_eps,
+                        drop_path_rate=0.0)
+    renames = arch.vision_keys.timm_names(arch.trunk)  # a layer scale saved as "weight" is timm's "gamma"
+    wanted = {renames.get(k, k[len(arch.trunk):]): ckpt.torch(k).float() for k in ckpt.keys()
               if k.startswith(arch.trunk) and (k[len(arch.trunk):].startswith("stem.") or k[len(arch.trunk):].startswith("stages."))}
     missing, _ = trunk.load_state_dict(wanted, strict=False)
     missing = [m for m in missing if m.startswith("stem.") or m.startswith("stages.")]

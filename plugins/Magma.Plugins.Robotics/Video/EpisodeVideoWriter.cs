@@ -87,10 +87,12 @@ public sealed class EpisodeVideoWriter : IDisposable
         };
         foreach (string arg in new[]
         {
-            "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+            // Frames come on the pipe; the target is a file: URL, so a name such as "http://host/x.mp4" or
+            // "concat:a|b" is a path and never an ffmpeg protocol.
+            "-y", "-loglevel", "error", "-protocol_whitelist", "file,pipe", "-f", "rawvideo", "-pix_fmt", "rgb24",
             "-s", $"{annotator.Width}x{annotator.Height}", "-r", fps.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-i", "-", "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-crf", "23",
-            "-movflags", "+faststart", path,
+            "-movflags", "+faststart", "file:" + System.IO.Path.GetFullPath(path),
         })
         {
             info.ArgumentList.Add(arg);

@@ -21,7 +21,7 @@ internal static class BatchGeneration
     public static IReadOnlyList<BatchOutcome> Run(MagmaEngine engine, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
     {
         // Every request is checked before any of them costs a vision run.
-        Validate(items);
+        Validate(engine, items);
         int n = items.Count;
         var embeds = new NativeBuffer?[n];
         var lengths = new int[n];
@@ -58,7 +58,8 @@ internal static class BatchGeneration
         }
     }
 
-    private static void Validate(IReadOnlyList<BatchItem> items)
+    // Every request is checked, its context included, before any of them costs a vision run.
+    private static void Validate(MagmaEngine engine, IReadOnlyList<BatchItem> items)
     {
         for (int i = 0; i < items.Count; i++)
         {
@@ -66,6 +67,15 @@ internal static class BatchGeneration
             if (items[i].Options.StopStrings.Count > 0)
             {
                 throw new MagmaInputException($"Request {i} of the batch has StopStrings; batches stop on token ids only. Run it on its own.");
+            }
+
+            try
+            {
+                engine.CheckPrompt(items[i].Ids, items[i].Images, out _);
+            }
+            catch (MagmaInputException e)
+            {
+                throw new MagmaInputException($"Request {i} of the batch: {e.Message}", e);
             }
         }
     }

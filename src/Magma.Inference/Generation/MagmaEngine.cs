@@ -84,6 +84,7 @@ internal sealed class MagmaEngine : IDisposable
     /// <summary>Stitched visual embeddings of one image ([N_img, H] raw elements).</summary>
     public byte[] EncodeImage(RgbImage image, out CropGrid grid)
     {
+        ImagesEncoded++;
         grid = Preprocessor.SelectGrid(image.Width, image.Height);
         float[] pixels = new float[Preprocessor.GetPixelCount(grid)];
         grid = Preprocessor.Preprocess(image, pixels);
@@ -102,22 +103,12 @@ internal sealed class MagmaEngine : IDisposable
         var blocks = new byte[images.Count][];
         var counts = new int[images.Count];
         imageTokens = 0;
-        int placeholders = 0;
-        foreach (int id in ids)
-        {
-            placeholders += id == m.Tokens.Image ? 1 : 0;
-        }
-
-        if (placeholders != images.Count)
-        {
-            // Same check as MergedLength, made before the (expensive) vision run.
-            EmbeddingMerger.MergedLength(ids, m.Tokens.Image, new int[images.Count]);
-        }
-
+        // Sizes alone decide the prompt's length: an over-context request is refused before any pixel is processed.
+        CheckPrompt(ids, images, out _);
         long visionStart = Stopwatch.GetTimestamp();
         for (int i = 0; i < images.Count; i++)
         {
-            blocks[i] = EncodeImage(images[i] ?? throw new MagmaInputException($"MagmaRequest.Images[{i}] is null."), out _);
+            blocks[i] = EncodeImage(images[i], out _);
             counts[i] = blocks[i].Length / vec;
             imageTokens += counts[i];
         }
@@ -129,7 +120,6 @@ internal sealed class MagmaEngine : IDisposable
         }
 
         length = EmbeddingMerger.MergedLength(ids, m.Tokens.Image, counts);
-        CheckContext(length, imageTokens);
         byte[] text = new byte[ids.Length * vec];
         Sessions.EmbedTokens(ids, text);
         NativeBuffer merged = NativeBuffer.Host((long)length * vec);
@@ -164,13 +154,75 @@ internal sealed class MagmaEngine : IDisposable
         }
     }
 
-    internal void CheckContext(int promptLength, int imageTokens)
+    /// <summary>Image embeddings an image of this size becomes (its crop grid decides; no pixel is needed).</summary>
+    internal int ImageTokens(int width, int height) =>
+        EmbeddingMerger.ImageTokenCount(Preprocessor.SelectGrid(width, height), Package.Manifest.Vision.FeatureGrid);
+
+    /// <summary>Images encoded by the vision graph since load (tests check that a refused request encoded none).</summary>
+    internal long ImagesEncoded { get; private set; }
+
+    /// <summary>
+    /// Checks a prompt against the placeholders and the context from the images' sizes alone and returns its merged
+    /// length: what <see cref="BuildEmbeddings"/> will fill, known before any pixel is decoded or processed.
+    /// </summary>
+    /// <exception cref="MagmaInputException">A placeholder/image mismatch, a null image, or a prompt over the context.</exception>
+    internal int CheckPrompt(ReadOnlySpan<int> ids, IReadOnlyList<RgbImage> images, out int imageTokens)
     {
-        if (promptLength > _maxSequence)
+        var sizes = new (int Width, int Height)[images.Count];
+        for (int i = 0; i < sizes.Length; i++)
         {
-            throw new MagmaInputException(
-                $"The prompt fills {promptLength} positions ({imageTokens} of them image embeddings), {promptLength - _maxSequence} more than the context limit of {_maxSequence}. Use fewer or smaller images or a shorter chat.");
+            RgbImage image = images[i] ?? throw new MagmaInputException($"MagmaRequest.Images[{i}] is null.");
+            sizes[i] = (image.Width, image.Height);
         }
+
+        return CheckPrompt(ids, sizes, out imageTokens);
+    }
+
+    /// <inheritdoc cref="CheckPrompt(ReadOnlySpan{int}, IReadOnlyList{RgbImage}, out int)"/>
+    internal int CheckPrompt(ReadOnlySpan<int> ids, IReadOnlyList<(int Width, int Height)> sizes, out int imageTokens)
+    {
+        var counts = new int[sizes.Count];
+        imageTokens = 0;
+        for (int i = 0; i < counts.Length; i++)
+        {
+            counts[i] = ImageTokens(sizes[i].Width, sizes[i].Height);
+            imageTokens += counts[i];
+        }
+
+        // Throws on a placeholder/image count mismatch.
+        int length = EmbeddingMerger.MergedLength(ids, Package.Manifest.Tokens.Image, counts);
+        if (length > _maxSequence)
+        {
+            throw new MagmaInputException(ContextMessage(length, imageTokens) + " " + DescribeImages(sizes, counts));
+        }
+
+        return length;
+    }
+
+    private string ContextMessage(int promptLength, int imageTokens) =>
+        $"The prompt fills {promptLength} positions ({imageTokens} of them image embeddings), {promptLength - _maxSequence} more than the context limit of {_maxSequence}. Use fewer or smaller images or a shorter chat.";
+
+    /// <summary>"Image 0 (8000x8000) takes 1056 positions; ..." for the first few images, so the caller sees which ones cost what.</summary>
+    private static string DescribeImages(IReadOnlyList<(int Width, int Height)> sizes, int[] counts)
+    {
+        if (sizes.Count == 0)
+        {
+            return "The request has no image.";
+        }
+
+        const int Shown = 4;
+        var parts = new List<string>(Math.Min(sizes.Count, Shown) + 1);
+        for (int i = 0; i < Math.Min(sizes.Count, Shown); i++)
+        {
+            parts.Add($"image {i} ({sizes[i].Width}x{sizes[i].Height}) takes {counts[i]} positions");
+        }
+
+        if (sizes.Count > Shown)
+        {
+            parts.Add($"{sizes.Count - Shown} more images take {counts.AsSpan(Shown).ToArray().Sum()}");
+        }
+
+        return "From the image headers: " + string.Join("; ", parts) + ". The request was refused before any image was processed.";
     }
 
     /// <summary>Validates options, builds the prompt, allocates the request's cache and runs the prefill.</summary>

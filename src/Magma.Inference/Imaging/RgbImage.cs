@@ -113,28 +113,8 @@ public sealed class RgbImage
         }
 
         using SKData data = SKData.CreateCopy(encoded);
-        using SKCodec? codec = SKCodec.Create(data);
-        if (codec is null)
-        {
-            throw new MagmaInputException(
-                $"Image '{name}' is not a readable image ({encoded.Length} bytes, unknown format or corrupt header). Pass a PNG, JPEG, WebP, BMP or GIF file.");
-        }
-
+        using SKCodec codec = OpenCodec(data, encoded.Length, options, name);
         SKImageInfo header = codec.Info;
-        if (header.Width <= 0 || header.Height <= 0)
-        {
-            throw new MagmaInputException($"Image '{name}' has zero size ({header.Width}x{header.Height}). Pass an image with at least one pixel.");
-        }
-
-        long pixelCount = (long)header.Width * header.Height;
-        // Array.MaxLength bounds the RGBA scratch buffer too, whatever MaxPixels allows.
-        if (pixelCount > options.MaxPixels || pixelCount * 4 > Array.MaxLength)
-        {
-            throw new MagmaInputException(
-                $"Image '{name}' is {header.Width}x{header.Height} ({pixelCount} pixels), more than the limit of {Math.Min(options.MaxPixels, Array.MaxLength / 4)} pixels. " +
-                "Downscale the image or raise ImageDecodeOptions.MaxPixels.");
-        }
-
         // Unpremul keeps the RGB of translucent pixels (PIL drops alpha without compositing); a null colour
         // space stops Skia from applying ICC/gamma conversions PIL would not apply.
         var target = new SKImageInfo(
@@ -145,6 +125,9 @@ public sealed class RgbImage
             colorspace: null);
 
         int rgbaLength = checked(header.Width * header.Height * 4);
+        // Scratch and result together: what this decode holds until it returns (DecodeMemoryGate bounds the sum).
+        using DecodeMemoryGate.Lease lease = DecodeMemoryGate.Shared.Enter((long)header.Width * header.Height * 7);
+        Interlocked.Increment(ref s_decodes);
         byte[] rgba = ArrayPool<byte>.Shared.Rent(rgbaLength);
         try
         {
@@ -182,6 +165,50 @@ public sealed class RgbImage
         finally
         {
             ArrayPool<byte>.Shared.Return(rgba);
+        }
+    }
+
+    /// <summary>Pixel decodes started since the process began (tests check that a rejected request decoded nothing).</summary>
+    internal static long DecodesStarted => Interlocked.Read(ref s_decodes);
+
+    private static long s_decodes;
+
+    /// <summary>
+    /// Opens a codec over <paramref name="data"/> and checks its header (format, size, <see cref="ImageDecodeOptions.MaxPixels"/>);
+    /// no pixel is decoded.
+    /// </summary>
+    internal static SKCodec OpenCodec(SKData data, int length, ImageDecodeOptions options, string name)
+    {
+        SKCodec? codec = SKCodec.Create(data);
+        if (codec is null)
+        {
+            throw new MagmaInputException(
+                $"Image '{name}' is not a readable image ({length} bytes, unknown format or corrupt header). Pass a PNG, JPEG, WebP, BMP or GIF file.");
+        }
+
+        try
+        {
+            SKImageInfo header = codec.Info;
+            if (header.Width <= 0 || header.Height <= 0)
+            {
+                throw new MagmaInputException($"Image '{name}' has zero size ({header.Width}x{header.Height}). Pass an image with at least one pixel.");
+            }
+
+            long pixelCount = (long)header.Width * header.Height;
+            // Array.MaxLength bounds the RGBA scratch buffer too, whatever MaxPixels allows.
+            if (pixelCount > options.MaxPixels || pixelCount * 4 > Array.MaxLength)
+            {
+                throw new MagmaInputException(
+                    $"Image '{name}' is {header.Width}x{header.Height} ({pixelCount} pixels), more than the limit of {Math.Min(options.MaxPixels, Array.MaxLength / 4)} pixels. " +
+                    "Downscale the image or raise ImageDecodeOptions.MaxPixels.");
+            }
+
+            return codec;
+        }
+        catch
+        {
+            codec.Dispose();
+            throw;
         }
     }
 

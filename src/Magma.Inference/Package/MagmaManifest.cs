@@ -33,6 +33,12 @@ public sealed class MagmaManifest
     /// </summary>
     public WeightQuantization? Quantization { get; init; }
 
+    /// <summary>
+    /// External-weight files the graphs read (<c>weights_files</c>, e.g. <c>vision.data</c> and <c>text.data</c>),
+    /// relative to the package folder; checked to exist inside it when the package opens.
+    /// </summary>
+    public IReadOnlyList<string> WeightsFiles { get; init; } = [];
+
     /// <summary>Size in bytes of one float element of the graphs (4 for float32, 2 for float16).</summary>
     public int ElementSize => DType == "float16" ? 2 : 4;
 }

@@ -15,11 +15,14 @@ public sealed class MagmaPackage
         "config.json", "preprocessor_config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
     ];
 
-    private MagmaPackage(string directory, MagmaManifest manifest, int tokenizerMaxId)
+    private MagmaPackage(string directory, MagmaManifest manifest, int tokenizerMaxId, string vision, string embed, string decoder)
     {
         Directory = directory;
         Manifest = manifest;
         TokenizerMaxId = tokenizerMaxId;
+        VisionPath = vision;
+        EmbedPath = embed;
+        DecoderPath = decoder;
     }
 
     /// <summary>Absolute path of the package folder.</summary>
@@ -31,14 +34,14 @@ public sealed class MagmaPackage
     /// <summary>Largest token id the tokenizer can produce (from <c>tokenizer.json</c>).</summary>
     public int TokenizerMaxId { get; }
 
-    /// <summary>Full path of the vision graph.</summary>
-    public string VisionPath => Path.Combine(Directory, Manifest.Vision.File);
+    /// <summary>Full path of the vision graph (inside <see cref="Directory"/>).</summary>
+    public string VisionPath { get; }
 
-    /// <summary>Full path of the embedding graph.</summary>
-    public string EmbedPath => Path.Combine(Directory, Manifest.Embed.File);
+    /// <summary>Full path of the embedding graph (inside <see cref="Directory"/>).</summary>
+    public string EmbedPath { get; }
 
-    /// <summary>Full path of the decoder graph.</summary>
-    public string DecoderPath => Path.Combine(Directory, Manifest.Decoder.File);
+    /// <summary>Full path of the decoder graph (inside <see cref="Directory"/>).</summary>
+    public string DecoderPath { get; }
 
     /// <summary>Full path of <c>preprocessor_config.json</c>.</summary>
     public string PreprocessorConfigPath => Path.Combine(Directory, "preprocessor_config.json");
@@ -76,9 +79,19 @@ public sealed class MagmaPackage
 
         MagmaManifest manifest = ManifestReader.Parse(File.ReadAllText(manifestPath));
 
-        CheckGraphFile(dir, manifest.Vision.File, "vision.file");
-        CheckGraphFile(dir, manifest.Embed.File, "embed.file");
-        CheckGraphFile(dir, manifest.Decoder.File, "decoder.file");
+        string vision = CheckGraphFile(dir, manifest.Vision.File, "vision.file");
+        string embed = CheckGraphFile(dir, manifest.Embed.File, "embed.file");
+        string decoder = CheckGraphFile(dir, manifest.Decoder.File, "decoder.file");
+        for (int i = 0; i < manifest.WeightsFiles.Count; i++)
+        {
+            string name = manifest.WeightsFiles[i];
+            if (!File.Exists(PackagePath.Resolve(dir, name, $"weights_files[{i}]")))
+            {
+                throw new MagmaPackageException(
+                    $"{ManifestReader.FileName}: field 'weights_files[{i}]' names \"{name}\", which is missing from '{dir}'. The graphs keep their weights there: copy it from the exporter's output folder (or re-export the package).");
+            }
+        }
+
         foreach (string name in RequiredFiles)
         {
             if (!File.Exists(Path.Combine(dir, name)))
@@ -106,15 +119,18 @@ public sealed class MagmaPackage
                 $"magma.json: field 'tokens.base_vocab_size' is {manifest.Tokens.BaseVocabSize} but tokenizer.json's largest id is {maxId}.");
         }
 
-        return new MagmaPackage(dir, manifest, maxId);
+        return new MagmaPackage(dir, manifest, maxId, vision, embed, decoder);
     }
 
-    private static void CheckGraphFile(string dir, string file, string field)
+    private static string CheckGraphFile(string dir, string file, string field)
     {
-        if (!File.Exists(Path.Combine(dir, file)))
+        string path = PackagePath.Resolve(dir, file, field);
+        if (!File.Exists(path))
         {
             throw new MagmaPackageException($"{file}: file is missing from '{dir}' (named by magma.json field '{field}').");
         }
+
+        return path;
     }
 
     private static JsonDocument ParseJsonFile(string path, string name)

@@ -138,6 +138,7 @@ internal static class ManifestReader
                 Tokens = tokens,
                 UseImageStartEnd = OptBool(root, "mm_use_image_start_end", "") ?? true,
                 Quantization = root.TryGetProperty("quantization", out JsonElement q) && q.ValueKind != JsonValueKind.Null ? Quantization(q) : null,
+                WeightsFiles = OptStrList(root, "weights_files"),
             };
         }
     }
@@ -234,6 +235,30 @@ internal static class ManifestReader
 
         string? s = el.ValueKind == JsonValueKind.String ? el.GetString() : null;
         return string.IsNullOrWhiteSpace(s) ? throw Invalid(prefix + name, "must be a non-empty string") : s;
+    }
+
+    private static string[] OptStrList(JsonElement parent, string name)
+    {
+        if (!parent.TryGetProperty(name, out JsonElement el) || el.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+
+        if (el.ValueKind != JsonValueKind.Array)
+        {
+            throw Invalid(name, $"must be a list of file names, not {Describe(el)}");
+        }
+
+        var values = new string[el.GetArrayLength()];
+        int i = 0;
+        foreach (JsonElement item in el.EnumerateArray())
+        {
+            string? s = item.ValueKind == JsonValueKind.String ? item.GetString() : null;
+            values[i] = string.IsNullOrWhiteSpace(s) ? throw Invalid($"{name}[{i}]", $"must be a non-empty file name, not {Describe(item)}") : s;
+            i++;
+        }
+
+        return values;
     }
 
     private static string Pattern(JsonElement parent, string name, string fallback)

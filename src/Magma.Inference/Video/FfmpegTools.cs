@@ -3,6 +3,19 @@ namespace Magma.Inference.Video;
 /// <summary>Finds ffmpeg and ffprobe; a missing tool is one error that says what was tried and what to do.</summary>
 internal static class FfmpegTools
 {
+    /// <summary>
+    /// The only protocols ffmpeg/ffprobe may open: local files and pipes. Without it a demuxer that follows references
+    /// (an HLS playlist, a concat list) could open network URLs named inside the file.
+    /// </summary>
+    public const string ProtocolWhitelist = "file,pipe";
+
+    /// <summary>
+    /// A local path as an ffmpeg URL: <c>file:</c> and the absolute path. ffmpeg reads a name's text before the first
+    /// colon as a protocol, so a file named <c>concat:a|b</c>, <c>pipe:0</c> or <c>http://host/x</c> would otherwise be
+    /// opened as that protocol; after <c>file:</c> the rest is only ever a path.
+    /// </summary>
+    public static string FileUrl(string path) => "file:" + Path.GetFullPath(path);
+
     public static string ResolveFfmpeg(VideoDecoderOptions options)
     {
         var tried = new List<string>();

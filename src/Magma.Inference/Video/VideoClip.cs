@@ -18,6 +18,9 @@ internal sealed class VideoClip
 
     public VideoInfo Info { get; }
 
+    /// <summary>Whether reading decodes frames (a file); in-memory frames are already decoded.</summary>
+    public bool Decodes => _frames is null;
+
     public static async Task<VideoClip> OpenAsync(VideoReader reader, string path, CancellationToken cancellationToken) =>
         new(await reader.ProbeAsync(path, cancellationToken).ConfigureAwait(false), reader, null);
 

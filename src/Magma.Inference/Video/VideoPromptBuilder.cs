@@ -13,8 +13,8 @@ namespace Magma.Inference.Video;
 internal static class VideoPromptBuilder
 {
     /// <summary>
-    /// A turn whose video files are opened: its role and parts (<see cref="string"/>, <see cref="RgbImage"/> or
-    /// <see cref="VideoClip"/>), what the budget search renders with each candidate frame count.
+    /// A turn whose video files are opened: its role and parts (<see cref="string"/>, <see cref="RgbImage"/>,
+    /// <see cref="EncodedImage"/> or <see cref="VideoClip"/>), what the budget search renders with each candidate frame count.
     /// </summary>
     internal sealed record ResolvedTurn(ChatRole Role, IReadOnlyList<object> Parts);
 
@@ -33,7 +33,14 @@ internal static class VideoPromptBuilder
         ImagePreprocessor pre = model.Engine.Preprocessor;
         int g = model.Package.Manifest.Vision.FeatureGrid;
         int imageId = model.Package.Manifest.Tokens.Image;
-        int otherImageTokens = turns.SelectMany(t => t.Parts).OfType<RgbImage>().Sum(i => EmbeddingMerger.ImageTokenCount(pre.SelectGrid(i.Width, i.Height), g));
+        EncodedImage[] encoded = [.. turns.SelectMany(t => t.Parts).OfType<EncodedImage>()];
+        // Still images by size alone: encoded ones are decoded only after the whole request fits.
+        int otherImageTokens = turns.SelectMany(t => t.Parts).Sum(p => p switch
+        {
+            RgbImage i => EmbeddingMerger.ImageTokenCount(pre.SelectGrid(i.Width, i.Height), g),
+            EncodedImage i => EmbeddingMerger.ImageTokenCount(pre.SelectGrid(i.Width, i.Height), g),
+            _ => 0,
+        });
 
         // A rate fixes each video's count (target = the largest); the search below still varies n, so an over-budget
         // rate is answered with the count that would fit.
@@ -53,7 +60,7 @@ internal static class VideoPromptBuilder
                         case string s:
                             parts.Add(ChatContent.Text(s));
                             break;
-                        case RgbImage:
+                        case RgbImage or EncodedImage:
                             parts.Add(placeholder);
                             break;
                         case VideoClip:
@@ -137,6 +144,9 @@ internal static class VideoPromptBuilder
         }
 
         int[] counts = [.. clips.Select((_, i) => FramesOf(i, frames))];
+        // Frames arrive from ffmpeg at the video's size and are held until the request is done.
+        long framePixels = clips.Select((c, i) => c.Decodes ? (long)counts[i] * c.Info.Width * c.Info.Height : 0).Sum();
+        model.CheckDecodedPixels(encoded, framePixels);
         // Report the crops the frames really get: a limit of 3 gives a 16:9 frame the same 1x2 grid as a limit of 2.
         int crops = clips.Length == 0 ? chosenCrops : new FrameShaper(pre, chosenCrops).GridFor(clips[^1].Info.Width, clips[^1].Info.Height).CropCount;
         var plan = new VideoPlan(counts.Length == 0 ? 0 : counts[^1], crops, positions, reserve, context);
@@ -159,6 +169,9 @@ internal static class VideoPromptBuilder
                 {
                     case RgbImage image:
                         images.Add(image);
+                        break;
+                    case EncodedImage image:
+                        images.Add(image.Decode());
                         break;
                     case VideoClip clip:
                         int n = counts[clipIndex++];

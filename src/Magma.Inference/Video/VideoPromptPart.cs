@@ -19,6 +19,12 @@ public sealed class VideoPromptPart
     /// <summary>A still image: one placeholder, processed with the package's crops like any image.</summary>
     public static VideoPromptPart Image(RgbImage image) => new(image ?? throw new ArgumentNullException(nameof(image)));
 
+    /// <summary>
+    /// A still image not decoded yet: its header counts against the context and the decoded-pixel budget
+    /// (<see cref="MagmaModelOptions.MaxDecodedPixelsPerRequest"/>) before its pixels or any frame are decoded.
+    /// </summary>
+    public static VideoPromptPart Image(EncodedImage image) => new(image ?? throw new ArgumentNullException(nameof(image)));
+
     /// <summary>A video file (MP4, WebM, MKV through ffmpeg; GIF through SkiaSharp), sampled under the budget.</summary>
     public static VideoPromptPart VideoFile(string path)
     {

@@ -97,9 +97,9 @@ public sealed class VideoReader
         string errors;
         await using (FfmpegProcess p = FfmpegProcess.Start(ffprobe,
         [
-            "-v", "error", "-select_streams", "v:0", .. (countPackets ? (string[])["-count_packets"] : []),
+            "-v", "error", "-protocol_whitelist", FfmpegTools.ProtocolWhitelist, "-select_streams", "v:0", .. (countPackets ? (string[])["-count_packets"] : []),
             "-show_entries", "stream=width,height,nb_read_packets,nb_frames,avg_frame_rate,r_frame_rate,duration,start_time:format=duration",
-            "-of", "json", path,
+            "-of", "json", FfmpegTools.FileUrl(path),
         ]))
         {
             Track(p);

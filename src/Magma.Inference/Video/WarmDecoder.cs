@@ -85,10 +85,13 @@ internal static class WarmDecoder
     /// <summary>
     /// The filter graph: the video's first video stream, ended after the last wanted frame (ffmpeg stops decoding
     /// there), the wanted frames kept by index (<c>n</c> counts decoded frames from 0), their timestamps on stderr.
+    /// The movie source opens its file itself, outside the command line's <c>-protocol_whitelist</c>: the file goes as a
+    /// <c>file:</c> URL and the whitelist as the source's own format option, so neither the name nor what the file
+    /// refers to can reach another protocol.
     /// </summary>
     internal static string Graph(string path, IReadOnlyList<int> frameIndices) => string.Create(
         CultureInfo.InvariantCulture,
-        $"movie={GraphValue(Path.GetFullPath(path))},trim=end_frame={frameIndices[^1] + 1},select='{VideoReader.SelectExpression(frameIndices)}',showinfo[frames]");
+        $"movie=filename={GraphValue(FfmpegTools.FileUrl(path))}:format_opts={GraphValue("protocol_whitelist=" + FfmpegTools.ProtocolWhitelist)},trim=end_frame={frameIndices[^1] + 1},select='{VideoReader.SelectExpression(frameIndices)}',showinfo[frames]");
 
     /// <summary>
     /// Escapes a filter option value for a filter graph: first for the option (<c>\ ' :</c>), then for the graph

@@ -35,12 +35,12 @@ internal static class ChatRequestBuilder
             if (!turns.Any(t => t.Parts.OfType<VideoPromptPart>().Any()))
             {
                 ChatContent placeholder = MagmaPrompts.Image(model.UseImageStartEnd);
-                var request = new MagmaRequest
-                {
-                    Turns = [.. turns.Select(t => new ChatTurn(t.Role, ChatContent.Join("\n", t.Parts.Select(p => p is string text ? ChatContent.Text(text) : placeholder))))],
-                    Images = [.. turns.SelectMany(t => t.Parts).OfType<RgbImage>()],
-                    Options = generation,
-                };
+                // Budgets (context, decoded pixels) are checked from the headers before any image is decoded.
+                MagmaRequest request = model.CreateRequest(
+                    [.. turns.Select(t => new ChatTurn(t.Role, ChatContent.Join("\n", t.Parts.Select(p => p is string text ? ChatContent.Text(text) : placeholder))))],
+                    [.. turns.SelectMany(t => t.Parts).OfType<EncodedImage>()],
+                    generation,
+                    cancellationToken);
                 return new ChatRequest(request, null, temporary);
             }
 
@@ -58,11 +58,14 @@ internal static class ChatRequestBuilder
     private static VideoPromptPart ToPart(object part) => part switch
     {
         string text => VideoPromptPart.Text(text),
-        RgbImage image => VideoPromptPart.Image(image),
+        EncodedImage image => VideoPromptPart.Image(image),
         _ => (VideoPromptPart)part,
     };
 
-    /// <summary>Each message's items in order: text (string), images (<see cref="RgbImage"/>), videos (<see cref="VideoPromptPart"/>).</summary>
+    /// <summary>
+    /// Each message's items in order: text (string), images (<see cref="EncodedImage"/>: header read, pixels decoded
+    /// only once the request's budgets hold), videos (<see cref="VideoPromptPart"/>).
+    /// </summary>
     private static List<(MagmaChatRole Role, List<object> Parts)> Collect(
         IEnumerable<ChatMessage> messages, MagmaChatClientOptions clientOptions, List<string> temporary)
     {
@@ -101,7 +104,7 @@ internal static class ChatRequestBuilder
                                 $"Message {index} content {c} is DataContent with media type '{data.MediaType}'; Magma reads images (image/png, image/jpeg, image/webp, image/bmp, image/gif) and videos (video/mp4, video/webm, video/x-matroska, ...).");
                         }
 
-                        parts.Add(RgbImage.Decode(data.Data.Span, sourceName: data.Name ?? $"message {index} content {c} ({data.MediaType})"));
+                        parts.Add(EncodedImage.Read(data.Data, sourceName: data.Name ?? $"message {index} content {c} ({data.MediaType})"));
                         break;
                     case UriContent uri:
                         parts.Add(LoadUri(uri, index, c));
@@ -200,7 +203,7 @@ internal static class ChatRequestBuilder
             throw new MagmaInputException($"Message {index} content {c}: the {(video ? "video" : "image")} file '{path}' does not exist.");
         }
 
-        return video ? VideoPromptPart.VideoFile(path) : RgbImage.Load(path);
+        return video ? VideoPromptPart.VideoFile(path) : EncodedImage.Load(path);
     }
 
     /// <summary>Maps <see cref="ChatOptions"/> onto <see cref="GenerationOptions"/>; options Magma cannot honour fail loudly.</summary>

@@ -6,7 +6,20 @@ namespace Magma.SemanticKernel;
 /// <summary>Reads the <c>image</c> argument of a plugin function: a local path, a <c>file:</c> URI or a <c>data:image/…;base64,</c> URI.</summary>
 internal static class ImageArgument
 {
-    public static RgbImage Load(string image, string parameter = "image")
+    /// <summary>Reads the header, checks the model's decoded-pixel budget, then decodes.</summary>
+    public static RgbImage Load(string image, MagmaModel model, string parameter = "image")
+    {
+        EncodedImage encoded = Read(image, parameter);
+        if (encoded.PixelCount > model.MaxDecodedPixelsPerRequest)
+        {
+            throw new MagmaInputException(
+                $"Argument '{parameter}' is {encoded.Width}x{encoded.Height} ({encoded.PixelCount} pixels), more than the per-request budget of {model.MaxDecodedPixelsPerRequest} (MagmaModelOptions.MaxDecodedPixelsPerRequest). Nothing was decoded; downscale the image.");
+        }
+
+        return encoded.Decode();
+    }
+
+    private static EncodedImage Read(string image, string parameter)
     {
         if (string.IsNullOrWhiteSpace(image))
         {
@@ -33,7 +46,7 @@ internal static class ImageArgument
                 throw new MagmaInputException($"Argument '{parameter}' is a data URI whose payload is not valid base64.", e);
             }
 
-            return RgbImage.Decode(bytes, sourceName: parameter);
+            return EncodedImage.Read(bytes, sourceName: parameter);
         }
 
         string path = image;
@@ -57,6 +70,6 @@ internal static class ImageArgument
             throw new MagmaInputException($"Argument '{parameter}': the image file '{path}' does not exist.");
         }
 
-        return RgbImage.Load(path);
+        return EncodedImage.Load(path);
     }
 }

@@ -59,7 +59,7 @@ public sealed class MagmaVisionPlugin
     public async Task<string> DescribeImageAsync(
         [Description(ImageDescription)] string image, CancellationToken cancellationToken = default)
     {
-        RgbImage rgb = ImageArgument.Load(image);
+        RgbImage rgb = ImageArgument.Load(image, _model);
         MagmaResponse r = await _model.GenerateAsync(
             MagmaRequest.Ask(rgb, "Describe this image.", Greedy(_maxOutputTokens), _model.UseImageStartEnd), cancellationToken).ConfigureAwait(false);
         return r.Text;
@@ -77,7 +77,7 @@ public sealed class MagmaVisionPlugin
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(question);
-        RgbImage rgb = ImageArgument.Load(image);
+        RgbImage rgb = ImageArgument.Load(image, _model);
         MagmaResponse r = await _model.GenerateAsync(
             MagmaRequest.Ask(rgb, question, Greedy(_maxOutputTokens), _model.UseImageStartEnd), cancellationToken).ConfigureAwait(false);
         return r.Text;
@@ -95,7 +95,7 @@ public sealed class MagmaVisionPlugin
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(instruction);
-        RgbImage rgb = ImageArgument.Load(image);
+        RgbImage rgb = ImageArgument.Load(image, _model);
         DecodeResult<UiTarget> result = await _model.GroundAsync(rgb, instruction, options: GroundingOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
@@ -125,7 +125,7 @@ public sealed class MagmaVisionPlugin
     {
         ArgumentNullException.ThrowIfNull(markIds);
         ArgumentException.ThrowIfNullOrWhiteSpace(task);
-        RgbImage rgb = ImageArgument.Load(image);
+        RgbImage rgb = ImageArgument.Load(image, _model);
         DecodeResult<TracePlan> result = await _model.PlanTraceAsync(rgb, markIds, task, steps: steps, options: PlanningOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!result.IsSuccess)
         {

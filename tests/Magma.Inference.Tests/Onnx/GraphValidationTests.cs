@@ -99,6 +99,12 @@ public sealed class GraphValidationTests
         using var c = new TinyCopy();
         File.Delete(Path.Combine(c.Directory, "vision.data"));
         MagmaPackageException ex = c.LoadFails();
+        // Listed in weights_files, so the package check names it before ONNX Runtime is asked.
+        Assert.StartsWith("magma.json: field 'weights_files[0]' names \"vision.data\", which is missing", ex.Message, StringComparison.Ordinal);
+
+        // Not listed, ONNX Runtime's load error is still wrapped and names the graph.
+        c.Manifest.Remove("weights_files");
+        ex = c.LoadFails();
         Assert.StartsWith("vision.onnx: ONNX Runtime cannot load this graph", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", ex.Message, StringComparison.Ordinal);
     }

@@ -56,8 +56,9 @@ internal static class ChatCommand
         ParseResult parse, ModelArguments args, string question, string[] imagePaths, string[] videoPaths, int? frames, bool json, CancellationToken ct)
     {
         TextWriter output = parse.InvocationConfiguration.Output;
-        // Images and videos first: a typo in a path should fail before seconds of model loading.
-        RgbImage[] images = [.. imagePaths.Select(p => RgbImage.Load(p))];
+        // Images and videos first: a typo in a path should fail before seconds of model loading. Only headers are read;
+        // pixels are decoded once the request's budgets (context, decoded pixels) hold.
+        EncodedImage[] images = [.. imagePaths.Select(p => EncodedImage.Load(p))];
         foreach (string v in videoPaths.Where(v => !File.Exists(v)))
         {
             throw new MagmaInputException($"Video file '{v}' does not exist. Check the path.");
@@ -114,7 +115,7 @@ internal static class ChatCommand
     /// (lmms-eval's layout), then the question; frames are budgeted against the context (docs/video.md).
     /// </summary>
     internal static Task<VideoRequest> CreateVideoRequestAsync(
-        MagmaModel model, IReadOnlyList<RgbImage> images, IReadOnlyList<string> videoPaths, string question, int? frames, int maxTokens, VideoReader reader, CancellationToken ct)
+        MagmaModel model, IReadOnlyList<EncodedImage> images, IReadOnlyList<string> videoPaths, string question, int? frames, int maxTokens, VideoReader reader, CancellationToken ct)
     {
         List<VideoPromptPart> parts = [.. images.Select(VideoPromptPart.Image), .. videoPaths.Select(VideoPromptPart.VideoFile), VideoPromptPart.Text(question)];
         return model.CreateRequestAsync(
@@ -125,15 +126,10 @@ internal static class ChatCommand
             ct);
     }
 
-    internal static MagmaRequest CreateRequest(MagmaModel model, IReadOnlyList<RgbImage> images, string question, int maxTokens)
+    internal static MagmaRequest CreateRequest(MagmaModel model, IReadOnlyList<EncodedImage> images, string question, int maxTokens)
     {
         ChatContent user = ChatContent.Join("\n", [.. images.Select(_ => MagmaPrompts.Image(model.UseImageStartEnd)), question]);
-        return new MagmaRequest
-        {
-            Images = images,
-            Turns = MagmaPrompts.Conversation(user),
-            Options = new GenerationOptions { MaxNewTokens = maxTokens },
-        };
+        return model.CreateRequest(MagmaPrompts.Conversation(user), images, new GenerationOptions { MaxNewTokens = maxTokens });
     }
 }
 
