@@ -64,11 +64,27 @@ public sealed class MagmaPolicyTests(PythonFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
-    public void Suite_policy_needs_the_packages_dataset_statistics()
+    public async Task Suite_policy_needs_the_packages_dataset_statistics()
     {
-        var ex = Assert.Throws<MagmaPackageException>(() => MagmaPolicy.ForSuite(_model, "libero_goal"));
+        // The tiny package carries placeholder statistics for every suite, so it runs as a LIBERO policy as it is.
+        foreach (string suite in LiberoProtocol.Suites)
+        {
+            Assert.NotNull(MagmaPolicy.ForSuite(_model, suite));
+        }
+
+        // The same package without the file (links to its other files): the error names the file, the key and its source.
+        string bare = Path.Combine(_dir, "no-statistics");
+        Directory.CreateDirectory(bare);
+        foreach (string file in Directory.EnumerateFiles(PythonFixture.TinyMagmaPath).Where(f => Path.GetFileName(f) != "dataset_statistics.json"))
+        {
+            File.CreateSymbolicLink(Path.Combine(bare, Path.GetFileName(file)), file);
+        }
+
+        await using MagmaModel model = MagmaModel.Load(bare, new MagmaModelOptions { IntraOpThreads = 1 });
+        var ex = Assert.Throws<MagmaPackageException>(() => MagmaPolicy.ForSuite(model, "libero_goal"));
         Assert.Contains("dataset_statistics.json", ex.Message, StringComparison.Ordinal);
         Assert.Contains("libero_goal_no_noops", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("tools/export/export_magma.py", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
