@@ -15,6 +15,13 @@ public sealed class LocalFeed : IAsyncLifetime
     /// <summary>The dotnet tool's package id.</summary>
     public const string ToolId = "Magma.Cli";
 
+    /// <summary>
+    /// The platform the tool is packed for here: this machine's, of tools/Magma.Cli's ToolPackageRuntimeIdentifiers
+    /// (linux-x64, win-x64). The other one is the same publish for another RID, and it cannot be installed here; packing
+    /// it too would double the most expensive step of the run.
+    /// </summary>
+    public static readonly string[] ToolRuntimeIdentifiers = [OperatingSystem.IsWindows() ? "win-x64" : "linux-x64"];
+
     private static readonly string[] ProjectPaths =
     [
         "src/Magma.Inference/Magma.Inference.csproj",
@@ -56,7 +63,8 @@ public sealed class LocalFeed : IAsyncLifetime
             $"  <Project Path=\"{Path.Combine(RepositoryRoot, p)}\" />\n")) + "</Solution>\n");
         ProcessResult pack = await Dotnet.RunAsync(Root, PackTimeout,
             "pack", solution, "-c", "Release", "-o", FeedDirectory, "--artifacts-path", Path.Combine(Root, "artifacts"),
-            $"-p:Version={Version}", "--disable-build-servers", "-nodeReuse:false");
+            $"-p:Version={Version}", $"-p:ToolPackageRuntimeIdentifiers={string.Join(';', ToolRuntimeIdentifiers)}",
+            "--disable-build-servers", "-nodeReuse:false");
         PackOutput = pack.EnsureSuccess().Output;
         PackTime = pack.Elapsed;
     }
@@ -68,7 +76,7 @@ public sealed class LocalFeed : IAsyncLifetime
         string packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } custom
             ? custom
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        foreach (string id in LibraryIds.Append(ToolId))
+        foreach (string id in LibraryIds.Append(ToolId).Concat(ToolRuntimeIdentifiers.Select(rid => $"{ToolId}.{rid}")))
             TryDelete(Path.Combine(packages, id.ToLowerInvariant(), Version));
         return Task.CompletedTask;
     }

@@ -12,26 +12,27 @@ namespace Magma.Plugins.Robotics.Tests;
 
 /// <summary>The Magma policy and the kernel functions on the tiny random-weight Magma (real graphs, noise answers).</summary>
 [Collection(PythonTests.Name)]
-public sealed class MagmaPolicyTests(PythonFixture fixture) : IAsyncLifetime
+public sealed class MagmaPolicyTests(PythonFixture fixture, TinyMagmaFixture tiny) : IAsyncLifetime, IClassFixture<TinyMagmaFixture>
 {
     // LIBERO-like statistics: translation/rotation un-normalised into ±0.9, gripper passed through (mask false).
     internal static readonly ActionStatistics Stats = new(
         [-0.9, -0.9, -0.9, -0.3, -0.3, -0.3, 0], [0.9, 0.9, 0.9, 0.3, 0.3, 0.3, 1], [true, true, true, true, true, true, false]);
 
-    private MagmaModel _model = null!;
+    // One model for the class (loading it per test was most of these tests' time); the tests run one at a time
+    // (the Python collection), and nothing in a MagmaModel carries from one request to the next.
+    private readonly MagmaModel _model = tiny.Model;
     private string _dir = null!;
 
     public Task InitializeAsync()
     {
-        _model = MagmaModel.Load(PythonFixture.TinyMagmaPath, new MagmaModelOptions { IntraOpThreads = 1 });
         _dir = Directory.CreateTempSubdirectory("magma-robotics-plugin-").FullName;
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
+    public Task DisposeAsync()
     {
-        await _model.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
+        return Task.CompletedTask;
     }
 
     private MagmaPolicy Policy(ActionStatistics? stats = null) =>
@@ -239,4 +240,18 @@ public sealed class MagmaPolicyTests(PythonFixture fixture) : IAsyncLifetime
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => plugin.ResetAsync("fly to the moon"));
         Assert.Contains("list_tasks", ex.Message, StringComparison.Ordinal);
     }
+}
+
+/// <summary>The tiny random-weight Magma, loaded once for a test class.</summary>
+public sealed class TinyMagmaFixture : IAsyncLifetime
+{
+    public MagmaModel Model { get; private set; } = null!;
+
+    public Task InitializeAsync()
+    {
+        Model = MagmaModel.Load(PythonFixture.TinyMagmaPath, new MagmaModelOptions { IntraOpThreads = 1 });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await Model.DisposeAsync();
 }
