@@ -47,6 +47,12 @@ return await SampleCommandLine.RunAsync(
     }
 
     string tinyPackageDir = Path.Combine(AppContext.BaseDirectory, "tiny-magma");
+    if (modelArg is not null)
+    {
+        // Check the whole package before the steps that read parts of it (the tokenizer in step 4).
+        _ = Magma.Inference.Package.MagmaPackage.Open(modelArg);
+    }
+
     string tokenizerDir = modelArg ?? tinyPackageDir;
     string outputDir = Path.GetFullPath(line.Value("--out") ?? Path.Combine("out", "demo"));
     Directory.CreateDirectory(outputDir);

@@ -61,6 +61,8 @@ return await SampleCommandLine.RunAsync(
 {
     string? Arg(string name) => line.Value(name);
     int IntArg(string name, int fallback) => line.Int(name, fallback);
+    // Numbers first: a typo is a usage error before Python and the model start.
+    _ = (IntArg("--trial", 0), IntArg("--steps", 3), IntArg("--max-steps", 0));
     string? modelPath = Arg("--model");
     bool fake = modelPath is null || args.Contains("--fake-libero");
     string? libero = Arg("--libero");

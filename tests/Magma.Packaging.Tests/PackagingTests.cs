@@ -71,6 +71,7 @@ public sealed class PackagingTests(LocalFeed feed, ITestOutputHelper log)
             Assert.DoesNotContain(platform.Entries, e => e.FullName.EndsWith(".pdb", StringComparison.Ordinal) && !e.Name.StartsWith("Magma", StringComparison.Ordinal) && e.Name != "magma.pdb");
             Assert.DoesNotContain(platform.Entries, e => e.Name.Contains("providers_cuda", StringComparison.Ordinal) || e.Name.Contains("providers_tensorrt", StringComparison.Ordinal));
             Assert.DoesNotContain(platform.Entries, e => e.FullName.Contains("/runtimes/", StringComparison.Ordinal) && !e.FullName.Contains($"/runtimes/{rid}/", StringComparison.Ordinal));
+            Assert.DoesNotContain(platform.Entries, e => !rid.StartsWith("win", StringComparison.Ordinal) && e.Name.StartsWith("onnxruntime", StringComparison.Ordinal) && e.Name.EndsWith(".dll", StringComparison.Ordinal));
         }
     }
 
