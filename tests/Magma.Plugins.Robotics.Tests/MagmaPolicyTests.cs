@@ -156,7 +156,7 @@ public sealed class MagmaPolicyTests(PythonFixture fixture, TinyMagmaFixture tin
         await kernel.InvokeAsync(functions["reset"], new() { ["task"] = "libero_goal:1" });
         LiberoEnvironment env = plugin.Environment!;
 
-        // One live observation at a time: its agent and wrist views, plus the upright view and model frame once read.
+        // One live observation at a time: its agent and wrist views, plus the camera view and model frame once read.
         async Task<int> RoundAsync()
         {
             await kernel.InvokeAsync(functions["observe"]);
