@@ -1,50 +1,70 @@
-// Chat with Magma about an image through Semantic Kernel, streaming the answer.
-//   dotnet run --project samples/Magma.Samples.Chat -c Release -- [--model <package folder>] [--cuda] [--image <file>] [--max-tokens N] "question"
-// Without --model it runs the repository's tiny random-weight package (same code path, noise answers).
-// Without --image it sends a generated test picture.
+// Chat with Magma about an image through Semantic Kernel, streaming the answer. See Usage below.
 using Magma.Inference;
 using Magma.Inference.Imaging;
+using Magma.Samples;
 using Magma.SemanticKernel;
 using Microsoft.SemanticKernel;
 using Microsoft.SemanticKernel.ChatCompletion;
 
-string model = Path.Combine(AppContext.BaseDirectory, "tiny-magma");
-string? imagePath = null;
-bool cuda = false;
-int maxTokens = 64;
-var question = new List<string>();
-for (int i = 0; i < args.Length; i++)
-{
-    switch (args[i])
+const string Usage = """
+    Magma chat: ask a question about an image through Semantic Kernel; the answer streams.
+
+    Usage: dotnet run --project samples/Magma.Samples.Chat -c Release -- [options] [question]
+      question          the text to ask (default: "What is in this image?").
+      --model DIR       an exported Magma ONNX package. Without it: the repository's tiny random-weight model, whose
+                        answers are noise (the pipeline is real; export Magma-8B for real answers, see the README).
+      --image FILE      the picture (PNG, JPEG, ...). Without it: a generated test picture.
+      --max-tokens N    answer length limit (default 64).
+      --cuda            run on the GPU (needs the CUDA provider; see the README's "Run it on a GPU").
+      --help            this text.
+
+    Exit codes: 0 done, 1 error (model package, image file, device), 2 usage, 130 cancelled (Ctrl+C).
+    """;
+
+return await SampleCommandLine.RunAsync(
+    "chat", Usage, args, valueOptions: ["--model", "--image", "--max-tokens"], flags: ["--cuda"], positional: true,
+    async (line, ct) =>
     {
-        case "--model" when i + 1 < args.Length: model = args[++i]; break;
-        case "--image" when i + 1 < args.Length: imagePath = args[++i]; break;
-        case "--max-tokens" when i + 1 < args.Length: maxTokens = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
-        case "--cuda": cuda = true; break;
-        default: question.Add(args[i]); break;
-    }
-}
+        bool tiny = line.Value("--model") is null;
+        string model = line.Value("--model") ?? Path.Combine(AppContext.BaseDirectory, "tiny-magma");
+        string? imagePath = line.Value("--image");
+        int maxTokens = line.Int("--max-tokens", 64, minimum: 1);
+        string text = line.Positional.Count > 0 ? string.Join(' ', line.Positional) : "What is in this image?";
 
-string text = question.Count > 0 ? string.Join(' ', question) : "What is in this image?";
-byte[] png = imagePath is not null
-    ? RgbImage.Load(imagePath).EncodePng()
-    : RgbImage.FromPixels(64, 64, [.. Enumerable.Range(0, 64 * 64 * 3).Select(i => (byte)(i * 7))]).EncodePng();
+        // The image first: a wrong path fails in a millisecond, before the model loads.
+        byte[] png = imagePath is not null
+            ? RgbImage.Load(imagePath).EncodePng()
+            : RgbImage.FromPixels(64, 64, [.. Enumerable.Range(0, 64 * 64 * 3).Select(i => (byte)(i * 7))]).EncodePng();
 
-Kernel kernel = Kernel.CreateBuilder()
-    .AddMagmaChatCompletion(model, new MagmaModelOptions { Device = cuda ? MagmaDevice.Cuda : MagmaDevice.Cpu })
-    .Build();
-var chat = kernel.GetRequiredService<IChatCompletionService>();
-var history = new ChatHistory();
-history.AddUserMessage([new ImageContent(png, "image/png"), new TextContent(text)]);
+        Kernel kernel = Kernel.CreateBuilder()
+            .AddMagmaChatCompletion(model, new MagmaModelOptions { Device = line.Flag("--cuda") ? MagmaDevice.Cuda : MagmaDevice.Cpu })
+            .Build();
+        try
+        {
+            var chat = kernel.GetRequiredService<IChatCompletionService>();
+            var history = new ChatHistory();
+            history.AddUserMessage([new ImageContent(png, "image/png"), new TextContent(text)]);
 
-Console.WriteLine($"model: {chat.Attributes["ModelId"]} ({model})");
-Console.WriteLine($"user: [image {imagePath ?? "generated"}] {text}");
-Console.Write("magma: ");
-await foreach (StreamingChatMessageContent chunk in chat.GetStreamingChatMessageContentsAsync(
-    history, new MagmaPromptExecutionSettings { MaxTokens = maxTokens }, kernel))
-{
-    Console.Write(chunk.Content);
-}
+            Console.WriteLine($"model: {chat.Attributes["ModelId"]} ({model})");
+            if (tiny)
+            {
+                Console.WriteLine("note:  this is the tiny random-weight test model: its answer is noise, not an answer. " +
+                                  "Pass --model <exported Magma-8B package> for real answers.");
+            }
 
-Console.WriteLine();
-(kernel.Services as IDisposable)?.Dispose();
+            Console.WriteLine($"user:  [image {imagePath ?? "generated"}] {text}");
+            Console.Write("magma: ");
+            await foreach (StreamingChatMessageContent chunk in chat.GetStreamingChatMessageContentsAsync(
+                history, new MagmaPromptExecutionSettings { MaxTokens = maxTokens }, kernel, ct))
+            {
+                Console.Write(chunk.Content);
+            }
+
+            Console.WriteLine();
+            return SampleCommandLine.Success;
+        }
+        finally
+        {
+            (kernel.Services as IDisposable)?.Dispose();
+        }
+    });

@@ -7,6 +7,23 @@ internal static class Cli
 {
     public static string TinyModel => Path.Combine(AppContext.BaseDirectory, "assets", "tiny-magma");
 
+    /// <summary>The tiny package in the repository itself (tests/assets/tiny-magma), not the build's copy.</summary>
+    public static string RepositoryTinyModel
+    {
+        get
+        {
+            for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Magma.Agents.sln")))
+                {
+                    return Path.Combine(dir.FullName, "tests", "assets", "tiny-magma");
+                }
+            }
+
+            throw new InvalidOperationException($"No Magma.Agents.sln above {AppContext.BaseDirectory}.");
+        }
+    }
+
     public static string Photo => Path.Combine(AppContext.BaseDirectory, "assets", "photo.jpg");
 
     public static async Task<CliRun> RunAsync(CancellationToken cancellationToken, params string[] args)

@@ -35,6 +35,21 @@ public sealed class InspectCommandTests
     }
 
     [Fact]
+    public async Task The_repositorys_tiny_package_is_complete_straight_from_the_clone()
+    {
+        CliRun run = await Cli.RunAsync("inspect", Cli.RepositoryTinyModel, "--json");
+
+        Assert.True(run.ExitCode == 0, run.Err);
+        using JsonDocument doc = JsonDocument.Parse(run.Out);
+        Dictionary<string, long> files = doc.RootElement.GetProperty("files").EnumerateArray()
+            .ToDictionary(f => f.GetProperty("name").GetString()!, f => f.GetProperty("bytes").GetInt64());
+        // The real LLaMA-3 tokenizer (through the link to tests/assets/tokenizer), and statistics for robot actions.
+        Assert.Equal(new FileInfo(Path.Combine(Cli.RepositoryTinyModel, "..", "tokenizer", "tokenizer.json")).Length, files["tokenizer.json"]);
+        Assert.True(files.ContainsKey("dataset_statistics.json"));
+        Assert.Equal(128262, doc.RootElement.GetProperty("tokenizer_max_id").GetInt32());
+    }
+
+    [Fact]
     public async Task Missing_file_exits_1_and_names_the_file_without_a_stack_trace()
     {
         string dir = Cli.CopyTinyModel();
@@ -47,6 +62,8 @@ public sealed class InspectCommandTests
             Assert.Equal(1, run.ExitCode);
             Assert.Equal("", run.Out);
             Assert.StartsWith("magma: invalid model package: preprocessor_config.json: file is missing", run.Err, StringComparison.Ordinal);
+            // Where the file comes from, not "copy it from the checkpoint" (a tiny-package user has none).
+            Assert.Contains("tools/export/export_magma.py copies it", run.Err, StringComparison.Ordinal);
             Assert.DoesNotContain(" at ", run.Err, StringComparison.Ordinal);
             Assert.Single(run.Err.TrimEnd().Split('\n'));
         }

@@ -95,12 +95,39 @@ public sealed class LiberoEvalCommandTests : IDisposable
     [Fact]
     public async Task Package_without_dataset_statistics_exits_1_before_python_starts()
     {
-        CliRun run = await Cli.RunAsync("libero-eval", "--model", Cli.TinyModel, "--suite", "libero_goal", "--out", Out);
+        string package = Cli.CopyTinyModel();
+        File.Delete(Path.Combine(package, "dataset_statistics.json"));
+        CliRun run = await Cli.RunAsync("libero-eval", "--model", package, "--suite", "libero_goal", "--out", Out);
+        Directory.Delete(package, recursive: true);
 
         Assert.Equal(1, run.ExitCode);
         Assert.StartsWith("magma: invalid model package: ", run.Err, StringComparison.Ordinal);
         Assert.Contains("dataset_statistics.json", run.Err, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Out));
+    }
+
+    [Fact]
+    public async Task The_repositorys_tiny_package_runs_as_a_magma_policy_straight_from_the_clone()
+    {
+        CliRun run = await Cli.RunAsync(
+            "libero-eval", "--model", Cli.RepositoryTinyModel, "--suite", "libero_goal", "--tasks", "0", "--trials", "1", "--max-steps", "2",
+            "--libero-path", FakeLibero, "--no-video", "--out", Out, "--json");
+
+        Assert.True(run.ExitCode == 0, run.Err);
+        using JsonDocument doc = JsonDocument.Parse(run.Out);
+        JsonElement episode = Assert.Single(doc.RootElement.GetProperty("episodes").EnumerateArray().ToArray());
+        Assert.Equal(2, episode.GetProperty("steps").GetInt32());
+        Assert.Equal(JsonValueKind.Null, episode.GetProperty("error").ValueKind);
+    }
+
+    [Fact]
+    public async Task Task_ids_the_suite_does_not_have_exit_1_naming_them()
+    {
+        CliRun run = await Cli.RunAsync(Args("--tasks", "0", "5", "--trials", "1"));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("magma: task id 5 is not in libero_goal, which has 3 tasks (ids 0..2)", run.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(Out, "episodes.jsonl")));
     }
 
     [Theory]

@@ -57,11 +57,22 @@ public sealed class PackagingTests(LocalFeed feed, ITestOutputHelper log)
         using ZipArchive tasks = ZipFile.OpenRead(Path.Combine(feed.FeedDirectory, $"Magma.Tasks.{feed.Version}.nupkg"));
         Assert.Contains("SIL Open Font License", ReadEntry(tasks, "LICENSE-LiberationSans.txt"), StringComparison.Ordinal);
 
+        // The tool: a small Magma.Cli package that names one package per platform, which holds the tool itself.
         using ZipArchive tool = ZipFile.OpenRead(Path.Combine(feed.FeedDirectory, $"{LocalFeed.ToolId}.{feed.Version}.nupkg"));
         XElement toolMetadata = ReadMetadata(tool, LocalFeed.ToolId);
         Assert.Contains(toolMetadata.Descendants(), e => e.Name.LocalName == "packageType" && (string?)e.Attribute("name") == "DotnetTool");
-        Assert.Contains(tool.Entries, e => e.FullName.EndsWith("/magma.dll", StringComparison.Ordinal));
-        Assert.DoesNotContain(tool.Entries, e => e.FullName.Contains("/runtimes/", StringComparison.Ordinal) && e.FullName.EndsWith(".pdb", StringComparison.Ordinal));
+        string settings = ReadEntry(tool, tool.Entries.Single(e => e.Name == "DotnetToolSettings.xml").FullName);
+        foreach (string rid in LocalFeed.ToolRuntimeIdentifiers)
+        {
+            Assert.Contains($"{LocalFeed.ToolId}.{rid}", settings, StringComparison.Ordinal);
+            using ZipArchive platform = ZipFile.OpenRead(Path.Combine(feed.FeedDirectory, $"{LocalFeed.ToolId}.{rid}.{feed.Version}.nupkg"));
+            Assert.Contains(platform.Entries, e => e.FullName.EndsWith("/magma.dll", StringComparison.Ordinal));
+            // Lean: no native pdbs, no CUDA/TensorRT provider (Magma.Cli.Cuda has them), no other platform's libraries.
+            Assert.DoesNotContain(platform.Entries, e => e.FullName.EndsWith(".pdb", StringComparison.Ordinal) && !e.Name.StartsWith("Magma", StringComparison.Ordinal) && e.Name != "magma.pdb");
+            Assert.DoesNotContain(platform.Entries, e => e.Name.Contains("providers_cuda", StringComparison.Ordinal) || e.Name.Contains("providers_tensorrt", StringComparison.Ordinal));
+            Assert.DoesNotContain(platform.Entries, e => e.FullName.Contains("/runtimes/", StringComparison.Ordinal) && !e.FullName.Contains($"/runtimes/{rid}/", StringComparison.Ordinal));
+            Assert.DoesNotContain(platform.Entries, e => !rid.StartsWith("win", StringComparison.Ordinal) && e.Name.StartsWith("onnxruntime", StringComparison.Ordinal) && e.Name.EndsWith(".dll", StringComparison.Ordinal));
+        }
     }
 
     [Fact]
@@ -120,6 +131,19 @@ public sealed class PackagingTests(LocalFeed feed, ITestOutputHelper log)
         Assert.True(inspect.ExitCode == 0, $"magma inspect exited with {inspect.ExitCode}:\n{inspect.Output}");
         Assert.Contains("magma-agents/tiny-magma-random", inspect.Output, StringComparison.Ordinal);
         Assert.Contains("decoder.onnx", inspect.Output, StringComparison.Ordinal);
+
+        // The CPU build says how to get CUDA instead of failing on a missing provider library.
+        ProcessResult cuda = await Dotnet.RunProgramAsync(magma, work, RunTimeout, "chat", "-m", LocalFeed.TinyPackage, "--cuda", "hi");
+        Assert.Equal(1, cuda.ExitCode);
+        Assert.Contains("Magma.Cli.Cuda", cuda.Output, StringComparison.Ordinal);
+
+        // What the README promises: the installed CPU tool stays under 400 MB on Linux.
+        long installed = new DirectoryInfo(toolPath).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        log.WriteLine($"installed tool: {installed / 1048576.0:0} MiB");
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.InRange(installed, 1, 400L * 1024 * 1024);
+        }
     }
 
     /// <summary>

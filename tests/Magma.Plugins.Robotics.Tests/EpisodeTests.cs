@@ -3,6 +3,7 @@ using Magma.Plugins.Robotics.Evaluation;
 using Magma.Plugins.Robotics.Libero;
 using Magma.Plugins.Robotics.Policy;
 using Magma.Plugins.Robotics.Video;
+using Python.Runtime;
 
 namespace Magma.Plugins.Robotics.Tests;
 
@@ -155,6 +156,107 @@ public sealed class EpisodeTests(PythonFixture fixture) : IDisposable
         List<EpisodeResult> read = LiberoEvaluator.ReadRecord(path);
         Assert.Equal(ok, Assert.Single(read));
     }
+
+    [Fact]
+    public async Task Video_shows_the_camera_view_by_default_and_the_rotated_model_input_on_request()
+    {
+        // The fake scene has red top-left and green top-right as the camera sees it; the model input is mirrored.
+        await using LiberoEnvironment env = await LiberoEnvironment.CreateAsync(fixture.Host, "libero_goal", 0);
+        string camera = Path.Combine(_dir, "camera.mp4"), model = Path.Combine(_dir, "model.mp4");
+        EpisodeResult a = await EpisodeRunner.RunAsync(env, ReplayPolicy.Constant(LiberoEnvironmentTests.Right), 0, new EpisodeOptions { VideoPath = camera });
+        EpisodeResult b = await EpisodeRunner.RunAsync(
+            env, ReplayPolicy.Constant(LiberoEnvironmentTests.Right), 0, new EpisodeOptions { VideoPath = model, VideoView = EpisodeVideoView.ModelInput });
+        Assert.Equal((camera, model), (a.VideoPath, b.VideoPath));
+
+        var first = VideoChecks.FirstFrame(camera);
+        LiberoEnvironmentTests.AssertColor(first, 10, 10, (255, 0, 0), 40);
+        LiberoEnvironmentTests.AssertColor(first, 245, 10, (0, 255, 0), 40);
+        var rotated = VideoChecks.FirstFrame(model);
+        LiberoEnvironmentTests.AssertColor(rotated, 245, 10, (255, 0, 0), 40);
+        LiberoEnvironmentTests.AssertColor(rotated, 10, 10, (0, 255, 0), 40);
+    }
+
+    [Fact]
+    public async Task Cancelled_episode_leaves_no_video()
+    {
+        await using LiberoEnvironment env = await LiberoEnvironment.CreateAsync(fixture.Host, "libero_goal", 0);
+        string video = Path.Combine(_dir, "cancelled.mp4");
+        using var cts = new CancellationTokenSource();
+        int calls = 0;
+        var policy = new CountingPolicy(() =>
+        {
+            if (++calls == 2)
+            {
+                cts.Cancel();
+            }
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            EpisodeRunner.RunAsync(env, policy, trial: 4, new EpisodeOptions { VideoPath = video }, null, cts.Token));
+        Assert.False(File.Exists(video), "a cancelled episode left a video");
+        Assert.False(File.Exists(Path.ChangeExtension(video, ".avi")), "a cancelled episode left a video");
+    }
+
+    [Fact]
+    public async Task Resume_after_a_torn_last_line_starts_the_next_record_on_its_own_line()
+    {
+        string path = Path.Combine(_dir, LiberoEvaluator.EpisodesFile);
+        var kept = new EpisodeResult("libero_goal", 0, "open the middle drawer of the cabinet", 0, true, 3, null, null, new EpisodeTimings(3, 1, 1, 1, 3), null);
+        File.WriteAllText(path, JsonSerializer.Serialize(kept) + "\n{\"Suite\":\"libero_go");
+        var options = new LiberoEvaluationOptions { Suites = ["libero_goal"], TaskIds = [0], TrialsPerTask = 2, OutputDirectory = _dir, RecordVideos = false };
+
+        EvaluationReport report = await new LiberoEvaluator(fixture.Host, _ => ReplayPolicy.Constant(LiberoEnvironmentTests.Right), options).RunAsync();
+
+        Assert.Equal(2, report.Episodes.Count);
+        // The record read back holds both: the kept one and trial 1, which did not glue onto the fragment.
+        Assert.Equal([0, 1], LiberoEvaluator.ReadRecord(path).Select(e => e.Trial).Order());
+        Assert.Equal("{\"Suite\":\"libero_go", File.ReadAllLines(path)[1]);
+    }
+
+    [Fact]
+    public async Task Task_ids_a_suite_does_not_have_are_an_error_before_anything_runs()
+    {
+        string output = Path.Combine(_dir, "eval");
+        var options = new LiberoEvaluationOptions { Suites = ["libero_goal"], TaskIds = [0, 7, 9], OutputDirectory = output };
+        var ex = await Assert.ThrowsAsync<Magma.Inference.MagmaInputException>(
+            () => new LiberoEvaluator(fixture.Host, _ => ReplayPolicy.Constant(LiberoEnvironmentTests.Right), options).RunAsync());
+        Assert.Contains("task id 7, 9 is not in libero_goal, which has 3 tasks (ids 0..2)", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public async Task Python_error_creating_an_environment_fails_only_that_tasks_episodes()
+    {
+        const string Broken = "PUT_THE_BOWL_ON_THE_STOVE";  // libero_goal task 1
+        SetCreateFailure(Broken, fail: true);
+        try
+        {
+            var options = new LiberoEvaluationOptions { Suites = ["libero_goal"], TaskIds = [0, 1], TrialsPerTask = 2, OutputDirectory = _dir, RecordVideos = false };
+            EvaluationReport report = await new LiberoEvaluator(fixture.Host, _ => ReplayPolicy.Constant(LiberoEnvironmentTests.Right), options).RunAsync();
+
+            Assert.Equal(4, report.Episodes.Count);
+            Assert.All(report.Episodes.Where(e => e.TaskId == 0), e => Assert.True(e.Success));
+            Assert.All(report.Episodes.Where(e => e.TaskId == 1), e =>
+            {
+                Assert.False(e.Success);
+                Assert.Equal("RuntimeError", e.ErrorType);
+                Assert.Contains("could not create the OpenGL context", e.Error, StringComparison.Ordinal);
+            });
+            Assert.Equal(4, LiberoEvaluator.ReadRecord(Path.Combine(_dir, LiberoEvaluator.EpisodesFile)).Count);
+        }
+        finally
+        {
+            SetCreateFailure(Broken, fail: false);
+        }
+    }
+
+    private void SetCreateFailure(string taskName, bool fail) => fixture.Host.Invoke("FAIL_ON_CREATE", () =>
+    {
+        using PyObject envs = Py.Import("libero.libero.envs");
+        using PyObject names = envs.GetAttr("FAIL_ON_CREATE");
+        using var name = new PyString(taskName);
+        names.InvokeMethod(fail ? "add" : "discard", name).Dispose();
+        return 0;
+    });
 
     [Fact]
     public void Fallback_video_without_ffmpeg_is_a_valid_mjpeg_avi()

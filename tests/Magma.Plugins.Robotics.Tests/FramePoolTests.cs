@@ -16,7 +16,8 @@ public sealed class FramePoolTests(PythonFixture fixture)
         for (int i = 0; i < 3; i++)
         {
             _ = obs.ModelFrame;
-            _ = obs.UprightAgentView;
+            _ = obs.RotatedAgentView;
+            _ = obs.CameraView;
             LiberoObservation next = (await env.StepAsync(LiberoActionSpace.DummyAction)).Observation;
             obs.Dispose();
             obs = next;
@@ -26,7 +27,8 @@ public sealed class FramePoolTests(PythonFixture fixture)
         for (int i = 0; i < 20; i++)
         {
             _ = obs.ModelFrame;
-            _ = obs.UprightAgentView;
+            _ = obs.RotatedAgentView;
+            _ = obs.CameraView;
             LiberoObservation next = (await env.StepAsync(LiberoEnvironmentTests.Right)).Observation;
             obs.Dispose();
             obs = next;
@@ -74,7 +76,8 @@ public sealed class FramePoolTests(PythonFixture fixture)
         ObjectDisposedException e = Assert.Throws<ObjectDisposedException>(() => obs.AgentView);
         Assert.Contains("copy them", e.Message, StringComparison.Ordinal);
         Assert.Throws<ObjectDisposedException>(() => obs.ModelFrame);
-        Assert.Throws<ObjectDisposedException>(() => obs.UprightAgentView);
+        Assert.Throws<ObjectDisposedException>(() => obs.RotatedAgentView);
+        Assert.Throws<ObjectDisposedException>(() => obs.CameraView);
         Assert.Throws<ObjectDisposedException>(() => obs.WristView);
         Assert.Equal(3, obs.EefPosition.Count);
     }

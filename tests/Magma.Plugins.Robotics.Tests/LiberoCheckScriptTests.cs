@@ -33,7 +33,7 @@ public sealed class LiberoCheckScriptTests
     {
         (int code, string output) = Run();
         Assert.True(code == 0, output);
-        Assert.Contains("get_benchmark_dict(): libero_spatial, libero_object, libero_goal, libero_10, libero_90", output, StringComparison.Ordinal);
+        Assert.Contains("get_benchmark_dict(): libero_spatial, libero_object, libero_goal, libero_10, libero_90, libero_100", output, StringComparison.Ordinal);
         Assert.Contains("get_task(0): name='OPEN_THE_MIDDLE_DRAWER_OF_THE_CABINET' language='open the middle drawer of the cabinet'", output, StringComparison.Ordinal);
         Assert.Contains("OffScreenRenderEnv(bddl_file_name=..., camera_heights=256, camera_widths=256)", output, StringComparison.Ordinal);
         Assert.Contains("env.seed(0)", output, StringComparison.Ordinal);
@@ -55,8 +55,8 @@ public sealed class LiberoCheckScriptTests
         Assert.Contains("step 3:", output, StringComparison.Ordinal);
         Assert.DoesNotContain("step 4:", output, StringComparison.Ordinal);
 
-        (code, output) = Run("--suite", "libero_100");
+        (code, output) = Run("--suite", "libero_101");
         Assert.Equal(1, code);
-        Assert.Contains("FAIL: suite 'libero_100' not in get_benchmark_dict()", output, StringComparison.Ordinal);
+        Assert.Contains("FAIL: suite 'libero_101' not in get_benchmark_dict()", output, StringComparison.Ordinal);
     }
 }

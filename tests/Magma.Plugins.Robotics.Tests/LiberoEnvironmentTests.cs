@@ -15,7 +15,7 @@ public sealed class LiberoEnvironmentTests(PythonFixture fixture)
     {
         var benchmark = new LiberoBenchmark(fixture.Host);
         IReadOnlyList<string> suites = await benchmark.ListSuitesAsync();
-        Assert.Equal(["libero_spatial", "libero_object", "libero_goal", "libero_10", "libero_90"], suites);
+        Assert.Equal(["libero_spatial", "libero_object", "libero_goal", "libero_10", "libero_90", "libero_100"], suites);
         IReadOnlyList<LiberoTask> tasks = await benchmark.ListTasksAsync("libero_goal");
         Assert.Equal(3, tasks.Count);
         Assert.Equal("put the bowl on the stove", tasks[1].Language);
@@ -35,24 +35,28 @@ public sealed class LiberoEnvironmentTests(PythonFixture fixture)
     }
 
     [Fact]
-    public async Task Frames_arrive_as_rendered_and_the_model_frame_is_upright_in_rgb_order()
+    public async Task Frames_arrive_as_rendered_the_camera_view_is_true_and_the_model_frame_is_rotated_in_rgb_order()
     {
         await using LiberoEnvironment env = await LiberoEnvironment.CreateAsync(fixture.Host, "libero_goal", 0);
         LiberoObservation obs = await env.ResetAsync(0);
         Assert.Equal(256, obs.AgentView.Width);
         Assert.Equal(256, obs.AgentView.Height);
-        // As rendered (upside down): the upright top-left red block is at the bottom-right.
-        AssertColor(obs.AgentView, 250, 250, (255, 0, 0), 0);
-        AssertColor(obs.AgentView, 5, 250, (0, 255, 0), 0);
-        // Upright: red top-left, green top-right, blue bottom-left.
-        AssertColor(obs.UprightAgentView, 5, 5, (255, 0, 0), 0);
-        AssertColor(obs.UprightAgentView, 250, 5, (0, 255, 0), 0);
-        AssertColor(obs.UprightAgentView, 5, 250, (0, 0, 255), 0);
-        // The model frame went through the JPEG round-trip too: same layout within codec error.
+        // As rendered (rows bottom to top): the scene's top-left red block is at the bottom-left, not mirrored.
+        AssertColor(obs.AgentView, 5, 250, (255, 0, 0), 0);
+        AssertColor(obs.AgentView, 250, 250, (0, 255, 0), 0);
+        // The camera's true view: red top-left, green top-right, blue bottom-left (left and right differ).
+        AssertColor(obs.CameraView, 5, 5, (255, 0, 0), 0);
+        AssertColor(obs.CameraView, 250, 5, (0, 255, 0), 0);
+        AssertColor(obs.CameraView, 5, 250, (0, 0, 255), 0);
+        // Rotated 180° (the model's orientation, as the reference feeds it): upright but mirrored left to right.
+        AssertColor(obs.RotatedAgentView, 250, 5, (255, 0, 0), 0);
+        AssertColor(obs.RotatedAgentView, 5, 5, (0, 255, 0), 0);
+        AssertColor(obs.RotatedAgentView, 250, 250, (0, 0, 255), 0);
+        // The model frame went through the JPEG round-trip too: the rotated layout within codec error.
         Assert.Equal(256, obs.ModelFrame.Width);
-        AssertColor(obs.ModelFrame, 8, 8, (255, 0, 0), 12);
-        AssertColor(obs.ModelFrame, 247, 8, (0, 255, 0), 12);
-        AssertColor(obs.ModelFrame, 8, 247, (0, 0, 255), 12);
+        AssertColor(obs.ModelFrame, 247, 8, (255, 0, 0), 12);
+        AssertColor(obs.ModelFrame, 8, 8, (0, 255, 0), 12);
+        AssertColor(obs.ModelFrame, 247, 247, (0, 0, 255), 12);
         Assert.Equal([0.0, 0.0, 0.0], obs.EefPosition);
         Assert.Equal(4, obs.EefQuaternion.Count);
         Assert.Equal(2, obs.GripperPositions.Count);
@@ -64,12 +68,12 @@ public sealed class LiberoEnvironmentTests(PythonFixture fixture)
     {
         await using LiberoEnvironment env = await LiberoEnvironment.CreateAsync(fixture.Host, "libero_goal", 0);
         LiberoObservation start = await env.ResetAsync(4);
-        AssertColor(start.UprightAgentView, 128, 128, (255, 255, 255), 0);
+        AssertColor(start.CameraView, 128, 128, (255, 255, 255), 0);
         LiberoStep step = await env.StepAsync(Right);
         // x moved by 0.05 -> the marker moved 20 px right; the old spot is background again.
         Assert.Equal(0.05, step.Observation.EefPosition[0], 12);
-        AssertColor(step.Observation.UprightAgentView, 148, 128, (255, 255, 255), 0);
-        AssertColor(step.Observation.UprightAgentView, 128 - 5, 128, (40, 40, 40), 0);
+        AssertColor(step.Observation.CameraView, 148, 128, (255, 255, 255), 0);
+        AssertColor(step.Observation.CameraView, 128 - 5, 128, (40, 40, 40), 0);
         Assert.False(step.Done);
     }
 
@@ -147,7 +151,7 @@ public sealed class LiberoEnvironmentTests(PythonFixture fixture)
 
                 return await env.StepAsync(LiberoActionSpace.DummyAction).ConfigureAwait(false);
             });
-            AssertColor(step.Observation.UprightAgentView, 5, 5, (255, 0, 0), 0);
+            AssertColor(step.Observation.CameraView, 5, 5, (255, 0, 0), 0);
             Assert.DoesNotContain(env.ThreadId, threads);
         }
     }
@@ -187,7 +191,7 @@ public sealed class LiberoEnvironmentTests(PythonFixture fixture)
                     last = await e.StepAsync(Right);
                 }
 
-                AssertColor(last.Observation.UprightAgentView, 5, 5, (255, 0, 0), 0);
+                AssertColor(last.Observation.CameraView, 5, 5, (255, 0, 0), 0);
                 return last.Observation.EefPosition.ToArray();
             }));
             Assert.Equal(0.05, positions[0][0], 12);

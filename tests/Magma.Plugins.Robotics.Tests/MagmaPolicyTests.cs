@@ -12,26 +12,27 @@ namespace Magma.Plugins.Robotics.Tests;
 
 /// <summary>The Magma policy and the kernel functions on the tiny random-weight Magma (real graphs, noise answers).</summary>
 [Collection(PythonTests.Name)]
-public sealed class MagmaPolicyTests(PythonFixture fixture) : IAsyncLifetime
+public sealed class MagmaPolicyTests(PythonFixture fixture, TinyMagmaFixture tiny) : IAsyncLifetime, IClassFixture<TinyMagmaFixture>
 {
     // LIBERO-like statistics: translation/rotation un-normalised into ±0.9, gripper passed through (mask false).
     internal static readonly ActionStatistics Stats = new(
         [-0.9, -0.9, -0.9, -0.3, -0.3, -0.3, 0], [0.9, 0.9, 0.9, 0.3, 0.3, 0.3, 1], [true, true, true, true, true, true, false]);
 
-    private MagmaModel _model = null!;
+    // One model for the class (loading it per test was most of these tests' time); the tests run one at a time
+    // (the Python collection), and nothing in a MagmaModel carries from one request to the next.
+    private readonly MagmaModel _model = tiny.Model;
     private string _dir = null!;
 
     public Task InitializeAsync()
     {
-        _model = MagmaModel.Load(PythonFixture.TinyMagmaPath, new MagmaModelOptions { IntraOpThreads = 1 });
         _dir = Directory.CreateTempSubdirectory("magma-robotics-plugin-").FullName;
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
+    public Task DisposeAsync()
     {
-        await _model.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
+        return Task.CompletedTask;
     }
 
     private MagmaPolicy Policy(ActionStatistics? stats = null) =>
@@ -64,11 +65,27 @@ public sealed class MagmaPolicyTests(PythonFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
-    public void Suite_policy_needs_the_packages_dataset_statistics()
+    public async Task Suite_policy_needs_the_packages_dataset_statistics()
     {
-        var ex = Assert.Throws<MagmaPackageException>(() => MagmaPolicy.ForSuite(_model, "libero_goal"));
+        // The tiny package carries placeholder statistics for every suite, so it runs as a LIBERO policy as it is.
+        foreach (string suite in LiberoProtocol.Suites)
+        {
+            Assert.NotNull(MagmaPolicy.ForSuite(_model, suite));
+        }
+
+        // The same package without the file (links to its other files): the error names the file, the key and its source.
+        string bare = Path.Combine(_dir, "no-statistics");
+        Directory.CreateDirectory(bare);
+        foreach (string file in Directory.EnumerateFiles(PythonFixture.TinyMagmaPath).Where(f => Path.GetFileName(f) != "dataset_statistics.json"))
+        {
+            File.CreateSymbolicLink(Path.Combine(bare, Path.GetFileName(file)), file);
+        }
+
+        await using MagmaModel model = MagmaModel.Load(bare, new MagmaModelOptions { IntraOpThreads = 1 });
+        var ex = Assert.Throws<MagmaPackageException>(() => MagmaPolicy.ForSuite(model, "libero_goal"));
         Assert.Contains("dataset_statistics.json", ex.Message, StringComparison.Ordinal);
         Assert.Contains("libero_goal_no_noops", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("tools/export/export_magma.py", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -139,7 +156,7 @@ public sealed class MagmaPolicyTests(PythonFixture fixture) : IAsyncLifetime
         await kernel.InvokeAsync(functions["reset"], new() { ["task"] = "libero_goal:1" });
         LiberoEnvironment env = plugin.Environment!;
 
-        // One live observation at a time: its agent and wrist views, plus the upright view and model frame once read.
+        // One live observation at a time: its agent and wrist views, plus the camera view and model frame once read.
         async Task<int> RoundAsync()
         {
             await kernel.InvokeAsync(functions["observe"]);
@@ -223,4 +240,18 @@ public sealed class MagmaPolicyTests(PythonFixture fixture) : IAsyncLifetime
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => plugin.ResetAsync("fly to the moon"));
         Assert.Contains("list_tasks", ex.Message, StringComparison.Ordinal);
     }
+}
+
+/// <summary>The tiny random-weight Magma, loaded once for a test class.</summary>
+public sealed class TinyMagmaFixture : IAsyncLifetime
+{
+    public MagmaModel Model { get; private set; } = null!;
+
+    public Task InitializeAsync()
+    {
+        Model = MagmaModel.Load(PythonFixture.TinyMagmaPath, new MagmaModelOptions { IntraOpThreads = 1 });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await Model.DisposeAsync();
 }

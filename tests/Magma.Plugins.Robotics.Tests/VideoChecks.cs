@@ -6,6 +6,24 @@ namespace Magma.Plugins.Robotics.Tests;
 
 internal static class VideoChecks
 {
+    /// <summary>The first frame of a video, decoded by ffmpeg (camera area only: the caption band is cut off).</summary>
+    internal static Magma.Inference.Imaging.RgbImage FirstFrame(string path)
+    {
+        string ffmpeg = EpisodeVideoWriter.FindFfmpeg() ?? throw new InvalidOperationException("ffmpeg is needed to read the video back (apt-get install -y ffmpeg).");
+        string png = Path.ChangeExtension(path, ".first.png");
+        var info = new ProcessStartInfo(ffmpeg) { RedirectStandardError = true };
+        foreach (string a in new[] { "-v", "error", "-y", "-i", path, "-frames:v", "1", png })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using Process p = Process.Start(info)!;
+        string errors = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"ffmpeg could not read {path}: {errors}");
+        return Magma.Inference.Imaging.RgbImage.Load(png);
+    }
+
     /// <summary>Checks the container signature, and with ffprobe (installed with ffmpeg) decodes and counts frames.</summary>
     internal static void AssertValidVideo(string path, int expectedFrames)
     {

@@ -43,6 +43,29 @@ public sealed class GroundingTests
     }
 
     [Fact]
+    public async Task Trace_outcome_shows_the_effect_not_the_action_again_and_history_lines_are_single_spaced()
+    {
+        await using WebSession session = await Pages.LaunchAsync();
+        await session.OpenAsync(Pages.Url("form.html"));
+        WebObservation obs = await session.ObserveAsync();
+        WebMark name = obs.Marks.Single(m => m.Name == "Name");
+        WebDecision type = MagmaWebPolicy.ReadAction(obs, $"{{\"ACTION\": \"TYPE\", \"MARK\": {name.Id}, \"VALUE\": \"Ada\"}}", "p", 1);
+        string typed = (await session.TypeAsync(obs.Id, name.Id, "Ada")).ToString();
+        WebDecision invalid = MagmaWebPolicy.ReadAction(obs, "zzzzzzzz", "p", 1);
+
+        var typeStep = new Trace.WebTraceStep { Index = 0, Observation = obs, Decision = type, Outcome = typed };
+        Assert.Contains(name.Describe() + ": ", typed, StringComparison.Ordinal);
+        Assert.Equal(typed[(typed.IndexOf(name.Describe() + ": ", StringComparison.Ordinal) + name.Describe().Length + 2)..], Trace.WebTrace.Effect(typeStep));
+        Assert.DoesNotContain(name.Describe(), Trace.WebTrace.Effect(typeStep), StringComparison.Ordinal);
+        var invalidStep = new Trace.WebTraceStep { Index = 1, Observation = obs, Decision = invalid, Outcome = $"invalid answer: {invalid.Note}" };
+        Assert.Equal("no action taken", Trace.WebTrace.Effect(invalidStep));
+
+        Assert.Equal($"[{name.Role}] Name -> TYPE Ada ({typed})", MagmaWebPolicy.HistoryLine(name.Role, name.Name, type, typed));
+        Assert.Equal("[page] -> INVALID (invalid answer: x)", MagmaWebPolicy.HistoryLine(null, null, invalid, "invalid answer: x"));
+        Assert.Equal("[button] -> CLICK (c)", MagmaWebPolicy.HistoryLine("button", "", invalid with { Kind = WebDecisionKind.Click }, "c"));
+    }
+
+    [Fact]
     public async Task Tiny_model_grounds_and_do_task_writes_a_complete_trace()
     {
         using MagmaModel model = MagmaModel.Load(TinyModel);
@@ -81,6 +104,8 @@ public sealed class GroundingTests
         Assert.InRange(trace.Steps.Count, 1, 2);
         string index = File.ReadAllText(Path.Combine(trace.Folder, "index.html"));
         Assert.Contains("Sign up as Ada", index, StringComparison.Ordinal);
+        // Long unbroken answers wrap inside their cell.
+        Assert.Contains("overflow-wrap:anywhere", index, StringComparison.Ordinal);
         Assert.DoesNotContain("running", trace.Status, StringComparison.Ordinal);
         foreach (var step in trace.Steps)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Magma.Inference;
+using Magma.Inference.Imaging;
 using Magma.Plugins.Robotics.Libero;
 using Magma.Plugins.Robotics.Policy;
 using Magma.Plugins.Robotics.Python;
@@ -14,7 +15,7 @@ namespace Magma.Plugins.Robotics.Evaluation;
 public static class EpisodeRunner
 {
     /// <summary>Runs an episode. Errors from the simulator or the policy end the episode as a failure with the error recorded.</summary>
-    /// <exception cref="OperationCanceledException">Cancelled; nothing is recorded for this episode.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; nothing is recorded for this episode and its partial video is deleted.</exception>
     public static async Task<EpisodeResult> RunAsync(
         LiberoEnvironment environment, IRobotPolicy policy, int trial, EpisodeOptions? options = null,
         IProgress<EpisodeStep>? progress = null, CancellationToken cancellationToken = default)
@@ -32,7 +33,10 @@ public static class EpisodeRunner
         int policySteps = 0;
         bool success = false;
         string? error = null, errorType = null;
-        EpisodeVideoWriter? video = options.VideoPath is null ? null : EpisodeVideoWriter.Create(options.VideoPath, LiberoProtocol.Resolution, options.VideoFps);
+        EpisodeVideoWriter? video = options.VideoPath is null
+            ? null
+            : EpisodeVideoWriter.Create(options.VideoPath, LiberoProtocol.Resolution, options.VideoFps, label: VideoLabel(options.VideoView));
+        bool finished = false;
         // Each observation is disposed once the next one has arrived, so its frame buffers serve the step after
         // (two observations alive at a time: no per-frame allocation in the loop).
         LiberoObservation? obs = null;
@@ -50,9 +54,10 @@ public static class EpisodeRunner
 
             while (policySteps < maxSteps)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 long t0 = Stopwatch.GetTimestamp();
                 _ = obs.ModelFrame;
-                video?.AddFrame(obs.UprightAgentView, task.Language, policySteps + 1);
+                video?.AddFrame(VideoFrame(obs, options.VideoView), task.Language, policySteps + 1);
                 long t1 = Stopwatch.GetTimestamp();
                 PolicyDecision decision = await policy.ActAsync(obs, task.Language, cancellationToken).ConfigureAwait(false);
                 long t2 = Stopwatch.GetTimestamp();
@@ -69,20 +74,30 @@ public static class EpisodeRunner
                 if (step.Done)
                 {
                     success = true;
-                    video?.AddFrame(obs.UprightAgentView, task.Language, policySteps, "success");
+                    video?.AddFrame(VideoFrame(obs, options.VideoView), task.Language, policySteps, "success");
                     break;
                 }
             }
+
+            finished = true;
         }
         catch (Exception ex) when (ex is PythonErrorException or InvalidRobotActionException or MagmaInputException or MagmaPackageException)
         {
             error = ex.Message;
             errorType = ex is PythonErrorException py ? py.PythonType : ex.GetType().Name;
+            finished = true;
         }
         finally
         {
             obs?.Dispose();
-            if (video is not null)
+            if (video is not null && (!finished || video.FrameCount == 0))
+            {
+                // Cancelled (the episode is not recorded and runs again on resume) or ended before its first frame:
+                // no video rather than an empty or truncated file.
+                video.Abort();
+                video = null;
+            }
+            else if (video is not null)
             {
                 try
                 {
@@ -106,6 +121,12 @@ public static class EpisodeRunner
             new EpisodeTimings(policySteps, observeMs, modelMs, stepMs, total.Elapsed.TotalMilliseconds),
             video?.Path);
     }
+
+    private static RgbImage VideoFrame(LiberoObservation observation, EpisodeVideoView view) =>
+        view == EpisodeVideoView.ModelInput ? observation.RotatedAgentView : observation.CameraView;
+
+    private static string VideoLabel(EpisodeVideoView view) =>
+        view == EpisodeVideoView.ModelInput ? "model input (rotated 180\u00b0)" : "camera view";
 
     private static double Ms(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
 }

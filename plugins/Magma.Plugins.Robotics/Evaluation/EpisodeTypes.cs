@@ -16,6 +16,25 @@ public sealed class EpisodeOptions
 
     /// <summary>Frames per second of the video (the reference saves at 30).</summary>
     public int VideoFps { get; init; } = 30;
+
+    /// <summary>Which orientation the video shows; default <see cref="EpisodeVideoView.Camera"/> (the true view).</summary>
+    public EpisodeVideoView VideoView { get; init; } = EpisodeVideoView.Camera;
+}
+
+/// <summary>The orientation of an episode video; its caption names it.</summary>
+public enum EpisodeVideoView
+{
+    /// <summary>
+    /// What the camera sees (<see cref="Libero.LiberoObservation.CameraView"/>, the orientation LIBERO's own video
+    /// writer saves).
+    /// </summary>
+    Camera,
+
+    /// <summary>
+    /// The policy's input orientation, rotated 180° (<see cref="Libero.LiberoObservation.RotatedAgentView"/>): what
+    /// Magma's and OpenVLA's evaluation scripts save; mirrored left to right against the camera.
+    /// </summary>
+    ModelInput,
 }
 
 /// <summary>What happened on one policy step (for progress reporting and logs).</summary>

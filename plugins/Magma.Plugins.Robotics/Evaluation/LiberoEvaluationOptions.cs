@@ -8,7 +8,7 @@ public sealed class LiberoEvaluationOptions
     /// <summary>Suites to evaluate, e.g. <c>["libero_goal"]</c>.</summary>
     public required IReadOnlyList<string> Suites { get; init; }
 
-    /// <summary>Task ids to run in every suite; null for all tasks.</summary>
+    /// <summary>Task ids to run in every suite; null for all tasks. An id a suite does not have is an error.</summary>
     public IReadOnlyList<int>? TaskIds { get; init; }
 
     /// <summary>Trials per task, over the stored init states 0..N-1 (capped at the number stored). Reference: 50.</summary>
@@ -22,6 +22,9 @@ public sealed class LiberoEvaluationOptions
 
     /// <summary>Write a video per episode. Default true.</summary>
     public bool RecordVideos { get; init; } = true;
+
+    /// <summary>The videos' orientation: the camera's true view (default) or the policy's rotated input.</summary>
+    public EpisodeVideoView VideoView { get; init; } = EpisodeVideoView.Camera;
 
     /// <summary>Wait steps and max steps; the reference's when not set.</summary>
     public EpisodeOptions Episode { get; init; } = new();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Magma.Inference;
 using Magma.Plugins.Robotics.Libero;
 using Magma.Plugins.Robotics.Policy;
 using Magma.Plugins.Robotics.Python;
@@ -46,20 +47,39 @@ public sealed class LiberoEvaluator
     }
 
     /// <summary>Runs (or resumes) the evaluation and writes the reports.</summary>
-    /// <exception cref="OperationCanceledException">Cancelled; finished episodes are kept in episodes.jsonl for a resume.</exception>
+    /// <exception cref="OperationCanceledException">
+    /// Cancelled: the episodes in flight stop at once and are not recorded (they run again on resume, and leave no
+    /// video); every finished episode is kept in episodes.jsonl.
+    /// </exception>
+    /// <exception cref="MagmaInputException">A task id of <see cref="LiberoEvaluationOptions.TaskIds"/> is not in a suite; nothing ran.</exception>
     public async Task<EvaluationReport> RunAsync(IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        var benchmark = new LiberoBenchmark(_host);
+        var catalogue = new List<(string Suite, IReadOnlyList<LiberoTask> Tasks)>();
+        foreach (string suite in _options.Suites)
+        {
+            IReadOnlyList<LiberoTask> tasks = await benchmark.ListTasksAsync(suite, cancellationToken).ConfigureAwait(false);
+            if (_options.TaskIds?.Where(id => id < 0 || id >= tasks.Count).ToArray() is { Length: > 0 } missing)
+            {
+                // Skipping them would make a partial evaluation look complete.
+                throw new MagmaInputException(string.Create(CultureInfo.InvariantCulture,
+                    $"task id {string.Join(", ", missing)} is not in {suite}, which has {tasks.Count} tasks (ids 0..{tasks.Count - 1}); list them with 'list_tasks' or LiberoBenchmark.ListTasksAsync."));
+            }
+
+            catalogue.Add((suite, tasks));
+        }
+
         Directory.CreateDirectory(_options.OutputDirectory);
         string record = Path.Combine(_options.OutputDirectory, EpisodesFile);
         List<EpisodeResult> done = ReadRecord(record);
+        EndWithNewline(record);
         var finished = new HashSet<(string, int, int)>(done.Select(e => (e.Suite, e.TaskId, e.Trial)));
 
-        var benchmark = new LiberoBenchmark(_host);
         var work = new List<(LiberoTask Task, int[] Trials)>();
         int total = 0;
-        foreach (string suite in _options.Suites)
+        foreach ((string suite, IReadOnlyList<LiberoTask> tasks) in catalogue)
         {
-            foreach (LiberoTask task in await benchmark.ListTasksAsync(suite, cancellationToken).ConfigureAwait(false))
+            foreach (LiberoTask task in tasks)
             {
                 if (_options.TaskIds is { } ids && !ids.Contains(task.TaskId))
                 {
@@ -86,8 +106,28 @@ public sealed class LiberoEvaluator
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await using LiberoEnvironment env = await LiberoEnvironment
-                    .CreateAsync(_host, unit.Task.Suite, unit.Task.TaskId, _options.Environment, cancellationToken).ConfigureAwait(false);
+                LiberoEnvironment opened;
+                try
+                {
+                    opened = await LiberoEnvironment
+                        .CreateAsync(_host, unit.Task.Suite, unit.Task.TaskId, _options.Environment, cancellationToken).ConfigureAwait(false);
+                }
+                catch (PythonErrorException e)
+                {
+                    // As a Python error in a step ends only its episode, one in creating an environment fails only
+                    // that task's episodes: recorded with the error, and the other tasks run.
+                    foreach (int trial in unit.Trials)
+                    {
+                        var failed = new EpisodeResult(
+                            unit.Task.Suite, unit.Task.TaskId, unit.Task.Language, trial, false, 0, e.Message, e.PythonType,
+                            new EpisodeTimings(0, 0, 0, 0, 0), null);
+                        Record(record, failed, results, progress, ref completed, ref successes, total);
+                    }
+
+                    return;
+                }
+
+                await using LiberoEnvironment env = opened;
                 IRobotPolicy policy = _policyFactory(env.Task);
                 foreach (int trial in unit.Trials)
                 {
@@ -98,16 +138,10 @@ public sealed class LiberoEvaluator
                         MaxSteps = _options.Episode.MaxSteps,
                         VideoFps = _options.Episode.VideoFps,
                         VideoPath = _options.RecordVideos ? VideoPath(unit.Task, trial) : null,
+                        VideoView = _options.VideoView,
                     };
                     EpisodeResult result = await EpisodeRunner.RunAsync(env, policy, trial, episode, null, cancellationToken).ConfigureAwait(false);
-                    lock (_writeLock)
-                    {
-                        Append(record, result);
-                        results.Add(result);
-                        completed++;
-                        successes += result.Success ? 1 : 0;
-                        progress?.Report(new EvaluationProgress(completed, total, successes, result));
-                    }
+                    Record(record, result, results, progress, ref completed, ref successes, total);
                 }
             }
             finally
@@ -124,6 +158,45 @@ public sealed class LiberoEvaluator
     private string VideoPath(LiberoTask task, int trial) => Path.Combine(
         _options.OutputDirectory, "videos", task.Suite,
         string.Create(CultureInfo.InvariantCulture, $"task{task.TaskId:D2}_trial{trial:D2}.mp4"));
+
+    private void Record(
+        string record, EpisodeResult result, List<EpisodeResult> results, IProgress<EvaluationProgress>? progress,
+        ref int completed, ref int successes, int total)
+    {
+        lock (_writeLock)
+        {
+            Append(record, result);
+            results.Add(result);
+            completed++;
+            successes += result.Success ? 1 : 0;
+            progress?.Report(new EvaluationProgress(completed, total, successes, result));
+        }
+    }
+
+    /// <summary>
+    /// Ends the record with a newline when a kill tore its last line, so the next record starts on a line of its own
+    /// (glued to the fragment, it would be lost on the next resume).
+    /// </summary>
+    internal static void EndWithNewline(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        if (stream.Length == 0)
+        {
+            return;
+        }
+
+        stream.Seek(-1, SeekOrigin.End);
+        if (stream.ReadByte() != '\n')
+        {
+            stream.WriteByte((byte)'\n');
+            stream.Flush(flushToDisk: true);
+        }
+    }
 
     private static void Append(string path, EpisodeResult result)
     {

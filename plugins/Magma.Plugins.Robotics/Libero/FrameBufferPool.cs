@@ -8,8 +8,9 @@ namespace Magma.Plugins.Robotics.Libero;
 /// </summary>
 internal sealed class FrameBufferPool
 {
-    // Per size: at most this many idle arrays are kept; more are left to the GC.
-    private const int MaxIdlePerSize = 4;
+    // Per size: at most this many idle arrays are kept; more are left to the GC. A disposed observation gives back up
+    // to five frames of one size (agent view, wrist view, camera view, rotated view, model frame) for the next to rent.
+    private const int MaxIdlePerSize = 5;
     private readonly Dictionary<int, Stack<byte[]>> _idle = [];
     private readonly Lock _gate = new();
 

@@ -4,11 +4,15 @@ namespace Magma.Plugins.Robotics.Libero;
 
 /// <summary>
 /// One LIBERO observation, copied out of Python: the camera frames exactly as the simulator returned them (upside
-/// down, robosuite's OpenGL convention) and the proprioceptive state.
+/// down: robosuite's OpenGL convention stores rows bottom to top) and the proprioceptive state.
 /// </summary>
 /// <remarks>
+/// <para><b>Orientation.</b> <see cref="CameraView"/> is what the camera sees (the rows flipped back, as LIBERO's own
+/// video writer does with <c>[::-1]</c>). <see cref="RotatedAgentView"/> and <see cref="ModelFrame"/> are rotated 180°
+/// (<c>[::-1, ::-1]</c>), as Magma's and OpenVLA's LIBERO evaluations feed the policy: upright too, but mirrored left
+/// to right against the camera.</para>
 /// <para><b>Frame buffers and ownership.</b> The frames (<see cref="AgentView"/>, <see cref="WristView"/>, and the
-/// derived <see cref="UprightAgentView"/> and <see cref="ModelFrame"/>) live in arrays rented from the environment that
+/// derived <see cref="CameraView"/>, <see cref="RotatedAgentView"/> and <see cref="ModelFrame"/>) live in arrays rented from the environment that
 /// produced the observation. The observation owns them until it is disposed; <see cref="Dispose"/> hands them back
 /// so that a later observation of the same environment reuses them (no 196 KB allocation per frame, hence no gen-2
 /// collections in the episode loop).</para>
@@ -25,7 +29,8 @@ public sealed class LiberoObservation : IDisposable
     private readonly FrameBufferPool? _pool;
     private RgbImage? _agentView;
     private RgbImage? _wristView;
-    private RgbImage? _upright;
+    private RgbImage? _camera;
+    private RgbImage? _rotated;
     private RgbImage? _modelFrame;
     private byte[]?[]? _rented;
     private int _disposed;
@@ -42,12 +47,12 @@ public sealed class LiberoObservation : IDisposable
         _pool = pool;
         if (pool is not null)
         {
-            // Frames read through the pool: agent view, wrist view, then the two derived frames once computed.
-            _rented = [ArrayOf(agentView), wristView is null ? null : ArrayOf(wristView), null, null];
+            // Frames read through the pool: agent view, wrist view, then the three derived frames once computed.
+            _rented = [ArrayOf(agentView), wristView is null ? null : ArrayOf(wristView), null, null, null];
         }
     }
 
-    /// <summary><c>obs["agentview_image"]</c> as returned (rotated 180° relative to the scene).</summary>
+    /// <summary><c>obs["agentview_image"]</c> as returned (upside down: rows bottom to top).</summary>
     /// <exception cref="ObjectDisposedException">The observation was disposed (its frame buffers were reused).</exception>
     public RgbImage AgentView
     {
@@ -81,20 +86,52 @@ public sealed class LiberoObservation : IDisposable
     /// <summary>Whether <see cref="Dispose"/> was called (the frames are no longer available).</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>The agent view rotated 180° (upright, what a person expects to see; what the videos show). Computed once.</summary>
+    /// <summary>
+    /// The agent view as the camera sees it: the returned frame with its rows flipped back (<c>[::-1]</c>, what
+    /// LIBERO's own video writer saves). What the episode videos show by default. Computed once.
+    /// </summary>
     /// <exception cref="ObjectDisposedException">The observation was disposed.</exception>
-    public RgbImage UprightAgentView
+    public RgbImage CameraView
     {
         get
         {
             ThrowIfDisposed();
-            if (_upright is null)
+            if (_camera is null)
             {
                 RgbImage source = _agentView!;
-                _upright = LiberoFrame.Rotate180(source, RentFor(2, source.Span.Length));
+                byte[] destination = RentFor(4, source.Span.Length);
+                int row = source.Width * 3;
+                ReadOnlySpan<byte> from = source.Span;
+                for (int y = 0, h = source.Height; y < h; y++)
+                {
+                    from.Slice((h - 1 - y) * row, row).CopyTo(destination.AsSpan(y * row, row));
+                }
+
+                _camera = RgbImage.FromPixels(source.Width, source.Height, destination);
             }
 
-            return _upright;
+            return _camera;
+        }
+    }
+
+    /// <summary>
+    /// The agent view rotated 180° (<c>[::-1, ::-1]</c>): the orientation of the model input (before its JPEG
+    /// round-trip), which Magma's and OpenVLA's evaluation scripts save as videos. Mirrored left to right against
+    /// <see cref="CameraView"/>. Computed once.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The observation was disposed.</exception>
+    public RgbImage RotatedAgentView
+    {
+        get
+        {
+            ThrowIfDisposed();
+            if (_rotated is null)
+            {
+                RgbImage source = _agentView!;
+                _rotated = LiberoFrame.Rotate180(source, RentFor(2, source.Span.Length));
+            }
+
+            return _rotated;
         }
     }
 
@@ -125,7 +162,7 @@ public sealed class LiberoObservation : IDisposable
 
         byte[]?[]? rented = _rented;
         _rented = null;
-        _agentView = _wristView = _upright = _modelFrame = null;
+        _agentView = _wristView = _camera = _rotated = _modelFrame = null;
         if (rented is not null)
         {
             foreach (byte[]? array in rented)

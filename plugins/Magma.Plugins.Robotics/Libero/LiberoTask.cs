@@ -24,8 +24,8 @@ public static class LiberoProtocol
     /// <summary>Seed given to <c>env.seed</c>.</summary>
     public const int Seed = 0;
 
-    /// <summary>The suites of the LIBERO benchmark.</summary>
-    public static IReadOnlyList<string> Suites { get; } = ["libero_spatial", "libero_object", "libero_goal", "libero_10", "libero_90"];
+    /// <summary>The suites of the LIBERO benchmark (<c>libero_100</c> is <c>libero_90</c> and <c>libero_10</c> together).</summary>
+    public static IReadOnlyList<string> Suites { get; } = ["libero_spatial", "libero_object", "libero_goal", "libero_10", "libero_90", "libero_100"];
 
     /// <summary>
     /// Policy steps allowed per episode (after the wait steps): libero_spatial 220, libero_object 280,

@@ -54,7 +54,7 @@ public sealed class RoboticsPlugin : IAsyncDisposable
     [KernelFunction("list_tasks")]
     [Description("Lists the LIBERO robot tasks: JSON array of {suite, task_id, instruction, init_states}.")]
     public async Task<string> ListTasksAsync(
-        [Description("Suite to list (libero_spatial, libero_object, libero_goal, libero_10, libero_90); all when empty.")] string? suite = null,
+        [Description("Suite to list (libero_spatial, libero_object, libero_goal, libero_10, libero_90, libero_100); all when empty.")] string? suite = null,
         CancellationToken cancellationToken = default)
     {
         var list = new List<object>();
@@ -95,7 +95,7 @@ public sealed class RoboticsPlugin : IAsyncDisposable
         }
     }
 
-    /// <summary>Returns the current camera frame (upright) and the robot state.</summary>
+    /// <summary>Returns the current camera frame (as the camera sees it) and the robot state.</summary>
     [KernelFunction("observe")]
     [Description("Looks at the robot's scene: returns the third-person camera image and the robot state (end-effector position, gripper, step, done).")]
     public async Task<ChatMessageContentItemCollection> ObserveAsync(CancellationToken cancellationToken = default)
@@ -107,7 +107,7 @@ public sealed class RoboticsPlugin : IAsyncDisposable
             return
             [
                 new TextContent(State()),
-                new ImageContent(obs.UprightAgentView.EncodePng(), "image/png"),
+                new ImageContent(obs.CameraView.EncodePng(), "image/png"),
             ];
         }
         finally
@@ -182,7 +182,7 @@ public sealed class RoboticsPlugin : IAsyncDisposable
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            RgbImage frame = RequireObservation().UprightAgentView;
+            RgbImage frame = RequireObservation().CameraView;
             int[] marks = [.. Enumerable.Range(1, Math.Max(1, _options.TraceMarks))];
             DecodeResult<TracePlan> plan = await _model.PlanTraceAsync(
                 frame, marks, instruction, options: _options.TraceGeneration, cancellationToken: cancellationToken).ConfigureAwait(false);

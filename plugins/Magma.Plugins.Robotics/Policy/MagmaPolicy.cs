@@ -40,7 +40,8 @@ public sealed class MagmaPolicy : IRobotPolicy
         ArgumentException.ThrowIfNullOrEmpty(suite);
         string path = model.Package.DatasetStatisticsPath ?? throw new MagmaPackageException(
             $"{Path.Combine(model.Package.Directory, "dataset_statistics.json")}: not found. LIBERO actions are un-normalised with the " +
-            $"fine-tuned checkpoint's statistics (key '{LiberoProtocol.StatisticsKey(suite)}'); copy its dataset_statistics.json into the package.");
+            $"statistics of the LIBERO fine-tuned checkpoint the package was exported from (key '{LiberoProtocol.StatisticsKey(suite)}'); " +
+            "export such a checkpoint with tools/export/export_magma.py, which copies its dataset_statistics.json (the base Magma-8B has none).");
         ActionStatistics statistics = DatasetStatistics.Load(path).For(LiberoProtocol.StatisticsKey(suite));
         return new MagmaPolicy(model, RobotActionDecoder.ForLibero(statistics), options);
     }

@@ -33,6 +33,9 @@ public sealed class EpisodeVideoWriter : IDisposable
     /// <summary>The file being written (an <c>.avi</c> when the fallback is used).</summary>
     public string Path { get; }
 
+    /// <summary>Frames added so far.</summary>
+    public int FrameCount { get; private set; }
+
     /// <summary>Whether the video goes through ffmpeg (MP4) rather than the built-in MJPEG AVI writer.</summary>
     public bool UsesFfmpeg => _ffmpeg is not null;
 
@@ -58,7 +61,8 @@ public sealed class EpisodeVideoWriter : IDisposable
     /// <param name="frameSize">Camera frame side.</param>
     /// <param name="fps">Frames per second.</param>
     /// <param name="useFfmpeg">False forces the built-in MJPEG AVI writer.</param>
-    public static EpisodeVideoWriter Create(string path, int frameSize, int fps = 30, bool useFfmpeg = true)
+    /// <param name="label">Written at the right of the caption's second line on every frame (e.g. which view it is).</param>
+    public static EpisodeVideoWriter Create(string path, int frameSize, int fps = 30, bool useFfmpeg = true, string? label = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(frameSize);
@@ -70,7 +74,7 @@ public sealed class EpisodeVideoWriter : IDisposable
         }
 
         // H.264 with yuv420p needs even sides.
-        var annotator = new FrameAnnotator(frameSize + (frameSize & 1));
+        var annotator = new FrameAnnotator(frameSize + (frameSize & 1)) { Label = label };
         string? ffmpeg = useFfmpeg ? FindFfmpeg() : null;
         if (ffmpeg is null)
         {
@@ -108,6 +112,7 @@ public sealed class EpisodeVideoWriter : IDisposable
         ArgumentNullException.ThrowIfNull(frame);
         ObjectDisposedException.ThrowIf(_finished, this);
         byte[] rgb = _annotator.Compose(frame, instruction ?? string.Empty, step, status);
+        FrameCount++;
         if (_pipe is not null)
         {
             _pipe.Write(rgb);
@@ -145,6 +150,49 @@ public sealed class EpisodeVideoWriter : IDisposable
         {
             throw new IOException($"ffmpeg exited with {code} writing {Path}: {errors.Trim()}");
         }
+    }
+
+    /// <summary>
+    /// Stops writing and deletes the file: for an episode that was cancelled or ended before its first frame, which
+    /// must leave no empty or truncated video behind.
+    /// </summary>
+    public void Abort()
+    {
+        if (!_finished)
+        {
+            _finished = true;
+            _annotator.Dispose();
+            if (_avi is not null)
+            {
+                _avi.Dispose();
+            }
+            else
+            {
+                // Killed rather than closed: closing its input would make ffmpeg finalise a file.
+                try
+                {
+                    _ffmpeg!.Kill();
+                }
+                catch (InvalidOperationException)
+                {
+                    // It had already exited.
+                }
+
+                _ffmpeg!.WaitForExit();
+                try
+                {
+                    _pipe!.Dispose();
+                }
+                catch (IOException)
+                {
+                    // The reader is gone; nothing is left to flush.
+                }
+
+                _ffmpeg.Dispose();
+            }
+        }
+
+        File.Delete(Path);
     }
 
     /// <summary>Finishes the video if <see cref="Finish"/> was not called; an encoder error is then dropped.</summary>

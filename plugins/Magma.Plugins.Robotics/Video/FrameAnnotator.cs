@@ -32,6 +32,9 @@ internal sealed class FrameAnnotator : IDisposable
 
     internal int Width { get; }
 
+    /// <summary>Drawn right-aligned on the caption's second line of every frame, or null.</summary>
+    internal string? Label { get; init; }
+
     internal int Height { get; }
 
     /// <summary>Composes the frame and returns its RGB24 bytes (the buffer is reused by the next call).</summary>
@@ -60,6 +63,10 @@ internal sealed class FrameAnnotator : IDisposable
         string line2 = string.Create(CultureInfo.InvariantCulture, $"step {step}") + (status is null ? string.Empty : "  " + status);
         _canvas.DrawText(line1, 4, Width + 15, SKTextAlign.Left, _font, _text);
         _canvas.DrawText(line2, 4, Width + 32, SKTextAlign.Left, _font, _text);
+        if (Label is not null)
+        {
+            _canvas.DrawText(Label, Width - 4, Width + 32, SKTextAlign.Right, _font, _text);
+        }
         _canvas.Flush();
 
         ReadOnlySpan<byte> rgba = _canvasBitmap.GetPixelSpan();

@@ -92,6 +92,27 @@ public sealed class MagmaWebPolicy : IWebPolicy
     }
 
     /// <summary>
+    /// One history line of the prompt: <c>[role] name -&gt; ACTION value (outcome)</c>, single-spaced, the name left out
+    /// when the element has none and <c>[page]</c> when the action had no element (an invalid answer, a scroll).
+    /// </summary>
+    internal static string HistoryLine(string? role, string? name, WebDecision decision, string outcome)
+    {
+        var s = new StringBuilder("[").Append(string.IsNullOrWhiteSpace(role) ? "page" : role).Append(']');
+        if (!string.IsNullOrWhiteSpace(name))
+        {
+            s.Append(' ').Append(name.Trim());
+        }
+
+        s.Append(" -> ").Append(decision.Kind.ToString().ToUpperInvariant());
+        if (decision.Value is not null)
+        {
+            s.Append(' ').Append(decision.Value);
+        }
+
+        return s.Append(" (").Append(outcome).Append(')').ToString();
+    }
+
+    /// <summary>
     /// The Mind2Web-style prompt (user turn), with history lines and the mark list. Goal, history and page text are
     /// plain text: a label such as <c>Add &lt;image&gt; to cart</c> stays characters.
     /// </summary>

@@ -160,7 +160,7 @@ public sealed class WebPlugin
             trace?.Record(record);
             StepCompleted?.Invoke(this, record);
             WebMark? target = decision.Mark is int m ? obs.Find(m) : null;
-            history.Add($"[{target?.Role ?? "page"}] {target?.Name ?? ""} -> {decision.Kind.ToString().ToUpperInvariant()}{(decision.Value is null ? "" : " " + decision.Value)} ({outcome})");
+            history.Add(MagmaWebPolicy.HistoryLine(target?.Role, target?.Name, decision, outcome));
             if (decision.Kind == WebDecisionKind.Done)
             {
                 status = $"done after {step + 1} steps";

@@ -93,17 +93,54 @@ public sealed class WebTrace
         WriteIndex();
     }
 
+    /// <summary>
+    /// The Outcome cell: what acting did, without the action again (the Decision cell shows it). Effect reports read
+    /// "&lt;action&gt;: &lt;effects&gt;"; refusals and errors are shown whole.
+    /// </summary>
+    internal static string Effect(WebTraceStep step)
+    {
+        string outcome = step.Outcome;
+        switch (step.Decision.Kind)
+        {
+            case WebDecisionKind.Invalid:
+                return "no action taken";
+            case WebDecisionKind.Done:
+                return outcome;
+        }
+
+        if (outcome.StartsWith("ERROR", StringComparison.Ordinal))
+        {
+            return outcome;
+        }
+
+        // A mark's description can itself hold ": " (an element named "Email: "), so cut after it when it is known.
+        string? target = step.Decision.Mark is int m ? step.Observation.Find(m)?.Describe() : null;
+        int at = target is null ? -1 : outcome.IndexOf(target + ": ", StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            return outcome[(at + target!.Length + 2)..];
+        }
+
+        at = outcome.IndexOf(": ", StringComparison.Ordinal);
+        return at >= 0 ? outcome[(at + 2)..] : outcome;
+    }
+
     private static string StepDir(int index) => "step-" + index.ToString("000", CultureInfo.InvariantCulture);
 
     private void WriteIndex()
     {
         static string H(string s) => WebUtility.HtmlEncode(s);
         var s = new StringBuilder();
+        // Fixed column widths, and long unbroken answers (the tiny model writes such noise) wrap inside their cell
+        // instead of running over the next columns; screenshots at a readable width, full size one click away.
         s.Append("<!doctype html><html><head><meta charset=\"utf-8\"><title>Web agent trace</title><style>")
-         .Append("body{font:14px sans-serif;margin:16px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:6px;vertical-align:top}")
-         .Append("img{max-width:480px}pre{white-space:pre-wrap;max-width:420px;margin:0}</style></head><body>")
+         .Append("body{font:14px sans-serif;margin:16px}table{border-collapse:collapse;table-layout:fixed;width:100%;min-width:1200px}")
+         .Append("td,th{border:1px solid #ccc;padding:6px;vertical-align:top;overflow-wrap:anywhere;word-break:break-word}")
+         .Append("col.n{width:110px}col.shot{width:820px}col.t{width:110px}img{width:800px;max-width:100%;height:auto}")
+         .Append("pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;max-height:24em;overflow:auto}</style></head><body>")
          .Append("<h1>Web agent trace</h1><p><b>Goal:</b> ").Append(H(Goal)).Append("</p><p><b>Status:</b> ").Append(H(Status))
-         .Append("</p><table><tr><th>#</th><th>Marked screenshot</th><th>Decision</th><th>Outcome</th><th>Timings (ms)</th></tr>");
+         .Append("</p><table><colgroup><col class=\"n\"><col class=\"shot\"><col><col><col class=\"t\"></colgroup>")
+         .Append("<tr><th>#</th><th>Marked screenshot</th><th>Decision</th><th>Outcome</th><th>Timings (ms)</th></tr>");
         foreach (WebTraceStep st in _steps)
         {
             string d = StepDir(st.Index);
@@ -112,7 +149,7 @@ public sealed class WebTrace
              .Append("<td><a href=\"").Append(d).Append("/marked.png\"><img src=\"").Append(d).Append("/marked.png\"></a><br><a href=\"").Append(d)
              .Append("/clean.png\">clean</a> · <a href=\"").Append(d).Append("/marks.json\">marks</a> · <a href=\"").Append(d).Append("/prompt.txt\">prompt</a></td>")
              .Append("<td><b>").Append(H(st.Decision.ToString())).Append("</b><br><small>").Append(H(st.Decision.Note)).Append("</small><pre>")
-             .Append(H(st.Decision.RawAnswer)).Append("</pre></td><td>").Append(H(st.Outcome)).Append("</td><td>")
+             .Append(H(st.Decision.RawAnswer)).Append("</pre></td><td>").Append(H(Effect(st))).Append("</td><td>")
              .Append(CultureInfo.InvariantCulture, $"observe {o.Timings.TotalMs:0}<br>model {st.Decision.ModelMs:0}<br>act {st.ActMs:0}")
              .Append("</td></tr>");
         }

@@ -96,7 +96,12 @@ public sealed class MagmaPackage
         {
             if (!File.Exists(Path.Combine(dir, name)))
             {
-                throw new MagmaPackageException($"{name}: file is missing from '{dir}'; copy it from the checkpoint (the exporter does this).");
+                // Say where the file comes from: the Hugging Face checkpoint folder (which a user of the tiny test package
+                // or of someone else's export may not have), and how the package normally gets it.
+                throw new MagmaPackageException(
+                    $"{name}: file is missing from '{dir}'. It is the {name} of the Hugging Face checkpoint the package was exported " +
+                    $"from (e.g. microsoft/Magma-8B); tools/export/export_magma.py copies it into the package. The repository's tiny " +
+                    "test package, tests/assets/tiny-magma, has all of them.");
             }
         }
 
@@ -173,7 +178,7 @@ public sealed class MagmaPackage
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("model", out JsonElement model)
             || !model.TryGetProperty("vocab", out JsonElement vocab) || vocab.ValueKind != JsonValueKind.Object)
         {
-            throw new MagmaPackageException("tokenizer.json: field 'model.vocab' is missing or not an object; copy the checkpoint's tokenizer.json.");
+            throw new MagmaPackageException("tokenizer.json: field 'model.vocab' is missing or not an object; this is not a Hugging Face BPE tokenizer file. Use the tokenizer.json of the checkpoint the package was exported from (LLaMA-3's, as microsoft/Magma-8B ships it).");
         }
 
         foreach (JsonProperty p in vocab.EnumerateObject())

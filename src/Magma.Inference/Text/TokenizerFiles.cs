@@ -16,7 +16,9 @@ internal static class TokenizerFiles
     {
         if (!File.Exists(path))
         {
-            throw new MagmaPackageException($"Tokenizer file '{path}' is missing. Copy it from the Hugging Face checkpoint into the model folder.");
+            throw new MagmaPackageException(
+                $"Tokenizer file '{path}' is missing. It is the {Path.GetFileName(path)} of the Hugging Face checkpoint the package was exported " +
+                "from (e.g. microsoft/Magma-8B); tools/export/export_magma.py copies it into the package.");
         }
 
         try
@@ -25,7 +27,12 @@ internal static class TokenizerFiles
         }
         catch (JsonException ex)
         {
-            throw new MagmaPackageException($"Tokenizer file '{path}' is not valid JSON ({ex.Message}). Replace it with the checkpoint's original file.", ex);
+            // A clone without symbolic links (git core.symlinks=false) turns tests/assets/tiny-magma/tokenizer.json into a
+            // text file holding the link's target: say so rather than "not JSON".
+            string hint = new FileInfo(path).Length < 256 && File.ReadAllText(path).Trim() is { } text && text.EndsWith("tokenizer.json", StringComparison.Ordinal)
+                ? $" It holds the path '{text}': a symbolic link checked out as a text file (git config core.symlinks true, then check the file out again), or copy that file here."
+                : " Replace it with the tokenizer.json of the checkpoint the package was exported from.";
+            throw new MagmaPackageException($"Tokenizer file '{path}' is not valid JSON ({ex.Message}).{hint}", ex);
         }
     }
 

@@ -36,7 +36,10 @@ public sealed class DatasetStatistics
             var info = new FileInfo(path);
             if (!info.Exists)
             {
-                throw new MagmaPackageException($"{path}: dataset statistics file not found; copy the checkpoint's dataset_statistics.json into the model folder.");
+                throw new MagmaPackageException(
+                    $"{path}: dataset statistics file not found. Robot actions are un-normalised with the statistics of the fine-tuned " +
+                    "checkpoint the package was exported from (a LIBERO or other robot fine-tune ships dataset_statistics.json; " +
+                    "tools/export/export_magma.py copies it); the base Magma-8B checkpoint has none.");
             }
 
             if (info.Length > MaxFileBytes)

@@ -71,6 +71,11 @@ internal static class BenchCommand
     {
         var options = new MagmaModelOptions { Device = device == "cuda" ? MagmaDevice.Cuda : MagmaDevice.Cpu, IntraOpThreads = threads };
         var load = Stopwatch.StartNew();
+        if (options.Device == MagmaDevice.Cuda)
+        {
+            CudaProvider.EnsureBundled();
+        }
+
         await using MagmaModel model = MagmaModel.Load(package, options);
         double loadMs = load.Elapsed.TotalMilliseconds;
 

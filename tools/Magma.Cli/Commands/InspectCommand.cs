@@ -54,7 +54,8 @@ internal static class InspectCommand
 
         PackageFile[] files = [.. new DirectoryInfo(package.Directory).EnumerateFiles()
             .OrderBy(f => f.Name, StringComparer.Ordinal)
-            .Select(f => new PackageFile(f.Name, f.Length))];
+            // A linked file (the repository's tiny package links its tokenizer.json) counts with its target's size.
+            .Select(f => new PackageFile(f.Name, (f.LinkTarget is null ? f : f.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? f).Length))];
         var report = new InspectReport(true, package.Directory, !noLoad, package.TokenizerMaxId, files, files.Sum(f => f.Bytes), package.Manifest);
         await output.WriteLineAsync(json ? CliJson.Serialize(report) : Format(report)).ConfigureAwait(false);
         return ExitCodes.Success;

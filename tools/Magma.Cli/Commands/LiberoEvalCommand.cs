@@ -26,17 +26,23 @@ internal static class LiberoEvalCommand
         var actions = new Option<string>("--actions") { Description = "With --policy replay: a JSON file holding an array of 7-value actions, e.g. [[0,0,0,0,0,0,-1]]." };
         var suites = new Option<string[]>("--suite", "-s")
         {
-            Description = "LIBERO suite(s) to evaluate: libero_spatial, libero_object, libero_goal, libero_10, libero_90; repeatable.",
+            Description = "LIBERO suite(s) to evaluate: libero_spatial, libero_object, libero_goal, libero_10, libero_90, libero_100; repeatable.",
             HelpName = "suite",
             Required = true,
             AllowMultipleArgumentsPerToken = true,
         };
         suites.AcceptOnlyFromAmong([.. LiberoProtocol.Suites]);
         var trials = new Option<int>("--trials", "-n") { Description = "Trials per task, over the stored init states 0..N-1 (the reference runs 50).", DefaultValueFactory = _ => LiberoProtocol.TrialsPerTask };
-        var tasks = new Option<int[]>("--tasks", "-t") { Description = "Task ids to run in every suite (default: all).", AllowMultipleArgumentsPerToken = true };
+        var tasks = new Option<int[]>("--tasks", "-t") { Description = "Task ids to run in every suite (default: all); an id a suite does not have is an error.", AllowMultipleArgumentsPerToken = true };
         var maxSteps = new Option<int?>("--max-steps") { Description = "Policy steps per episode (default: the suite's reference value, e.g. 300 for libero_goal)." };
         var parallel = new Option<int>("--parallel") { Description = "Tasks run at once, each in its own environment and thread (the model is shared).", DefaultValueFactory = _ => 1 };
         var noVideo = new Option<bool>("--no-video") { Description = "Do not write a video per episode." };
+        var videoView = new Option<string>("--video-view")
+        {
+            Description = "Orientation of the videos: camera (what the camera sees, as LIBERO's own videos; the default) or model-input (rotated 180°, as Magma's and OpenVLA's evaluation scripts save it: mirrored left to right).",
+            DefaultValueFactory = _ => "camera",
+        };
+        videoView.AcceptOnlyFromAmong("camera", "model-input");
         var python = new Option<string>("--python") { Description = "The libpython3.x.so to embed (default: MAGMA_PYTHON_LIBRARY, PYTHONNET_PYDLL, then the system Python)." };
         var pythonExe = new Option<string>("--python-exe") { Description = "The python executable of the environment where LIBERO is installed (a venv's or conda's bin/python), so its site-packages are found." };
         var liberoPath = new Option<string>("--libero-path") { Description = "A folder put first on sys.path (a LIBERO checkout that is not pip-installed)." };
@@ -44,7 +50,7 @@ internal static class LiberoEvalCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object (per suite, per task, timings, every episode) instead of the table; progress lines go to stderr." };
         var command = new Command("libero-eval", "Evaluate a robot policy on LIBERO with the reference protocol (resumable).")
         {
-            policy, actions, suites, trials, tasks, maxSteps, parallel, noVideo, python, pythonExe, liberoPath, output, json,
+            policy, actions, suites, trials, tasks, maxSteps, parallel, noVideo, videoView, python, pythonExe, liberoPath, output, json,
         };
         model.AddTo(command, maxTokens: false);
         CliHelp.SetEpilogue(command, """
@@ -54,12 +60,13 @@ internal static class LiberoEvalCommand
               magma libero-eval --policy replay --actions still.json --suite libero_goal --trials 2 --no-video --out /tmp/check
 
             LIBERO runs in an embedded CPython (pythonnet): --python picks the libpython, --python-exe the environment
-            whose site-packages hold LIBERO. Set MUJOCO_GL=egl for headless rendering.
+            whose site-packages hold LIBERO. For headless rendering export MUJOCO_GL=egl (or osmesa) before running.
             Resumable: every finished episode is appended to <out>/episodes.jsonl at once; run the same command
             again with the same --out and only the unfinished episodes run.
-            Ctrl+C stops after the episodes in flight and keeps every finished one (report written, exit 130).
+            Ctrl+C stops at once: the episodes in flight are dropped (no video is left for them; they run again on
+            resume) and every finished one is kept (report written, exit 130).
 
-            Exit codes: 0 done, 1 package/Python/LIBERO error, 2 usage, 130 cancelled.
+            Exit codes: 0 done, 1 package/Python/LIBERO error or a task id the suite does not have, 2 usage, 130 cancelled.
             """);
         CliOptions.AtLeastOne(trials);
         CliOptions.AtLeastOne(parallel);
@@ -99,6 +106,7 @@ internal static class LiberoEvalCommand
                 OutputDirectory = Path.GetFullPath(parse.GetRequiredValue(output)),
                 Parallelism = parse.GetValue(parallel),
                 RecordVideos = !parse.GetValue(noVideo),
+                VideoView = parse.GetValue(videoView) == "model-input" ? EpisodeVideoView.ModelInput : EpisodeVideoView.Camera,
                 Episode = new EpisodeOptions { MaxSteps = parse.GetValue(maxSteps) },
             };
             var host = new PythonHostOptions

@@ -41,6 +41,14 @@ internal sealed class ModelArguments
         }
     }
 
-    public MagmaModel Load(ParseResult parse) =>
-        MagmaModel.Load(parse.GetRequiredValue(Model), new MagmaModelOptions { Device = parse.GetValue(Cuda) ? MagmaDevice.Cuda : MagmaDevice.Cpu });
+    public MagmaModel Load(ParseResult parse)
+    {
+        bool cuda = parse.GetValue(Cuda);
+        if (cuda)
+        {
+            CudaProvider.EnsureBundled();
+        }
+
+        return MagmaModel.Load(parse.GetRequiredValue(Model), new MagmaModelOptions { Device = cuda ? MagmaDevice.Cuda : MagmaDevice.Cpu });
+    }
 }

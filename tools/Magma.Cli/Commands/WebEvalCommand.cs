@@ -31,7 +31,7 @@ internal static class WebEvalCommand
         };
         var seeds = new Option<int>("--seeds") { Description = "Episodes per task (seeds 0..N-1).", DefaultValueFactory = _ => 1 };
         var steps = new Option<int>("--steps") { Description = "Most actions per episode.", DefaultValueFactory = _ => 12 };
-        var output = new Option<string>("--out", "-o") { Description = "Folder for report.md and results.json.", DefaultValueFactory = _ => "web-eval" };
+        var output = new Option<string>("--out", "-o") { Description = "Folder for report.md and results.json (default out/web-eval).", DefaultValueFactory = _ => Path.Combine("out", "web-eval") };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (per task, overall, every episode) instead of the table; progress lines go to stderr." };
         var command = new Command("web-eval", "Run web tasks in headless Chromium with a policy; report success, steps and latency per task.")
         {

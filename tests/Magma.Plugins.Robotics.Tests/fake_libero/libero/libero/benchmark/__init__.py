@@ -98,8 +98,18 @@ class LIBERO_90(Benchmark):
     name = "libero_90"
 
 
+class LIBERO_100(Benchmark):
+    """LIBERO-100 = LIBERO-90 + LIBERO-10: their tasks, in their own bddl folders."""
+    name = "libero_100"
+
+    def __init__(self, task_order_index=0):
+        self.task_order_index = task_order_index
+        self.tasks = LIBERO_90(task_order_index).tasks + LIBERO_10(task_order_index).tasks
+        self.n_tasks = len(self.tasks)
+
+
 def get_benchmark_dict():
-    return {c.name: c for c in (LIBERO_SPATIAL, LIBERO_OBJECT, LIBERO_GOAL, LIBERO_10, LIBERO_90)}
+    return {c.name: c for c in (LIBERO_SPATIAL, LIBERO_OBJECT, LIBERO_GOAL, LIBERO_10, LIBERO_90, LIBERO_100)}
 
 
 def find_task(bddl_file_name):

@@ -7,9 +7,14 @@ import numpy as np
 
 from libero.libero import benchmark
 
-# The agent view as a [::-1, ::-1] strided view (default: exercises the plugin's copy of strided frames), or, when
-# True, as real LIBERO hands it: robosuite 1.4's "opengl" convention returns img[::1] of a contiguous render.
+# The agent view as a [::-1] strided view of the scene (default: exercises the plugin's copy of strided frames), or,
+# when True, as real LIBERO hands it: robosuite 1.4's "opengl" convention returns the contiguous render buffer, whose
+# rows run bottom to top (the scene flipped vertically, not rotated: LIBERO's own video writer saves img[::-1]).
 AGENT_VIEW_CONTIGUOUS = False
+
+# Task names (e.g. "OPEN_THE_MIDDLE_DRAWER_OF_THE_CABINET") whose OffScreenRenderEnv(...) raises, as a real one does
+# when MuJoCo cannot create its GL context or a bddl file does not parse. Tests add and remove names.
+FAIL_ON_CREATE = set()
 
 ACTION_DIM = 7
 STEP_SCALE = 0.05
@@ -36,6 +41,8 @@ class OffScreenRenderEnv:
         if found is None:
             raise ValueError(f"{bddl} is not a task of any suite")
         self.suite, self.task_id, self.task = found
+        if self.task.name in FAIL_ON_CREATE:
+            raise RuntimeError(f"fake MuJoCo: could not create the OpenGL context for {self.task.name}")
         self.height = int(kwargs.get("camera_heights", 128))
         self.width = int(kwargs.get("camera_widths", 128))
         # Like a MuJoCo OpenGL context: bound to the creating thread.
@@ -101,11 +108,11 @@ class OffScreenRenderEnv:
             agent = np.zeros((self.height, self.width, 3), dtype=np.uint8)
             wrist = np.zeros((self.height, self.width, 3), dtype=np.uint8)
         else:
-            upright = self._render_upright()
-            agent = upright[::-1, ::-1]  # OpenGL convention: upside down
+            scene = self._render_scene()
+            agent = scene[::-1]  # OpenGL convention: rows bottom to top
             if AGENT_VIEW_CONTIGUOUS:
                 agent = np.ascontiguousarray(agent)  # the render's own buffer, as robosuite returns it
-            wrist = np.ascontiguousarray(self._render_wrist()[::-1, ::-1])
+            wrist = np.ascontiguousarray(self._render_wrist()[::-1])
         return {
             "agentview_image": agent,
             "robot0_eye_in_hand_image": wrist,
@@ -115,7 +122,8 @@ class OffScreenRenderEnv:
             "target_pos": self.state[3:6].copy(),
         }
 
-    def _render_upright(self):
+    def _render_scene(self):
+        """The agent view as the camera sees it (left and right differ: red top-left, green top-right)."""
         h, w = self.height, self.width
         img = np.full((h, w, 3), 40, dtype=np.uint8)
         b = max(4, h // 8)
