@@ -17,7 +17,7 @@ public sealed class ImageBudgetTests(TinyMagmaFixture fixture)
     private readonly MagmaModel _model = fixture.Model;
 
     private static IReadOnlyList<ChatTurn> Turns(int images) =>
-        MagmaPrompts.Conversation(string.Concat(Enumerable.Repeat(MagmaPrompts.Image(true) + "\n", images)) + "What is this?");
+        MagmaPrompts.Conversation(ChatContent.Join("\n", [.. Enumerable.Repeat(MagmaPrompts.Image(true), images), "What is this?"]));
 
     private static EncodedImage[] HeaderOnly(int count, int width, int height) =>
         [.. Enumerable.Range(0, count).Select(i => EncodedImage.Read(TestImages.PngHeaderOnly(width, height), sourceName: $"bomb{i}.png"))];
