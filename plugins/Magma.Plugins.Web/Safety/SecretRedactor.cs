@@ -1,0 +1,98 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Magma.Plugins.Web.Safety;
+
+/// <summary>
+/// Replaces each configured secret's value — as typed, percent-encoded (URL), form-encoded (<c>+</c> for spaces),
+/// JSON-escaped and HTML-escaped — by its placeholder <c>{{secret:NAME}}</c>. Every string the web plugin hands out
+/// (effect reports, observations, mark names and values, URLs, errors, traces) passes through <see cref="Redact"/>,
+/// so a secret is hidden by its value wherever the page puts it, not by the field it was typed into.
+/// </summary>
+internal sealed class SecretRedactor
+{
+    /// <summary>The shortest secret accepted: shorter values would redact ordinary text everywhere.</summary>
+    internal const int MinLength = 4;
+
+    private readonly (string Variant, string Placeholder, string Name)[] _variants;
+
+    /// <exception cref="ArgumentException">A secret's name is not <c>[A-Za-z0-9_.-]+</c> or its value is shorter than 4 characters.</exception>
+    public SecretRedactor(IReadOnlyDictionary<string, string> secrets)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        var variants = new List<(string, string, string)>();
+        foreach ((string name, string value) in secrets)
+        {
+            if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-'))
+            {
+                throw new ArgumentException($"WebSessionOptions.Secrets: name \"{name}\" must be letters, digits, '_', '.' or '-' (it is typed as {{{{secret:NAME}}}}).", nameof(secrets));
+            }
+
+            if (value is null || value.Length < MinLength)
+            {
+                throw new ArgumentException(
+                    $"WebSessionOptions.Secrets[\"{name}\"] is shorter than {MinLength} characters; such a value cannot be redacted by value without hiding ordinary text. Use the real credential.",
+                    nameof(secrets));
+            }
+
+            string placeholder = "{{secret:" + name + "}}";
+            foreach (string v in Encodings(value).Distinct(StringComparer.Ordinal))
+            {
+                variants.Add((v, placeholder, name));
+            }
+        }
+
+        // Longest first, so that an encoded form is replaced whole before a shorter variant inside it.
+        _variants = [.. variants.OrderByDescending(v => v.Item1.Length)];
+    }
+
+    /// <summary>Whether any secret is configured.</summary>
+    public bool Any => _variants.Length > 0;
+
+    /// <summary>The text with every secret value (in any of its encodings) replaced by its placeholder.</summary>
+    public string Redact(string? text)
+    {
+        if (string.IsNullOrEmpty(text) || _variants.Length == 0)
+        {
+            return text ?? "";
+        }
+
+        foreach ((string variant, string placeholder, _) in _variants)
+        {
+            text = text.Replace(variant, placeholder, StringComparison.OrdinalIgnoreCase);
+        }
+
+        return text;
+    }
+
+    /// <summary>The name of the first secret whose value (in any encoding) occurs in <paramref name="text"/>, or null.</summary>
+    public string? Find(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        foreach ((string variant, _, string name) in _variants)
+        {
+            if (text.Contains(variant, StringComparison.OrdinalIgnoreCase))
+            {
+                return name;
+            }
+        }
+
+        return null;
+    }
+
+    private static IEnumerable<string> Encodings(string value)
+    {
+        yield return value;
+        string escaped = Uri.EscapeDataString(value);
+        yield return escaped;
+        yield return WebUtility.UrlEncode(value);                 // form encoding: spaces as '+'
+        yield return escaped.Replace("%20", "+", StringComparison.Ordinal);
+        yield return WebUtility.HtmlEncode(value);
+        yield return JsonEncodedText.Encode(value).ToString();      // \u0022-style escapes in JSON bodies
+        yield return JsonSerializer.Serialize(value)[1..^1];       // the same, as JavaScript's JSON.stringify writes most
+    }
+}
