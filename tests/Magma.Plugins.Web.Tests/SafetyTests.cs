@@ -185,19 +185,6 @@ public sealed class SafetyTests
         }
     }
 
-    [Theory]
-    [InlineData("click", "Delete account", false, false, true)]
-    [InlineData("click", "Refresh list", false, false, false)]
-    [InlineData("click", "Place order", false, false, true)]
-    [InlineData("click", "Go", true, false, true)]
-    [InlineData("type", "Password", false, true, true)]
-    [InlineData("type", "Search", false, false, false)]
-    public void Risk_classification(string action, string name, bool submit, bool passwordForm, bool risky)
-    {
-        var mark = new WebMark { Id = 0, Role = "button", Name = name, Tag = "button", IsSubmit = submit, InPasswordForm = passwordForm, CssBox = default, PixelBox = default };
-        Assert.Equal(risky, ActionRisk.Classify(action, mark, pressEnter: passwordForm) is not null);
-    }
-
     [Fact]
     public async Task A_missing_chromium_names_the_path_and_the_package_to_install()
     {

@@ -45,7 +45,7 @@ internal static class ChromiumArguments
             "--proxy-bypass-list=<-loopback>",
             // The proxy resolves names; Chromium resolving any itself (DNS prefetch, a direct socket) is a leak channel.
             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-            "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+            "--webrtc-ip-handling-policy=disable_non_proxied_udp",
             "--dns-prefetch-disable",
             "--disable-quic",
             "--disable-background-networking", "--disable-component-update", "--disable-default-apps", "--disable-sync",

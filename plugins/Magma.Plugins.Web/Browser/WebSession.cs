@@ -38,6 +38,11 @@ public sealed partial class WebSession : IAsyncDisposable
     private readonly List<BlockedEvent> _blocked = [];
     private readonly List<string> _refused = [];
     private volatile ActionScope? _scope;
+    private readonly Dictionary<IRequest, long> _inflight = new(ReferenceEqualityComparer.Instance); // request → when it started
+    private long _requests;
+    private TaskCompletionSource _networkSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _pagesSeen;
+    private TaskCompletionSource _pageSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile string? _lastAllowedUrl; // the main frame's last allowed page: where a refused navigation returns
     private readonly List<string> _dialogs = [];
     private readonly List<Task> _pending = [];
@@ -85,6 +90,9 @@ public sealed partial class WebSession : IAsyncDisposable
     {
         get { lock (_gate) { return [.. _blocked]; } }
     }
+
+    /// <summary>Raised (on a thread-pool thread) each time the allow-list refuses something; also listed in <see cref="Blocked"/>.</summary>
+    public event EventHandler<BlockedEvent>? RequestBlocked;
 
     /// <summary>Requests and actions the approval gate refused so far (nothing of them was sent or done).</summary>
     public IReadOnlyList<string> Refused
@@ -179,6 +187,9 @@ public sealed partial class WebSession : IAsyncDisposable
             owner = session;
             await context.RouteAsync("**/*", session.RouteAsync).ConfigureAwait(false);
             context.Page += session.OnNewPage;
+            context.Request += session.OnRequest;
+            context.RequestFinished += session.OnRequestEnded;
+            context.RequestFailed += session.OnRequestEnded;
             session.Attach(page);
             return session;
         }
@@ -275,7 +286,7 @@ public sealed partial class WebSession : IAsyncDisposable
             masks.Add(new MarkBox(F(m, "x") * dsf, F(m, "y") * dsf, F(m, "w") * dsf, F(m, "h") * dsf));
         }
 
-        if (raw.TryGetProperty("fields", out JsonElement fields))
+        if (raw.TryGetProperty("fields", out JsonElement fields) && fields.ValueKind == JsonValueKind.Array)
         {
             // By value, at every observation: a field the page re-rendered or copied the secret into is masked as well.
             foreach (JsonElement f in fields.EnumerateArray())
@@ -581,9 +592,10 @@ public sealed partial class WebSession : IAsyncDisposable
             scope = scope with { Approved = true };
         }
 
-        int blockedBefore, refusedBefore, dialogsBefore;
+        int blockedBefore, refusedBefore, dialogsBefore, pagesSeenBefore;
         lock (_gate)
         {
+            pagesSeenBefore = _pagesSeen;
             blockedBefore = _blocked.Count;
             refusedBefore = _refused.Count;
             dialogsBefore = _dialogs.Count;
@@ -592,6 +604,12 @@ public sealed partial class WebSession : IAsyncDisposable
 
         IPage pageBefore = _page;
         JsonElement before = await StateAsync(observationId, mark).ConfigureAwait(false);
+        long since;
+        lock (_gate)
+        {
+            since = _requests;
+        }
+
         _scope = scope;
         JsonElement after;
         try
@@ -605,9 +623,9 @@ public sealed partial class WebSession : IAsyncDisposable
                 // A refused or unapproved navigation surfaces as an aborted one; the effect report says so.
             }
 
-            await SettleAsync().ConfigureAwait(false);
+            await SettleAsync(since).ConfigureAwait(false);
             after = await StateAsync(observationId, mark).ConfigureAwait(false);
-            if (ReferenceEquals(pageBefore, _page) && Int(after, "opened") > Int(before, "opened") && await WaitForNewPageAsync().ConfigureAwait(false))
+            if (ReferenceEquals(pageBefore, _page) && Int(after, "opened") > Int(before, "opened") && await WaitForNewPageAsync(pagesSeenBefore).ConfigureAwait(false))
             {
                 // The page asked for a tab whose 'page' event arrived after the settle (a loaded machine): report on it.
                 after = await StateAsync(observationId, mark).ConfigureAwait(false);
@@ -658,36 +676,48 @@ public sealed partial class WebSession : IAsyncDisposable
         };
     }
 
-    /// <summary>Waits up to the settle timeout for a requested tab to be adopted (or refused); true when one was adopted.</summary>
-    private async Task<bool> WaitForNewPageAsync()
+    /// <summary>
+    /// Waits (up to the settle timeout) for the 'page' event of a tab the page asked for, then for its adoption or
+    /// refusal; true when it was adopted. Event-driven: the count of pages seen is compared, not a clock polled.
+    /// </summary>
+    private async Task<bool> WaitForNewPageAsync(int pagesSeenBefore)
     {
+        var deadline = TimeSpan.FromMilliseconds(_options.SettleTimeoutMilliseconds);
         var sw = Stopwatch.StartNew();
-        int refused;
-        lock (_gate)
+        while (true)
         {
-            refused = _blocked.Count;
-        }
-
-        while (sw.ElapsedMilliseconds < _options.SettleTimeoutMilliseconds)
-        {
-            await DrainPendingAsync().ConfigureAwait(false);
+            Task signal;
             lock (_gate)
             {
-                if (_newPage is not null)
+                if (_pagesSeen > pagesSeenBefore)
                 {
-                    return true;
+                    break;
                 }
 
-                if (_blocked.Count > refused)
-                {
-                    return false;
-                }
+                signal = _pageSignal.Task;
             }
 
-            await Task.Delay(25).ConfigureAwait(false);
+            TimeSpan left = deadline - sw.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            try
+            {
+                await signal.WaitAsync(left).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return false;
+            }
         }
 
-        return false;
+        await DrainPendingAsync().ConfigureAwait(false);
+        lock (_gate)
+        {
+            return _newPage is not null;
+        }
     }
 
     private static int Int(JsonElement state, string name) =>
@@ -717,7 +747,8 @@ public sealed partial class WebSession : IAsyncDisposable
         }
     }
 
-    private async Task SettleAsync()
+    /// <summary>Load state, DOM quiet, then the requests started since <paramref name="since"/> and held ones.</summary>
+    private async Task SettleAsync(long since)
     {
         await DrainPendingAsync().ConfigureAwait(false);
         for (int attempt = 0; attempt < 3; attempt++)
@@ -726,18 +757,91 @@ public sealed partial class WebSession : IAsyncDisposable
             {
                 await WaitForLoadAsync().ConfigureAwait(false);
                 await EvalAsync("quiet", new { quietMs = _options.SettleQuietMilliseconds, capMs = _options.SettleTimeoutMilliseconds }).ConfigureAwait(false);
-                if (!await DrainPendingAsync().ConfigureAwait(false))
+                bool waited = await NetworkIdleAsync(since).ConfigureAwait(false);
+                if (!await DrainPendingAsync().ConfigureAwait(false) && !waited)
                 {
                     return;
                 }
 
-                // Held requests were answered (or dialogs and tabs handled) meanwhile: what they set off settles too.
+                // Requests were still in flight, or held requests were answered (or dialogs and tabs handled) meanwhile:
+                // what they set off settles too.
             }
             catch (PlaywrightException)
             {
                 // Execution context destroyed by a navigation that started after the action: wait for it and retry.
             }
         }
+    }
+
+    /// <summary>
+    /// Waits (up to the settle timeout) until no request is in flight — each redirect hop, refusal and held request has
+    /// ended — so the effect report includes them. Event streams and WebSockets are long-lived by design and not waited
+    /// for. True when it had to wait.
+    /// </summary>
+    private async Task<bool> NetworkIdleAsync(long since)
+    {
+        var sw = Stopwatch.StartNew();
+        var cap = TimeSpan.FromMilliseconds(_options.SettleTimeoutMilliseconds);
+        bool waited = false;
+        while (true)
+        {
+            Task changed;
+            lock (_gate)
+            {
+                if (!_inflight.Values.Any(n => n > since))
+                {
+                    return waited;
+                }
+
+                changed = _networkSignal.Task;
+            }
+
+            TimeSpan left = cap - sw.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                return waited;
+            }
+
+            waited = true;
+            try
+            {
+                await changed.WaitAsync(left).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return waited;
+            }
+        }
+    }
+
+    private void OnRequest(object? sender, IRequest request)
+    {
+        if (request.ResourceType is "eventsource" or "websocket")
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _inflight[request] = ++_requests;
+        }
+    }
+
+    private void OnRequestEnded(object? sender, IRequest request)
+    {
+        TaskCompletionSource signal;
+        lock (_gate)
+        {
+            if (!_inflight.Remove(request))
+            {
+                return;
+            }
+
+            signal = _networkSignal;
+            _networkSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        signal.TrySetResult();
     }
 
     private async Task WaitForLoadAsync()
@@ -882,13 +986,20 @@ public sealed partial class WebSession : IAsyncDisposable
 
     private void OnNewPage(object? sender, IPage page)
     {
+        TaskCompletionSource seen;
         lock (_gate)
         {
             if (!ReferenceEquals(page, _page))
             {
                 _pending.Add(AdoptAsync(page));
             }
+
+            _pagesSeen++;
+            seen = _pageSignal;
+            _pageSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+
+        seen.TrySetResult();
     }
 
     private async Task AdoptAsync(IPage page)
@@ -1029,10 +1140,13 @@ public sealed partial class WebSession : IAsyncDisposable
 
     private void Record(string kind, string url)
     {
+        var e = new BlockedEvent(kind, Shown(url), DateTimeOffset.UtcNow);
         lock (_gate)
         {
-            _blocked.Add(new BlockedEvent(kind, Shown(url), DateTimeOffset.UtcNow));
+            _blocked.Add(e);
         }
+
+        RequestBlocked?.Invoke(this, e);
     }
 
     /// <summary>Redacted first, then shortened, so that no prefix of a secret survives the cut.</summary>
