@@ -55,7 +55,7 @@ internal sealed class AttackSite : IAsyncDisposable
     }
 
     /// <summary>The attacker's log, apart from the control, once a control connection and datagram have arrived.</summary>
-    public Task<IReadOnlyList<string>> AttackerLogAsync() => Attacker.EverythingButControlAsync();
+    public Task<IReadOnlyList<string>> AttackerLogAsync(int since = 0) => Attacker.EverythingButControlAsync(since);
 
     /// <summary>Resolves when the session has refused a request whose URL contains <paramref name="url"/>.</summary>
     public Task BlockedAsync(string url)

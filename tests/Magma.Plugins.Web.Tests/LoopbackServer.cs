@@ -90,7 +90,7 @@ internal sealed class LoopbackServer : IAsyncDisposable
     /// are logged, and returns every other entry. Whatever the browser sent before is logged before the control (loopback
     /// completes connections at once and the server accepts and receives in order), so an empty result means nothing came.
     /// </summary>
-    public async Task<IReadOnlyList<string>> EverythingButControlAsync()
+    public async Task<IReadOnlyList<string>> EverythingButControlAsync(int since = 0)
     {
         string id = Guid.NewGuid().ToString("N");
         using (var client = new TcpClient(AddressFamily.InterNetwork))
@@ -115,7 +115,7 @@ internal sealed class LoopbackServer : IAsyncDisposable
 
         lock (_log)
         {
-            return [.. _log.Where(e => !_controls.Contains(e) && !e.Contains("control-", StringComparison.Ordinal))];
+            return [.. _log.Skip(since).Where(e => !_controls.Contains(e) && !e.Contains("control-", StringComparison.Ordinal))];
         }
     }
 

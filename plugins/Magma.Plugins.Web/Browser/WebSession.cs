@@ -931,14 +931,15 @@ public sealed partial class WebSession : IAsyncDisposable
 
             // data:/blob:/javascript: documents never go through routing or the proxy, so they are caught here. A refused
             // http(s) request was recorded where it was refused (routing or proxy); only its error page lands here.
-            if (!url.StartsWith("chrome-error:", StringComparison.Ordinal) && !url.StartsWith("http", StringComparison.OrdinalIgnoreCase))
-            {
-                Record(frame.ParentFrame is null ? "navigation" : "frame navigation", url);
-            }
-
             lock (_gate)
             {
                 _pending.Add(frame.ParentFrame is null ? RecoverMainFrameAsync(page) : BlankFrameAsync(frame));
+            }
+
+            // Recorded after the recovery is pending, so that whoever reacts to the record and then observes waits for it.
+            if (!url.StartsWith("chrome-error:", StringComparison.Ordinal) && !url.StartsWith("http", StringComparison.OrdinalIgnoreCase))
+            {
+                Record(frame.ParentFrame is null ? "navigation" : "frame navigation", url);
             }
         };
     }

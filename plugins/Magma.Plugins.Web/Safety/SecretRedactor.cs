@@ -65,7 +65,10 @@ internal sealed class SecretRedactor
         return text;
     }
 
-    /// <summary>The name of the first secret whose value (in any encoding) occurs in <paramref name="text"/>, or null.</summary>
+    /// <summary>
+    /// The name of the first secret whose value (in any encoding) occurs in <paramref name="text"/>, or null. Text that
+    /// holds percent escapes is also searched decoded, so a mix of escaped and literal characters is found too.
+    /// </summary>
     public string? Find(string? text)
     {
         if (string.IsNullOrEmpty(text))
@@ -73,6 +76,34 @@ internal sealed class SecretRedactor
             return null;
         }
 
+        if (text.Contains('%', StringComparison.Ordinal) || text.Contains('+', StringComparison.Ordinal))
+        {
+            string? decoded = null;
+            try
+            {
+                decoded = Uri.UnescapeDataString(text);
+            }
+            catch (UriFormatException)
+            {
+                // Not decodable as a whole; the encoded variants below still apply.
+            }
+
+            if (decoded is not null && decoded != text && FindPlain(decoded) is { } inDecoded)
+            {
+                return inDecoded;
+            }
+
+            if (decoded is not null && FindPlain(decoded.Replace('+', ' ')) is { } inForm)
+            {
+                return inForm;
+            }
+        }
+
+        return FindPlain(text);
+    }
+
+    private string? FindPlain(string text)
+    {
         foreach ((string variant, _, string name) in _variants)
         {
             if (text.Contains(variant, StringComparison.OrdinalIgnoreCase))
@@ -84,6 +115,29 @@ internal sealed class SecretRedactor
         return null;
     }
 
+    private static string Percent(string value, Func<char, bool> keep, bool spaceAsPlus)
+    {
+        var s = new System.Text.StringBuilder();
+        foreach (byte b in System.Text.Encoding.UTF8.GetBytes(value))
+        {
+            char c = (char)b;
+            if (b < 0x80 && keep(c))
+            {
+                s.Append(c);
+            }
+            else if (spaceAsPlus && c == ' ')
+            {
+                s.Append('+');
+            }
+            else
+            {
+                s.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        return s.ToString();
+    }
+
     private static IEnumerable<string> Encodings(string value)
     {
         yield return value;
@@ -92,6 +146,11 @@ internal sealed class SecretRedactor
         yield return WebUtility.UrlEncode(value);                 // form encoding: spaces as '+'
         yield return escaped.Replace("%20", "+", StringComparison.Ordinal);
         yield return WebUtility.HtmlEncode(value);
+        // What browsers write (WHATWG URL): the query set (C0, space, " # < > ' and non-ASCII), the path set (also ? ` { }),
+        // and application/x-www-form-urlencoded (all but alphanumerics and * - . _, space as '+').
+        yield return Percent(value, c => c > ' ' && c < 0x7F && !"\"#<>'".Contains(c, StringComparison.Ordinal), spaceAsPlus: false);
+        yield return Percent(value, c => c > ' ' && c < 0x7F && !"\"#<>'?`{}".Contains(c, StringComparison.Ordinal), spaceAsPlus: false);
+        yield return Percent(value, c => char.IsAsciiLetterOrDigit(c) || c is '*' or '-' or '.' or '_', spaceAsPlus: true);
         yield return JsonEncodedText.Encode(value).ToString();      // \u0022-style escapes in JSON bodies
         yield return JsonSerializer.Serialize(value)[1..^1];       // the same, as JavaScript's JSON.stringify writes most
     }
