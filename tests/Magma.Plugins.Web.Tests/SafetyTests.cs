@@ -18,7 +18,8 @@ public sealed class SafetyTests
         await using WebSession session = await Pages.LaunchAsync();
         await Assert.ThrowsAsync<WebPolicyException>(() => session.OpenAsync("http://evil.test/"));
         await Assert.ThrowsAsync<WebPolicyException>(() => session.OpenAsync("data:text/html,<b>x</b>"));
-        Assert.Equal(2, session.Blocked.Count);
+        Assert.Contains(session.Blocked, b => b.ToString() == "blocked navigation to http://evil.test/");
+        Assert.Contains(session.Blocked, b => b.ToString().StartsWith("blocked navigation to data:text/html", StringComparison.Ordinal));
 
         await session.OpenAsync(Pages.Url("safety.html"));
         WebObservation obs = await session.ObserveAsync();
@@ -28,17 +29,22 @@ public sealed class SafetyTests
 
         obs = await session.ObserveAsync();
         WebEffect fetch = await session.ClickAsync(obs.Id, ByName(obs, "Fetch offsite").Id);
-        Assert.Contains(fetch.Blocked, b => b.StartsWith("blocked request to http://evil.test/data", StringComparison.Ordinal));
-        Assert.Equal("failed", await session.Page.EvaluateAsync<string>("() => window.FETCHED"));
+        Assert.Contains(fetch.Blocked, b => b.StartsWith("blocked fetch to http://evil.test/data", StringComparison.Ordinal));
+        Assert.Equal("failed", await session.Page.EvaluateAsync<string>("() => window.FETCH_DONE.then(function () { return window.FETCHED; })"));
 
         WebEffect pop = await session.ClickAsync(obs.Id, ByName(obs, "Open offsite window").Id);
         Assert.Contains(pop.Blocked, b => b.Contains("evil.test/popup", StringComparison.Ordinal));
         Assert.EndsWith("/safety.html", session.Page.Url, StringComparison.Ordinal);
         Assert.Single(session.Page.Context.Pages);
 
+        // A data: frame's document never passes routing or the proxy; its navigation event reports it. The test waits on
+        // that event rather than on the click's settle, which a loaded machine can outrun.
         obs = await session.ObserveAsync();
-        WebEffect frame = await session.ClickAsync(obs.Id, ByName(obs, "Data frame").Id);
-        Assert.Contains(frame.Blocked, b => b.StartsWith("blocked frame navigation to data:", StringComparison.Ordinal));
+        var dataFrame = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        session.RequestBlocked += (_, e) => { if (e.Kind == "frame navigation" && e.Url.StartsWith("data:", StringComparison.Ordinal)) { dataFrame.TrySetResult(); } };
+        await session.ClickAsync(obs.Id, ByName(obs, "Data frame").Id);
+        await dataFrame.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Contains(session.Blocked, b => b.ToString().StartsWith("blocked frame navigation to data:", StringComparison.Ordinal));
         Assert.DoesNotContain((await session.ObserveAsync()).Marks, m => m.Name == "inside data");
 
         obs = await session.ObserveAsync();
@@ -183,19 +189,6 @@ public sealed class SafetyTests
         {
             Directory.Delete(site, recursive: true);
         }
-    }
-
-    [Theory]
-    [InlineData("click", "Delete account", false, false, true)]
-    [InlineData("click", "Refresh list", false, false, false)]
-    [InlineData("click", "Place order", false, false, true)]
-    [InlineData("click", "Go", true, false, true)]
-    [InlineData("type", "Password", false, true, true)]
-    [InlineData("type", "Search", false, false, false)]
-    public void Risk_classification(string action, string name, bool submit, bool passwordForm, bool risky)
-    {
-        var mark = new WebMark { Id = 0, Role = "button", Name = name, Tag = "button", IsSubmit = submit, InPasswordForm = passwordForm, CssBox = default, PixelBox = default };
-        Assert.Equal(risky, ActionRisk.Classify(action, mark, pressEnter: passwordForm) is not null);
     }
 
     [Fact]

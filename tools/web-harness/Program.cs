@@ -6,7 +6,7 @@ using Magma.WebHarness;
 
 // Usage:
 //   dotnet run --project tools/web-harness -c Release -- --policy oracle|random|magma [--suite tests/assets/web]
-//       [--miniwob <miniwob-plusplus>/miniwob/html] [--tasks a,b] [--seeds N] [--steps N] [--model <package>] [--verbose]
+//       [--miniwob <miniwob-plusplus>/miniwob/html] [--tasks a,b] [--seeds N] [--steps N] [--model <package>] [--verbose] [--gate deny]
 string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
 
 string policyName = Arg("--policy") ?? "oracle";
@@ -37,7 +37,13 @@ var runner = new TaskRunner(source, factory, steps, args.Contains("--verbose") ?
 var results = new List<EpisodeResult>();
 await using (WebSession session = await WebSession.LaunchAsync(source.SessionOptions))
 {
-    Console.WriteLine($"chromium {session.BrowserVersion}; {source.Name}; policy {policyName}; {seeds} seed(s)");
+    if (Arg("--gate") == "deny")
+    {
+        // The session's approval gate with no approver: every request or action that needs approval is refused and reported.
+        session.Approver = null;
+    }
+
+    Console.WriteLine($"chromium {session.BrowserVersion}; {source.Name}; policy {policyName}; {seeds} seed(s); gate {(session.Approver is null ? "denies" : "approves")}");
     foreach (string task in source.Tasks)
     {
         for (int seed = 0; seed < seeds; seed++)

@@ -44,8 +44,14 @@ public sealed record WebEffect
     /// <summary>JavaScript dialogs shown (and answered) during the action.</summary>
     public IReadOnlyList<string> Dialogs { get; init; } = [];
 
-    /// <summary>Requests, navigations or pop-ups refused by the allow-list during the action.</summary>
+    /// <summary>Requests, navigations, connections or pop-ups refused by the allow-list during the action, with their channel
+    /// and URL (each hop of a redirect chain on its own); nothing of them left the machine.</summary>
     public IReadOnlyList<string> Blocked { get; init; } = [];
+
+    /// <summary>
+    /// Requests (or the action itself) that needed the host's approval and did not get it; nothing of them was sent.
+    /// </summary>
+    public IReadOnlyList<string> Refused { get; init; } = [];
 
     /// <summary>Milliseconds spent acting and settling.</summary>
     public double ActMs { get; init; }
@@ -53,7 +59,7 @@ public sealed record WebEffect
     /// <summary>Nothing observable changed.</summary>
     public bool NothingChanged =>
         !UrlChanged && !TitleChanged && !ValueChanged && !CheckedChanged && !FocusChanged && Mutations == 0
-        && NewPage is null && Dialogs.Count == 0 && Blocked.Count == 0;
+        && NewPage is null && Dialogs.Count == 0 && Blocked.Count == 0 && Refused.Count == 0;
 
     /// <summary>One-line summary for the model and logs.</summary>
     public override string ToString()
@@ -68,6 +74,7 @@ public sealed record WebEffect
         if (NewPage is not null) { parts.Add($"new page {NewPage}"); }
         foreach (string d in Dialogs) { parts.Add($"dialog \"{d}\""); }
         foreach (string b in Blocked) { parts.Add(b); }
+        foreach (string r in Refused) { parts.Add(r); }
         if (Mutations > 0) { parts.Add($"{Mutations} DOM changes"); }
         s.Append(parts.Count == 0 ? "nothing changed" : string.Join("; ", parts));
         return s.ToString();

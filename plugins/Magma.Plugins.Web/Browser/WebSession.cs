@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Magma.Inference.Imaging;
@@ -14,8 +16,10 @@ namespace Magma.Plugins.Web.Browser;
 
 /// <summary>
 /// One browser, one context, one active page: opens URLs, takes Set-of-Mark observations and acts on their marks with
-/// real mouse and keyboard input, re-validating each target first. Every request, navigation and pop-up passes the
-/// origin allow-list. Not thread-safe: one agent drives one session.
+/// real mouse and keyboard input, re-validating each target first. Chromium reaches the network only through the
+/// session's <see cref="EgressProxy"/> (the origin allow-list, below the page); requests that need approval are held by
+/// the <see cref="RequestGate"/> where they leave; every string handed out passes the <see cref="SecretRedactor"/>.
+/// Not thread-safe: one agent drives one session.
 /// </summary>
 public sealed partial class WebSession : IAsyncDisposable
 {
@@ -28,7 +32,18 @@ public sealed partial class WebSession : IAsyncDisposable
     private readonly WebSessionOptions _options;
     private readonly OriginPolicy _policy;
     private readonly List<LocalSite> _sites;
+    private readonly EgressProxy _proxy;
+    private readonly SecretRedactor _redactor;
+    private readonly RequestGate _requestGate;
+    private readonly ConcurrentDictionary<string, int> _routed = new(StringComparer.Ordinal); // judged by routing, not again at the proxy
     private readonly List<BlockedEvent> _blocked = [];
+    private readonly List<string> _refused = [];
+    private volatile ActionScope? _scope;
+    private readonly Dictionary<IRequest, long> _inflight = new(ReferenceEqualityComparer.Instance); // request → when it started
+    private long _requests;
+    private TaskCompletionSource _networkSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _pagesSeen;
+    private TaskCompletionSource _pageSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile string? _lastAllowedUrl; // the main frame's last allowed page: where a refused navigation returns
     private readonly List<string> _dialogs = [];
     private readonly List<Task> _pending = [];
@@ -39,7 +54,7 @@ public sealed partial class WebSession : IAsyncDisposable
     private string? _newPage;
 
     private WebSession(IPlaywright playwright, IBrowser browser, IBrowserContext context, IPage page, WebSessionOptions options,
-        OriginPolicy policy, List<LocalSite> sites)
+        OriginPolicy policy, List<LocalSite> sites, EgressProxy proxy, SecretRedactor redactor, RequestGate gate)
     {
         _playwright = playwright;
         _browser = browser;
@@ -48,6 +63,9 @@ public sealed partial class WebSession : IAsyncDisposable
         _options = options;
         _policy = policy;
         _sites = sites;
+        _proxy = proxy;
+        _redactor = redactor;
+        _requestGate = gate;
     }
 
     /// <summary>The active page (for hosts and harnesses that read page state, e.g. a task's reward).</summary>
@@ -62,6 +80,9 @@ public sealed partial class WebSession : IAsyncDisposable
     /// <summary>Chromium's version string, logged because a non-bundled browser is "use at your own risk".</summary>
     public string BrowserVersion => _browser.Version;
 
+    /// <summary>Whether the browser and the active page are still there (false after a crash or close: a host failure).</summary>
+    internal bool IsAlive => _browser.IsConnected && !_page.IsClosed;
+
     /// <summary>The current observation, or null when there is none or the page changed under it.</summary>
     public WebObservation? Current => _current;
 
@@ -70,6 +91,28 @@ public sealed partial class WebSession : IAsyncDisposable
     {
         get { lock (_gate) { return [.. _blocked]; } }
     }
+
+    /// <summary>Raised (on a thread-pool thread) each time the allow-list refuses something; also listed in <see cref="Blocked"/>.</summary>
+    public event EventHandler<BlockedEvent>? RequestBlocked;
+
+    /// <summary>Requests and actions the approval gate refused so far (nothing of them was sent or done).</summary>
+    public IReadOnlyList<string> Refused
+    {
+        get { lock (_gate) { return [.. _refused]; } }
+    }
+
+    /// <summary>
+    /// The host's approval callback for requests and actions that need one (see <see cref="WebSessionOptions.Approve"/>);
+    /// null refuses them all. <see cref="Safety.WebConfirmationFilter"/> sets it.
+    /// </summary>
+    public Func<WebApprovalRequest, CancellationToken, Task<bool>>? Approver
+    {
+        get => _requestGate.Approver;
+        set => _requestGate.Approver = value;
+    }
+
+    /// <summary>The text with every configured secret's value (also URL-, form-, JSON- and HTML-encoded) replaced by its placeholder.</summary>
+    public string Redact(string text) => _redactor.Redact(text);
 
     /// <summary>Messages of JavaScript dialogs answered so far.</summary>
     public IReadOnlyList<string> Dialogs
@@ -98,23 +141,31 @@ public sealed partial class WebSession : IAsyncDisposable
 
         var sites = options.LocalSites.Select(kv => new LocalSite(kv.Key, kv.Value)).ToList();
         var policy = new OriginPolicy(options.AllowedOrigins.Concat(sites.Select(s => s.Origin)));
+        var redactor = new SecretRedactor(options.Secrets);
+        var gate = new RequestGate(redactor, options.Approve);
         cancellationToken.ThrowIfCancellationRequested();
 
-        IPlaywright playwright = await Playwright.CreateAsync().ConfigureAwait(false);
+        // The proxy exists before the browser so that Chromium never runs without it; it reaches the session once built.
+        WebSession? owner = null;
+        var proxy = new EgressProxy(policy,
+            (channel, url) => owner?.Record(channel, url),
+            request => owner is null ? Task.FromResult(false) : owner.HoldAtProxyAsync(request));
+        List<string> args;
+        try
+        {
+            args = ChromiumArguments.Build(proxy.Address, options.ExtraArguments);
+        }
+        catch
+        {
+            await proxy.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        IPlaywright? playwright = null;
         IBrowser? browser = null;
         try
         {
-            var args = new List<string>
-            {
-                "--disable-background-networking", "--disable-component-update", "--disable-default-apps", "--disable-sync",
-                "--no-first-run", "--disable-dev-shm-usage", "--mute-audio", "--disable-features=Translate,MediaRouter",
-            };
-            if (Environment.UserName == "root")
-            {
-                args.Add("--no-sandbox");
-            }
-
-            args.AddRange(options.ExtraArguments);
+            playwright = await Playwright.CreateAsync().ConfigureAwait(false);
             browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
             {
                 ExecutablePath = exe,
@@ -133,9 +184,13 @@ public sealed partial class WebSession : IAsyncDisposable
                 AcceptDownloads = false,
             }).ConfigureAwait(false);
             IPage page = await context.NewPageAsync().ConfigureAwait(false);
-            var session = new WebSession(playwright, browser, context, page, options, policy, sites);
+            var session = new WebSession(playwright, browser, context, page, options, policy, sites, proxy, redactor, gate);
+            owner = session;
             await context.RouteAsync("**/*", session.RouteAsync).ConfigureAwait(false);
             context.Page += session.OnNewPage;
+            context.Request += session.OnRequest;
+            context.RequestFinished += session.OnRequestEnded;
+            context.RequestFailed += session.OnRequestEnded;
             session.Attach(page);
             return session;
         }
@@ -146,7 +201,8 @@ public sealed partial class WebSession : IAsyncDisposable
                 await browser.CloseAsync().ConfigureAwait(false);
             }
 
-            playwright.Dispose();
+            playwright?.Dispose();
+            await proxy.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -160,18 +216,19 @@ public sealed partial class WebSession : IAsyncDisposable
         {
             Record("navigation", url);
             throw new WebPolicyException(
-                $"open(\"{Shorten(url)}\") refused: its origin is not allowed. Allowed: {string.Join(", ", _policy.Origins)}. Add it to WebSessionOptions.AllowedOrigins if it is safe.");
+                $"open(\"{Shown(url)}\") refused: its origin is not allowed. Allowed: {string.Join(", ", _policy.Origins)}. Add it to WebSessionOptions.AllowedOrigins if it is safe.");
         }
 
-        return await ActAsync($"open {Shorten(url)}", null, null, async () =>
+        return await ActAsync($"open {Shown(url)}", null, null, [], async () =>
         {
             await _page.GotoAsync(url, new PageGotoOptions { WaitUntil = WaitUntilState.Load }).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Takes an observation: finds the interactive elements, screenshots the viewport, masks secrets and draws the marks.
-    /// The new observation replaces the previous one, whose marks become stale.
+    /// Takes an observation: finds the interactive elements, screenshots the viewport, masks every password field and
+    /// every field whose current value holds a secret, and draws the marks. Every text in it is redacted. The new
+    /// observation replaces the previous one, whose marks become stale.
     /// </summary>
     public async Task<WebObservation> ObserveAsync(CancellationToken cancellationToken = default)
     {
@@ -179,7 +236,7 @@ public sealed partial class WebSession : IAsyncDisposable
         await DrainPendingAsync().ConfigureAwait(false);
         string id = "obs-" + (++_sequence).ToString(CultureInfo.InvariantCulture);
         var sw = Stopwatch.StartNew();
-        JsonElement raw = await EvalAsync("observe", new { id }).ConfigureAwait(false);
+        JsonElement raw = await EvalAsync("observe", new { id, fields = _redactor.Any }).ConfigureAwait(false);
         double discover = sw.Elapsed.TotalMilliseconds;
 
         sw.Restart();
@@ -201,20 +258,22 @@ public sealed partial class WebSession : IAsyncDisposable
         foreach (JsonElement e in raw.GetProperty("elements").EnumerateArray())
         {
             var css = new MarkBox(F(e, "x"), F(e, "y"), F(e, "w"), F(e, "h"));
+            string? value = e.GetProperty("value").ValueKind == JsonValueKind.String ? e.GetProperty("value").GetString() : null;
+            string? shownValue = value is null ? null : _redactor.Redact(value);
             marks.Add(new WebMark
             {
                 Id = n++,
                 Role = S(e, "role"),
-                Name = S(e, "name"),
+                Name = _redactor.Redact(S(e, "name")),
                 Tag = S(e, "tag"),
                 Type = S(e, "type"),
-                Value = e.GetProperty("value").ValueKind == JsonValueKind.String ? e.GetProperty("value").GetString() : null,
-                Masked = e.GetProperty("masked").GetBoolean(),
+                Value = shownValue,
+                Masked = e.GetProperty("masked").GetBoolean() || !string.Equals(value, shownValue, StringComparison.Ordinal),
                 Checked = e.GetProperty("checked").ValueKind is JsonValueKind.True or JsonValueKind.False ? e.GetProperty("checked").GetBoolean() : null,
-                Href = S(e, "href"),
+                Href = _redactor.Redact(S(e, "href")),
                 CssBox = css,
                 PixelBox = new MarkBox(css.X * dsf, css.Y * dsf, css.Width * dsf, css.Height * dsf),
-                FramePath = S(e, "frame"),
+                FramePath = _redactor.Redact(S(e, "frame")),
                 InShadowRoot = e.GetProperty("shadow").GetBoolean(),
                 IsSubmit = e.GetProperty("submit").GetBoolean(),
                 InPasswordForm = e.GetProperty("passwordForm").GetBoolean(),
@@ -228,70 +287,90 @@ public sealed partial class WebSession : IAsyncDisposable
             masks.Add(new MarkBox(F(m, "x") * dsf, F(m, "y") * dsf, F(m, "w") * dsf, F(m, "h") * dsf));
         }
 
+        if (raw.TryGetProperty("fields", out JsonElement fields) && fields.ValueKind == JsonValueKind.Array)
+        {
+            // By value, at every observation: a field the page re-rendered or copied the secret into is masked as well.
+            foreach (JsonElement f in fields.EnumerateArray())
+            {
+                if (_redactor.Find(S(f, "value")) is not null)
+                {
+                    masks.Add(new MarkBox(F(f, "x") * dsf, F(f, "y") * dsf, F(f, "w") * dsf, F(f, "h") * dsf));
+                }
+            }
+        }
+
         RgbImage clean = masks.Count == 0 ? shot : Mask(shot, masks);
         SetOfMarkResult drawn = Renderer.Draw(clean, [.. marks.Select(m => m.PixelBox)]);
         double draw = sw.Elapsed.TotalMilliseconds;
 
-        var observation = new WebObservation(id, S(raw, "url"), S(raw, "title"), vw, vh, dsf, clean, drawn.Image, marks, masks,
+        var observation = new WebObservation(id, _redactor.Redact(S(raw, "url")), _redactor.Redact(S(raw, "title")), vw, vh, dsf, clean, drawn.Image, marks, masks,
             new ObserveTimings(discover, screenshot, draw));
         _current = observation;
         return observation;
     }
 
-    /// <summary>Clicks a mark at its centre with the mouse.</summary>
+    /// <summary>
+    /// Clicks a mark at its centre with the mouse. The pointer moves there first and the element's names are read again
+    /// as the click will find them (a page may rename or re-wire a control on hover); a name that reads as irreversible
+    /// needs approval before the click.
+    /// </summary>
     /// <exception cref="WebStaleObservationException">The observation is not current, or the target moved or is covered.</exception>
-    public Task<WebEffect> ClickAsync(string observationId, int mark, CancellationToken cancellationToken = default) =>
-        OnMarkAsync(observationId, mark, "click", async box =>
-        {
-            (float x, float y) = box.Center;
-            await _page.Mouse.ClickAsync(x, y).ConfigureAwait(false);
-        }, cancellationToken);
+    public async Task<WebEffect> ClickAsync(string observationId, int mark, CancellationToken cancellationToken = default)
+    {
+        (WebMark target, MarkBox box, _) = await ValidateAsync(observationId, mark, "click", requireHit: true).ConfigureAwait(false);
+        (float x, float y) = box.Center;
+        await _page.Mouse.MoveAsync(x, y).ConfigureAwait(false);
+        IReadOnlyList<string> names = await ActorNamesAsync(new { id = observationId, mark, x, y }).ConfigureAwait(false);
+        return await ActAsync($"click {target.Describe()}", observationId, mark, names,
+            () => _page.Mouse.ClickAsync(x, y), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Moves the mouse over a mark.</summary>
-    public Task<WebEffect> HoverAsync(string observationId, int mark, CancellationToken cancellationToken = default) =>
-        OnMarkAsync(observationId, mark, "hover", async box =>
-        {
-            (float x, float y) = box.Center;
-            await _page.Mouse.MoveAsync(x, y).ConfigureAwait(false);
-        }, cancellationToken);
+    public async Task<WebEffect> HoverAsync(string observationId, int mark, CancellationToken cancellationToken = default)
+    {
+        (WebMark target, MarkBox box, _) = await ValidateAsync(observationId, mark, "hover", requireHit: true).ConfigureAwait(false);
+        (float x, float y) = box.Center;
+        return await ActAsync($"hover {target.Describe()}", observationId, mark, [], () => _page.Mouse.MoveAsync(x, y), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Clicks a mark, replaces its content with <paramref name="text"/> (typed key by key) and optionally presses Enter.
-    /// <c>{{secret:NAME}}</c> placeholders are replaced by <see cref="WebSessionOptions.Secrets"/>; such fields are then
-    /// masked in screenshots and never reported.
+    /// <c>{{secret:NAME}}</c> placeholders are replaced by <see cref="WebSessionOptions.Secrets"/>; the value is never
+    /// reported (redacted by value) and the field is masked in screenshots. Line breaks are typed only into multi-line
+    /// fields (textarea, contenteditable); other control characters are refused.
     /// </summary>
-    public Task<WebEffect> TypeAsync(string observationId, int mark, string text, bool pressEnter = false, CancellationToken cancellationToken = default)
+    public async Task<WebEffect> TypeAsync(string observationId, int mark, string text, bool pressEnter = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
-        (string actual, bool secret) = SubstituteSecrets(text);
-        string shown = secret ? text : Shorten(text);
-        return OnMarkAsync(observationId, mark, $"type \"{shown}\"{(pressEnter ? " + Enter" : "")} into", async box =>
+        (WebMark target, MarkBox box, JsonElement check) = await ValidateAsync(observationId, mark, "type into", requireHit: true).ConfigureAwait(false);
+        bool multiline = check.TryGetProperty("multiline", out JsonElement ml) && ml.GetBoolean();
+        string keys = ControlCharacters(text, multiline, target);
+        (string actual, _) = SubstituteSecrets(keys);
+        IReadOnlyList<string> names = pressEnter ? await ActorNamesAsync(new { id = observationId, mark, enter = true }).ConfigureAwait(false) : [];
+        return await ActAsync($"type \"{Shown(text)}\"{(pressEnter ? " + Enter" : "")} into {target.Describe()}", observationId, mark, names, async () =>
         {
             (float x, float y) = box.Center;
             await _page.Mouse.ClickAsync(x, y).ConfigureAwait(false);
             await ExpectOkAsync(await EvalAsync("focusSelect", new { id = observationId, mark }).ConfigureAwait(false), observationId, mark).ConfigureAwait(false);
-            if (secret)
-            {
-                await EvalAsync("markSecret", new { id = observationId, mark }).ConfigureAwait(false);
-            }
-
             await _page.Keyboard.PressAsync("Delete").ConfigureAwait(false);
             await _page.Keyboard.TypeAsync(actual).ConfigureAwait(false);
             if (pressEnter)
             {
                 await _page.Keyboard.PressAsync("Enter").ConfigureAwait(false);
             }
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Selects the option of a <c>&lt;select&gt;</c> mark whose label matches best (exact, case-insensitive, containment).</summary>
-    public Task<WebEffect> SelectAsync(string observationId, int mark, string option, CancellationToken cancellationToken = default)
+    public async Task<WebEffect> SelectAsync(string observationId, int mark, string option, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(option);
-        return OnMarkAsync(observationId, mark, $"select \"{Shorten(option)}\" in", async _ =>
+        (WebMark target, _, _) = await ValidateAsync(observationId, mark, "select in", requireHit: true).ConfigureAwait(false);
+        IReadOnlyList<string> names = await ActorNamesAsync(new { id = observationId, mark }).ConfigureAwait(false);
+        return await ActAsync($"select \"{Shown(option)}\" in {target.Describe()}", observationId, mark, names, async () =>
         {
             await ExpectOkAsync(await EvalAsync("select", new { id = observationId, mark, label = option }).ConfigureAwait(false), observationId, mark).ConfigureAwait(false);
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -305,65 +384,68 @@ public sealed partial class WebSession : IAsyncDisposable
         {
             "DOWN" => 1,
             "UP" => -1,
-            _ => throw new WebActionException($"scroll direction \"{direction}\" is not supported; use \"down\" or \"up\"."),
+            _ => throw new WebActionException($"scroll direction \"{Shown(direction)}\" is not supported; use \"down\" or \"up\"."),
         };
         int dy = sign * (int)(_options.ViewportHeight * 0.8);
         if (observationId is not null && mark is int m)
         {
-            return await OnMarkAsync(observationId, m, $"scroll {direction} at", async _ =>
+            (WebMark target, _, _) = await ValidateAsync(observationId, m, "scroll at", requireHit: false).ConfigureAwait(false);
+            return await ActAsync($"scroll {direction} at {target.Describe()}", observationId, m, [], async () =>
             {
                 await ExpectOkAsync(await EvalAsync("scroll", new { id = observationId, mark = m, dy }).ConfigureAwait(false), observationId, m).ConfigureAwait(false);
-            }, cancellationToken, requireHit: false).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
         }
 
-        return await ActAsync($"scroll {direction}", null, null, async () =>
+        return await ActAsync($"scroll {direction}", null, null, [], async () =>
         {
             await EvalAsync("scroll", new { id = (string?)null, dy }).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Presses a key or chord on the focused element (Playwright key names: Enter, Tab, Escape, Control+A…).</summary>
-    public Task<WebEffect> PressAsync(string key, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(key);
-        return ActAsync($"press {key}", null, null, () => _page.Keyboard.PressAsync(key), cancellationToken);
-    }
-
     /// <summary>
-    /// What Enter would act on: the focused element (no mark) or a mark of the current observation, and the form it
-    /// belongs to. Null when the mark is stale or gone (the action itself reports that).
+    /// Presses a key or chord on the focused element (Playwright key names: Enter, Tab, Escape, Space, Control+A…). For
+    /// Enter and Space the focused element's current names (and, for Enter, its form's submit controls) are judged first.
     /// </summary>
-    internal async Task<EnterTarget?> EnterTargetAsync(string? observationId = null, int? mark = null)
+    /// <exception cref="WebActionException">The key is not a key name.</exception>
+    public async Task<WebEffect> PressAsync(string key, CancellationToken cancellationToken = default)
     {
-        JsonElement r = await EvalAsync("enterTarget", observationId is null ? new { } : new { id = observationId, mark }).ConfigureAwait(false);
-        if (r.TryGetProperty("error", out _))
+        ArgumentNullException.ThrowIfNull(key);
+        string last = key.Split('+')[^1];
+        if (key.Length == 0 || (key.Trim().Length == 0) || key.Any(char.IsControl) || last.Length == 0)
         {
-            return null;
+            throw new WebActionException(
+                $"press \"{Shown(key)}\": not a key name. Use a name such as Enter, Tab, Escape, Space, ArrowDown, Backspace, or a chord like Control+A.");
         }
 
-        static string Str(JsonElement e, string p) => e.TryGetProperty(p, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
-        return new EnterTarget(
-            Str(r, "element"),
-            r.GetProperty("inForm").GetBoolean(),
-            Str(r, "own"),
-            r.TryGetProperty("submits", out JsonElement subs) ? [.. subs.EnumerateArray().Select(x => x.GetString() ?? "")] : [],
-            Str(r, "formLabel"),
-            r.TryGetProperty("password", out JsonElement pw) && pw.GetBoolean());
+        bool activates = last is "Enter" or "NumpadEnter" or "Space" or " ";
+        IReadOnlyList<string> names = activates ? await ActorNamesAsync(new { focused = true, enter = last != "Space" }).ConfigureAwait(false) : [];
+        return await ActAsync($"press {Shown(key)}", null, null, names, async () =>
+        {
+            try
+            {
+                await _page.Keyboard.PressAsync(key).ConfigureAwait(false);
+            }
+            catch (PlaywrightException e) when (e.Message.Contains("Unknown key", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new WebActionException(
+                    $"press \"{Shown(key)}\": not a key name. Use a name such as Enter, Tab, Escape, Space, ArrowDown, Backspace, or a chord like Control+A.", e);
+            }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Goes back in history.</summary>
     public Task<WebEffect> BackAsync(CancellationToken cancellationToken = default) =>
-        ActAsync("go back", null, null, () => _page.GoBackAsync(new PageGoBackOptions { WaitUntil = WaitUntilState.Load }), cancellationToken);
+        ActAsync("go back", null, null, [], () => _page.GoBackAsync(new PageGoBackOptions { WaitUntil = WaitUntilState.Load }), cancellationToken);
 
     /// <summary>Waits (capped at 10 s), then lets the page settle.</summary>
     public Task<WebEffect> WaitAsync(int milliseconds, CancellationToken cancellationToken = default) =>
-        ActAsync($"wait {milliseconds} ms", null, null, () => Task.Delay(Math.Clamp(milliseconds, 0, 10_000), cancellationToken), cancellationToken);
+        ActAsync($"wait {milliseconds} ms", null, null, [], () => Task.Delay(Math.Clamp(milliseconds, 0, 10_000), cancellationToken), cancellationToken);
 
     /// <summary>
     /// Clicks a point given in screenshot pixels of an observation (the grounding fallback when the model's point lies
-    /// outside every mark). The point must still hit the same element it hit in that observation's page.
+    /// outside every mark). The element under it is judged by its current names like a marked one.
     /// </summary>
-    public Task<WebEffect> ClickPointAsync(string observationId, double pixelX, double pixelY, CancellationToken cancellationToken = default)
+    public async Task<WebEffect> ClickPointAsync(string observationId, double pixelX, double pixelY, CancellationToken cancellationToken = default)
     {
         WebObservation obs = RequireCurrent(observationId, -1);
         float x = (float)(pixelX / obs.DeviceScaleFactor), y = (float)(pixelY / obs.DeviceScaleFactor);
@@ -372,7 +454,9 @@ public sealed partial class WebSession : IAsyncDisposable
             throw new WebActionException($"click point ({pixelX:0.#}, {pixelY:0.#}) px is outside the {obs.Screenshot.Width}x{obs.Screenshot.Height} screenshot of {observationId}.");
         }
 
-        return ActAsync($"click point ({x:0.#}, {y:0.#})", null, null, () => _page.Mouse.ClickAsync(x, y), cancellationToken);
+        await _page.Mouse.MoveAsync(x, y).ConfigureAwait(false);
+        IReadOnlyList<string> names = await ActorNamesAsync(new { x, y }).ConfigureAwait(false);
+        return await ActAsync($"click point ({x:0.#}, {y:0.#})", null, null, names, () => _page.Mouse.ClickAsync(x, y), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -389,10 +473,10 @@ public sealed partial class WebSession : IAsyncDisposable
         }
 
         _playwright.Dispose();
+        await _proxy.DisposeAsync().ConfigureAwait(false);
     }
 
-    private async Task<WebEffect> OnMarkAsync(string observationId, int mark, string verb, Func<MarkBox, Task> act,
-        CancellationToken cancellationToken, bool requireHit = true)
+    private async Task<(WebMark Target, MarkBox Box, JsonElement Check)> ValidateAsync(string observationId, int mark, string verb, bool requireHit)
     {
         WebObservation obs = RequireCurrent(observationId, mark);
         WebMark target = obs.Find(mark) ?? throw new WebActionException(
@@ -414,7 +498,39 @@ public sealed partial class WebSession : IAsyncDisposable
                 $"Mark {mark} of {observationId} ({target.Describe()}) is now covered by a <{S(check, "hitTag")}> at its centre; observe again (a dialog or overlay may have opened).");
         }
 
-        return await ActAsync($"{verb} {target.Describe()}", observationId, mark, () => act(now), cancellationToken).ConfigureAwait(false);
+        return (target, now, check);
+    }
+
+    /// <summary>The acting element's names as the page shows them now (see marker.js <c>actor</c>).</summary>
+    private async Task<IReadOnlyList<string>> ActorNamesAsync(object args)
+    {
+        JsonElement r = await EvalAsync("actor", args).ConfigureAwait(false);
+        return r.TryGetProperty("names", out JsonElement names) ? [.. names.EnumerateArray().Select(x => x.GetString() ?? "")] : [];
+    }
+
+    /// <summary>The text to type: line breaks normalised for multi-line fields; other control characters refused.</summary>
+    private static string ControlCharacters(string text, bool multiline, WebMark target)
+    {
+        if (!text.Any(char.IsControl))
+        {
+            return text;
+        }
+
+        string lines = text.Replace("\r\n", "\n", StringComparison.Ordinal).Replace('\r', '\n');
+        char bad = lines.FirstOrDefault(c => char.IsControl(c) && c != '\n');
+        if (bad != default)
+        {
+            throw new WebActionException(
+                $"type into {target.Describe()}: the text contains the control character U+{(int)bad:X4}; type plain text only (use press for keys such as Tab).");
+        }
+
+        if (!multiline)
+        {
+            throw new WebActionException(
+                $"type into {target.Describe()}: the text contains a line break, which only multi-line fields (textarea, contenteditable) take. Type the text without it; to submit, use press_enter=true or press Enter.");
+        }
+
+        return lines;
     }
 
     private WebObservation RequireCurrent(string observationId, int mark)
@@ -423,7 +539,7 @@ public sealed partial class WebSession : IAsyncDisposable
         WebObservation? cur = _current;
         if (cur is null || cur.Id != observationId)
         {
-            string what = mark >= 0 ? $"Mark {mark} of {observationId}" : observationId;
+            string what = mark >= 0 ? $"Mark {mark} of {Shown(observationId)}" : Shown(observationId);
             string now = cur is null ? "there is no current observation (the page changed)" : $"the current observation is {cur.Id}";
             throw new WebStaleObservationException($"{what} is stale: {now}. Call observe and use the marks of the new observation.");
         }
@@ -438,7 +554,7 @@ public sealed partial class WebSession : IAsyncDisposable
             return;
         }
 
-        string why = S(result, "why");
+        string why = _redactor.Redact(S(result, "why"));
         switch (error.GetString())
         {
             case "stale":
@@ -451,42 +567,82 @@ public sealed partial class WebSession : IAsyncDisposable
         }
     }
 
-    private async Task<WebEffect> ActAsync(string description, string? observationId, int? mark, Func<Task> act, CancellationToken cancellationToken)
+    private async Task<WebEffect> ActAsync(string description, string? observationId, int? mark, IReadOnlyList<string> actingNames, Func<Task> act,
+        CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        description = Shown(description);
         var sw = Stopwatch.StartNew();
-        int blockedBefore, dialogsBefore;
+        var scope = new ActionScope(description, actingNames, Approved: false);
+        if (RequestGate.ActorReason(actingNames) is { } why)
+        {
+            // Asked before anything happens: a refusal leaves the page untouched.
+            string reason = _redactor.Redact("it acts on " + why);
+            (bool ok, string note) = await _requestGate.AskAsync(new WebApprovalRequest(description, reason, "", "", "action"), cancellationToken).ConfigureAwait(false);
+            if (!ok)
+            {
+                string refusal = $"refused {description}: {reason}; {note}";
+                lock (_gate)
+                {
+                    _refused.Add(refusal);
+                }
+
+                return new WebEffect { Action = description, Url = Shown(_page.Url), Refused = [refusal], ActMs = sw.Elapsed.TotalMilliseconds };
+            }
+
+            scope = scope with { Approved = true };
+        }
+
+        int blockedBefore, refusedBefore, dialogsBefore, pagesSeenBefore;
         lock (_gate)
         {
+            pagesSeenBefore = _pagesSeen;
             blockedBefore = _blocked.Count;
+            refusedBefore = _refused.Count;
             dialogsBefore = _dialogs.Count;
             _newPage = null;
         }
 
         IPage pageBefore = _page;
         JsonElement before = await StateAsync(observationId, mark).ConfigureAwait(false);
-        try
+        long since;
+        lock (_gate)
         {
-            await act().ConfigureAwait(false);
-        }
-        catch (PlaywrightException) when (BlockedSince(blockedBefore))
-        {
-            // A refused navigation surfaces as net::ERR_BLOCKED_BY_CLIENT; the effect report says so.
+            since = _requests;
         }
 
-        await SettleAsync().ConfigureAwait(false);
-        JsonElement after = await StateAsync(observationId, mark).ConfigureAwait(false);
-        if (ReferenceEquals(pageBefore, _page) && Int(after, "opened") > Int(before, "opened") && await WaitForNewPageAsync().ConfigureAwait(false))
+        _scope = scope;
+        JsonElement after;
+        try
         {
-            // The page asked for a tab whose 'page' event arrived after the settle (a loaded machine): report on it.
+            try
+            {
+                await act().ConfigureAwait(false);
+            }
+            catch (PlaywrightException) when (BlockedSince(blockedBefore, refusedBefore))
+            {
+                // A refused or unapproved navigation surfaces as an aborted one; the effect report says so.
+            }
+
+            await SettleAsync(since).ConfigureAwait(false);
             after = await StateAsync(observationId, mark).ConfigureAwait(false);
+            if (ReferenceEquals(pageBefore, _page) && Int(after, "opened") > Int(before, "opened") && await WaitForNewPageAsync(pagesSeenBefore).ConfigureAwait(false))
+            {
+                // The page asked for a tab whose 'page' event arrived after the settle (a loaded machine): report on it.
+                after = await StateAsync(observationId, mark).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _scope = null;
         }
 
         string? newPage;
-        string[] blocked, dialogs;
+        string[] blocked, refused, dialogs;
         lock (_gate)
         {
             blocked = [.. _blocked.Skip(blockedBefore).Select(b => b.ToString())];
+            refused = [.. _refused.Skip(refusedBefore)];
             dialogs = [.. _dialogs.Skip(dialogsBefore)];
             newPage = _newPage;
         }
@@ -503,63 +659,76 @@ public sealed partial class WebSession : IAsyncDisposable
         return new WebEffect
         {
             Action = description,
-            Url = S(after, "url"),
+            Url = Shown(S(after, "url")),
             UrlChanged = urlChanged,
             TitleChanged = S(before, "title") != S(after, "title"),
-            Value = afterValue,
+            Value = afterValue is null ? null : _redactor.Redact(afterValue),
             ValueChanged = !urlChanged && beforeValue != afterValue,
             Checked = afterChecked,
             CheckedChanged = !urlChanged && beforeChecked != afterChecked,
-            Focus = S(after, "focus"),
+            Focus = _redactor.Redact(S(after, "focus")),
             FocusChanged = S(before, "focus") != S(after, "focus"),
             Mutations = urlChanged ? 0 : Math.Max(0, after.GetProperty("mutations").GetInt32() - before.GetProperty("mutations").GetInt32()),
-            NewPage = newPage,
-            Dialogs = dialogs,
+            NewPage = newPage is null ? null : Shown(newPage),
+            Dialogs = [.. dialogs.Select(_redactor.Redact)],
             Blocked = blocked,
+            Refused = refused,
             ActMs = sw.Elapsed.TotalMilliseconds,
         };
     }
 
-    /// <summary>Waits up to the settle timeout for a requested tab to be adopted (or refused); true when one was adopted.</summary>
-    private async Task<bool> WaitForNewPageAsync()
+    /// <summary>
+    /// Waits (up to the settle timeout) for the 'page' event of a tab the page asked for, then for its adoption or
+    /// refusal; true when it was adopted. Event-driven: the count of pages seen is compared, not a clock polled.
+    /// </summary>
+    private async Task<bool> WaitForNewPageAsync(int pagesSeenBefore)
     {
+        var deadline = TimeSpan.FromMilliseconds(_options.SettleTimeoutMilliseconds);
         var sw = Stopwatch.StartNew();
-        int refused;
-        lock (_gate)
+        while (true)
         {
-            refused = _blocked.Count;
-        }
-
-        while (sw.ElapsedMilliseconds < _options.SettleTimeoutMilliseconds)
-        {
-            await DrainPendingAsync().ConfigureAwait(false);
+            Task signal;
             lock (_gate)
             {
-                if (_newPage is not null)
+                if (_pagesSeen > pagesSeenBefore)
                 {
-                    return true;
+                    break;
                 }
 
-                if (_blocked.Count > refused)
-                {
-                    return false;
-                }
+                signal = _pageSignal.Task;
             }
 
-            await Task.Delay(25).ConfigureAwait(false);
+            TimeSpan left = deadline - sw.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            try
+            {
+                await signal.WaitAsync(left).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return false;
+            }
         }
 
-        return false;
+        await DrainPendingAsync().ConfigureAwait(false);
+        lock (_gate)
+        {
+            return _newPage is not null;
+        }
     }
 
     private static int Int(JsonElement state, string name) =>
         state.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : 0;
 
-    private bool BlockedSince(int count)
+    private bool BlockedSince(int blocked, int refused)
     {
         lock (_gate)
         {
-            return _blocked.Count > count;
+            return _blocked.Count > blocked || _refused.Count > refused;
         }
     }
 
@@ -579,7 +748,8 @@ public sealed partial class WebSession : IAsyncDisposable
         }
     }
 
-    private async Task SettleAsync()
+    /// <summary>Load state, DOM quiet, then the requests started since <paramref name="since"/> and held ones.</summary>
+    private async Task SettleAsync(long since)
     {
         await DrainPendingAsync().ConfigureAwait(false);
         for (int attempt = 0; attempt < 3; attempt++)
@@ -588,14 +758,91 @@ public sealed partial class WebSession : IAsyncDisposable
             {
                 await WaitForLoadAsync().ConfigureAwait(false);
                 await EvalAsync("quiet", new { quietMs = _options.SettleQuietMilliseconds, capMs = _options.SettleTimeoutMilliseconds }).ConfigureAwait(false);
-                await DrainPendingAsync().ConfigureAwait(false);
-                return;
+                bool waited = await NetworkIdleAsync(since).ConfigureAwait(false);
+                if (!await DrainPendingAsync().ConfigureAwait(false) && !waited)
+                {
+                    return;
+                }
+
+                // Requests were still in flight, or held requests were answered (or dialogs and tabs handled) meanwhile:
+                // what they set off settles too.
             }
             catch (PlaywrightException)
             {
                 // Execution context destroyed by a navigation that started after the action: wait for it and retry.
             }
         }
+    }
+
+    /// <summary>
+    /// Waits (up to the settle timeout) until no request is in flight — each redirect hop, refusal and held request has
+    /// ended — so the effect report includes them. Event streams and WebSockets are long-lived by design and not waited
+    /// for. True when it had to wait.
+    /// </summary>
+    private async Task<bool> NetworkIdleAsync(long since)
+    {
+        var sw = Stopwatch.StartNew();
+        var cap = TimeSpan.FromMilliseconds(_options.SettleTimeoutMilliseconds);
+        bool waited = false;
+        while (true)
+        {
+            Task changed;
+            lock (_gate)
+            {
+                if (!_inflight.Values.Any(n => n > since))
+                {
+                    return waited;
+                }
+
+                changed = _networkSignal.Task;
+            }
+
+            TimeSpan left = cap - sw.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                return waited;
+            }
+
+            waited = true;
+            try
+            {
+                await changed.WaitAsync(left).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return waited;
+            }
+        }
+    }
+
+    private void OnRequest(object? sender, IRequest request)
+    {
+        if (request.ResourceType is "eventsource" or "websocket")
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _inflight[request] = ++_requests;
+        }
+    }
+
+    private void OnRequestEnded(object? sender, IRequest request)
+    {
+        TaskCompletionSource signal;
+        lock (_gate)
+        {
+            if (!_inflight.Remove(request))
+            {
+                return;
+            }
+
+            signal = _networkSignal;
+            _networkSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        signal.TrySetResult();
     }
 
     private async Task WaitForLoadAsync()
@@ -610,8 +857,10 @@ public sealed partial class WebSession : IAsyncDisposable
         }
     }
 
-    private async Task DrainPendingAsync()
+    /// <summary>Awaits dialogs, tabs, recoveries and held requests in flight; true when there were any.</summary>
+    private async Task<bool> DrainPendingAsync()
     {
+        bool any = false;
         while (true)
         {
             Task[] pending;
@@ -623,9 +872,10 @@ public sealed partial class WebSession : IAsyncDisposable
 
             if (pending.Length == 0)
             {
-                return;
+                return any;
             }
 
+            any = true;
             await Task.WhenAll(pending).ConfigureAwait(false);
         }
     }
@@ -645,7 +895,7 @@ public sealed partial class WebSession : IAsyncDisposable
             if (!_options.Secrets.TryGetValue(key, out string? value))
             {
                 throw new WebActionException(
-                    $"Secret \"{key}\" is not configured; known secrets: {string.Join(", ", _options.Secrets.Keys)}. Add it to WebSessionOptions.Secrets.");
+                    $"Secret \"{key}\" is not configured; known secrets: {string.Join(", ", _options.Secrets.Keys)}. Use one of them, or add it to WebSessionOptions.Secrets.");
             }
 
             any = true;
@@ -680,30 +930,43 @@ public sealed partial class WebSession : IAsyncDisposable
                 return;
             }
 
-            // data:/blob:/javascript: and error pages never go through routing, so they are caught here.
-            if (!url.StartsWith("chrome-error:", StringComparison.Ordinal))
-            {
-                Record(frame.ParentFrame is null ? "navigation" : "frame navigation", url);
-            }
-
+            // data:/blob:/javascript: documents never go through routing or the proxy, so they are caught here. A refused
+            // http(s) request was recorded where it was refused (routing or proxy); only its error page lands here.
             lock (_gate)
             {
                 _pending.Add(frame.ParentFrame is null ? RecoverMainFrameAsync(page) : BlankFrameAsync(frame));
+            }
+
+            // Recorded after the recovery is pending, so that whoever reacts to the record and then observes waits for it.
+            if (!url.StartsWith("chrome-error:", StringComparison.Ordinal) && !url.StartsWith("http", StringComparison.OrdinalIgnoreCase))
+            {
+                Record(frame.ParentFrame is null ? "navigation" : "frame navigation", url);
             }
         };
     }
 
     private async Task RecoverMainFrameAsync(IPage page)
     {
+        // Back to the last allowed page, by history when the refused document added an entry, else by loading it again
+        // (Chromium may replace the entry instead; which one depends on timing, so the outcome is checked, not assumed).
         try
         {
-            IResponse? back = await page.GoBackAsync(new PageGoBackOptions { WaitUntil = WaitUntilState.Load, Timeout = 5000 }).ConfigureAwait(false);
-            if (back is null && page.Url.Length > 0 && !page.Url.StartsWith("http", StringComparison.Ordinal))
-            {
-                // The refused page replaced its history entry (timing-dependent in Chromium): reload the last allowed page
-                // rather than leave the agent on an error page or a blank one.
-                await page.GotoAsync(_lastAllowedUrl ?? "about:blank").ConfigureAwait(false);
-            }
+            await page.GoBackAsync(new PageGoBackOptions { WaitUntil = WaitUntilState.Load }).ConfigureAwait(false);
+        }
+        catch (PlaywrightException)
+        {
+            // No entry to go back to, or it was interrupted: the check below decides.
+        }
+
+        string at = page.Url;
+        if (_policy.IsAllowed(at) && at != "about:blank")
+        {
+            return;
+        }
+
+        try
+        {
+            await page.GotoAsync(_lastAllowedUrl ?? "about:blank", new PageGotoOptions { WaitUntil = WaitUntilState.Load }).ConfigureAwait(false);
         }
         catch (PlaywrightException)
         {
@@ -725,13 +988,20 @@ public sealed partial class WebSession : IAsyncDisposable
 
     private void OnNewPage(object? sender, IPage page)
     {
+        TaskCompletionSource seen;
         lock (_gate)
         {
             if (!ReferenceEquals(page, _page))
             {
                 _pending.Add(AdoptAsync(page));
             }
+
+            _pagesSeen++;
+            seen = _pageSignal;
+            _pageSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+
+        seen.TrySetResult();
     }
 
     private async Task AdoptAsync(IPage page)
@@ -765,38 +1035,124 @@ public sealed partial class WebSession : IAsyncDisposable
 
     private async Task RouteAsync(IRoute route)
     {
-        string url = route.Request.Url;
+        IRequest request = route.Request;
+        string url = request.Url;
+        bool navigation = request.IsNavigationRequest;
+        string channel = navigation ? (IsMainFrame(request) ? "navigation" : "frame navigation") : request.ResourceType;
+        LocalSite? site = null;
         if (Uri.TryCreate(url, UriKind.Absolute, out Uri? uri))
         {
             string origin = OriginPolicy.OriginOf(uri);
-            LocalSite? site = _sites.FirstOrDefault(s => string.Equals(s.Origin, origin, StringComparison.OrdinalIgnoreCase));
-            if (site is not null)
-            {
-                string? file = site.Resolve(uri);
-                await (file is null
-                    ? route.FulfillAsync(new RouteFulfillOptions { Status = 404, ContentType = "text/plain", Body = "not found" })
-                    : route.FulfillAsync(new RouteFulfillOptions { Status = 200, ContentType = LocalSite.ContentType(file), BodyBytes = await File.ReadAllBytesAsync(file).ConfigureAwait(false) })).ConfigureAwait(false);
-                return;
-            }
+            site = _sites.FirstOrDefault(s => string.Equals(s.Origin, origin, StringComparison.OrdinalIgnoreCase));
         }
 
-        if (_policy.IsAllowed(url))
+        if (site is null && !_policy.IsAllowed(url))
         {
-            await route.ContinueAsync().ConfigureAwait(false);
+            Record(channel, url);
+            await RefuseAsync(route, navigation).ConfigureAwait(false);
             return;
         }
 
-        Record(route.Request.IsNavigationRequest ? "navigation" : "request", url);
-        await route.AbortAsync("blockedbyclient").ConfigureAwait(false);
+        byte[]? body = request.PostDataBuffer;
+        if (!await HoldAsync(request.Method, url, body is null ? "" : Encoding.UTF8.GetString(body), channel, navigation).ConfigureAwait(false))
+        {
+            await RefuseAsync(route, navigation).ConfigureAwait(false);
+            return;
+        }
+
+        if (site is not null)
+        {
+            string? file = site.Resolve(uri!);
+            await (file is null
+                ? route.FulfillAsync(new RouteFulfillOptions { Status = 404, ContentType = "text/plain", Body = "not found" })
+                : route.FulfillAsync(new RouteFulfillOptions { Status = 200, ContentType = LocalSite.ContentType(file), BodyBytes = await File.ReadAllBytesAsync(file).ConfigureAwait(false) })).ConfigureAwait(false);
+            return;
+        }
+
+        // Judged here; the proxy lets this one request through without asking again.
+        _routed.AddOrUpdate(LedgerKey(request.Method, url), 1, (_, n) => n + 1);
+        await route.ContinueAsync().ConfigureAwait(false);
+    }
+
+    // A refused navigation gets 204 No Content: Chromium then keeps the current document (no error page, no history
+    // entry), so the agent stays where it was. Other requests fail as blocked.
+    private static Task RefuseAsync(IRoute route, bool navigation) =>
+        navigation ? route.FulfillAsync(new RouteFulfillOptions { Status = 204 }) : route.AbortAsync("blockedbyclient");
+
+    private static bool IsMainFrame(IRequest request)
+    {
+        try
+        {
+            return request.Frame.ParentFrame is null;
+        }
+        catch (PlaywrightException)
+        {
+            // Requests of service workers have no frame.
+            return false;
+        }
+    }
+
+    private static string LedgerKey(string method, string url) =>
+        method.ToUpperInvariant() + " " + (Uri.TryCreate(url, UriKind.Absolute, out Uri? u) ? u.GetLeftPart(UriPartial.Query) : url);
+
+    /// <summary>An allowed request that reached the proxy: let it pass if routing judged it, else judge it now.</summary>
+    private Task<bool> HoldAtProxyAsync(EgressRequest request)
+    {
+        string key = LedgerKey(request.Method, request.Url);
+        while (_routed.TryGetValue(key, out int n))
+        {
+            if (n <= 1 ? _routed.TryRemove(new KeyValuePair<string, int>(key, n)) : _routed.TryUpdate(key, n - 1, n))
+            {
+                return Task.FromResult(true);
+            }
+        }
+
+        return HoldAsync(request.Method, request.Url, request.Body, request.Channel, request.Navigation);
+    }
+
+    /// <summary>Runs the gate on a request that is about to leave; true lets it go. A held request counts as pending work.</summary>
+    private async Task<bool> HoldAsync(string method, string url, string body, string channel, bool navigation)
+    {
+        ActionScope? scope = _scope;
+        string? reason = _requestGate.Judge(method, url, body, channel, navigation, scope);
+        if (reason is null)
+        {
+            return true;
+        }
+
+        string shownUrl = Shown(url);
+        var ask = new WebApprovalRequest(scope?.Description ?? "page", reason, method, shownUrl, channel);
+        Task<(bool Approved, string Note)> answer = _requestGate.AskAsync(ask, CancellationToken.None);
+        lock (_gate)
+        {
+            _pending.Add(answer);
+        }
+
+        (bool approved, string note) = await answer.ConfigureAwait(false);
+        if (!approved)
+        {
+            lock (_gate)
+            {
+                _refused.Add($"refused {method.ToUpperInvariant()} {channel} to {shownUrl}: {reason}; {note}");
+            }
+        }
+
+        return approved;
     }
 
     private void Record(string kind, string url)
     {
+        var e = new BlockedEvent(kind, Shown(url), DateTimeOffset.UtcNow);
         lock (_gate)
         {
-            _blocked.Add(new BlockedEvent(kind, Shorten(url), DateTimeOffset.UtcNow));
+            _blocked.Add(e);
         }
+
+        RequestBlocked?.Invoke(this, e);
     }
+
+    /// <summary>Redacted first, then shortened, so that no prefix of a secret survives the cut.</summary>
+    private string Shown(string s) => Shorten(_redactor.Redact(s));
 
     private static RgbImage Mask(RgbImage image, List<MarkBox> boxes)
     {

@@ -22,9 +22,10 @@ public sealed class WebSessionOptions
     public float DeviceScaleFactor { get; init; } = 1f;
 
     /// <summary>
-    /// Origins the page may load or navigate to, as <c>scheme://host[:port]</c> (e.g. <c>https://example.com</c>).
-    /// Everything else — including <c>data:</c>, <c>blob:</c>, <c>javascript:</c> and other origins in pop-ups and
-    /// iframes — is refused and reported. The origins of <see cref="LocalSites"/> are always allowed.
+    /// Origins the browser may connect to, as <c>scheme://host[:port]</c> (e.g. <c>https://example.com</c>). Enforced
+    /// below the page by the session's egress proxy — every frame, redirect hop, subresource, worker, WebSocket and
+    /// speculative connection — and by routing; <c>data:</c>, <c>blob:</c> and <c>javascript:</c> documents are refused
+    /// too. Refusals are reported. The origins of <see cref="LocalSites"/> are always allowed.
     /// </summary>
     public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
 
@@ -35,10 +36,19 @@ public sealed class WebSessionOptions
     public IReadOnlyDictionary<string, string> LocalSites { get; init; } = new Dictionary<string, string>();
 
     /// <summary>
-    /// Named secrets. The agent types <c>{{secret:NAME}}</c>; the session substitutes the value, masks the field in
-    /// screenshots and never reports the value.
+    /// Named secrets (values of 4 characters or more). The agent types <c>{{secret:NAME}}</c>; the session substitutes
+    /// the value, replaces it (also URL-, form-, JSON- and HTML-encoded) by the placeholder in every string it hands out,
+    /// masks every field that holds it in screenshots, and holds every request that carries it for approval.
     /// </summary>
     public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Asked before a request that needs approval leaves the browser (a non-GET method, a secret in its URL or body, a URL
+    /// or acting element that reads as buy/pay/order/delete/send/…) and before an action on such an element; true lets it
+    /// go. Null (the default) refuses them all: the gate fails closed. Runs on a thread-pool thread; may take its time
+    /// (the request waits). See docs/web.md, "Safety".
+    /// </summary>
+    public Func<Safety.WebApprovalRequest, CancellationToken, Task<bool>>? Approve { get; init; }
 
     /// <summary>After an action, wait until the DOM has been quiet this long (ms, default 150).</summary>
     public int SettleQuietMilliseconds { get; init; } = 150;
@@ -52,7 +62,7 @@ public sealed class WebSessionOptions
     /// <summary>Accept JavaScript dialogs (alert/confirm/prompt) when true (default), dismiss them when false.</summary>
     public bool AcceptDialogs { get; init; } = true;
 
-    /// <summary>Extra Chromium flags appended to the defaults.</summary>
+    /// <summary>Extra Chromium flags appended to the defaults; flags that touch the proxy, DNS, WebRTC or features are refused.</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 
     internal string ResolveExecutable()

@@ -16,9 +16,11 @@ namespace Magma.Plugins.Web.Kernel;
 
 /// <summary>
 /// Semantic Kernel functions over a <see cref="WebSession"/>: open, observe, ground, click, type, select, scroll, press,
-/// back, and the loop <c>do_task</c>. Action functions return the effect report, or an <c>ERROR:</c> line the model can
-/// act on (stale marks, refused origins, missing marks) instead of throwing. Register it with
-/// <c>kernel.Plugins.AddFromObject(plugin, plugin.Name)</c> and add a <see cref="Safety.WebConfirmationFilter"/>.
+/// back, and the loop <c>do_task</c>. Action functions return the effect report, a <c>REFUSED:</c> line when the approval
+/// gate held something back, or an <c>ERROR:</c> line the model can act on (stale marks, refused origins, missing marks,
+/// bad keys or text) instead of throwing; only host failures (a browser that died) throw. Every string returned is
+/// redacted. Register it with <c>kernel.Plugins.AddFromObject(plugin, plugin.Name)</c> and give the session an approver
+/// (<see cref="WebSessionOptions.Approve"/> or a <see cref="Safety.WebConfirmationFilter"/>).
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1707", Justification = "Parameter names are the tool schema the model sees; snake_case like the function names.")]
 public sealed class WebPlugin
@@ -64,7 +66,17 @@ public sealed class WebPlugin
     [KernelFunction("observe"), Description("Look at the page: returns a screenshot with numbered marks on interactive elements, the mark list and an observation id to use in actions.")]
     public async Task<ChatMessageContentItemCollection> ObserveAsync(CancellationToken cancellationToken = default)
     {
-        WebObservation obs = await Session.ObserveAsync(cancellationToken).ConfigureAwait(false);
+        WebObservation obs;
+        try
+        {
+            obs = await Session.ObserveAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Microsoft.Playwright.PlaywrightException e) when (Session.IsAlive)
+        {
+            // The document was replaced mid-observation (a navigation): say so rather than throw at the model.
+            return [new TextContent("ERROR: the page changed while it was observed (" + Session.Redact(e.Message.Split('\n')[0]) + "); call observe again.")];
+        }
+
         return
         [
             new TextContent($"observation_id: {obs.Id}\nurl: {obs.Url}\ntitle: {obs.Title}\nmarks:\n{obs.MarkList()}"),
@@ -143,7 +155,7 @@ public sealed class WebPlugin
         }
 
         WebTrace? trace = TraceRoot is null ? null
-            : new WebTrace(Path.Combine(TraceRoot, DateTime.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture)), goal);
+            : new WebTrace(Path.Combine(TraceRoot, DateTime.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture)), goal, Session.Redact);
         LastTrace = trace;
         var history = new List<string>();
         int idle = 0;
@@ -160,7 +172,7 @@ public sealed class WebPlugin
             trace?.Record(record);
             StepCompleted?.Invoke(this, record);
             WebMark? target = decision.Mark is int m ? obs.Find(m) : null;
-            history.Add(MagmaWebPolicy.HistoryLine(target?.Role, target?.Name, decision, outcome));
+            history.Add(Session.Redact(MagmaWebPolicy.HistoryLine(target?.Role, target?.Name, decision, outcome)));
             if (decision.Kind == WebDecisionKind.Done)
             {
                 status = $"done after {step + 1} steps";
@@ -188,7 +200,7 @@ public sealed class WebPlugin
             s.Append('\n').Append(h);
         }
 
-        return s.ToString();
+        return Session.Redact(s.ToString());
     }
 
     private async Task<string> InvokeAsync(SkKernel kernel, WebObservation obs, WebDecision d, CancellationToken ct)
@@ -212,24 +224,39 @@ public sealed class WebPlugin
         return result.GetValue<object>()?.ToString() ?? "";
     }
 
-    private static async Task<string> Guard(Func<Task<WebEffect>> act)
+    private async Task<string> Guard(Func<Task<WebEffect>> act)
     {
+        string result;
         try
         {
             WebEffect effect = await act().ConfigureAwait(false);
-            return effect.ToString();
+            result = effect.Refused.Count > 0
+                ? "REFUSED: the approval gate held back part of this action and nothing of that was sent (" + string.Join("; ", effect.Refused)
+                  + "). Do not retry it; choose another action or stop. Effect: " + effect
+                : effect.ToString();
         }
         catch (WebStaleObservationException ex)
         {
-            return "ERROR (stale): " + ex.Message;
+            result = "ERROR (stale): " + ex.Message;
         }
         catch (WebPolicyException ex)
         {
-            return "ERROR (policy): " + ex.Message;
+            result = "ERROR (policy): " + ex.Message;
         }
         catch (WebActionException ex)
         {
-            return "ERROR: " + ex.Message;
+            result = "ERROR: " + ex.Message;
         }
+        catch (ArgumentException ex)
+        {
+            result = "ERROR: " + ex.Message;
+        }
+        catch (Microsoft.Playwright.PlaywrightException ex) when (Session.IsAlive)
+        {
+            // Navigation errors (unreachable host, timeouts) are the page's or the model's, not the host's.
+            result = "ERROR (browser): " + ex.Message.Split('\n')[0].Trim() + ". Observe the page and try another action.";
+        }
+
+        return Session.Redact(result);
     }
 }

@@ -7,7 +7,7 @@ window.__magmaSom = window.__magmaSom || (function () {
   const ATOMIC_ROLES = new Set(['button', 'link', 'checkbox', 'radio', 'tab', 'menuitem', 'menuitemcheckbox',
     'menuitemradio', 'option', 'switch', 'treeitem']);
   const ROLES = new Set([...ATOMIC_ROLES, 'combobox', 'textbox', 'searchbox', 'slider', 'spinbutton']);
-  const api = { current: null, secrets: new WeakSet(), docs: new WeakSet(), mutations: 0, opened: 0 };
+  const api = { current: null, docs: new WeakSet(), mutations: 0, opened: 0 };
 
   function watch(doc) {
     if (api.docs.has(doc)) return;
@@ -206,7 +206,6 @@ window.__magmaSom = window.__magmaSom || (function () {
 
   function valueOf(el) {
     const tag = el.tagName;
-    if (api.secrets.has(el)) return { value: el.value ? '[secret]' : '', masked: true };
     if (tag === 'INPUT') {
       const t = (el.type || '').toLowerCase();
       if (t === 'password') return { value: el.value ? '••••' : '', masked: true };
@@ -274,25 +273,35 @@ window.__magmaSom = window.__magmaSom || (function () {
       i = j;
     }
     api.current = { id: args.id, els: ordered.map(function (k) { return k.el; }), url: location.href };
+    // Password fields are always masked. With secrets configured, every field with a value is listed with its box, and
+    // the host masks those whose value holds a secret: by value, so a re-rendered or copied field is caught too.
     const masks = [];
-    const maskEls = [];
-    (function findMasks(root) {
+    const fields = args.fields ? [] : null;
+    (function findFields(root) {
       const all = root.querySelectorAll('*');
       for (let i = 0; i < all.length; i++) {
         const el = all[i];
-        if ((el.tagName === 'INPUT' && (el.type || '').toLowerCase() === 'password') || api.secrets.has(el)) maskEls.push(el);
-        if (el.shadowRoot) findMasks(el.shadowRoot);
-        if (el.tagName === 'IFRAME') { let d = null; try { d = el.contentDocument; } catch (e) { d = null; } if (d && d.documentElement) findMasks(d); }
+        const tag = el.tagName;
+        if (tag === 'INPUT' && (el.type || '').toLowerCase() === 'password') {
+          const b = visibleRect(el).box;
+          if (b.r - b.l > 0 && b.b - b.t > 0) masks.push({ x: b.l, y: b.t, w: b.r - b.l, h: b.b - b.t });
+        } else if (fields) {
+          const v = tag === 'INPUT' || tag === 'TEXTAREA' ? el.value
+            : tag === 'SELECT' ? (el.options[el.selectedIndex] ? el.options[el.selectedIndex].text : '')
+            : (el.isContentEditable && !(parentOf(el) && parentOf(el).isContentEditable)) ? el.innerText : '';
+          if (v) {
+            const b = visibleRect(el).box;
+            if (b.r - b.l > 0 && b.b - b.t > 0) fields.push({ x: b.l, y: b.t, w: b.r - b.l, h: b.b - b.t, value: String(v) });
+          }
+        }
+        if (el.shadowRoot) findFields(el.shadowRoot);
+        if (tag === 'IFRAME') { let d = null; try { d = el.contentDocument; } catch (e) { d = null; } if (d && d.documentElement) findFields(d); }
       }
     })(document);
-    for (const el of maskEls) {
-      const b = visibleRect(el).box;
-      if (b.r - b.l > 0 && b.b - b.t > 0) masks.push({ x: b.l, y: b.t, w: b.r - b.l, h: b.b - b.t });
-    }
     return {
       url: location.href, title: document.title, vw: window.innerWidth, vh: window.innerHeight,
       dpr: window.devicePixelRatio, scrollX: window.scrollX, scrollY: window.scrollY,
-      elements: ordered.map(function (k) { return describe(k.el, k.vis); }), masks: masks,
+      elements: ordered.map(function (k) { return describe(k.el, k.vis); }), masks: masks, fields: fields || undefined,
     };
   };
 
@@ -312,7 +321,8 @@ window.__magmaSom = window.__magmaSom || (function () {
     const x = vis.box.l, y = vis.box.t, w = vis.box.r - vis.box.l, h = vis.box.b - vis.box.t;
     const cx = x + w / 2, cy = y + h / 2;
     const hit = w > 0 && h > 0 ? hitTest(cx, cy) : null;
-    return { x: x, y: y, w: w, h: h, hits: !!hit && composedContains(t.el, hit), hitTag: hit ? hit.tagName.toLowerCase() : '' };
+    return { x: x, y: y, w: w, h: h, hits: !!hit && composedContains(t.el, hit), hitTag: hit ? hit.tagName.toLowerCase() : '',
+      multiline: t.el.tagName === 'TEXTAREA' || !!t.el.isContentEditable };
   };
 
   function focusDescription() {
@@ -326,9 +336,6 @@ window.__magmaSom = window.__magmaSom || (function () {
     return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.name ? '[name=' + e.name + ']' : '');
   }
 
-  // What Enter would submit: the focused element (or a mark's element), the form it belongs to, that form's submit
-  // controls' names and whether it has a password field. The confirmation gate reads this before a bare "press Enter"
-  // (no mark to judge by) and before "type ... + Enter".
   function focusedElement() {
     let e = document.activeElement;
     for (let d = 0; d < 10 && e; d++) {
@@ -339,28 +346,39 @@ window.__magmaSom = window.__magmaSom || (function () {
     return e;
   }
 
-  api.enterTarget = function (args) {
-    let el;
-    if (args && args.id) { const t = target(args); if (t.error) return t; el = t.el; } else { el = focusedElement(); }
-    if (!el || el === document.body || el === document.documentElement) return { element: '', inForm: false };
-    const tag = el.tagName; const type = (el.type || '').toLowerCase();
-    const own = (tag === 'BUTTON' || (tag === 'INPUT' && (type === 'submit' || type === 'button' || type === 'image')) || el.getAttribute('role') === 'button') ? name(el) : '';
-    // Enter in a textarea or a contenteditable adds a line; it does not submit.
-    const form = tag === 'TEXTAREA' || el.isContentEditable ? null : (el.form || (el.closest ? el.closest('form') : null));
-    if (!form) return { element: describeBrief(el), inForm: false, own: own };
-    const submits = Array.prototype.filter.call(form.elements, function (c) {
-      const t = (c.type || '').toLowerCase();
-      return (c.tagName === 'BUTTON' && (t === 'submit' || !c.getAttribute('type'))) || (c.tagName === 'INPUT' && (t === 'submit' || t === 'image'));
-    }).map(function (c) { return name(c) || (c.tagName === 'INPUT' && c.type !== 'image' ? 'Submit' : ''); });
-    const label = [form.getAttribute('aria-label'), form.getAttribute('name'), form.id, form.getAttribute('action')].filter(Boolean).join(' ');
-    return { element: describeBrief(el), inForm: true, own: own, submits: submits, formLabel: clean(label, 200),
-      password: !!form.querySelector('input[type=password]') };
+  // The names of the element that is about to act, read now (not from the observation): the mark's element, the element
+  // under a point (climbing to the nearest interactive ancestor) and/or the focused element; every label a person could
+  // read it by (accessible name, visible text, value of a button, title). With enter, also the names of the form's
+  // submit controls and the form's own label and action, since Enter submits the form as its default button would.
+  api.actor = function (args) {
+    const els = [];
+    if (args.id) { const t = target(args); if (t.error) return { names: [] }; els.push(t.el); }
+    if (typeof args.x === 'number') {
+      let h = hitTest(args.x, args.y);
+      while (h && !isCandidate(h) && parentOf(h)) h = parentOf(h);
+      if (h && h !== document.body && h !== document.documentElement) els.push(h);
+    }
+    if (args.focused) { const f = focusedElement(); if (f && f !== document.body && f !== document.documentElement) els.push(f); }
+    const names = [];
+    function add(s) { s = clean(s, 200); if (s) names.push(s); }
+    for (const el of els) {
+      const tag = el.tagName; const type = (el.type || '').toLowerCase();
+      add(name(el)); add(el.getAttribute('aria-label')); add(el.title);
+      if (tag !== 'INPUT' && tag !== 'TEXTAREA' && tag !== 'SELECT') add(el.innerText || el.textContent);
+      if (tag === 'INPUT' && (type === 'submit' || type === 'button' || type === 'reset' || type === 'image')) { add(el.value); add(el.alt); }
+      if (!args.enter || tag === 'TEXTAREA' || el.isContentEditable) continue;
+      const form = el.form || (el.closest ? el.closest('form') : null);
+      if (!form) continue;
+      for (const c of Array.prototype.slice.call(form.elements)) {
+        const t = (c.type || '').toLowerCase();
+        if ((c.tagName === 'BUTTON' && (t === 'submit' || !c.getAttribute('type'))) || (c.tagName === 'INPUT' && (t === 'submit' || t === 'image'))) {
+          add(name(c)); add(c.innerText || ''); add(c.tagName === 'INPUT' ? c.value : '');
+        }
+      }
+      add([form.getAttribute('aria-label'), form.getAttribute('name'), form.id].filter(Boolean).join(' '));
+    }
+    return { names: names };
   };
-
-  function describeBrief(el) {
-    const n = name(el);
-    return role(el) + (n ? ' "' + n + '"' : '');
-  }
 
   // Page state for effect reports; the target's value and checked state when a mark is given.
   api.state = function (args) {
@@ -397,8 +415,6 @@ window.__magmaSom = window.__magmaSom || (function () {
     else if (el.isContentEditable) { const r = el.ownerDocument.createRange(); r.selectNodeContents(el); const s = el.ownerDocument.getSelection(); s.removeAllRanges(); s.addRange(r); }
     return { ok: true };
   };
-
-  api.markSecret = function (args) { const t = target(args); if (t.error) return t; api.secrets.add(t.el); return { ok: true }; };
 
   // Select an option by label: exact, then case-insensitive, then containment either way.
   api.select = function (args) {

@@ -57,8 +57,9 @@ public sealed class OriginPolicy
 }
 
 /// <summary>Something the allow-list refused.</summary>
-/// <param name="Kind">"request", "navigation" or "popup".</param>
-/// <param name="Url">The refused URL (shortened to 200 characters).</param>
+/// <param name="Kind">The channel: navigation, frame navigation, popup, fetch, xhr, image, script, websocket, worker,
+/// connection (https/websocket tunnel), … as far as routing or the egress proxy can tell.</param>
+/// <param name="Url">The refused URL (host:port for a tunnel), secrets redacted, shortened to 200 characters.</param>
 /// <param name="At">When it was refused.</param>
 public sealed record BlockedEvent(string Kind, string Url, DateTimeOffset At)
 {

@@ -35,13 +35,18 @@ public sealed class WebTrace
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
     private readonly List<WebTraceStep> _steps = [];
+    private readonly Func<string, string> _redact;
 
     /// <summary>Creates the folder (and parents).</summary>
-    public WebTrace(string folder, string goal)
+    /// <param name="folder">Where to write.</param>
+    /// <param name="goal">The run's goal.</param>
+    /// <param name="redact">Applied to every text written (pass <see cref="Browser.WebSession.Redact"/>); null writes text as is.</param>
+    public WebTrace(string folder, string goal, Func<string, string>? redact = null)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        _redact = redact ?? (s => s);
         Folder = Path.GetFullPath(folder);
-        Goal = goal ?? "";
+        Goal = _redact(goal ?? "");
         Directory.CreateDirectory(Folder);
         WriteIndex();
     }
@@ -67,21 +72,21 @@ public sealed class WebTrace
         WebObservation o = step.Observation;
         File.WriteAllBytes(Path.Combine(dir, "clean.png"), o.Screenshot.EncodePng());
         File.WriteAllBytes(Path.Combine(dir, "marked.png"), o.Marked.EncodePng());
-        File.WriteAllText(Path.Combine(dir, "marks.json"), JsonSerializer.Serialize(o.Marks.Select(m => new
+        File.WriteAllText(Path.Combine(dir, "marks.json"), _redact(JsonSerializer.Serialize(o.Marks.Select(m => new
         {
             m.Id, m.Role, m.Name, m.Tag, m.Type, m.Value, m.Checked, m.FramePath, m.InShadowRoot,
             css = new[] { m.CssBox.X, m.CssBox.Y, m.CssBox.Width, m.CssBox.Height },
             px = new[] { m.PixelBox.X, m.PixelBox.Y, m.PixelBox.Width, m.PixelBox.Height },
-        }), Json));
-        File.WriteAllText(Path.Combine(dir, "prompt.txt"), step.Decision.Prompt);
-        File.WriteAllText(Path.Combine(dir, "answer.txt"), step.Decision.RawAnswer);
-        File.WriteAllText(Path.Combine(dir, "step.json"), JsonSerializer.Serialize(new
+        }), Json)));
+        File.WriteAllText(Path.Combine(dir, "prompt.txt"), _redact(step.Decision.Prompt));
+        File.WriteAllText(Path.Combine(dir, "answer.txt"), _redact(step.Decision.RawAnswer));
+        File.WriteAllText(Path.Combine(dir, "step.json"), _redact(JsonSerializer.Serialize(new
         {
             step.Index, observation = o.Id, o.Url, o.Title,
             action = step.Decision.ToString(), kind = step.Decision.Kind.ToString(), step.Decision.Mark, step.Decision.Value, step.Decision.Note,
             outcome = step.Outcome,
             timings = new { observe = o.Timings.TotalMs, discover = o.Timings.DiscoverMs, screenshot = o.Timings.ScreenshotMs, draw = o.Timings.DrawMs, model = step.Decision.ModelMs, act = step.ActMs },
-        }, Json));
+        }, Json)));
         _steps.Add(step);
         WriteIndex();
     }
@@ -89,7 +94,7 @@ public sealed class WebTrace
     /// <summary>Sets the final status and rewrites index.html.</summary>
     public void Finish(string status)
     {
-        Status = status ?? "";
+        Status = _redact(status ?? "");
         WriteIndex();
     }
 
@@ -129,7 +134,7 @@ public sealed class WebTrace
 
     private void WriteIndex()
     {
-        static string H(string s) => WebUtility.HtmlEncode(s);
+        string H(string s) => WebUtility.HtmlEncode(_redact(s));
         var s = new StringBuilder();
         // Fixed column widths, and long unbroken answers (the tiny model writes such noise) wrap inside their cell
         // instead of running over the next columns; screenshots at a readable width, full size one click away.
