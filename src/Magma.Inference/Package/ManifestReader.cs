@@ -22,125 +22,156 @@ internal static class ManifestReader
 
         using (doc)
         {
-            JsonElement root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw Invalid("(root)", "must be a JSON object");
-            }
-
-            int version = Int(root, "format_version", min: 1);
-            if (version != 1)
-            {
-                throw Invalid("format_version", $"is {version}; this engine reads format_version 1. Update Magma.Inference or re-export the package");
-            }
-
-            string dtype = Str(root, "dtype");
-            if (dtype is not ("float32" or "float16"))
-            {
-                throw Invalid("dtype", $"is \"{dtype}\"; expected \"float32\" or \"float16\"");
-            }
-
-            JsonElement v = Obj(root, "vision");
-            var vision = new VisionManifest
-            {
-                File = Str(v, "file", "vision."),
-                Input = Str(v, "input", "vision."),
-                FeaturesOutput = Str(v, "features_output", "vision."),
-                RowSeparatorOutput = Str(v, "row_separator_output", "vision."),
-                CropSize = Int(v, "crop_size", "vision.", min: 32),
-                FeatureGrid = Int(v, "feature_grid", "vision.", min: 1),
-                HiddenSize = Int(v, "hidden_size", "vision.", min: 1),
-                Strategy = OptStr(v, "strategy", "crop"),
-            };
-            if (vision.CropSize / 32 != vision.FeatureGrid || vision.CropSize % 32 != 0)
-            {
-                throw Invalid("vision.feature_grid", $"is {vision.FeatureGrid} but vision.crop_size {vision.CropSize} / 32 = {vision.CropSize / 32.0:0.##}");
-            }
-
-            JsonElement e = Obj(root, "embed");
-            var embed = new EmbedManifest
-            {
-                File = Str(e, "file", "embed."),
-                Input = Str(e, "input", "embed."),
-                Output = Str(e, "output", "embed."),
-                HiddenSize = Int(e, "hidden_size", "embed.", min: 1),
-            };
-
-            JsonElement d = Obj(root, "decoder");
-            var decoder = new DecoderManifest
-            {
-                File = Str(d, "file", "decoder."),
-                NumLayers = Int(d, "num_layers", "decoder.", min: 1),
-                NumAttentionHeads = Int(d, "num_attention_heads", "decoder.", min: 1),
-                NumKeyValueHeads = Int(d, "num_key_value_heads", "decoder.", min: 1),
-                HeadDim = Int(d, "head_dim", "decoder.", min: 1),
-                HiddenSize = Int(d, "hidden_size", "decoder.", min: 1),
-                VocabSize = Int(d, "vocab_size", "decoder.", min: 1),
-                MaxPositionEmbeddings = Int(d, "max_position_embeddings", "decoder.", min: 2),
-                HasPositionIds = OptBool(d, "has_position_ids", "decoder.") ?? false,
-                KvCacheSharing = OptBool(d, "kv_cache_sharing", "decoder."),
-                InputsEmbeds = OptStr(d, "inputs_embeds", "inputs_embeds"),
-                AttentionMask = OptStr(d, "attention_mask", "attention_mask"),
-                PositionIds = OptStr(d, "position_ids", "position_ids"),
-                Logits = OptStr(d, "logits", "logits"),
-                NextToken = d.TryGetProperty("next_token", out _) ? Str(d, "next_token", "decoder.") : null,
-                TokenBias = d.TryGetProperty("token_bias", out _) ? Str(d, "token_bias", "decoder.") : null,
-                PastKey = Pattern(d, "past_key", "past_key_values.{0}.key"),
-                PastValue = Pattern(d, "past_value", "past_key_values.{0}.value"),
-                PresentKey = Pattern(d, "present_key", "present.{0}.key"),
-                PresentValue = Pattern(d, "present_value", "present.{0}.value"),
-            };
-            if (decoder.NumAttentionHeads % decoder.NumKeyValueHeads != 0)
-            {
-                throw Invalid("decoder.num_key_value_heads", $"({decoder.NumKeyValueHeads}) must divide decoder.num_attention_heads ({decoder.NumAttentionHeads})");
-            }
-
-            if (vision.HiddenSize != decoder.HiddenSize)
-            {
-                throw Invalid("vision.hidden_size", $"is {vision.HiddenSize} but decoder.hidden_size is {decoder.HiddenSize}; image features must have the decoder's width");
-            }
-
-            if (embed.HiddenSize != decoder.HiddenSize)
-            {
-                throw Invalid("embed.hidden_size", $"is {embed.HiddenSize} but decoder.hidden_size is {decoder.HiddenSize}");
-            }
-
-            JsonElement t = Obj(root, "tokens");
-            var tokens = new TokenManifest
-            {
-                Bos = Int(t, "bos", "tokens.", min: 0),
-                Eos = IntList(t, "eos", "tokens."),
-                Pad = Int(t, "pad", "tokens.", min: 0),
-                Image = Int(t, "image", "tokens.", min: 0),
-                BaseVocabSize = Int(t, "base_vocab_size", "tokens.", min: 256),
-            };
-            CheckId(tokens.Bos, "tokens.bos", decoder.VocabSize);
-            CheckId(tokens.Pad, "tokens.pad", decoder.VocabSize);
-            CheckId(tokens.Image, "tokens.image", decoder.VocabSize);
-            for (int i = 0; i < tokens.Eos.Count; i++)
-            {
-                CheckId(tokens.Eos[i], $"tokens.eos[{i}]", decoder.VocabSize);
-            }
-
-            if (tokens.BaseVocabSize > decoder.VocabSize)
-            {
-                throw Invalid("tokens.base_vocab_size", $"is {tokens.BaseVocabSize}, larger than decoder.vocab_size {decoder.VocabSize}");
-            }
-
-            return new MagmaManifest
-            {
-                FormatVersion = version,
-                ModelId = OptStr(root, "model_id", "unknown"),
-                DType = dtype,
-                Vision = vision,
-                Embed = embed,
-                Decoder = decoder,
-                Tokens = tokens,
-                UseImageStartEnd = OptBool(root, "mm_use_image_start_end", "") ?? true,
-                Quantization = root.TryGetProperty("quantization", out JsonElement q) && q.ValueKind != JsonValueKind.Null ? Quantization(q) : null,
-                WeightsFiles = OptStrList(root, "weights_files"),
-            };
+            return Manifest(doc.RootElement);
         }
+    }
+
+    // The sections are read in file order and the cross-section checks run after the sections they compare,
+    // so a manifest with several faults always reports the same (first) one.
+    private static MagmaManifest Manifest(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw Invalid("(root)", "must be a JSON object");
+        }
+
+        int version = FormatVersion(root);
+        string dtype = DType(root);
+        VisionManifest vision = Vision(Obj(root, "vision"));
+        EmbedManifest embed = Embed(Obj(root, "embed"));
+        DecoderManifest decoder = Decoder(Obj(root, "decoder"));
+        CheckHiddenSizes(vision, embed, decoder);
+        TokenManifest tokens = Tokens(Obj(root, "tokens"), decoder.VocabSize);
+        return new MagmaManifest
+        {
+            FormatVersion = version,
+            ModelId = OptStr(root, "model_id", "unknown"),
+            DType = dtype,
+            Vision = vision,
+            Embed = embed,
+            Decoder = decoder,
+            Tokens = tokens,
+            UseImageStartEnd = OptBool(root, "mm_use_image_start_end", "") ?? true,
+            Quantization = root.TryGetProperty("quantization", out JsonElement q) && q.ValueKind != JsonValueKind.Null ? Quantization(q) : null,
+            WeightsFiles = OptStrList(root, "weights_files"),
+        };
+    }
+
+    private static int FormatVersion(JsonElement root)
+    {
+        int version = Int(root, "format_version", min: 1);
+        return version == 1
+            ? version
+            : throw Invalid("format_version", $"is {version}; this engine reads format_version 1. Update Magma.Inference or re-export the package");
+    }
+
+    private static string DType(JsonElement root)
+    {
+        string dtype = Str(root, "dtype");
+        return dtype is "float32" or "float16"
+            ? dtype
+            : throw Invalid("dtype", $"is \"{dtype}\"; expected \"float32\" or \"float16\"");
+    }
+
+    private static VisionManifest Vision(JsonElement v)
+    {
+        var vision = new VisionManifest
+        {
+            File = Str(v, "file", "vision."),
+            Input = Str(v, "input", "vision."),
+            FeaturesOutput = Str(v, "features_output", "vision."),
+            RowSeparatorOutput = Str(v, "row_separator_output", "vision."),
+            CropSize = Int(v, "crop_size", "vision.", min: 32),
+            FeatureGrid = Int(v, "feature_grid", "vision.", min: 1),
+            HiddenSize = Int(v, "hidden_size", "vision.", min: 1),
+            Strategy = OptStr(v, "strategy", "crop"),
+        };
+        if (vision.CropSize / 32 != vision.FeatureGrid || vision.CropSize % 32 != 0)
+        {
+            throw Invalid("vision.feature_grid", $"is {vision.FeatureGrid} but vision.crop_size {vision.CropSize} / 32 = {vision.CropSize / 32.0:0.##}");
+        }
+
+        return vision;
+    }
+
+    private static EmbedManifest Embed(JsonElement e) => new()
+    {
+        File = Str(e, "file", "embed."),
+        Input = Str(e, "input", "embed."),
+        Output = Str(e, "output", "embed."),
+        HiddenSize = Int(e, "hidden_size", "embed.", min: 1),
+    };
+
+    private static DecoderManifest Decoder(JsonElement d)
+    {
+        var decoder = new DecoderManifest
+        {
+            File = Str(d, "file", "decoder."),
+            NumLayers = Int(d, "num_layers", "decoder.", min: 1),
+            NumAttentionHeads = Int(d, "num_attention_heads", "decoder.", min: 1),
+            NumKeyValueHeads = Int(d, "num_key_value_heads", "decoder.", min: 1),
+            HeadDim = Int(d, "head_dim", "decoder.", min: 1),
+            HiddenSize = Int(d, "hidden_size", "decoder.", min: 1),
+            VocabSize = Int(d, "vocab_size", "decoder.", min: 1),
+            MaxPositionEmbeddings = Int(d, "max_position_embeddings", "decoder.", min: 2),
+            HasPositionIds = OptBool(d, "has_position_ids", "decoder.") ?? false,
+            KvCacheSharing = OptBool(d, "kv_cache_sharing", "decoder."),
+            InputsEmbeds = OptStr(d, "inputs_embeds", "inputs_embeds"),
+            AttentionMask = OptStr(d, "attention_mask", "attention_mask"),
+            PositionIds = OptStr(d, "position_ids", "position_ids"),
+            Logits = OptStr(d, "logits", "logits"),
+            NextToken = d.TryGetProperty("next_token", out _) ? Str(d, "next_token", "decoder.") : null,
+            TokenBias = d.TryGetProperty("token_bias", out _) ? Str(d, "token_bias", "decoder.") : null,
+            PastKey = Pattern(d, "past_key", "past_key_values.{0}.key"),
+            PastValue = Pattern(d, "past_value", "past_key_values.{0}.value"),
+            PresentKey = Pattern(d, "present_key", "present.{0}.key"),
+            PresentValue = Pattern(d, "present_value", "present.{0}.value"),
+        };
+        if (decoder.NumAttentionHeads % decoder.NumKeyValueHeads != 0)
+        {
+            throw Invalid("decoder.num_key_value_heads", $"({decoder.NumKeyValueHeads}) must divide decoder.num_attention_heads ({decoder.NumAttentionHeads})");
+        }
+
+        return decoder;
+    }
+
+    private static void CheckHiddenSizes(VisionManifest vision, EmbedManifest embed, DecoderManifest decoder)
+    {
+        if (vision.HiddenSize != decoder.HiddenSize)
+        {
+            throw Invalid("vision.hidden_size", $"is {vision.HiddenSize} but decoder.hidden_size is {decoder.HiddenSize}; image features must have the decoder's width");
+        }
+
+        if (embed.HiddenSize != decoder.HiddenSize)
+        {
+            throw Invalid("embed.hidden_size", $"is {embed.HiddenSize} but decoder.hidden_size is {decoder.HiddenSize}");
+        }
+    }
+
+    private static TokenManifest Tokens(JsonElement t, int vocab)
+    {
+        var tokens = new TokenManifest
+        {
+            Bos = Int(t, "bos", "tokens.", min: 0),
+            Eos = IntList(t, "eos", "tokens."),
+            Pad = Int(t, "pad", "tokens.", min: 0),
+            Image = Int(t, "image", "tokens.", min: 0),
+            BaseVocabSize = Int(t, "base_vocab_size", "tokens.", min: 256),
+        };
+        CheckId(tokens.Bos, "tokens.bos", vocab);
+        CheckId(tokens.Pad, "tokens.pad", vocab);
+        CheckId(tokens.Image, "tokens.image", vocab);
+        for (int i = 0; i < tokens.Eos.Count; i++)
+        {
+            CheckId(tokens.Eos[i], $"tokens.eos[{i}]", vocab);
+        }
+
+        if (tokens.BaseVocabSize > vocab)
+        {
+            throw Invalid("tokens.base_vocab_size", $"is {tokens.BaseVocabSize}, larger than decoder.vocab_size {vocab}");
+        }
+
+        return tokens;
     }
 
     private static WeightQuantization Quantization(JsonElement q)
