@@ -128,82 +128,12 @@ public sealed class MagmaTokenizer
         using (var doc = TokenizerFiles.Open(tokenizerPath))
         {
             var root = doc.RootElement;
-            var model = TokenizerFiles.Require(root, "model", JsonValueKind.Object, tokenizerPath, "model");
-            var type = TokenizerFiles.Require(model, "type", JsonValueKind.String, tokenizerPath, "model.type");
-            if (type.GetString() != "BPE")
-            {
-                throw TokenizerFiles.Field(tokenizerPath, "model.type", $"is '{type.GetString()}', but only the LLaMA-3 'BPE' model is supported");
-            }
-
-            if (!model.TryGetProperty("ignore_merges", out var ignoreMerges) || ignoreMerges.ValueKind != JsonValueKind.True)
-            {
-                throw TokenizerFiles.Field(tokenizerPath, "model.ignore_merges", "must be true (the LLaMA-3 tokenizer); other BPE tokenizers are not supported");
-            }
-
-            CheckPreTokenizer(root, tokenizerPath);
-
-            var vocabJson = TokenizerFiles.Require(model, "vocab", JsonValueKind.Object, tokenizerPath, "model.vocab");
-            vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-            int maxId = -1;
-            foreach (var entry in vocabJson.EnumerateObject())
-            {
-                if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
-                {
-                    throw TokenizerFiles.Field(tokenizerPath, $"model.vocab[\"{entry.Name}\"]", "is not a non-negative integer id");
-                }
-
-                vocab[entry.Name] = id;
-                maxId = Math.Max(maxId, id);
-            }
-
-            var mergesJson = TokenizerFiles.Require(model, "merges", JsonValueKind.Array, tokenizerPath, "model.merges");
-            int index = 0;
-            foreach (var merge in mergesJson.EnumerateArray())
-            {
-                // tiktoken ranks merges by the merged token's id, so the list is only checked, not used.
-                CheckMerge(merge, vocab, tokenizerPath, index++);
-            }
-
-            var addedJson = TokenizerFiles.Require(root, "added_tokens", JsonValueKind.Array, tokenizerPath, "added_tokens");
-            index = 0;
-            foreach (var token in addedJson.EnumerateArray())
-            {
-                string field = $"added_tokens[{index++}]";
-                var content = TokenizerFiles.Require(token, "content", JsonValueKind.String, tokenizerPath, field + ".content").GetString()!;
-                var idJson = TokenizerFiles.Require(token, "id", JsonValueKind.Number, tokenizerPath, field + ".id");
-                if (!idJson.TryGetInt32(out int id) || id < 0 || content.Length == 0)
-                {
-                    throw TokenizerFiles.Field(tokenizerPath, field, "has an invalid id or empty content");
-                }
-
-                addedIds[content] = id;
-                if (token.TryGetProperty("special", out var special) && special.ValueKind == JsonValueKind.True)
-                {
-                    specialIds.Add(id);
-                }
-
-                maxId = Math.Max(maxId, id);
-            }
-
-            idToToken = new string?[maxId + 1];
-            foreach (var (token, id) in vocab)
-            {
-                idToToken[id] = token;
-            }
-
-            foreach (var (token, id) in addedIds)
-            {
-                idToToken[id] = token;
-            }
-
-            for (int b = 0; b < 256; b++)
-            {
-                if (!vocab.ContainsKey(ByteLevelAlphabet.ByteToChar[b].ToString()))
-                {
-                    throw TokenizerFiles.Field(tokenizerPath, "model.vocab", "lacks some of the 256 single-byte tokens a byte-level BPE needs");
-                }
-            }
-
+            var model = RequireLlama3Model(root, tokenizerPath);
+            vocab = ReadVocab(model, tokenizerPath, out int maxVocabId);
+            CheckMerges(model, vocab, tokenizerPath);
+            int maxAddedId = ReadAddedTokens(root, tokenizerPath, addedIds, specialIds);
+            idToToken = IdToToken(Math.Max(maxVocabId, maxAddedId), vocab, addedIds);
+            CheckByteTokens(vocab, tokenizerPath);
             bpe = CreateTiktoken(vocab, tokenizerPath);
         }
 
@@ -213,31 +143,133 @@ public sealed class MagmaTokenizer
             specialFlags[id] = true;
         }
 
-        int bos, eos, pad;
-        bool cleanUp = false;
-        using (var config = TokenizerFiles.Open(configPath))
-        {
-            var root = config.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw TokenizerFiles.Field(configPath, "(root)", "is not a JSON object");
-            }
-
-            bos = ResolveConfigToken(root, "bos_token", configPath, addedIds);
-            eos = ResolveConfigToken(root, "eos_token", configPath, addedIds);
-            pad = ResolveConfigToken(root, "pad_token", configPath, addedIds);
-            if (root.TryGetProperty("clean_up_tokenization_spaces", out var c))
-            {
-                cleanUp = c.ValueKind == JsonValueKind.True;
-            }
-        }
-
+        var (bos, eos, pad, cleanUp) = ReadConfig(configPath, addedIds);
         if (!addedIds.TryGetValue("<image>", out int image))
         {
             throw TokenizerFiles.Field(tokenizerPath, "added_tokens", "has no '<image>' token; Magma needs it as the image placeholder");
         }
 
         return new MagmaTokenizer(bpe, vocab, addedIds, idToToken, specialFlags, bos, eos, pad, image, cleanUp, tokenizerPath);
+    }
+
+    /// <summary>Returns <c>model</c> after checking it is LLaMA-3's BPE (type, ignore_merges, pre-tokenizer).</summary>
+    private static JsonElement RequireLlama3Model(JsonElement root, string path)
+    {
+        var model = TokenizerFiles.Require(root, "model", JsonValueKind.Object, path, "model");
+        var type = TokenizerFiles.Require(model, "type", JsonValueKind.String, path, "model.type");
+        if (type.GetString() != "BPE")
+        {
+            throw TokenizerFiles.Field(path, "model.type", $"is '{type.GetString()}', but only the LLaMA-3 'BPE' model is supported");
+        }
+
+        if (!model.TryGetProperty("ignore_merges", out var ignoreMerges) || ignoreMerges.ValueKind != JsonValueKind.True)
+        {
+            throw TokenizerFiles.Field(path, "model.ignore_merges", "must be true (the LLaMA-3 tokenizer); other BPE tokenizers are not supported");
+        }
+
+        CheckPreTokenizer(root, path);
+        return model;
+    }
+
+    private static Dictionary<string, int> ReadVocab(JsonElement model, string path, out int maxId)
+    {
+        var vocabJson = TokenizerFiles.Require(model, "vocab", JsonValueKind.Object, path, "model.vocab");
+        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        maxId = -1;
+        foreach (var entry in vocabJson.EnumerateObject())
+        {
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
+            {
+                throw TokenizerFiles.Field(path, $"model.vocab[\"{entry.Name}\"]", "is not a non-negative integer id");
+            }
+
+            vocab[entry.Name] = id;
+            maxId = Math.Max(maxId, id);
+        }
+
+        return vocab;
+    }
+
+    private static void CheckMerges(JsonElement model, Dictionary<string, int> vocab, string path)
+    {
+        var mergesJson = TokenizerFiles.Require(model, "merges", JsonValueKind.Array, path, "model.merges");
+        int index = 0;
+        foreach (var merge in mergesJson.EnumerateArray())
+        {
+            // tiktoken ranks merges by the merged token's id, so the list is only checked, not used.
+            CheckMerge(merge, vocab, path, index++);
+        }
+    }
+
+    /// <summary>Fills <paramref name="addedIds"/> and <paramref name="specialIds"/>; returns the largest added id, or -1.</summary>
+    private static int ReadAddedTokens(JsonElement root, string path, Dictionary<string, int> addedIds, HashSet<int> specialIds)
+    {
+        var addedJson = TokenizerFiles.Require(root, "added_tokens", JsonValueKind.Array, path, "added_tokens");
+        int maxId = -1;
+        int index = 0;
+        foreach (var token in addedJson.EnumerateArray())
+        {
+            string field = $"added_tokens[{index++}]";
+            var content = TokenizerFiles.Require(token, "content", JsonValueKind.String, path, field + ".content").GetString()!;
+            var idJson = TokenizerFiles.Require(token, "id", JsonValueKind.Number, path, field + ".id");
+            if (!idJson.TryGetInt32(out int id) || id < 0 || content.Length == 0)
+            {
+                throw TokenizerFiles.Field(path, field, "has an invalid id or empty content");
+            }
+
+            addedIds[content] = id;
+            if (token.TryGetProperty("special", out var special) && special.ValueKind == JsonValueKind.True)
+            {
+                specialIds.Add(id);
+            }
+
+            maxId = Math.Max(maxId, id);
+        }
+
+        return maxId;
+    }
+
+    private static string?[] IdToToken(int maxId, Dictionary<string, int> vocab, Dictionary<string, int> addedIds)
+    {
+        var idToToken = new string?[maxId + 1];
+        foreach (var (token, id) in vocab)
+        {
+            idToToken[id] = token;
+        }
+
+        foreach (var (token, id) in addedIds)
+        {
+            idToToken[id] = token;
+        }
+
+        return idToToken;
+    }
+
+    private static void CheckByteTokens(Dictionary<string, int> vocab, string path)
+    {
+        for (int b = 0; b < 256; b++)
+        {
+            if (!vocab.ContainsKey(ByteLevelAlphabet.ByteToChar[b].ToString()))
+            {
+                throw TokenizerFiles.Field(path, "model.vocab", "lacks some of the 256 single-byte tokens a byte-level BPE needs");
+            }
+        }
+    }
+
+    private static (int Bos, int Eos, int Pad, bool CleanUp) ReadConfig(string path, Dictionary<string, int> addedIds)
+    {
+        using var config = TokenizerFiles.Open(path);
+        var root = config.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw TokenizerFiles.Field(path, "(root)", "is not a JSON object");
+        }
+
+        int bos = ResolveConfigToken(root, "bos_token", path, addedIds);
+        int eos = ResolveConfigToken(root, "eos_token", path, addedIds);
+        int pad = ResolveConfigToken(root, "pad_token", path, addedIds);
+        bool cleanUp = root.TryGetProperty("clean_up_tokenization_spaces", out var c) && c.ValueKind == JsonValueKind.True;
+        return (bos, eos, pad, cleanUp);
     }
 
     private static void CheckPreTokenizer(JsonElement root, string path)
