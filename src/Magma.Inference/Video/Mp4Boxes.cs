@@ -148,6 +148,7 @@ internal static class Mp4Boxes
     private sealed record Track(int Width, int Height, long TimeScale, long MediaDuration, uint[] SttsCounts, uint[] SttsDeltas,
         long SampleCount, (uint Count, int Offset)[] Ctts, (long Duration, long MediaTime, int Rate)[]? Edits);
 
+    // Each step returns false (null: ffprobe decides) for a box it does not reproduce exactly; they run in box order.
     private static Track? ReadTrack(ReadOnlySpan<byte> trak, ReadOnlySpan<byte> mdia)
     {
         ReadOnlySpan<byte> mdhd = Child(mdia, "mdhd");
@@ -160,101 +161,142 @@ internal static class Mp4Boxes
         bool v1 = mdhd[0] == 1;
         long timeScale = BinaryPrimitives.ReadUInt32BigEndian(mdhd[(v1 ? 20 : 12)..]);
         long mediaDuration = v1 ? BinaryPrimitives.ReadInt64BigEndian(mdhd[24..]) : BinaryPrimitives.ReadUInt32BigEndian(mdhd[16..]);
+        if (!TryReadSampleEntrySize(stbl, out int width, out int height) ||
+            !TrackHeaderHasSize(trak, width, height) ||
+            !TryReadStts(stbl, out uint[] counts, out uint[] deltas) ||
+            !TryReadSampleCount(stbl, out long sampleCount) ||
+            !TryReadCtts(stbl, out (uint, int)[] ctts) ||
+            !TryReadEdits(trak, out (long, long, int)[]? edits))
+        {
+            return null;
+        }
 
-        // stsd: one visual sample entry of a known codec; its width/height is the coded picture's display size.
+        return new Track(width, height, timeScale, mediaDuration, counts, deltas, sampleCount, ctts, edits);
+    }
+
+    /// <summary>stsd: one visual sample entry of a known codec; its width/height is the coded picture's display size.</summary>
+    private static bool TryReadSampleEntrySize(ReadOnlySpan<byte> stbl, out int width, out int height)
+    {
+        width = height = 0;
         ReadOnlySpan<byte> stsd = Child(stbl, "stsd");
         if (stsd.Length < 8 + 8 + 28 || BinaryPrimitives.ReadUInt32BigEndian(stsd[4..]) != 1 || !VideoCodecs.Contains(Type(stsd[12..16])))
         {
-            return null;
+            return false;
         }
 
         ReadOnlySpan<byte> entry = stsd[16..];
-        int width = BinaryPrimitives.ReadUInt16BigEndian(entry[24..]), height = BinaryPrimitives.ReadUInt16BigEndian(entry[26..]);
+        width = BinaryPrimitives.ReadUInt16BigEndian(entry[24..]);
+        height = BinaryPrimitives.ReadUInt16BigEndian(entry[26..]);
+        return true;
+    }
 
-        // ffprobe reports the decoder's size. Some encoders put the coded size (1920x1088) in stsd and the shown one in
-        // tkhd; anamorphic video shows a different tkhd width. Either way the sizes disagree and ffprobe decides.
+    /// <summary>
+    /// ffprobe reports the decoder's size. Some encoders put the coded size (1920x1088) in stsd and the shown one in
+    /// tkhd; anamorphic video shows a different tkhd width. Either way the sizes disagree and ffprobe decides.
+    /// </summary>
+    private static bool TrackHeaderHasSize(ReadOnlySpan<byte> trak, int width, int height)
+    {
         ReadOnlySpan<byte> tkhd = Child(trak, "tkhd");
         int sizeAt = tkhd.Length > 0 && tkhd[0] == 1 ? 88 : 76;
-        if (tkhd.Length < sizeAt + 8 ||
-            BinaryPrimitives.ReadUInt32BigEndian(tkhd[sizeAt..]) != (uint)width << 16 ||
-            BinaryPrimitives.ReadUInt32BigEndian(tkhd[(sizeAt + 4)..]) != (uint)height << 16)
-        {
-            return null;
-        }
+        return tkhd.Length >= sizeAt + 8 &&
+            BinaryPrimitives.ReadUInt32BigEndian(tkhd[sizeAt..]) == (uint)width << 16 &&
+            BinaryPrimitives.ReadUInt32BigEndian(tkhd[(sizeAt + 4)..]) == (uint)height << 16;
+    }
 
+    /// <summary>stts: one or two (count, delta) entries; more is a variable rate, which ffprobe handles.</summary>
+    private static bool TryReadStts(ReadOnlySpan<byte> stbl, out uint[] counts, out uint[] deltas)
+    {
+        counts = deltas = [];
         ReadOnlySpan<byte> stts = Child(stbl, "stts");
         if (stts.Length < 8)
         {
-            return null;
+            return false;
         }
 
         int sttsEntries = checked((int)BinaryPrimitives.ReadUInt32BigEndian(stts[4..]));
         if (sttsEntries is < 1 or > 2 || stts.Length < 8 + (8 * sttsEntries))
         {
-            return null;
+            return false;
         }
 
-        uint[] counts = new uint[sttsEntries], deltas = new uint[sttsEntries];
+        counts = new uint[sttsEntries];
+        deltas = new uint[sttsEntries];
         for (int i = 0; i < sttsEntries; i++)
         {
             counts[i] = BinaryPrimitives.ReadUInt32BigEndian(stts[(8 + (8 * i))..]);
             deltas[i] = BinaryPrimitives.ReadUInt32BigEndian(stts[(12 + (8 * i))..]);
         }
 
+        return true;
+    }
+
+    private static bool TryReadSampleCount(ReadOnlySpan<byte> stbl, out long sampleCount)
+    {
         ReadOnlySpan<byte> stsz = Child(stbl, "stsz");
-        if (stsz.Length < 12)
-        {
-            return null;
-        }
+        sampleCount = stsz.Length < 12 ? 0 : BinaryPrimitives.ReadUInt32BigEndian(stsz[8..]);
+        return stsz.Length >= 12;
+    }
 
-        long sampleCount = BinaryPrimitives.ReadUInt32BigEndian(stsz[8..]);
-
-        (uint, int)[] ctts = [];
+    /// <summary>ctts, when present: (count, composition offset) runs; a version-0 offset above int.MaxValue is refused.</summary>
+    private static bool TryReadCtts(ReadOnlySpan<byte> stbl, out (uint, int)[] ctts)
+    {
+        ctts = [];
         ReadOnlySpan<byte> cttsBox = Child(stbl, "ctts");
-        if (cttsBox.Length > 0)
+        if (cttsBox.Length == 0)
         {
-            int n = checked((int)BinaryPrimitives.ReadUInt32BigEndian(cttsBox[4..]));
-            if (cttsBox.Length < 8 + (8L * n))
-            {
-                return null;
-            }
-
-            ctts = new (uint, int)[n];
-            for (int i = 0; i < n; i++)
-            {
-                uint raw = BinaryPrimitives.ReadUInt32BigEndian(cttsBox[(12 + (8 * i))..]);
-                if (cttsBox[0] == 0 && raw > int.MaxValue)
-                {
-                    return null;
-                }
-
-                ctts[i] = (BinaryPrimitives.ReadUInt32BigEndian(cttsBox[(8 + (8 * i))..]), unchecked((int)raw));
-            }
+            return true;
         }
 
-        (long, long, int)[]? edits = null;
+        int n = checked((int)BinaryPrimitives.ReadUInt32BigEndian(cttsBox[4..]));
+        if (cttsBox.Length < 8 + (8L * n))
+        {
+            return false;
+        }
+
+        var runs = new (uint, int)[n];
+        for (int i = 0; i < n; i++)
+        {
+            uint raw = BinaryPrimitives.ReadUInt32BigEndian(cttsBox[(12 + (8 * i))..]);
+            if (cttsBox[0] == 0 && raw > int.MaxValue)
+            {
+                return false;
+            }
+
+            runs[i] = (BinaryPrimitives.ReadUInt32BigEndian(cttsBox[(8 + (8 * i))..]), unchecked((int)raw));
+        }
+
+        ctts = runs;
+        return true;
+    }
+
+    /// <summary>edts/elst, when present: (segment duration, media time, rate) per edit; null when there is none.</summary>
+    private static bool TryReadEdits(ReadOnlySpan<byte> trak, out (long, long, int)[]? edits)
+    {
+        edits = null;
         ReadOnlySpan<byte> elst = Child(Child(trak, "edts"), "elst");
-        if (elst.Length > 0)
+        if (elst.Length == 0)
         {
-            bool e1 = elst[0] == 1;
-            int n = checked((int)BinaryPrimitives.ReadUInt32BigEndian(elst[4..]));
-            int size = e1 ? 20 : 12;
-            if (elst.Length < 8 + ((long)size * n))
-            {
-                return null;
-            }
-
-            edits = new (long, long, int)[n];
-            for (int i = 0; i < n; i++)
-            {
-                ReadOnlySpan<byte> e = elst[(8 + (size * i))..];
-                edits[i] = e1
-                    ? (BinaryPrimitives.ReadInt64BigEndian(e), BinaryPrimitives.ReadInt64BigEndian(e[8..]), BinaryPrimitives.ReadInt32BigEndian(e[16..]))
-                    : (BinaryPrimitives.ReadUInt32BigEndian(e), BinaryPrimitives.ReadInt32BigEndian(e[4..]), BinaryPrimitives.ReadInt32BigEndian(e[8..]));
-            }
+            return true;
         }
 
-        return new Track(width, height, timeScale, mediaDuration, counts, deltas, sampleCount, ctts, edits);
+        bool e1 = elst[0] == 1;
+        int n = checked((int)BinaryPrimitives.ReadUInt32BigEndian(elst[4..]));
+        int size = e1 ? 20 : 12;
+        if (elst.Length < 8 + ((long)size * n))
+        {
+            return false;
+        }
+
+        edits = new (long, long, int)[n];
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<byte> e = elst[(8 + (size * i))..];
+            edits[i] = e1
+                ? (BinaryPrimitives.ReadInt64BigEndian(e), BinaryPrimitives.ReadInt64BigEndian(e[8..]), BinaryPrimitives.ReadInt32BigEndian(e[16..]))
+                : (BinaryPrimitives.ReadUInt32BigEndian(e), BinaryPrimitives.ReadInt32BigEndian(e[4..]), BinaryPrimitives.ReadInt32BigEndian(e[8..]));
+        }
+
+        return true;
     }
 
     private static VideoInfo? ToInfo(Track t, long movieScale, string path)
