@@ -231,11 +231,12 @@ window.__magmaSom = window.__magmaSom || (function () {
       const t = clean(Array.prototype.map.call(el.labels, function (l) { return textOf(l, null, el, 200); }).join(' '), 80);
       if (t) return { name: t, from: 'label' };
     }
+    const title = clean(el.getAttribute('title'), 80);
     if (!field && CONTENT_ROLES.has(role(el))) {
       const t = clean(textOf(el, skip, null, 200), 80);
-      if (t) return { name: t, from: 'content' };
+      // An icon glyph (☆, 🗑, ▲) says less than the element's title: the title names it, as a tooltip does for a person.
+      if (t && (!title || /[\p{L}\p{N}]/u.test(t))) return { name: t, from: 'content' };
     }
-    const title = clean(el.getAttribute('title'), 80);
     if (title) return { name: title, from: 'title' };
     const ph = clean(el.getAttribute('placeholder') || el.getAttribute('aria-placeholder'), 80);
     if (ph) return { name: ph, from: 'placeholder' };
@@ -536,8 +537,10 @@ window.__magmaSom = window.__magmaSom || (function () {
     for (const el of survivors) {
       const inner = nested.get(el) || null;
       const vis = markRect(el, inner);
-      // A wrapper whose whole content is other marks (a clickable bar around "Reply" and "Forward") is not a target.
-      if (inner && vis.local && !strongSignal(el, ctx) && ownRect(el, inner) === null) continue;
+      // A wrapper whose whole content is other marks (a clickable bar around "Reply" and "Forward", whose handler only
+      // delegates to them) is not a target of its own; a native control or an element with an interactive role still is.
+      if (inner && ownRect(el, inner) === null && !isAtomic(el) && !ROLES.has((el.getAttribute('role') || '').toLowerCase())
+        && !/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) continue;
       const w = vis.box.r - vis.box.l, h = vis.box.b - vis.box.t;
       if (w < 2 || h < 2 || w * h < 20) continue;
       const cs = getComputedStyle(el);
