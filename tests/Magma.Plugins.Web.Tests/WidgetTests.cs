@@ -219,3 +219,36 @@ public sealed class WidgetTests
         Assert.Contains("scrolled the div down by", down.ToString(), StringComparison.Ordinal);
     }
 }
+
+/// <summary>The new actions go through the same approval gate as click and type (no approver: the gate refuses).</summary>
+public sealed class GatedActionTests
+{
+    private static WebMark One(WebObservation obs, string name) =>
+        obs.Marks.SingleOrDefault(m => m.Name == name) ?? throw new Xunit.Sdk.XunitException($"no mark \"{name}\" in:\n{obs.MarkList()}");
+
+    [Fact]
+    public async Task Double_click_drag_hover_and_set_value_are_judged_by_the_acting_elements_names()
+    {
+        await using WebSession session = await Pages.LaunchAsync();
+        await session.OpenAsync(Pages.Url("gated.html"));
+        WebObservation obs = await session.ObserveAsync();
+
+        // Activations named as irreversible are asked about first: refused, nothing happens.
+        WebEffect dbl = await session.DoubleClickAsync(obs.Id, One(obs, "Delete message").Id);
+        Assert.Contains(dbl.Refused, r => r.Contains("Delete message", StringComparison.Ordinal));
+        WebEffect drag = await session.DragAsync(obs.Id, One(obs, "Invoice").Id, One(obs, "Delete forever").Id);
+        Assert.Contains(drag.Refused, r => r.Contains("Delete forever", StringComparison.Ordinal));
+        Assert.False(await session.Page.EvaluateAsync<bool>("() => window.DELETED"));
+
+        // Hovering activates nothing, so it happens; the request it sets off is judged with the element's name.
+        WebEffect hover = await session.HoverAsync(obs.Id, One(obs, "Remove preview").Id);
+        Assert.True(await session.Page.EvaluateAsync<bool>("() => window.HOVERED"));
+        Assert.Contains(hover.Refused, r => r.Contains("/api/preview", StringComparison.Ordinal) && r.Contains("Remove preview", StringComparison.Ordinal));
+
+        // Setting a value likewise: the change handler's request carries the field's name to the gate.
+        WebEffect set = await session.SetValueAsync(obs.Id, One(obs, "Post date").Id, "2026-12-24");
+        Assert.Equal("2026-12-24", set.Value);
+        Assert.Contains(set.Refused, r => r.Contains("/api/schedule", StringComparison.Ordinal));
+        Assert.Equal(0, await session.Page.EvaluateAsync<int>("() => window.SENT"));
+    }
+}
