@@ -25,6 +25,7 @@ public sealed partial class WebSession : IAsyncDisposable
     private static readonly string MarkerScript = LoadScript("Magma.Plugins.Web.marker.js");
     private static readonly string HooksScript = LoadScript("Magma.Plugins.Web.hooks.js");
     private static readonly SetOfMarkRenderer Renderer = new();
+    private static readonly SetOfMarkRenderer AdaptiveRenderer = new() { AdaptToBackground = true };
 
     private readonly IPlaywright _playwright;
     private readonly IBrowser _browser;
@@ -307,7 +308,7 @@ public sealed partial class WebSession : IAsyncDisposable
         }
 
         RgbImage clean = masks.Count == 0 ? shot : Mask(shot, masks);
-        SetOfMarkResult drawn = Renderer.Draw(clean, [.. marks.Select(m => m.PixelBox)]);
+        SetOfMarkResult drawn = (_options.AdaptiveMarks ? AdaptiveRenderer : Renderer).Draw(clean, [.. marks.Select(m => m.PixelBox)]);
         double draw = sw.Elapsed.TotalMilliseconds;
 
         var observation = new WebObservation(id, _redactor.Redact(S(raw, "url")), _redactor.Redact(S(raw, "title")), vw, vh, dsf, clean, drawn.Image, marks, masks,

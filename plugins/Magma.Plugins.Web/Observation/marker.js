@@ -270,11 +270,20 @@ window.__magmaSom = window.__magmaSom || (function () {
     return valid.length ? valid.join(',') : '';
   }
 
+  // Pointer selectors per document, kept across observations while its style sheets (and their rule counts) stay the same.
+  const pointerCache = new WeakMap();
   function explicitPointer(el, ctx) {
     if (el.style && el.style.cursor === 'pointer') return true;
     const doc = el.ownerDocument;
     let sel = ctx.pointer.get(doc);
-    if (sel === undefined) { sel = pointerSelectors(doc); ctx.pointer.set(doc, sel); }
+    if (sel === undefined) {
+      let key = '';
+      for (const sheet of Array.prototype.slice.call(doc.styleSheets)) { let n = -1; try { n = sheet.cssRules.length; } catch (e) { n = -1; } key += n + ','; }
+      const cached = pointerCache.get(doc);
+      if (cached && cached.key === key) sel = cached.sel;
+      else { sel = pointerSelectors(doc); pointerCache.set(doc, { key: key, sel: sel }); }
+      ctx.pointer.set(doc, sel);
+    }
     return !!sel && el.matches(sel);
   }
 
@@ -441,6 +450,9 @@ window.__magmaSom = window.__magmaSom || (function () {
   // element holds no nested mark (its box is its own) or nothing but nested marks.
   function ownRect(el, nested) {
     let l = Infinity, t = Infinity, r = -Infinity, b = -Infinity; let any = false;
+    // Elements between el and a nested mark: walked into rather than measured whole.
+    const between = new Set();
+    for (const d of nested) { for (let p = parentOf(d); p && p !== el && !between.has(p); p = parentOf(p)) between.add(p); }
     function addRect(x) { if (x.width > 0 && x.height > 0) { l = Math.min(l, x.left); t = Math.min(t, x.top); r = Math.max(r, x.right); b = Math.max(b, x.bottom); any = true; } }
     (function walk(n) {
       for (let c = n.firstChild; c; c = c.nextSibling) {
@@ -449,8 +461,7 @@ window.__magmaSom = window.__magmaSom || (function () {
           const range = c.ownerDocument.createRange(); range.selectNodeContents(c); addRect(range.getBoundingClientRect());
         } else if (c.nodeType === 1) {
           if (nested.has(c)) continue;
-          let holds = false; for (const d of nested) { if (composedContains(c, d)) { holds = true; break; } }
-          if (holds) walk(c); else addRect(c.getBoundingClientRect());
+          if (between.has(c)) walk(c); else addRect(c.getBoundingClientRect());
         }
       }
     })(el);
@@ -486,6 +497,7 @@ window.__magmaSom = window.__magmaSom || (function () {
         vis.local = own;
         return vis;
       }
+      vis.onlyNested = true;
     }
     const r = el.getBoundingClientRect();
     vis.local = { l: r.left, t: r.top, r: r.right, b: r.bottom };
@@ -539,7 +551,7 @@ window.__magmaSom = window.__magmaSom || (function () {
       const vis = markRect(el, inner);
       // A wrapper whose whole content is other marks (a clickable bar around "Reply" and "Forward", whose handler only
       // delegates to them) is not a target of its own; a native control or an element with an interactive role still is.
-      if (inner && ownRect(el, inner) === null && !isAtomic(el) && !ROLES.has((el.getAttribute('role') || '').toLowerCase())
+      if (vis.onlyNested && !isAtomic(el) && !ROLES.has((el.getAttribute('role') || '').toLowerCase())
         && !/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) continue;
       const w = vis.box.r - vis.box.l, h = vis.box.b - vis.box.t;
       if (w < 2 || h < 2 || w * h < 20) continue;
