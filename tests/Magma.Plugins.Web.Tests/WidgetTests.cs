@@ -1,3 +1,4 @@
+using Microsoft.SemanticKernel;
 using Magma.Plugins.Web.Acting;
 using Magma.Plugins.Web.Browser;
 using Magma.Plugins.Web.Observation;
@@ -250,5 +251,74 @@ public sealed class GatedActionTests
         Assert.Equal("2026-12-24", set.Value);
         Assert.Contains(set.Refused, r => r.Contains("/api/schedule", StringComparison.Ordinal));
         Assert.Equal(0, await session.Page.EvaluateAsync<int>("() => window.SENT"));
+    }
+}
+
+/// <summary>The wider action vocabulary: read from Magma's answers, and run through the kernel by do_task.</summary>
+public sealed class VocabularyTests
+{
+    [Fact]
+    public async Task Answers_with_the_new_actions_are_read_and_mistakes_are_invalid()
+    {
+        await using WebSession session = await Pages.LaunchAsync();
+        await session.OpenAsync(Pages.Url("widgets.html"));
+        WebObservation obs = await session.ObserveAsync();
+        Grounding.WebDecision Read(string answer) => Grounding.MagmaWebPolicy.ReadAction(obs, answer, "p", 1);
+
+        Assert.Equal(Grounding.WebDecisionKind.Hover, Read("{\"ACTION\": \"HOVER\", \"MARK\": 1}").Kind);
+        Assert.Equal(Grounding.WebDecisionKind.DoubleClick, Read("{\"action\": \"double_click\", \"mark\": \"2\"}").Kind);
+        Grounding.WebDecision drag = Read("{\"ACTION\": \"DRAG\", \"MARK\": 1, \"TO\": 3}");
+        Assert.Equal((Grounding.WebDecisionKind.Drag, 1, 3), (drag.Kind, drag.Mark, drag.ToMark));
+        Grounding.WebDecision point = Read("{\"ACTION\": \"DRAG\", \"MARK\": 1, \"TO\": [0.5, 0.25]}");
+        Assert.Equal((400d, 150d), point.ToPoint);
+        Assert.Equal("2026-12-03", Read("{\"ACTION\": \"SET_VALUE\", \"MARK\": 4, \"VALUE\": \"2026-12-03\"}").Value);
+        Assert.Equal(Grounding.WebDecisionKind.AddOption, Read("{\"ACTION\": \"SELECT\", \"MARK\": 4, \"VALUE\": \"Ham\", \"MODE\": \"add\"}").Kind);
+        Assert.Equal(Grounding.WebDecisionKind.RemoveOption, Read("{\"ACTION\": \"REMOVE_OPTION\", \"MARK\": 4, \"VALUE\": \"Ham\"}").Kind);
+        Assert.Equal("Escape", Read("{\"ACTION\": \"PRESS\", \"VALUE\": \"Escape\"}").Value);
+        Assert.Equal(Grounding.WebDecisionKind.Back, Read("{\"ACTION\": \"BACK\"}").Kind);
+        Assert.Equal("500", Read("{\"ACTION\": \"WAIT\", \"VALUE\": 500}").Value);
+        // The model's mistakes: no mark, an unknown mark, a wait out of bounds, a drag without a target.
+        Assert.Equal(Grounding.WebDecisionKind.Invalid, Read("{\"ACTION\": \"HOVER\"}").Kind);
+        Assert.Equal(Grounding.WebDecisionKind.Invalid, Read("{\"ACTION\": \"HOVER\", \"MARK\": 999}").Kind);
+        Assert.Equal(Grounding.WebDecisionKind.Invalid, Read("{\"ACTION\": \"WAIT\", \"VALUE\": 99999}").Kind);
+        Assert.Equal(Grounding.WebDecisionKind.Invalid, Read("{\"ACTION\": \"DRAG\", \"MARK\": 1}").Kind);
+        // Mind2Web's actions still read as before.
+        Assert.Equal(Grounding.WebDecisionKind.Select, Read("{\"ACTION\": \"SELECT\", \"MARK\": 4, \"VALUE\": \"Ham\"}").Kind);
+    }
+
+    private sealed class Scripted(params Func<WebObservation, Grounding.WebDecision>[] steps) : Grounding.IWebPolicy
+    {
+        private int _next;
+
+        public Task<Grounding.WebDecision> DecideAsync(WebObservation observation, string goal, IReadOnlyList<string> history, CancellationToken cancellationToken = default) =>
+            Task.FromResult(_next < steps.Length ? steps[_next++](observation) : new Grounding.WebDecision { Kind = Grounding.WebDecisionKind.Done });
+    }
+
+    private static int Id(WebObservation o, string name) => o.Marks.Single(m => m.Name == name).Id;
+
+    [Fact]
+    public async Task Do_task_runs_every_new_action_through_the_kernel()
+    {
+        await using WebSession session = await Pages.LaunchAsync();
+        await session.OpenAsync(Pages.Url("widgets.html"));
+        var policy = new Scripted(
+            o => new() { Kind = Grounding.WebDecisionKind.Hover, Mark = Id(o, "More ▾") },
+            o => new() { Kind = Grounding.WebDecisionKind.Click, Mark = Id(o, "Settings") },
+            o => new() { Kind = Grounding.WebDecisionKind.SetValue, Mark = Id(o, "Departure"), Value = "2026-12-03" },
+            o => new() { Kind = Grounding.WebDecisionKind.AddOption, Mark = Id(o, "Toppings"), Value = "Ham" },
+            o => new() { Kind = Grounding.WebDecisionKind.AddOption, Mark = Id(o, "Toppings"), Value = "Onion" },
+            o => new() { Kind = Grounding.WebDecisionKind.RemoveOption, Mark = Id(o, "Toppings"), Value = "Ham" },
+            o => new() { Kind = Grounding.WebDecisionKind.Drag, Mark = Id(o, "Chip"), ToMark = Id(o, "Bin") },
+            o => new() { Kind = Grounding.WebDecisionKind.DoubleClick, Mark = Id(o, "Double me") },
+            o => new() { Kind = Grounding.WebDecisionKind.Wait, Value = "10" },
+            o => new() { Kind = Grounding.WebDecisionKind.Press, Value = "Escape" });
+        var plugin = new Kernel.WebPlugin(session, policy: policy);
+        Microsoft.SemanticKernel.Kernel kernel = Microsoft.SemanticKernel.Kernel.CreateBuilder().Build();
+        kernel.Plugins.AddFromObject(plugin, plugin.Name);
+        string result = await plugin.DoTaskAsync(kernel, "exercise the widgets", 12);
+        Assert.StartsWith("done after 11 steps", result, StringComparison.Ordinal);
+        Assert.DoesNotContain("ERROR", result, StringComparison.Ordinal);
+        Assert.Equal("settings|d=2026-12-03|ms=Ham|ms=Ham|ms=Onion|dropped in b|double",
+            await session.Page.EvaluateAsync<string>("() => window.LOG.join('|')"));
     }
 }
