@@ -73,3 +73,56 @@ public class WebBenchmarks
         throw new DirectoryNotFoundException("tests/assets/web/form.html not found above " + AppContext.BaseDirectory);
     }
 }
+
+/// <summary>
+/// One observation at 1280x800, DSF 1, on pages with nested controls, names and widgets (tests/assets/web): tree.html
+/// (nested tree, list row icons, menu, covered button; own-content boxes and point sampling), widgets.html (dates,
+/// slider, multi-select, hover menus, drag, autocomplete), names.html (every naming rule and the nearby-text guess), and
+/// form.html as the baseline of <see cref="WebBenchmarks"/>.
+/// </summary>
+[MemoryDiagnoser]
+public class WebObserveBenchmarks
+{
+    private WebSession _session = null!;
+
+    /// <summary>The page observed.</summary>
+    [Params("form.html", "tree.html", "widgets.html", "names.html")]
+    public string Page { get; set; } = "form.html";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        string folder = WebBenchmarksPages.Find();
+        _session = WebSession.LaunchAsync(new WebSessionOptions
+        {
+            ViewportWidth = 1280,
+            ViewportHeight = 800,
+            DeviceScaleFactor = 1,
+            LocalSites = new Dictionary<string, string> { ["http://tasks.test"] = folder },
+        }).GetAwaiter().GetResult();
+        _session.OpenAsync("http://tasks.test/" + Page).GetAwaiter().GetResult();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _session.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    [Benchmark]
+    public async Task<int> Observe() => (await _session.ObserveAsync()).Marks.Count;
+}
+
+internal static class WebBenchmarksPages
+{
+    public static string Find()
+    {
+        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            string candidate = Path.Combine(dir, "tests", "assets", "web");
+            if (File.Exists(Path.Combine(candidate, "form.html")))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException("tests/assets/web/form.html not found above " + AppContext.BaseDirectory);
+    }
+}

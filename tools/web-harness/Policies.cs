@@ -6,7 +6,7 @@ using Magma.Plugins.Web.Observation;
 namespace Magma.WebHarness;
 
 /// <summary>One scripted step: what to do to the mark with this name (and role).</summary>
-internal sealed record OracleStep(string Do, string Name, string? Role, string? Value);
+internal sealed record OracleStep(string Do, string Name, string? Role, string? Value, string? To = null);
 
 /// <summary>
 /// The scripted oracle. It knows the steps but acts only through the marks of the current observation — so its success
@@ -22,7 +22,9 @@ internal sealed class OraclePolicy(IReadOnlyList<OracleStep> steps) : IWebPolicy
             s.GetProperty("do").GetString()!,
             s.TryGetProperty("name", out JsonElement n) ? n.GetString() ?? "" : "",
             s.TryGetProperty("role", out JsonElement r) ? r.GetString() : null,
-            s.TryGetProperty("text", out JsonElement t) ? t.GetString() : s.TryGetProperty("option", out JsonElement o) ? o.GetString() : s.TryGetProperty("key", out JsonElement k) ? k.GetString() : null))];
+            s.TryGetProperty("text", out JsonElement t) ? t.GetString() : s.TryGetProperty("option", out JsonElement o) ? o.GetString() : s.TryGetProperty("key", out JsonElement k) ? k.GetString()
+                : s.TryGetProperty("value", out JsonElement v) ? v.ToString() : null,
+            s.TryGetProperty("to", out JsonElement to) ? to.GetString() : null))];
 
     public Task<WebDecision> DecideAsync(WebObservation observation, string goal, IReadOnlyList<string> history, CancellationToken cancellationToken = default)
     {
@@ -32,10 +34,11 @@ internal sealed class OraclePolicy(IReadOnlyList<OracleStep> steps) : IWebPolicy
         }
 
         OracleStep step = steps[_next];
-        if (step.Do == "press")
+        if (step.Do is "press" or "back" or "wait")
         {
             _next++;
-            return Task.FromResult(new WebDecision { Kind = WebDecisionKind.Press, Value = step.Value });
+            WebDecisionKind k = step.Do switch { "press" => WebDecisionKind.Press, "back" => WebDecisionKind.Back, _ => WebDecisionKind.Wait };
+            return Task.FromResult(new WebDecision { Kind = k, Value = step.Value });
         }
 
         WebMark? mark = observation.Marks.FirstOrDefault(m => Matches(m, step));
@@ -49,15 +52,28 @@ internal sealed class OraclePolicy(IReadOnlyList<OracleStep> steps) : IWebPolicy
             return Task.FromResult(new WebDecision { Kind = WebDecisionKind.Invalid, Note = $"no mark \"{step.Name}\"" });
         }
 
+        // A drag names its drop target by name too ("to"), found among the same marks.
+        WebMark? drop = step.To is null ? null : observation.Marks.FirstOrDefault(m => m.Id != mark.Id && Matches(m, step with { Name = step.To, Role = null }));
+        if (step.Do == "drag" && drop is null)
+        {
+            return Task.FromResult(new WebDecision { Kind = WebDecisionKind.Invalid, Note = $"no drop mark \"{step.To}\"" });
+        }
+
         _next++;
         _scrolls = 0;
         WebDecisionKind kind = step.Do switch
         {
             "type" => WebDecisionKind.Type,
             "select" => WebDecisionKind.Select,
+            "add" => WebDecisionKind.AddOption,
+            "remove" => WebDecisionKind.RemoveOption,
+            "set" => WebDecisionKind.SetValue,
+            "hover" => WebDecisionKind.Hover,
+            "dblclick" => WebDecisionKind.DoubleClick,
+            "drag" => WebDecisionKind.Drag,
             _ => WebDecisionKind.Click,
         };
-        return Task.FromResult(new WebDecision { Kind = kind, Mark = mark.Id, Value = step.Value });
+        return Task.FromResult(new WebDecision { Kind = kind, Mark = mark.Id, Value = step.Value, ToMark = drop?.Id });
     }
 
     private static bool Matches(WebMark m, OracleStep s) =>
@@ -82,7 +98,7 @@ internal sealed class RandomPolicy(int seed) : IWebPolicy
         return Task.FromResult(m.Role switch
         {
             "textbox" => new WebDecision { Kind = WebDecisionKind.Type, Mark = m.Id, Value = "test" },
-            "combobox" when m.Tag == "select" => new WebDecision { Kind = WebDecisionKind.Select, Mark = m.Id, Value = "" },
+            "combobox" or "listbox" when m.Tag == "select" => new WebDecision { Kind = WebDecisionKind.Select, Mark = m.Id, Value = "" },
             _ => new WebDecision { Kind = WebDecisionKind.Click, Mark = m.Id },
         });
     }

@@ -35,6 +35,12 @@ public sealed record WebEffect
     /// <summary>Focus moved.</summary>
     public bool FocusChanged { get; init; }
 
+    /// <summary>Pixels the scrolled content moved (negative: up), by a scroll action; 0 when it could not move.</summary>
+    public int Scrolled { get; init; }
+
+    /// <summary>What scrolled: <c>window</c> or the container's tag, e.g. <c>div</c>; empty when nothing was scrolled.</summary>
+    public string ScrolledContainer { get; init; } = "";
+
     /// <summary>DOM mutations seen during the action and settle.</summary>
     public int Mutations { get; init; }
 
@@ -58,7 +64,7 @@ public sealed record WebEffect
 
     /// <summary>Nothing observable changed.</summary>
     public bool NothingChanged =>
-        !UrlChanged && !TitleChanged && !ValueChanged && !CheckedChanged && !FocusChanged && Mutations == 0
+        !UrlChanged && !TitleChanged && !ValueChanged && !CheckedChanged && !FocusChanged && Mutations == 0 && Scrolled == 0
         && NewPage is null && Dialogs.Count == 0 && Blocked.Count == 0 && Refused.Count == 0;
 
     /// <summary>One-line summary for the model and logs.</summary>
@@ -75,6 +81,7 @@ public sealed record WebEffect
         foreach (string d in Dialogs) { parts.Add($"dialog \"{d}\""); }
         foreach (string b in Blocked) { parts.Add(b); }
         foreach (string r in Refused) { parts.Add(r); }
+        if (Scrolled != 0) { parts.Add($"scrolled the {(ScrolledContainer.Length > 0 ? ScrolledContainer : "page")} {(Scrolled > 0 ? "down" : "up")} by {Math.Abs(Scrolled)} px (its content moved)"); }
         if (Mutations > 0) { parts.Add($"{Mutations} DOM changes"); }
         s.Append(parts.Count == 0 ? "nothing changed" : string.Join("; ", parts));
         return s.ToString();

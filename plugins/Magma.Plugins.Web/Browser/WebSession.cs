@@ -23,8 +23,10 @@ namespace Magma.Plugins.Web.Browser;
 /// </summary>
 public sealed partial class WebSession : IAsyncDisposable
 {
-    private static readonly string MarkerScript = LoadMarkerScript();
+    private static readonly string MarkerScript = LoadScript("Magma.Plugins.Web.marker.js");
+    private static readonly string HooksScript = LoadScript("Magma.Plugins.Web.hooks.js");
     private static readonly SetOfMarkRenderer Renderer = new();
+    private static readonly SetOfMarkRenderer AdaptiveRenderer = new() { AdaptToBackground = true };
 
     private readonly IPlaywright _playwright;
     private readonly IBrowser _browser;
@@ -183,6 +185,8 @@ public sealed partial class WebSession : IAsyncDisposable
                 ServiceWorkers = ServiceWorkerPolicy.Block,
                 AcceptDownloads = false,
             }).ConfigureAwait(false);
+            // Before any page script: records pointer listeners and an action's short timers (see hooks.js).
+            await context.AddInitScriptAsync(HooksScript).ConfigureAwait(false);
             IPage page = await context.NewPageAsync().ConfigureAwait(false);
             var session = new WebSession(playwright, browser, context, page, options, policy, sites, proxy, redactor, gate);
             owner = session;
@@ -265,6 +269,11 @@ public sealed partial class WebSession : IAsyncDisposable
                 Id = n++,
                 Role = S(e, "role"),
                 Name = _redactor.Redact(S(e, "name")),
+                NameFrom = S(e, "nameFrom"),
+                States = e.TryGetProperty("states", out JsonElement st) && st.ValueKind == JsonValueKind.Array ? [.. st.EnumerateArray().Select(x => _redactor.Redact(x.GetString() ?? ""))] : [],
+                Options = e.TryGetProperty("options", out JsonElement op) && op.ValueKind == JsonValueKind.Array
+                    ? [.. op.EnumerateArray().Select(o => new WebOption(_redactor.Redact(S(o, "text")), o.GetProperty("selected").GetBoolean()))]
+                    : null,
                 Tag = S(e, "tag"),
                 Type = S(e, "type"),
                 Value = shownValue,
@@ -300,7 +309,7 @@ public sealed partial class WebSession : IAsyncDisposable
         }
 
         RgbImage clean = masks.Count == 0 ? shot : Mask(shot, masks);
-        SetOfMarkResult drawn = Renderer.Draw(clean, [.. marks.Select(m => m.PixelBox)]);
+        SetOfMarkResult drawn = (_options.AdaptiveMarks ? AdaptiveRenderer : Renderer).Draw(clean, [.. marks.Select(m => m.PixelBox)]);
         double draw = sw.Elapsed.TotalMilliseconds;
 
         var observation = new WebObservation(id, _redactor.Redact(S(raw, "url")), _redactor.Redact(S(raw, "title")), vw, vh, dsf, clean, drawn.Image, marks, masks,
@@ -310,46 +319,110 @@ public sealed partial class WebSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Clicks a mark at its centre with the mouse. The pointer moves there first and the element's names are read again
-    /// as the click will find them (a page may rename or re-wire a control on hover); a name that reads as irreversible
-    /// needs approval before the click.
+    /// Clicks a mark at its click point (its centre, or the visible part the observation found when the centre is
+    /// covered). The pointer moves there first and the element's names are read again as the click will find them (a page
+    /// may rename or re-wire a control on hover); a name that reads as irreversible needs approval before the click.
     /// </summary>
     /// <exception cref="WebStaleObservationException">The observation is not current, or the target moved or is covered.</exception>
-    public async Task<WebEffect> ClickAsync(string observationId, int mark, CancellationToken cancellationToken = default)
+    public Task<WebEffect> ClickAsync(string observationId, int mark, CancellationToken cancellationToken = default) =>
+        PointerAsync(observationId, mark, "click", (x, y) => _page.Mouse.ClickAsync(x, y), cancellationToken);
+
+    /// <summary>Double-clicks a mark; judged like <see cref="ClickAsync"/>.</summary>
+    /// <exception cref="WebStaleObservationException">The observation is not current, or the target moved or is covered.</exception>
+    public Task<WebEffect> DoubleClickAsync(string observationId, int mark, CancellationToken cancellationToken = default) =>
+        PointerAsync(observationId, mark, "double-click", (x, y) => _page.Mouse.DblClickAsync(x, y), cancellationToken);
+
+    private async Task<WebEffect> PointerAsync(string observationId, int mark, string verb, Func<float, float, Task> press, CancellationToken cancellationToken)
     {
-        (WebMark target, MarkBox box, _) = await ValidateAsync(observationId, mark, "click", requireHit: true).ConfigureAwait(false);
-        (float x, float y) = box.Center;
+        (WebMark target, _, JsonElement check) = await ValidateAsync(observationId, mark, verb, requireHit: true).ConfigureAwait(false);
+        (float x, float y) = ClickPoint(check);
         await _page.Mouse.MoveAsync(x, y).ConfigureAwait(false);
         IReadOnlyList<string> names = await ActorNamesAsync(new { id = observationId, mark, x, y }).ConfigureAwait(false);
-        return await ActAsync($"click {target.Describe()}", observationId, mark, names,
-            () => _page.Mouse.ClickAsync(x, y), cancellationToken).ConfigureAwait(false);
+        return await ActAsync($"{verb} {target.Describe()}", observationId, mark, names, () => press(x, y), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Moves the mouse over a mark.</summary>
+    /// <summary>
+    /// Moves the mouse over a mark (menus that open on hover). Hovering activates nothing, so it is not asked about up
+    /// front; requests it sets off are judged with the element's names like those of a click.
+    /// </summary>
     public async Task<WebEffect> HoverAsync(string observationId, int mark, CancellationToken cancellationToken = default)
     {
-        (WebMark target, MarkBox box, _) = await ValidateAsync(observationId, mark, "hover", requireHit: true).ConfigureAwait(false);
-        (float x, float y) = box.Center;
-        return await ActAsync($"hover {target.Describe()}", observationId, mark, [], () => _page.Mouse.MoveAsync(x, y), cancellationToken).ConfigureAwait(false);
+        (WebMark target, _, JsonElement check) = await ValidateAsync(observationId, mark, "hover", requireHit: true).ConfigureAwait(false);
+        (float x, float y) = ClickPoint(check);
+        IReadOnlyList<string> names = await ActorNamesAsync(new { id = observationId, mark }).ConfigureAwait(false);
+        return await ActAsync($"hover {target.Describe()}", observationId, mark, names, () => _page.Mouse.MoveAsync(x, y), cancellationToken,
+            askFirst: false).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Drags a mark onto another mark with the mouse (press, move in steps, release), as drag-and-drop lists, sortable
+    /// items and HTML5 drop zones expect. Judged (up front and at the request layer) by the names of both elements.
+    /// </summary>
+    /// <exception cref="WebActionException">Source and target are the same mark.</exception>
+    public async Task<WebEffect> DragAsync(string observationId, int mark, int toMark, CancellationToken cancellationToken = default)
+    {
+        if (mark == toMark)
+        {
+            throw new WebActionException($"drag mark {mark} onto itself: give a different target mark, or a point with drag_to_point.");
+        }
+
+        (WebMark source, _, JsonElement from) = await ValidateAsync(observationId, mark, "drag", requireHit: true).ConfigureAwait(false);
+        (WebMark dest, _, JsonElement to) = await ValidateAsync(observationId, toMark, "drop onto", requireHit: false).ConfigureAwait(false);
+        return await DragCoreAsync($"drag {source.Describe()} onto {dest.Describe()}", observationId, mark, ClickPoint(from), ClickPoint(to),
+            new { id = observationId, mark = toMark }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Drags a mark to a point given in screenshot pixels of the observation (a slot between marks, a canvas).</summary>
+    /// <exception cref="WebActionException">The point is outside the screenshot.</exception>
+    public async Task<WebEffect> DragToPointAsync(string observationId, int mark, double pixelX, double pixelY, CancellationToken cancellationToken = default)
+    {
+        WebObservation obs = RequireCurrent(observationId, mark);
+        (float x, float y) = ViewportPoint(obs, pixelX, pixelY, "drag to point");
+        (WebMark source, _, JsonElement from) = await ValidateAsync(observationId, mark, "drag", requireHit: true).ConfigureAwait(false);
+        return await DragCoreAsync($"drag {source.Describe()} to point ({x:0.#}, {y:0.#})", observationId, mark, ClickPoint(from), (x, y),
+            new { x, y }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<WebEffect> DragCoreAsync(string description, string observationId, int mark, (float X, float Y) from, (float X, float Y) to,
+        object dropActor, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> names = [.. await ActorNamesAsync(new { id = observationId, mark }).ConfigureAwait(false),
+            .. await ActorNamesAsync(dropActor).ConfigureAwait(false)];
+        return await ActAsync(description, observationId, mark, names, async () =>
+        {
+            await _page.Mouse.MoveAsync(from.X, from.Y).ConfigureAwait(false);
+            await _page.Mouse.DownAsync().ConfigureAwait(false);
+            // A few pixels first: drag libraries start a drag only past a distance threshold; then in steps, because they
+            // follow mousemove (and HTML5 drop zones need dragover) along the way.
+            await _page.Mouse.MoveAsync(from.X + (to.X >= from.X ? 6 : -6), from.Y + (to.Y >= from.Y ? 6 : -6), new MouseMoveOptions { Steps = 2 }).ConfigureAwait(false);
+            await _page.Mouse.MoveAsync(to.X, to.Y, new MouseMoveOptions { Steps = 12 }).ConfigureAwait(false);
+            await _page.Mouse.UpAsync().ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Clicks a mark, replaces its content with <paramref name="text"/> (typed key by key) and optionally presses Enter.
     /// <c>{{secret:NAME}}</c> placeholders are replaced by <see cref="WebSessionOptions.Secrets"/>; the value is never
     /// reported (redacted by value) and the field is masked in screenshots. Line breaks are typed only into multi-line
-    /// fields (textarea, contenteditable); other control characters are refused.
+    /// fields (textarea, contenteditable); other control characters are refused. Date, time, month, week, colour and
+    /// range inputs, which typing cannot fill, are set as by <see cref="SetValueAsync"/>.
     /// </summary>
     public async Task<WebEffect> TypeAsync(string observationId, int mark, string text, bool pressEnter = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
-        (WebMark target, MarkBox box, JsonElement check) = await ValidateAsync(observationId, mark, "type into", requireHit: true).ConfigureAwait(false);
+        (WebMark target, _, JsonElement check) = await ValidateAsync(observationId, mark, "type into", requireHit: true).ConfigureAwait(false);
+        if (S(check, "tag") == "input" && InputValues.IsSettable(S(check, "type")))
+        {
+            return await SetValueCoreAsync(target, observationId, mark, check, text, pressEnter, cancellationToken).ConfigureAwait(false);
+        }
+
         bool multiline = check.TryGetProperty("multiline", out JsonElement ml) && ml.GetBoolean();
         string keys = ControlCharacters(text, multiline, target);
         (string actual, _) = SubstituteSecrets(keys);
         IReadOnlyList<string> names = pressEnter ? await ActorNamesAsync(new { id = observationId, mark, enter = true }).ConfigureAwait(false) : [];
+        (float x, float y) = ClickPoint(check);
         return await ActAsync($"type \"{Shown(text)}\"{(pressEnter ? " + Enter" : "")} into {target.Describe()}", observationId, mark, names, async () =>
         {
-            (float x, float y) = box.Center;
             await _page.Mouse.ClickAsync(x, y).ConfigureAwait(false);
             await ExpectOkAsync(await EvalAsync("focusSelect", new { id = observationId, mark }).ConfigureAwait(false), observationId, mark).ConfigureAwait(false);
             await _page.Keyboard.PressAsync("Delete").ConfigureAwait(false);
@@ -361,21 +434,109 @@ public sealed partial class WebSession : IAsyncDisposable
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Sets a field's value: date (<c>2026-12-03</c>), time (<c>14:30</c>), month (<c>2026-12</c>), week
+    /// (<c>2026-W49</c>), datetime-local (<c>2026-12-03T14:30</c>) and colour (<c>#1e90ff</c>) inputs take ISO strings;
+    /// a range input is moved with the arrow keys, as a person would; a <c>&lt;select&gt;</c> gets that option; any other
+    /// field is typed into as by <see cref="TypeAsync"/>.
+    /// </summary>
+    /// <exception cref="WebActionException">The value is not in the input's format or outside its min/max/step.</exception>
+    public async Task<WebEffect> SetValueAsync(string observationId, int mark, string value, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        (WebMark target, _, JsonElement check) = await ValidateAsync(observationId, mark, "set the value of", requireHit: true).ConfigureAwait(false);
+        string tag = S(check, "tag");
+        if (tag == "select")
+        {
+            return await SelectAsync(observationId, mark, value, WebSelectMode.Replace, cancellationToken).ConfigureAwait(false);
+        }
+
+        return tag == "input" && InputValues.IsSettable(S(check, "type"))
+            ? await SetValueCoreAsync(target, observationId, mark, check, value, false, cancellationToken).ConfigureAwait(false)
+            : await TypeAsync(observationId, mark, value, false, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<WebEffect> SetValueCoreAsync(WebMark target, string observationId, int mark, JsonElement check, string value, bool pressEnter,
+        CancellationToken cancellationToken)
+    {
+        string type = S(check, "type");
+        if (check.TryGetProperty("disabled", out JsonElement d) && d.GetBoolean())
+        {
+            throw new WebActionException($"set the value of {target.Describe()}: it is disabled; enable it first or choose another field.");
+        }
+
+        string v = InputValues.Normalize(type, value, S(check, "min"), S(check, "max"), S(check, "step"), out string? problem);
+        if (problem is not null)
+        {
+            throw new WebActionException($"set \"{Shown(value)}\" in {target.Describe()}: {problem}");
+        }
+
+        IReadOnlyList<string> names = await ActorNamesAsync(new { id = observationId, mark, enter = pressEnter }).ConfigureAwait(false);
+        return await ActAsync($"set {target.Describe()} to \"{Shown(v)}\"{(pressEnter ? " + Enter" : "")}", observationId, mark, names, async () =>
+        {
+            int steps = type == "range" ? InputValues.RangeSteps(S(check, "value"), v, S(check, "min"), S(check, "step")) : 0;
+            if (type == "range" && Math.Abs(steps) <= InputValues.MaxRangeKeys)
+            {
+                // The keyboard, as a person moves a slider: each press is one step, with the input events the page expects.
+                await ExpectOkAsync(await EvalAsync("focusSelect", new { id = observationId, mark }).ConfigureAwait(false), observationId, mark).ConfigureAwait(false);
+                for (int i = 0; i < Math.Abs(steps); i++)
+                {
+                    await _page.Keyboard.PressAsync(steps > 0 ? "ArrowRight" : "ArrowLeft").ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                // Playwright's fill sets these inputs' value as the browser's own picker does (input and change events).
+                IJSHandle handle = await _page.EvaluateHandleAsync(Expression("element"), new { id = observationId, mark }).ConfigureAwait(false);
+                IElementHandle element = handle.AsElement() ?? throw new WebStaleObservationException(
+                    $"Mark {mark} of {observationId} is stale: the element was removed from the page. Call observe and use the new marks.");
+                try
+                {
+                    await element.FillAsync(v, new ElementHandleFillOptions { Timeout = _options.SettleTimeoutMilliseconds }).ConfigureAwait(false);
+                }
+                catch (PlaywrightException e) when (e.Message.Contains("Malformed", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new WebActionException($"set \"{Shown(value)}\" in {target.Describe()}: the browser refused the value ({InputValues.Format(type)}).", e);
+                }
+                finally
+                {
+                    await handle.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
+            if (pressEnter)
+            {
+                await _page.Keyboard.PressAsync("Enter").ConfigureAwait(false);
+            }
+        }, cancellationToken, askFirst: pressEnter).ConfigureAwait(false);
+    }
+
     /// <summary>Selects the option of a <c>&lt;select&gt;</c> mark whose label matches best (exact, case-insensitive, containment).</summary>
-    public async Task<WebEffect> SelectAsync(string observationId, int mark, string option, CancellationToken cancellationToken = default)
+    public Task<WebEffect> SelectAsync(string observationId, int mark, string option, CancellationToken cancellationToken = default) =>
+        SelectAsync(observationId, mark, option, WebSelectMode.Replace, cancellationToken);
+
+    /// <summary>
+    /// Chooses an option of a <c>&lt;select&gt;</c> mark (best label match): <see cref="WebSelectMode.Replace"/> makes it
+    /// the only choice; <see cref="WebSelectMode.Add"/> and <see cref="WebSelectMode.Remove"/> change one option of a
+    /// multi-select and keep the others.
+    /// </summary>
+    /// <exception cref="WebActionException">Not a select, no such option, or add/remove on a single-choice list.</exception>
+    public async Task<WebEffect> SelectAsync(string observationId, int mark, string option, WebSelectMode mode, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(option);
         (WebMark target, _, _) = await ValidateAsync(observationId, mark, "select in", requireHit: true).ConfigureAwait(false);
         IReadOnlyList<string> names = await ActorNamesAsync(new { id = observationId, mark }).ConfigureAwait(false);
-        return await ActAsync($"select \"{Shown(option)}\" in {target.Describe()}", observationId, mark, names, async () =>
+        string verb = mode switch { WebSelectMode.Add => "add", WebSelectMode.Remove => "remove", _ => "select" };
+        return await ActAsync($"{verb} \"{Shown(option)}\" {(mode == WebSelectMode.Remove ? "from" : "in")} {target.Describe()}", observationId, mark, names, async () =>
         {
-            await ExpectOkAsync(await EvalAsync("select", new { id = observationId, mark, label = option }).ConfigureAwait(false), observationId, mark).ConfigureAwait(false);
+            await ExpectOkAsync(await EvalAsync("select", new { id = observationId, mark, label = option, mode = verb == "select" ? "replace" : verb }).ConfigureAwait(false),
+                observationId, mark).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Scrolls the window by 80 % of the viewport (direction "down" or "up"), or — with a mark — the nearest scrollable
-    /// container of that mark.
+    /// container of that mark. The effect says how far the content moved (<see cref="WebEffect.Scrolled"/>).
     /// </summary>
     public async Task<WebEffect> ScrollAsync(string direction, string? observationId = null, int? mark = null, CancellationToken cancellationToken = default)
     {
@@ -387,19 +548,28 @@ public sealed partial class WebSession : IAsyncDisposable
             _ => throw new WebActionException($"scroll direction \"{Shown(direction)}\" is not supported; use \"down\" or \"up\"."),
         };
         int dy = sign * (int)(_options.ViewportHeight * 0.8);
+        JsonElement moved = default;
+        WebEffect effect;
         if (observationId is not null && mark is int m)
         {
             (WebMark target, _, _) = await ValidateAsync(observationId, m, "scroll at", requireHit: false).ConfigureAwait(false);
-            return await ActAsync($"scroll {direction} at {target.Describe()}", observationId, m, [], async () =>
+            effect = await ActAsync($"scroll {direction} at {target.Describe()}", observationId, m, [], async () =>
             {
-                await ExpectOkAsync(await EvalAsync("scroll", new { id = observationId, mark = m, dy }).ConfigureAwait(false), observationId, m).ConfigureAwait(false);
+                moved = await EvalAsync("scroll", new { id = observationId, mark = m, dy }).ConfigureAwait(false);
+                await ExpectOkAsync(moved, observationId, m).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            effect = await ActAsync($"scroll {direction}", null, null, [], async () =>
+            {
+                moved = await EvalAsync("scroll", new { id = (string?)null, dy }).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
         }
 
-        return await ActAsync($"scroll {direction}", null, null, [], async () =>
-        {
-            await EvalAsync("scroll", new { id = (string?)null, dy }).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
+        return moved.ValueKind == JsonValueKind.Object && moved.TryGetProperty("moved", out JsonElement px) && px.ValueKind == JsonValueKind.Number
+            ? effect with { Scrolled = (int)Math.Round(px.GetDouble()), ScrolledContainer = S(moved, "container") }
+            : effect;
     }
 
     /// <summary>
@@ -437,9 +607,23 @@ public sealed partial class WebSession : IAsyncDisposable
     public Task<WebEffect> BackAsync(CancellationToken cancellationToken = default) =>
         ActAsync("go back", null, null, [], () => _page.GoBackAsync(new PageGoBackOptions { WaitUntil = WaitUntilState.Load }), cancellationToken);
 
-    /// <summary>Waits (capped at 10 s), then lets the page settle.</summary>
-    public Task<WebEffect> WaitAsync(int milliseconds, CancellationToken cancellationToken = default) =>
-        ActAsync($"wait {milliseconds} ms", null, null, [], () => Task.Delay(Math.Clamp(milliseconds, 0, 10_000), cancellationToken), cancellationToken);
+    /// <summary>The longest <see cref="WaitAsync"/> accepted, in milliseconds.</summary>
+    public const int MaxWaitMilliseconds = 10_000;
+
+    /// <summary>
+    /// Waits <paramref name="milliseconds"/> (0 to <see cref="MaxWaitMilliseconds"/>) for something the page does on its
+    /// own time (a toast, a timer-driven task), then lets the page settle and reports what changed meanwhile.
+    /// </summary>
+    /// <exception cref="WebActionException">The duration is outside 0..<see cref="MaxWaitMilliseconds"/>.</exception>
+    public Task<WebEffect> WaitAsync(int milliseconds, CancellationToken cancellationToken = default)
+    {
+        if (milliseconds is < 0 or > MaxWaitMilliseconds)
+        {
+            throw new WebActionException($"wait {milliseconds} ms: a wait lasts 0 to {MaxWaitMilliseconds} ms; give a duration in that range.");
+        }
+
+        return ActAsync($"wait {milliseconds} ms", null, null, [], () => Task.Delay(milliseconds, cancellationToken), cancellationToken, askFirst: false);
+    }
 
     /// <summary>
     /// Clicks a point given in screenshot pixels of an observation (the grounding fallback when the model's point lies
@@ -448,16 +632,26 @@ public sealed partial class WebSession : IAsyncDisposable
     public async Task<WebEffect> ClickPointAsync(string observationId, double pixelX, double pixelY, CancellationToken cancellationToken = default)
     {
         WebObservation obs = RequireCurrent(observationId, -1);
-        float x = (float)(pixelX / obs.DeviceScaleFactor), y = (float)(pixelY / obs.DeviceScaleFactor);
-        if (x < 0 || y < 0 || x >= obs.ViewportWidth || y >= obs.ViewportHeight)
-        {
-            throw new WebActionException($"click point ({pixelX:0.#}, {pixelY:0.#}) px is outside the {obs.Screenshot.Width}x{obs.Screenshot.Height} screenshot of {observationId}.");
-        }
-
+        (float x, float y) = ViewportPoint(obs, pixelX, pixelY, "click point");
         await _page.Mouse.MoveAsync(x, y).ConfigureAwait(false);
         IReadOnlyList<string> names = await ActorNamesAsync(new { x, y }).ConfigureAwait(false);
         return await ActAsync($"click point ({x:0.#}, {y:0.#})", null, null, names, () => _page.Mouse.ClickAsync(x, y), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>A point in screenshot pixels of an observation, in CSS pixels of the viewport; refused outside it.</summary>
+    private static (float X, float Y) ViewportPoint(WebObservation obs, double pixelX, double pixelY, string verb)
+    {
+        float x = (float)(pixelX / obs.DeviceScaleFactor), y = (float)(pixelY / obs.DeviceScaleFactor);
+        if (double.IsNaN(pixelX) || double.IsNaN(pixelY) || x < 0 || y < 0 || x >= obs.ViewportWidth || y >= obs.ViewportHeight)
+        {
+            throw new WebActionException($"{verb} ({pixelX:0.#}, {pixelY:0.#}) px is outside the {obs.Screenshot.Width}x{obs.Screenshot.Height} screenshot of {obs.Id}.");
+        }
+
+        return (x, y);
+    }
+
+    /// <summary>Where a validated mark is clicked: the point the observation found reachable, at the box as it is now.</summary>
+    private static (float X, float Y) ClickPoint(JsonElement check) => (F(check, "px"), F(check, "py"));
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -567,14 +761,18 @@ public sealed partial class WebSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs an action inside the gate's scope: with <paramref name="askFirst"/>, acting names that read as irreversible
+    /// are asked about before anything happens; either way every request the action sets off is judged with them.
+    /// </summary>
     private async Task<WebEffect> ActAsync(string description, string? observationId, int? mark, IReadOnlyList<string> actingNames, Func<Task> act,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool askFirst = true)
     {
         cancellationToken.ThrowIfCancellationRequested();
         description = Shown(description);
         var sw = Stopwatch.StartNew();
         var scope = new ActionScope(description, actingNames, Approved: false);
-        if (RequestGate.ActorReason(actingNames) is { } why)
+        if (askFirst && RequestGate.ActorReason(actingNames) is { } why)
         {
             // Asked before anything happens: a refusal leaves the page untouched.
             string reason = _redactor.Redact("it acts on " + why);
@@ -604,7 +802,7 @@ public sealed partial class WebSession : IAsyncDisposable
         }
 
         IPage pageBefore = _page;
-        JsonElement before = await StateAsync(observationId, mark).ConfigureAwait(false);
+        JsonElement before = await StateAsync(observationId, mark, begin: true).ConfigureAwait(false);
         long since;
         lock (_gate)
         {
@@ -732,13 +930,13 @@ public sealed partial class WebSession : IAsyncDisposable
         }
     }
 
-    private async Task<JsonElement> StateAsync(string? observationId, int? mark)
+    private async Task<JsonElement> StateAsync(string? observationId, int? mark, bool begin = false)
     {
         for (int attempt = 0; ; attempt++)
         {
             try
             {
-                return await EvalAsync("state", new { id = observationId, mark = mark ?? -1 }).ConfigureAwait(false);
+                return await EvalAsync("state", new { id = observationId, mark = mark ?? -1, begin }).ConfigureAwait(false);
             }
             catch (PlaywrightException) when (attempt < 3)
             {
@@ -880,11 +1078,10 @@ public sealed partial class WebSession : IAsyncDisposable
         }
     }
 
-    private async Task<JsonElement> EvalAsync(string function, object args)
-    {
-        string expression = "(a) => {\n" + MarkerScript + "\nreturn window.__magmaSom." + function + "(a);\n}";
-        return await _page.EvaluateAsync<JsonElement>(expression, args).ConfigureAwait(false);
-    }
+    private async Task<JsonElement> EvalAsync(string function, object args) =>
+        await _page.EvaluateAsync<JsonElement>(Expression(function), args).ConfigureAwait(false);
+
+    private static string Expression(string function) => "(a) => {\n" + MarkerScript + "\nreturn window.__magmaSom." + function + "(a);\n}";
 
     private (string Text, bool Secret) SubstituteSecrets(string text)
     {
@@ -1173,10 +1370,10 @@ public sealed partial class WebSession : IAsyncDisposable
     /// <summary>The grey that masked passwords and secrets are painted with (all three channels).</summary>
     internal const byte MaskGrey = 0x80;
 
-    private static string LoadMarkerScript()
+    private static string LoadScript(string resource)
     {
-        using Stream stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("Magma.Plugins.Web.marker.js")
-            ?? throw new InvalidOperationException("Embedded resource Magma.Plugins.Web.marker.js is missing; rebuild Magma.Plugins.Web.");
+        using Stream stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"Embedded resource {resource} is missing; rebuild Magma.Plugins.Web.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }

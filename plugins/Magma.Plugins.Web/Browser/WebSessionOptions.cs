@@ -59,6 +59,13 @@ public sealed class WebSessionOptions
     /// <summary>How far (CSS px) a target may have moved since the observation before an action is refused (default 4).</summary>
     public float BoxTolerance { get; init; } = 4f;
 
+    /// <summary>
+    /// Draw marks for legibility on real pages (default true): Magma's red unless the surroundings are close to red (then
+    /// blue or black), label text black or white by the fill, label spots that avoid covering text. False draws exactly
+    /// Magma's style (<see cref="Magma.Tasks.Marks.SetOfMarkRenderer.AdaptToBackground"/>).
+    /// </summary>
+    public bool AdaptiveMarks { get; init; } = true;
+
     /// <summary>Accept JavaScript dialogs (alert/confirm/prompt) when true (default), dismiss them when false.</summary>
     public bool AcceptDialogs { get; init; } = true;
 

@@ -138,15 +138,30 @@ public sealed class MagmaWebPolicy : IWebPolicy
 
         s.Append("Candidates:\n").Append(observation.MarkList());
         s.Append("What is the next action? Answer with JSON: {\"ACTION\": \"CLICK\" | \"TYPE\" | \"SELECT\", \"MARK\": mark_index, \"VALUE\": text_or_option}, ");
+        s.Append("or {\"ACTION\": \"HOVER\" | \"DOUBLE_CLICK\", \"MARK\": mark_index}, ");
+        s.Append("or {\"ACTION\": \"SET_VALUE\", \"MARK\": mark_index, \"VALUE\": value} for dates (YYYY-MM-DD), times (HH:MM), colours (#rrggbb) and sliders (a number), ");
+        s.Append("or {\"ACTION\": \"ADD_OPTION\" | \"REMOVE_OPTION\", \"MARK\": mark_index, \"VALUE\": option} for lists that allow several choices, ");
+        s.Append("or {\"ACTION\": \"DRAG\", \"MARK\": mark_index, \"TO\": mark_index or [x, y]}, ");
+        s.Append("or {\"ACTION\": \"PRESS\", \"VALUE\": key}, or {\"ACTION\": \"WAIT\", \"VALUE\": milliseconds}, or {\"ACTION\": \"BACK\"}, ");
         s.Append("or {\"ACTION\": \"SCROLL\", \"VALUE\": \"DOWN\" | \"UP\"}, or {\"ACTION\": \"DONE\"} when the task is complete.");
         return MagmaPrompts.Image(useImageStartEnd) + s.ToString();
     }
 
-    /// <summary>Reads an answer: JSON action, then DONE/SCROLL words, then the click-target rules (mark or point).</summary>
+    /// <summary>
+    /// Reads an answer: a JSON action of the web vocabulary (hover, double-click, drag, set value, add/remove option,
+    /// press, back, wait, scroll, done), then Mind2Web's CLICK/TYPE/SELECT, then DONE/SCROLL words, then the click-target
+    /// rules (mark or point).
+    /// </summary>
     internal static WebDecision ReadAction(WebObservation observation, string answer, string prompt, double ms)
     {
         WebDecision Make(WebDecisionKind kind, int? mark = null, string? value = null, string note = "", (double, double)? point = null) =>
             new() { Kind = kind, Mark = mark, Value = value, Prompt = prompt, RawAnswer = answer, ModelMs = ms, Note = note, Point = point };
+
+        // The wider web vocabulary first (hover, drag, set value, …); CLICK/TYPE/SELECT are Mind2Web's and read below.
+        if (WebActionReader.Read(observation, answer, (kind, mark, value, note) => Make(kind, mark, value, note)) is { } wide)
+        {
+            return wide;
+        }
 
         DecodeResult<WebAction> json = UiAnswerParser.ParseWebAction(answer);
         if (json.Value is { } a)

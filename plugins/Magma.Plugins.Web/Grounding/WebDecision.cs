@@ -23,6 +23,27 @@ public enum WebDecisionKind
     /// <summary>Go back.</summary>
     Back,
 
+    /// <summary>Move the mouse over a mark (menus that open on hover).</summary>
+    Hover,
+
+    /// <summary>Double-click a mark.</summary>
+    DoubleClick,
+
+    /// <summary>Drag a mark onto <see cref="WebDecision.ToMark"/> or to <see cref="WebDecision.ToPoint"/>.</summary>
+    Drag,
+
+    /// <summary>Set a field's value to <see cref="WebDecision.Value"/> (dates, times, colours, sliders as ISO strings/numbers).</summary>
+    SetValue,
+
+    /// <summary>Add option <see cref="WebDecision.Value"/> to a multi-select mark.</summary>
+    AddOption,
+
+    /// <summary>Remove option <see cref="WebDecision.Value"/> from a multi-select mark.</summary>
+    RemoveOption,
+
+    /// <summary>Wait <see cref="WebDecision.Value"/> milliseconds.</summary>
+    Wait,
+
     /// <summary>The task is done.</summary>
     Done,
 
@@ -42,7 +63,13 @@ public sealed record WebDecision
     /// <summary>Target point in screenshot pixels, when the answer was a point outside every mark.</summary>
     public (double X, double Y)? Point { get; init; }
 
-    /// <summary>Text to type, option to select, key, or scroll direction.</summary>
+    /// <summary>Drop target mark of a drag.</summary>
+    public int? ToMark { get; init; }
+
+    /// <summary>Drop point of a drag in screenshot pixels, when it names a point rather than a mark.</summary>
+    public (double X, double Y)? ToPoint { get; init; }
+
+    /// <summary>Text to type, value to set, option to select/add/remove, key, scroll direction, or milliseconds to wait.</summary>
     public string? Value { get; init; }
 
     /// <summary>The prompt sent to the model (empty for scripted policies).</summary>
@@ -61,6 +88,7 @@ public sealed record WebDecision
     public override string ToString() =>
         Kind.ToString().ToUpperInvariant()
         + (Mark is int m ? $" [{m}]" : Point is { } p ? $" ({p.X:0},{p.Y:0})px" : "")
+        + (ToMark is int t ? $" -> [{t}]" : ToPoint is { } q ? $" -> ({q.X:0},{q.Y:0})px" : "")
         + (Value is null ? "" : $" \"{Value}\"");
 }
 

@@ -15,8 +15,8 @@ using SkKernel = Microsoft.SemanticKernel.Kernel;
 namespace Magma.Plugins.Web.Kernel;
 
 /// <summary>
-/// Semantic Kernel functions over a <see cref="WebSession"/>: open, observe, ground, click, type, select, scroll, press,
-/// back, and the loop <c>do_task</c>. Action functions return the effect report, a <c>REFUSED:</c> line when the approval
+/// Semantic Kernel functions over a <see cref="WebSession"/>: open, observe, ground, click, double_click, hover, drag,
+/// type, set_value, select (replace, add, remove), scroll, press, back, wait, and the loop <c>do_task</c>. Action functions return the effect report, a <c>REFUSED:</c> line when the approval
 /// gate held something back, or an <c>ERROR:</c> line the model can act on (stale marks, refused origins, missing marks,
 /// bad keys or text) instead of throwing; only host failures (a browser that died) throw. Every string returned is
 /// redacted. Register it with <c>kernel.Plugins.AddFromObject(plugin, plugin.Name)</c> and give the session an approver
@@ -115,10 +115,46 @@ public sealed class WebPlugin
     public Task<string> TypeAsync(string observation_id, int mark, string text, bool press_enter = false, CancellationToken cancellationToken = default) =>
         Guard(() => Session.TypeAsync(observation_id, mark, text, press_enter, cancellationToken));
 
-    /// <summary>Selects an option.</summary>
-    [KernelFunction("select"), Description("Choose the option with this label in the drop-down with this mark.")]
-    public Task<string> SelectAsync(string observation_id, int mark, string option, CancellationToken cancellationToken = default) =>
-        Guard(() => Session.SelectAsync(observation_id, mark, option, cancellationToken));
+    /// <summary>Double-clicks a mark.</summary>
+    [KernelFunction("double_click"), Description("Double-click the element with this mark in this observation.")]
+    public Task<string> DoubleClickAsync(string observation_id, int mark, CancellationToken cancellationToken = default) =>
+        Guard(() => Session.DoubleClickAsync(observation_id, mark, cancellationToken));
+
+    /// <summary>Hovers over a mark.</summary>
+    [KernelFunction("hover"), Description("Move the mouse over the element with this mark (opens menus and tooltips that appear on hover).")]
+    public Task<string> HoverAsync(string observation_id, int mark, CancellationToken cancellationToken = default) =>
+        Guard(() => Session.HoverAsync(observation_id, mark, cancellationToken));
+
+    /// <summary>Drags a mark onto another mark, or to a point.</summary>
+    [KernelFunction("drag"), Description("Drag the element with this mark and drop it onto the element with to_mark, or at the screenshot point (to_x, to_y) in pixels.")]
+    public Task<string> DragAsync(string observation_id, int mark, int? to_mark = null, double? to_x = null, double? to_y = null, CancellationToken cancellationToken = default) =>
+        (to_mark, to_x, to_y) switch
+        {
+            (int target, null, null) => Guard(() => Session.DragAsync(observation_id, mark, target, cancellationToken)),
+            (null, double x, double y) => Guard(() => Session.DragToPointAsync(observation_id, mark, x, y, cancellationToken)),
+            _ => Task.FromResult("ERROR: drag needs either to_mark, or both to_x and to_y (screenshot pixels); not both and not neither."),
+        };
+
+    /// <summary>Sets a field's value.</summary>
+    [KernelFunction("set_value"), Description("Set the value of the field with this mark: dates as YYYY-MM-DD, times as HH:MM, months as YYYY-MM, weeks as YYYY-Www, colours as #rrggbb, sliders as a number; other fields get the text typed.")]
+    public Task<string> SetValueAsync(string observation_id, int mark, string value, CancellationToken cancellationToken = default) =>
+        Guard(() => Session.SetValueAsync(observation_id, mark, value, cancellationToken));
+
+    /// <summary>Selects an option (replace), or adds/removes one in a multi-select.</summary>
+    [KernelFunction("select"), Description("Choose the option with this label in the list with this mark. mode: 'replace' (the only choice, default), 'add' or 'remove' (one option of a multi-select list, keeping the others).")]
+    public Task<string> SelectAsync(string observation_id, int mark, string option, string mode = "replace", CancellationToken cancellationToken = default) =>
+        (mode ?? "replace").Trim().ToUpperInvariant() switch
+        {
+            "REPLACE" or "" => Guard(() => Session.SelectAsync(observation_id, mark, option, WebSelectMode.Replace, cancellationToken)),
+            "ADD" => Guard(() => Session.SelectAsync(observation_id, mark, option, WebSelectMode.Add, cancellationToken)),
+            "REMOVE" => Guard(() => Session.SelectAsync(observation_id, mark, option, WebSelectMode.Remove, cancellationToken)),
+            _ => Task.FromResult(Session.Redact($"ERROR: select mode \"{mode}\" is not known; use 'replace', 'add' or 'remove'.")),
+        };
+
+    /// <summary>Waits.</summary>
+    [KernelFunction("wait"), Description("Wait this many milliseconds (0 to 10000) for the page to do something on its own, then report what changed.")]
+    public Task<string> WaitAsync(int milliseconds, CancellationToken cancellationToken = default) =>
+        Guard(() => Session.WaitAsync(milliseconds, cancellationToken));
 
     /// <summary>Scrolls.</summary>
     [KernelFunction("scroll"), Description("Scroll the page 'down' or 'up'; with a mark, scroll the list that contains it.")]
@@ -214,10 +250,23 @@ public sealed class WebPlugin
         (string fn, KernelArguments args) = d.Kind switch
         {
             WebDecisionKind.Click => ("click", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = d.Mark }),
+            WebDecisionKind.DoubleClick => ("double_click", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = d.Mark }),
+            WebDecisionKind.Hover => ("hover", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = d.Mark }),
+            WebDecisionKind.Drag => ("drag", new KernelArguments
+            {
+                ["observation_id"] = obs.Id, ["mark"] = d.Mark, ["to_mark"] = d.ToMark, ["to_x"] = d.ToPoint?.X, ["to_y"] = d.ToPoint?.Y,
+            }),
             WebDecisionKind.Type => ("type", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = d.Mark, ["text"] = d.Value ?? "", ["press_enter"] = false }),
+            WebDecisionKind.SetValue => ("set_value", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = d.Mark, ["value"] = d.Value ?? "" }),
             WebDecisionKind.Select => ("select", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = d.Mark, ["option"] = d.Value ?? "" }),
+            WebDecisionKind.AddOption => ("select", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = d.Mark, ["option"] = d.Value ?? "", ["mode"] = "add" }),
+            WebDecisionKind.RemoveOption => ("select", new KernelArguments { ["observation_id"] = obs.Id, ["mark"] = d.Mark, ["option"] = d.Value ?? "", ["mode"] = "remove" }),
             WebDecisionKind.Scroll => ("scroll", new KernelArguments { ["direction"] = d.Value ?? "down", ["observation_id"] = d.Mark is null ? null : obs.Id, ["mark"] = d.Mark }),
             WebDecisionKind.Press => ("press", new KernelArguments { ["key"] = d.Value ?? "Enter" }),
+            WebDecisionKind.Wait => ("wait", new KernelArguments
+            {
+                ["milliseconds"] = int.TryParse(d.Value, System.Globalization.NumberStyles.Integer, CultureInfo.InvariantCulture, out int ms) ? ms : 1000,
+            }),
             _ => ("back", new KernelArguments()),
         };
         FunctionResult result = await kernel.InvokeAsync(Name, fn, args, ct).ConfigureAwait(false);

@@ -12,8 +12,30 @@ public sealed record WebMark
     /// <summary>ARIA role, explicit or implied (link, button, textbox, checkbox, combobox, …; "generic" for click handlers).</summary>
     public required string Role { get; init; }
 
-    /// <summary>Accessible name: aria-label, label text, placeholder, or inner text (80 characters at most).</summary>
+    /// <summary>
+    /// Accessible name as browsers compute it (aria-labelledby, aria-label, label, alt or button value, content, title,
+    /// placeholder; 80 characters at most); when none applies, a guess from nearby text (see <see cref="NameFrom"/>).
+    /// </summary>
     public required string Name { get; init; }
+
+    /// <summary>
+    /// Where <see cref="Name"/> came from: <c>labelledby</c>, <c>aria-label</c>, <c>label</c>, <c>value</c>, <c>alt</c>,
+    /// <c>content</c>, <c>title</c>, <c>placeholder</c>; <c>nearby</c> (the nearest text before it, after it for checkboxes
+    /// and radios) and <c>attribute</c> (its name attribute) are guesses; empty when it has no name.
+    /// </summary>
+    public string NameFrom { get; init; } = "";
+
+    /// <summary>True when <see cref="Name"/> is a guess rather than a name the page gave it.</summary>
+    public bool NameGuessed => NameFrom is "nearby" or "attribute";
+
+    /// <summary>
+    /// Compact state words: disabled, expanded/collapsed (branches), leaf (tree items without children), mixed, pressed,
+    /// selected, current, has popup, multiline (textarea), multiselectable, readonly, required, min=/max=/step=.
+    /// </summary>
+    public IReadOnlyList<string> States { get; init; } = [];
+
+    /// <summary>The options of a <c>&lt;select&gt;</c> (40 at most), with whether each is selected; null for other elements.</summary>
+    public IReadOnlyList<WebOption>? Options { get; init; }
 
     /// <summary>Lower-case tag name.</summary>
     public required string Tag { get; init; }
@@ -54,14 +76,18 @@ public sealed record WebMark
     /// <summary>A file-upload input.</summary>
     public bool IsFileInput { get; init; }
 
-    /// <summary>Compact one-line description for prompts and logs, e.g. <c>[3] button "Send"</c>.</summary>
+    /// <summary>
+    /// Compact one-line description for prompts and logs, e.g. <c>[3] button "Send"</c>,
+    /// <c>[4] treeitem "Docs" collapsed</c>, <c>[5] textbox ~"Username"</c> (a guessed name),
+    /// <c>[6] listbox "Toppings" value="Ham, Olives" multiselectable options=[Ham*, Olives*, Onion]</c>.
+    /// </summary>
     public string Describe()
     {
         var s = new System.Text.StringBuilder();
         s.Append('[').Append(Id.ToString(CultureInfo.InvariantCulture)).Append("] ").Append(Role);
         if (Name.Length > 0)
         {
-            s.Append(" \"").Append(Name).Append('"');
+            s.Append(NameGuessed ? " ~\"" : " \"").Append(Name).Append('"');
         }
 
         if (Value is { Length: > 0 })
@@ -74,6 +100,22 @@ public sealed record WebMark
             s.Append(c ? " checked" : " unchecked");
         }
 
+        foreach (string state in States)
+        {
+            s.Append(' ').Append(state);
+        }
+
+        if (Options is { Count: > 0 } options)
+        {
+            s.Append(" options=[");
+            for (int i = 0; i < options.Count; i++)
+            {
+                s.Append(i == 0 ? "" : ", ").Append(options[i].Text).Append(options[i].Selected ? "*" : "");
+            }
+
+            s.Append(']');
+        }
+
         if (FramePath.Length > 0)
         {
             s.Append(" in ").Append(FramePath);
@@ -82,3 +124,8 @@ public sealed record WebMark
         return s.ToString();
     }
 }
+
+/// <summary>One option of a <c>&lt;select&gt;</c> mark.</summary>
+/// <param name="Text">Its label (40 characters at most).</param>
+/// <param name="Selected">Whether it is selected now.</param>
+public sealed record WebOption(string Text, bool Selected);

@@ -121,7 +121,7 @@ window.__magmaSom = window.__magmaSom || (function () {
     const tag = el.tagName;
     if (tag === 'A') return 'link';
     if (tag === 'BUTTON' || tag === 'SUMMARY') return 'button';
-    if (tag === 'SELECT') return 'combobox';
+    if (tag === 'SELECT') return el.multiple || el.size > 1 ? 'listbox' : 'combobox';
     if (tag === 'TEXTAREA') return 'textbox';
     if (tag === 'INPUT') {
       const t = (el.type || 'text').toLowerCase();
@@ -140,46 +140,200 @@ window.__magmaSom = window.__magmaSom || (function () {
     return s.length > max ? s.slice(0, max - 1) + '…' : s;
   }
 
-  function name(el) {
-    const aria = el.getAttribute('aria-label');
-    if (aria) return clean(aria, 80);
+  function hiddenElement(e) {
+    if (e.getAttribute('aria-hidden') === 'true') return true;
+    const cs = getComputedStyle(e);
+    return cs.display === 'none' || cs.visibility === 'hidden';
+  }
+
+  // Text of a subtree as a name from content: text nodes, alt of images, <title> of SVGs, aria-label of descendants in
+  // place of their content; hidden parts, nested controls (skip) and the labelled control itself (except) left out.
+  function textOf(root, skip, except, budget) {
+    let out = '';
+    (function walk(n) {
+      for (let c = n.firstChild; c && out.length < budget; c = c.nextSibling) {
+        if (c.nodeType === 3) { out += c.data; continue; }
+        if (c.nodeType !== 1 || c === except || (skip && skip.has(c))) continue;
+        const tag = c.tagName;
+        if (tag === 'SCRIPT' || tag === 'STYLE' || tag === 'TEMPLATE' || tag === 'NOSCRIPT' || tag === 'SELECT' || tag === 'TEXTAREA') continue;
+        if (tag.toLowerCase() === 'svg') {
+          const label = c.getAttribute('aria-label'); const t = c.querySelector('title');
+          out += ' ' + (label || (t ? t.textContent : '')) + ' ';
+          continue;
+        }
+        if (hiddenElement(c)) continue;
+        const aria = c.getAttribute('aria-label');
+        if (aria) { out += ' ' + aria + ' '; continue; }
+        if (tag === 'IMG' || tag === 'AREA') { out += ' ' + (c.getAttribute('alt') || c.getAttribute('title') || '') + ' '; continue; }
+        if (tag === 'INPUT') { const t = (c.type || '').toLowerCase(); if (t === 'submit' || t === 'button' || t === 'reset') out += ' ' + c.value + ' '; continue; }
+        out += ' '; walk(c); out += ' ';
+        if (c.shadowRoot) walk(c.shadowRoot);
+      }
+    })(root);
+    return out;
+  }
+
+  const CONTENT_ROLES = new Set(['button', 'link', 'checkbox', 'radio', 'tab', 'menuitem', 'menuitemcheckbox', 'menuitemradio',
+    'option', 'switch', 'treeitem', 'generic', 'cell', 'gridcell', 'row', 'heading', 'tooltip']);
+
+  // Fallback for a control nothing names: the nearest text before it (after it, for checkboxes and radios, whose label
+  // conventionally follows), within 150 px and not inside another control. Flagged as a guess.
+  function nearbyText(el, forward, box, skip) {
+    const root = el.getRootNode();
+    const doc = el.ownerDocument;
+    const walker = doc.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    walker.currentNode = el;
+    if (forward) {
+      // Past the element's own subtree first.
+      let last = el; while (last.lastChild) last = last.lastChild; walker.currentNode = last;
+    }
+    for (let i = 0; i < 25; i++) {
+      const t = forward ? walker.nextNode() : walker.previousNode();
+      if (!t) return '';
+      const s = clean(t.data, 60);
+      if (!s) continue;
+      const p = t.parentElement;
+      if (!p || p.closest('script,style,select,textarea,button,a[href],noscript') || (skip && p.closest('[role]') && skip.has(p.closest('[role]')))) continue;
+      if (hiddenElement(p)) continue;
+      const range = doc.createRange(); range.selectNodeContents(t);
+      const r = range.getBoundingClientRect();
+      const dx = Math.max(0, r.left - box.r, box.l - r.right), dy = Math.max(0, r.top - box.b, box.t - r.bottom);
+      if (dx > 150 || dy > 150) return '';
+      return s;
+    }
+    return '';
+  }
+
+  // The accessible name as browsers compute it (accname 1.2, simplified): aria-labelledby, aria-label, the control's
+  // labels (for= and wrapping), alt / button value, name from content for roles that allow it, title, placeholder;
+  // then a flagged guess from nearby text. Returns { name, from }.
+  function accName(el, skip) {
     const by = el.getAttribute('aria-labelledby');
     if (by) {
       const root = el.getRootNode();
-      const parts = by.split(/\s+/).map(function (id) { const n = root.getElementById ? root.getElementById(id) : null; return n ? n.textContent : ''; });
-      const t = clean(parts.join(' '), 80); if (t) return t;
+      const parts = by.split(/\s+/).map(function (id) {
+        const n = id && root.getElementById ? root.getElementById(id) : null;
+        return n ? (clean(textOf(n, null, el, 200), 200) || n.textContent) : '';
+      });
+      const t = clean(parts.join(' '), 80); if (t) return { name: t, from: 'labelledby' };
     }
-    if (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT') {
-      const t = (el.type || '').toLowerCase();
-      if (el.labels && el.labels.length) { const l = clean(el.labels[0].textContent, 80); if (l) return l; }
-      if ((t === 'submit' || t === 'button' || t === 'reset') && el.value) return clean(el.value, 80);
-      if (el.placeholder) return clean(el.placeholder, 80);
-      if (el.title) return clean(el.title, 80);
-      return clean(el.name || '', 80);
+    const aria = clean(el.getAttribute('aria-label'), 80);
+    if (aria) return { name: aria, from: 'aria-label' };
+    const tag = el.tagName; const type = (el.type || '').toLowerCase();
+    if (tag === 'INPUT' && (type === 'submit' || type === 'button' || type === 'reset')) {
+      const v = clean(el.value, 80) || (type === 'submit' ? 'Submit' : type === 'reset' ? 'Reset' : '');
+      if (v) return { name: v, from: 'value' };
     }
-    const text = clean(el.innerText || el.textContent, 80);
-    if (text) return text;
-    if (el.title) return clean(el.title, 80);
-    const img = el.querySelector && el.querySelector('img[alt]');
-    return img ? clean(img.alt, 80) : '';
+    if (tag === 'INPUT' && type === 'image') { const a = clean(el.alt, 80); if (a) return { name: a, from: 'alt' }; }
+    if (tag === 'IMG') { const a = clean(el.alt, 80); if (a) return { name: a, from: 'alt' }; }
+    const field = tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || tag === 'METER' || tag === 'PROGRESS' || tag === 'OUTPUT';
+    if (field && el.labels && el.labels.length) {
+      const t = clean(Array.prototype.map.call(el.labels, function (l) { return textOf(l, null, el, 200); }).join(' '), 80);
+      if (t) return { name: t, from: 'label' };
+    }
+    const title = clean(el.getAttribute('title'), 80);
+    if (!field && CONTENT_ROLES.has(role(el))) {
+      const t = clean(textOf(el, skip, null, 200), 80);
+      // An icon glyph (☆, 🗑, ▲) says less than the element's title: the title names it, as a tooltip does for a person.
+      if (t && (!title || /[\p{L}\p{N}]/u.test(t))) return { name: t, from: 'content' };
+    }
+    if (title) return { name: title, from: 'title' };
+    const ph = clean(el.getAttribute('placeholder') || el.getAttribute('aria-placeholder'), 80);
+    if (ph) return { name: ph, from: 'placeholder' };
+    return { name: '', from: '' };
   }
 
-  function isCandidate(el) {
-    if (el.disabled) return false;
+  function name(el) { return accName(el, null).name; }
+
+  // Selectors of same-origin style rules that set cursor: pointer (":hover" dropped: it is the pointer's state, not the
+  // element's), so a clickable child whose own rule makes it a pointer can be told from one that merely inherits it.
+  function pointerSelectors(doc) {
+    const out = [];
+    function rules(list) {
+      for (let i = 0; i < list.length; i++) {
+        const r = list[i];
+        if (r.cssRules && !r.selectorText) { try { rules(r.cssRules); } catch (e) { /* unreadable */ } continue; }
+        if (r.style && r.style.cursor === 'pointer' && r.selectorText) {
+          for (const sel of r.selectorText.split(',')) {
+            if (sel.indexOf('::') >= 0) continue;
+            const plain = sel.replace(/:hover/g, '').trim();
+            if (plain) out.push(plain);
+          }
+        }
+      }
+    }
+    for (const sheet of Array.prototype.slice.call(doc.styleSheets)) {
+      let list = null; try { list = sheet.cssRules; } catch (e) { list = null; } // cross-origin sheets are opaque
+      if (list) rules(list);
+    }
+    const valid = out.filter(function (sel) { try { doc.documentElement.matches(sel); return true; } catch (e) { return false; } });
+    return valid.length ? valid.join(',') : '';
+  }
+
+  // Pointer selectors per document, kept across observations while its style sheets (and their rule counts) stay the same.
+  const pointerCache = new WeakMap();
+  function explicitPointer(el, ctx) {
+    if (el.style && el.style.cursor === 'pointer') return true;
+    const doc = el.ownerDocument;
+    let sel = ctx.pointer.get(doc);
+    if (sel === undefined) {
+      let key = '';
+      for (const sheet of Array.prototype.slice.call(doc.styleSheets)) { let n = -1; try { n = sheet.cssRules.length; } catch (e) { n = -1; } key += n + ','; }
+      const cached = pointerCache.get(doc);
+      if (cached && cached.key === key) sel = cached.sel;
+      else { sel = pointerSelectors(doc); pointerCache.set(doc, { key: key, sel: sel }); }
+      ctx.pointer.set(doc, sel);
+    }
+    return !!sel && el.matches(sel);
+  }
+
+  function hookHandles(el) {
+    const hooks = el.ownerDocument.defaultView && el.ownerDocument.defaultView.__magmaHooks;
+    return !!(hooks && hooks.handles(el));
+  }
+
+  // Elements matched by jQuery's delegated handlers on the document and body (jQuery keeps their selectors).
+  function delegated(doc) {
+    const out = new Set();
+    const win = doc.defaultView; const jq = win && win.jQuery;
+    if (!jq || typeof jq._data !== 'function') return out;
+    for (const host of [doc, doc.body]) {
+      let events = null; try { events = host && jq._data(host, 'events'); } catch (e) { events = null; }
+      if (!events) continue;
+      for (const type of ['click', 'mousedown', 'mouseup', 'dblclick', 'mouseover', 'mouseenter']) {
+        for (const h of events[type] || []) {
+          if (!h.selector) continue;
+          try { doc.querySelectorAll(h.selector).forEach(function (e) { out.add(e); }); } catch (e) { /* jQuery-only selector */ }
+        }
+      }
+    }
+    return out;
+  }
+
+  // A signal of the element's own, not one it inherits: a native control, an interactive role, a handler, a link.
+  function strongSignal(el, ctx) {
     const tag = el.tagName;
     if (tag === 'A' && el.hasAttribute('href')) return true;
-    if (tag === 'BUTTON' || tag === 'SELECT' || tag === 'TEXTAREA' || tag === 'SUMMARY') return true;
+    if (tag === 'BUTTON' || tag === 'SELECT' || tag === 'TEXTAREA' || tag === 'SUMMARY' || tag === 'INPUT') return true;
+    if (ROLES.has((el.getAttribute('role') || '').toLowerCase())) return true;
+    if (el.hasAttribute('onclick') || typeof el.onclick === 'function' || el.hasAttribute('ondblclick') || el.hasAttribute('onmouseover')) return true;
+    if (el.getAttribute('draggable') === 'true') return true;
+    if (ctx.delegated.has(el)) return true;
+    return tag !== 'BODY' && tag !== 'HTML' && hookHandles(el) && !ctx.tooBig(el);
+  }
+
+  function isCandidate(el, ctx) {
+    const tag = el.tagName;
     if (tag === 'INPUT') return (el.type || '').toLowerCase() !== 'hidden';
-    const r = (el.getAttribute('role') || '').toLowerCase();
-    if (ROLES.has(r)) return true;
-    if (el.hasAttribute('onclick') || typeof el.onclick === 'function') return true;
+    if (strongSignal(el, ctx)) return true;
     const ti = el.getAttribute('tabindex');
     if (ti !== null && parseInt(ti, 10) >= 0) return true;
     if (el.isContentEditable && !(parentOf(el) && parentOf(el).isContentEditable)) return true;
     const cursor = getComputedStyle(el).cursor;
     if (cursor === 'pointer') {
       const p = parentOf(el);
-      return !p || getComputedStyle(p).cursor !== 'pointer';
+      // The cursor is inherited: a pointer child of a pointer parent is a target of its own only when its own rule says so.
+      return !p || getComputedStyle(p).cursor !== 'pointer' || explicitPointer(el, ctx);
     }
     return false;
   }
@@ -190,16 +344,20 @@ window.__magmaSom = window.__magmaSom || (function () {
     return ATOMIC_ROLES.has((el.getAttribute('role') || '').toLowerCase());
   }
 
-  function collect(root, out) {
+  function collect(root, out, ctx) {
     const all = root.querySelectorAll('*');
     for (let i = 0; i < all.length; i++) {
       const el = all[i];
-      if (isCandidate(el)) out.push(el);
-      if (el.shadowRoot) collect(el.shadowRoot, out);
+      if (isCandidate(el, ctx)) out.push(el);
+      if (el.shadowRoot) collect(el.shadowRoot, out, ctx);
       if (el.tagName === 'IFRAME') {
         let doc = null;
         try { doc = el.contentDocument; } catch (e) { doc = null; }
-        if (doc && doc.documentElement) { watch(doc); collect(doc, out); }
+        if (doc && doc.documentElement) {
+          watch(doc);
+          delegated(doc).forEach(function (e) { ctx.delegated.add(e); });
+          collect(doc, out, ctx);
+        }
       }
     }
   }
@@ -209,29 +367,76 @@ window.__magmaSom = window.__magmaSom || (function () {
     if (tag === 'INPUT') {
       const t = (el.type || '').toLowerCase();
       if (t === 'password') return { value: el.value ? '••••' : '', masked: true };
-      if (t === 'checkbox' || t === 'radio' || t === 'submit' || t === 'button' || t === 'file') return { value: null, masked: false };
+      if (t === 'checkbox' || t === 'radio' || t === 'submit' || t === 'button' || t === 'reset' || t === 'image' || t === 'file') return { value: null, masked: false };
       return { value: el.value, masked: false };
     }
     if (tag === 'TEXTAREA') return { value: el.value, masked: false };
-    if (tag === 'SELECT') { const o = el.options[el.selectedIndex]; return { value: o ? clean(o.text, 80) : '', masked: false }; }
+    if (tag === 'SELECT') {
+      const chosen = Array.prototype.filter.call(el.options, function (o) { return o.selected; }).map(function (o) { return clean(o.text, 80); });
+      return { value: el.multiple ? clean(chosen.join(', '), 200) : (chosen[0] || ''), masked: false };
+    }
     if (el.isContentEditable) return { value: clean(el.innerText, 200), masked: false };
     return { value: null, masked: false };
   }
 
-  function describe(el, vis) {
+  // Compact state words: what a person sees at a glance that the role and name do not say.
+  function statesOf(el) {
+    const s = [];
+    const tag = el.tagName; const r = role(el); const type = (el.type || '').toLowerCase();
+    if (el.disabled || el.getAttribute('aria-disabled') === 'true' || (el.matches && el.matches(':disabled'))) s.push('disabled');
+    const exp = el.getAttribute('aria-expanded');
+    if (exp === 'true') s.push('expanded'); else if (exp === 'false') s.push('collapsed');
+    else if (tag === 'SUMMARY' && el.parentElement && el.parentElement.tagName === 'DETAILS') s.push(el.parentElement.open ? 'expanded' : 'collapsed');
+    else if (r === 'treeitem') s.push(el.querySelector('[role=group]') ? 'expanded' : 'leaf');
+    if (el.getAttribute('aria-checked') === 'mixed' || (type === 'checkbox' && el.indeterminate)) s.push('mixed');
+    if (el.getAttribute('aria-pressed') === 'true') s.push('pressed');
+    if (el.getAttribute('aria-selected') === 'true' || (tag === 'OPTION' && el.selected)) s.push('selected');
+    const cur = el.getAttribute('aria-current');
+    if (cur && cur !== 'false') s.push('current');
+    const pop = el.getAttribute('aria-haspopup');
+    if (pop && pop !== 'false') s.push('has popup');
+    if (tag === 'TEXTAREA' || el.getAttribute('aria-multiline') === 'true') s.push('multiline');
+    if (tag === 'SELECT' && el.multiple) s.push('multiselectable');
+    if (el.readOnly) s.push('readonly');
+    if (el.required || el.getAttribute('aria-required') === 'true') s.push('required');
+    if (tag === 'INPUT' && (type === 'range' || type === 'number' || type === 'date' || type === 'time' || type === 'month' || type === 'week' || type === 'datetime-local')) {
+      if (el.min) s.push('min=' + el.min);
+      if (el.max) s.push('max=' + el.max);
+      if (type === 'range' && el.step && el.step !== '1') s.push('step=' + el.step);
+    }
+    return s;
+  }
+
+  function optionsOf(el) {
+    if (el.tagName !== 'SELECT') return null;
+    const out = [];
+    for (let i = 0; i < el.options.length && i < 40; i++) out.push({ text: clean(el.options[i].text, 40), selected: !!el.options[i].selected });
+    return out;
+  }
+
+  function describe(el, vis, ctx) {
     const v = valueOf(el);
     const form = el.form || (el.closest ? el.closest('form') : null);
     const tag = el.tagName; const type = (el.type || '').toLowerCase();
+    let n = accName(el, ctx.kept);
+    if (!n.name && (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || role(el) !== 'generic')) {
+      const near = nearbyText(el, type === 'checkbox' || type === 'radio', vis.local, ctx.kept);
+      n = near ? { name: near, from: 'nearby' } : (el.getAttribute('name') ? { name: clean(el.getAttribute('name'), 80), from: 'attribute' } : n);
+    }
     return {
       tag: tag.toLowerCase(),
       role: role(el),
-      name: name(el),
+      name: n.name,
+      nameFrom: n.from,
       type: tag === 'INPUT' || tag === 'BUTTON' ? type : '',
       value: v.value,
       masked: v.masked,
-      checked: (type === 'checkbox' || type === 'radio') ? !!el.checked : (el.getAttribute('aria-checked') === 'true' ? true : null),
+      checked: (type === 'checkbox' || type === 'radio') ? !!el.checked : (el.getAttribute('aria-checked') === 'true' ? true : el.getAttribute('aria-checked') === 'false' ? false : null),
+      states: statesOf(el),
+      options: optionsOf(el),
       href: tag === 'A' ? (el.href || '') : '',
       x: vis.box.l, y: vis.box.t, w: vis.box.r - vis.box.l, h: vis.box.b - vis.box.t,
+      px: vis.box.l + vis.fx * (vis.box.r - vis.box.l), py: vis.box.t + vis.fy * (vis.box.b - vis.box.t),
       frame: vis.chain.path,
       shadow: el.getRootNode() instanceof ShadowRoot,
       submit: (tag === 'BUTTON' && type === 'submit' && !!form) || (tag === 'INPUT' && (type === 'submit' || type === 'image')),
@@ -240,28 +445,135 @@ window.__magmaSom = window.__magmaSom || (function () {
     };
   }
 
+  // The part of an element that is its own: when marked controls sit inside it (an expanded folder's files), its box is
+  // the union of its other content (text, icons), so it neither swallows nor hit-tests onto its children. Null when the
+  // element holds no nested mark (its box is its own) or nothing but nested marks.
+  function ownRect(el, nested) {
+    let l = Infinity, t = Infinity, r = -Infinity, b = -Infinity; let any = false;
+    // Elements between el and a nested mark: walked into rather than measured whole.
+    const between = new Set();
+    for (const d of nested) { for (let p = parentOf(d); p && p !== el && !between.has(p); p = parentOf(p)) between.add(p); }
+    function addRect(x) { if (x.width > 0 && x.height > 0) { l = Math.min(l, x.left); t = Math.min(t, x.top); r = Math.max(r, x.right); b = Math.max(b, x.bottom); any = true; } }
+    (function walk(n) {
+      for (let c = n.firstChild; c; c = c.nextSibling) {
+        if (c.nodeType === 3) {
+          if (!c.data.trim()) continue;
+          const range = c.ownerDocument.createRange(); range.selectNodeContents(c); addRect(range.getBoundingClientRect());
+        } else if (c.nodeType === 1) {
+          if (nested.has(c)) continue;
+          if (between.has(c)) walk(c); else addRect(c.getBoundingClientRect());
+        }
+      }
+    })(el);
+    return any ? { l: l, t: t, r: r, b: b } : null;
+  }
+
+  // Where a mark can be clicked: its centre, else (part of it covered) other points of its box, as fractions.
+  const SAMPLES = [[0.5, 0.5], [0.25, 0.5], [0.75, 0.5], [0.5, 0.25], [0.5, 0.75], [0.15, 0.15], [0.85, 0.15], [0.15, 0.85], [0.85, 0.85]];
+
+  // The candidate a hit belongs to: the nearest candidate at or above it.
+  function owner(hit, set) {
+    for (let n = hit; n; n = n.parentNode ? (n.parentNode.nodeType === 11 ? n.parentNode.host : n.parentNode) : null) {
+      if (set.has(n)) return n;
+      if (n.tagName === 'HTML') {
+        const fe = n.ownerDocument.defaultView && n.ownerDocument.defaultView.frameElement;
+        if (!fe) return null;
+        n = fe; if (set.has(n)) return n;
+      }
+    }
+    return null;
+  }
+
+  // The box a mark uses (its own part when it holds nested marks), clipped like visibleRect, in top-frame CSS px.
+  function markRect(el, nested) {
+    const vis = visibleRect(el);
+    if (nested && nested.size) {
+      const own = ownRect(el, nested);
+      if (own) {
+        const c = vis.chain;
+        const ob = { l: own.l + c.x, t: own.t + c.y, r: own.r + c.x, b: own.b + c.y };
+        // The clip visibleRect applied is the ratio of its box to the full box; apply the same clip to the own part.
+        vis.box = intersect(ob, vis.box);
+        vis.local = own;
+        return vis;
+      }
+      vis.onlyNested = true;
+    }
+    const r = el.getBoundingClientRect();
+    vis.local = { l: r.left, t: r.top, r: r.right, b: r.bottom };
+    return vis;
+  }
+
+  function sample(el, box, set) {
+    const w = box.r - box.l, h = box.b - box.t;
+    for (const f of SAMPLES) {
+      const hit = hitTest(box.l + f[0] * w, box.t + f[1] * h);
+      if (hit && owner(hit, set) === el) return f;
+    }
+    return null;
+  }
+
+  // Per-call caches of discovery.
+  function makeContext() {
+    const area = window.innerWidth * window.innerHeight;
+    return {
+      pointer: new Map(), delegated: delegated(document), kept: null,
+      // A listener on a page-sized container is event delegation, not a control.
+      tooBig: function (el) { const r = el.getBoundingClientRect(); return r.width * r.height > 0.25 * area; },
+    };
+  }
+
   // One observation: discover, filter, order, remember.
   api.observe = function (args) {
     watch(document);
+    const ctx = makeContext();
     const found = [];
-    collect(document, found);
+    collect(document, found, ctx);
     const set = new Set(found);
-    const kept = [];
+    // Inside a link/button-like candidate, only elements with a signal of their own (a role, a handler, a link) are marks
+    // of their own; the rest (icons, text spans) are that candidate.
+    const survivors = [];
     for (const el of found) {
-      // Nested duplicates: anything inside a link/button-like candidate is that candidate.
       let inside = false;
       for (let p = parentOf(el); p; p = parentOf(p)) { if (set.has(p) && isAtomic(p)) { inside = true; break; } }
-      if (inside) continue;
-      const vis = visibleRect(el);
+      if (!inside || strongSignal(el, ctx)) survivors.push(el);
+    }
+    const sset = new Set(survivors);
+    const nested = new Map();
+    for (const el of survivors) {
+      for (let p = parentOf(el); p; p = parentOf(p)) {
+        if (sset.has(p)) { let n = nested.get(p); if (!n) { n = new Set(); nested.set(p, n); } n.add(el); }
+      }
+    }
+    let kept = [];
+    for (const el of survivors) {
+      const inner = nested.get(el) || null;
+      const vis = markRect(el, inner);
+      // A wrapper whose whole content is other marks (a clickable bar around "Reply" and "Forward", whose handler only
+      // delegates to them) is not a target of its own; a native control or an element with an interactive role still is.
+      if (vis.onlyNested && !isAtomic(el) && !ROLES.has((el.getAttribute('role') || '').toLowerCase())
+        && !/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) continue;
       const w = vis.box.r - vis.box.l, h = vis.box.b - vis.box.t;
       if (w < 2 || h < 2 || w * h < 20) continue;
       const cs = getComputedStyle(el);
       if (cs.visibility === 'hidden' || parseFloat(cs.opacity) === 0) continue;
-      const cx = (vis.box.l + vis.box.r) / 2, cy = (vis.box.t + vis.box.b) / 2;
-      const hit = hitTest(cx, cy);
-      if (!hit || !composedContains(el, hit)) continue;
-      kept.push({ el: el, vis: vis });
+      const f = sample(el, vis.box, sset);
+      if (!f) continue;
+      vis.fx = f[0]; vis.fy = f[1];
+      kept.push({ el: el, vis: vis, nested: inner });
     }
+    // Identical boxes are one target (a menu item and the link filling it): keep the one with a role or native
+    // semantics, else the outer one.
+    const byBox = new Map();
+    const strong = function (el) { return isAtomic(el) || ROLES.has((el.getAttribute('role') || '').toLowerCase()) || /^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName); };
+    for (const k of kept) {
+      const b = k.vis.box;
+      const key = Math.round(b.l) + ',' + Math.round(b.t) + ',' + Math.round(b.r) + ',' + Math.round(b.b);
+      const prev = byBox.get(key);
+      if (!prev || (strong(k.el) && !strong(prev.el))) byBox.set(key, k);
+    }
+    kept = kept.filter(function (k) { const b = k.vis.box; return byBox.get(Math.round(b.l) + ',' + Math.round(b.t) + ',' + Math.round(b.r) + ',' + Math.round(b.b)) === k; });
+    ctx.kept = new Set(kept.map(function (k) { return k.el; }));
     // Top-to-bottom, then left-to-right: rows are elements whose tops lie within 6 px of the row's first top.
     kept.sort(function (a, b) { return a.vis.box.t - b.vis.box.t || a.vis.box.l - b.vis.box.l; });
     const ordered = [];
@@ -272,7 +584,8 @@ window.__magmaSom = window.__magmaSom || (function () {
       for (const k of row) ordered.push(k);
       i = j;
     }
-    api.current = { id: args.id, els: ordered.map(function (k) { return k.el; }), url: location.href };
+    api.current = { id: args.id, els: ordered.map(function (k) { return k.el; }), url: location.href,
+      meta: ordered.map(function (k) { return { nested: k.nested, fx: k.vis.fx, fy: k.vis.fy }; }) };
     // Password fields are always masked. With secrets configured, every field with a value is listed with its box, and
     // the host masks those whose value holds a secret: by value, so a re-rendered or copied field is caught too.
     const masks = [];
@@ -301,7 +614,7 @@ window.__magmaSom = window.__magmaSom || (function () {
     return {
       url: location.href, title: document.title, vw: window.innerWidth, vh: window.innerHeight,
       dpr: window.devicePixelRatio, scrollX: window.scrollX, scrollY: window.scrollY,
-      elements: ordered.map(function (k) { return describe(k.el, k.vis); }), masks: masks, fields: fields || undefined,
+      elements: ordered.map(function (k) { return describe(k.el, k.vis, ctx); }), masks: masks, fields: fields || undefined,
     };
   };
 
@@ -317,12 +630,17 @@ window.__magmaSom = window.__magmaSom || (function () {
   // Re-validation before an action: the element is still there, at its box, and its centre still reaches it.
   api.check = function (args) {
     const t = target(args); if (t.error) return t;
-    const vis = visibleRect(t.el);
+    const meta = api.current.meta[args.mark];
+    const vis = markRect(t.el, meta.nested);
     const x = vis.box.l, y = vis.box.t, w = vis.box.r - vis.box.l, h = vis.box.b - vis.box.t;
-    const cx = x + w / 2, cy = y + h / 2;
-    const hit = w > 0 && h > 0 ? hitTest(cx, cy) : null;
-    return { x: x, y: y, w: w, h: h, hits: !!hit && composedContains(t.el, hit), hitTag: hit ? hit.tagName.toLowerCase() : '',
-      multiline: t.el.tagName === 'TEXTAREA' || !!t.el.isContentEditable };
+    // The point the observation found reachable (the centre unless that was covered), at the box as it is now.
+    const px = x + meta.fx * w, py = y + meta.fy * h;
+    const hit = w > 0 && h > 0 ? hitTest(px, py) : null;
+    const type = t.el.tagName === 'INPUT' ? (t.el.type || '').toLowerCase() : '';
+    return { x: x, y: y, w: w, h: h, px: px, py: py, hits: !!hit && composedContains(t.el, hit), hitTag: hit ? hit.tagName.toLowerCase() : '',
+      multiline: t.el.tagName === 'TEXTAREA' || !!t.el.isContentEditable, tag: t.el.tagName.toLowerCase(), type: type,
+      value: t.el.value === undefined ? null : String(t.el.value), min: t.el.min || '', max: t.el.max || '', step: t.el.step || '',
+      disabled: !!t.el.disabled, multiple: t.el.tagName === 'SELECT' && !!t.el.multiple };
   };
 
   function focusDescription() {
@@ -355,7 +673,8 @@ window.__magmaSom = window.__magmaSom || (function () {
     if (args.id) { const t = target(args); if (t.error) return { names: [] }; els.push(t.el); }
     if (typeof args.x === 'number') {
       let h = hitTest(args.x, args.y);
-      while (h && !isCandidate(h) && parentOf(h)) h = parentOf(h);
+      const ctx = makeContext();
+      while (h && !isCandidate(h, ctx) && parentOf(h)) h = parentOf(h);
       if (h && h !== document.body && h !== document.documentElement) els.push(h);
     }
     if (args.focused) { const f = focusedElement(); if (f && f !== document.body && f !== document.documentElement) els.push(f); }
@@ -382,6 +701,8 @@ window.__magmaSom = window.__magmaSom || (function () {
 
   // Page state for effect reports; the target's value and checked state when a mark is given.
   api.state = function (args) {
+    // Before an action: timers set from now on belong to it, and settle waits for them (hooks.js).
+    if (args && args.begin && window.__magmaHooks) window.__magmaHooks.begin();
     const s = { url: location.href, title: document.title, focus: focusDescription(), mutations: api.mutations, opened: api.opened, value: null, checked: null };
     if (args && args.id && api.current && api.current.id === args.id) {
       const el = api.current.els[args.mark];
@@ -394,18 +715,26 @@ window.__magmaSom = window.__magmaSom || (function () {
     return s;
   };
 
-  // Resolves once no mutation was seen for quietMs, or after capMs.
+  // Resolves once no mutation was seen for quietMs and no short timer the action set (a debounced autocomplete) is
+  // pending, or after capMs. Its own polling uses the page's original setTimeout, so it does not wait for itself.
   api.quiet = function (args) {
+    const hooks = window.__magmaHooks;
+    const later = hooks ? hooks.rawSetTimeout : setTimeout;
     return new Promise(function (resolve) {
       const start = performance.now(); let last = api.mutations; let since = start;
       (function tick() {
         const now = performance.now();
         if (api.mutations !== last) { last = api.mutations; since = now; }
-        if (now - since >= args.quietMs || now - start >= args.capMs) { resolve(Math.round(now - start)); return; }
-        setTimeout(tick, 25);
+        const waiting = hooks ? hooks.pending() : 0;
+        if (waiting > 0) since = now;
+        if ((now - since >= args.quietMs && waiting === 0) || now - start >= args.capMs) { resolve(Math.round(now - start)); return; }
+        later(tick, 25);
       })();
     });
   };
+
+  // The element of a mark, for the host's element handle (Playwright's fill of date, time and colour inputs).
+  api.element = function (args) { const t = target(args); return t.error ? null : t.el; };
 
   // Focuses the target and selects its content, so that typing replaces it.
   api.focusSelect = function (args) {
@@ -416,19 +745,25 @@ window.__magmaSom = window.__magmaSom || (function () {
     return { ok: true };
   };
 
-  // Select an option by label: exact, then case-insensitive, then containment either way.
+  // Select an option by label: exact, then case-insensitive, then containment either way. Mode "replace" makes it the
+  // only choice; "add" and "remove" change one option of a multi-select and keep the others.
   api.select = function (args) {
     const t = target(args); if (t.error) return t;
     const el = t.el;
     if (el.tagName !== 'SELECT') return { error: 'notselect', why: 'mark ' + args.mark + ' is a ' + el.tagName.toLowerCase() + ', not a <select>' };
+    const mode = args.mode || 'replace';
+    if (mode !== 'replace' && !el.multiple) return { error: 'notmultiple', why: 'mark ' + args.mark + ' is a single-choice list; ' + mode + ' works on multi-select lists only, use select to choose its option' };
     const opts = Array.from(el.options);
     const want = clean(args.label, 200); const low = want.toLowerCase();
     let pick = opts.find(function (o) { return clean(o.text, 200) === want || o.value === want; })
       || opts.find(function (o) { return clean(o.text, 200).toLowerCase() === low; })
       || opts.find(function (o) { const x = clean(o.text, 200).toLowerCase(); return low && (x.includes(low) || low.includes(x)) && x; });
     if (!pick) return { error: 'nooption', why: 'no option like "' + want + '"; options are: ' + opts.map(function (o) { return clean(o.text, 40); }).join(', ') };
+    if (pick.disabled) return { error: 'disabled', why: 'option "' + clean(pick.text, 80) + '" is disabled' };
     el.focus();
-    el.value = pick.value;
+    if (mode === 'add') pick.selected = true;
+    else if (mode === 'remove') pick.selected = false;
+    else { opts.forEach(function (o) { o.selected = o === pick; }); }
     el.dispatchEvent(new Event('input', { bubbles: true }));
     el.dispatchEvent(new Event('change', { bubbles: true }));
     return { ok: true, label: clean(pick.text, 80) };

@@ -74,7 +74,7 @@ public sealed class WebTrace
         File.WriteAllBytes(Path.Combine(dir, "marked.png"), o.Marked.EncodePng());
         File.WriteAllText(Path.Combine(dir, "marks.json"), _redact(JsonSerializer.Serialize(o.Marks.Select(m => new
         {
-            m.Id, m.Role, m.Name, m.Tag, m.Type, m.Value, m.Checked, m.FramePath, m.InShadowRoot,
+            m.Id, m.Role, m.Name, m.NameFrom, m.Tag, m.Type, m.Value, m.Checked, m.States, m.Options, m.FramePath, m.InShadowRoot,
             css = new[] { m.CssBox.X, m.CssBox.Y, m.CssBox.Width, m.CssBox.Height },
             px = new[] { m.PixelBox.X, m.PixelBox.Y, m.PixelBox.Width, m.PixelBox.Height },
         }), Json)));
@@ -83,7 +83,7 @@ public sealed class WebTrace
         File.WriteAllText(Path.Combine(dir, "step.json"), _redact(JsonSerializer.Serialize(new
         {
             step.Index, observation = o.Id, o.Url, o.Title,
-            action = step.Decision.ToString(), kind = step.Decision.Kind.ToString(), step.Decision.Mark, step.Decision.Value, step.Decision.Note,
+            action = step.Decision.ToString(), kind = step.Decision.Kind.ToString(), step.Decision.Mark, step.Decision.ToMark, step.Decision.Value, step.Decision.Note,
             outcome = step.Outcome,
             timings = new { observe = o.Timings.TotalMs, discover = o.Timings.DiscoverMs, screenshot = o.Timings.ScreenshotMs, draw = o.Timings.DrawMs, model = step.Decision.ModelMs, act = step.ActMs },
         }, Json)));

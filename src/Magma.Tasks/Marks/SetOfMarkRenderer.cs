@@ -20,6 +20,21 @@ public sealed class SetOfMarkRenderer
     public int OutlineWidth { get; init; } = 2;
 
     /// <summary>
+    /// Off by default (Magma's style: red everywhere, labels placed by overlap only). When on, for screenshots of real
+    /// pages: a mark whose surroundings are close to red (a red bar) is drawn in the first colour of
+    /// <see cref="AdaptivePalette"/> that stands out from them, its label text is black or white by the fill's
+    /// lightness, and label spots that would cover text or icons (busy pixels) score worse, so labels cover fewer
+    /// first letters of names.
+    /// </summary>
+    public bool AdaptToBackground { get; init; }
+
+    /// <summary>Colours tried in order by <see cref="AdaptToBackground"/>: red first (Magma's), then blue, then black.</summary>
+    public IReadOnlyList<SKColor> AdaptivePalette { get; init; } = [Red, new SKColor(0, 64, 255), SKColors.Black];
+
+    // RGB distance a mark colour needs from its surroundings to count as standing out.
+    private const float Stands = 150f;
+
+    /// <summary>
     /// Draws the marks. Boxes with a negative (or non-finite) width or height are dropped first; the remaining
     /// boxes are numbered in order from 0 (or 1), so a mark number is an index into the kept boxes — use
     /// <see cref="SetOfMarkResult.Marks"/> to map answers back.
@@ -53,9 +68,16 @@ public sealed class SetOfMarkRenderer
         using (var fill = new SKPaint { Color = Red, IsAntialias = false, Style = SKPaintStyle.Fill })
         using (var text = new SKPaint { Color = SKColors.White, IsAntialias = true, Style = SKPaintStyle.Fill })
         {
-            foreach (MarkBox b in kept)
+            SKColor[]? colours = AdaptToBackground ? new SKColor[kept.Count] : null;
+            for (int i = 0; i < kept.Count; i++)
             {
-                DrawOutline(canvas, b, outline, fill);
+                if (colours is not null)
+                {
+                    colours[i] = Pick(Surroundings(image, kept[i]));
+                    outline.Color = fill.Color = colours[i];
+                }
+
+                DrawOutline(canvas, kept[i], outline, fill);
             }
 
             for (int i = 0; i < kept.Count; i++)
@@ -69,10 +91,16 @@ public sealed class SetOfMarkRenderer
                     sizeCache[label.Length] = size;
                 }
 
-                MarkBox spot = PlaceLabel(kept, i, placed, size.W, size.H, image.Width, image.Height);
+                MarkBox spot = PlaceLabel(kept, i, placed, size.W, size.H, image.Width, image.Height, colours is null ? null : image);
                 placed.Add(spot);
                 marks[number] = kept[i];
                 labels[number] = spot;
+                if (colours is not null)
+                {
+                    fill.Color = colours[i];
+                    text.Color = Lightness(colours[i]) > 150 ? SKColors.Black : SKColors.White;
+                }
+
                 canvas.DrawRect(SKRect.Create(spot.X, spot.Y, spot.Width, spot.Height), fill);
                 BundledFont.DrawText(canvas, label, spot.X, spot.Y, font, text);
             }
@@ -124,7 +152,8 @@ public sealed class SetOfMarkRenderer
     /// 0.0001 × nearest-corner distance. First candidate wins ties; with no fitting candidate, above-left clamped
     /// into the image.
     /// </summary>
-    internal static MarkBox PlaceLabel(IReadOnlyList<MarkBox> boxes, int index, IReadOnlyList<MarkBox> placedLabels, int w, int h, int imageWidth, int imageHeight)
+    internal static MarkBox PlaceLabel(IReadOnlyList<MarkBox> boxes, int index, IReadOnlyList<MarkBox> placedLabels, int w, int h, int imageWidth, int imageHeight,
+        RgbImage? ink = null)
     {
         MarkBox b = boxes[index];
         Span<MarkBox> candidates =
@@ -162,6 +191,13 @@ public sealed class SetOfMarkRenderer
                 worst = MathF.Max(worst, Score(c, other));
             }
 
+            if (ink is not null)
+            {
+                // Covering text or an icon costs like overlapping half as much of a box.
+                // A lone box has nothing to score against (worst is -inf): the ink cost alone decides then.
+                worst = (float.IsNegativeInfinity(worst) ? 0f : worst) + (0.5f * c.Width * c.Height * Busy(ink, c));
+            }
+
             if (best is null || worst < bestScore)
             {
                 best = c;
@@ -178,6 +214,97 @@ public sealed class SetOfMarkRenderer
         float y = Math.Clamp(b.Y - h, 0f, MathF.Max(0f, imageHeight - h));
         return new MarkBox(x, y, Math.Min(w, imageWidth), Math.Min(h, imageHeight));
     }
+
+    /// <summary>The fraction of a spot's pixels (every other one) that differ clearly from its top-left pixel: text or icons.</summary>
+    private static float Busy(RgbImage image, MarkBox spot)
+    {
+        int x0 = Math.Max(0, (int)spot.X), y0 = Math.Max(0, (int)spot.Y);
+        int x1 = Math.Min(image.Width, (int)spot.Right), y1 = Math.Min(image.Height, (int)spot.Bottom);
+        if (x1 <= x0 || y1 <= y0)
+        {
+            return 0f;
+        }
+
+        ReadOnlySpan<byte> px = image.Span;
+        int stride = image.Width * 3;
+        int r0 = px[(y0 * stride) + (x0 * 3)], g0 = px[(y0 * stride) + (x0 * 3) + 1], b0 = px[(y0 * stride) + (x0 * 3) + 2];
+        int busy = 0, seen = 0;
+        for (int y = y0; y < y1; y += 2)
+        {
+            for (int x = x0; x < x1; x += 2)
+            {
+                int o = (y * stride) + (x * 3);
+                seen++;
+                if (Math.Abs(px[o] - r0) + Math.Abs(px[o + 1] - g0) + Math.Abs(px[o + 2] - b0) > 96)
+                {
+                    busy++;
+                }
+            }
+        }
+
+        return (float)busy / seen;
+    }
+
+    /// <summary>Mean colour of the pixels around a box's edge (3 px either side, every other pixel).</summary>
+    private static (float R, float G, float B) Surroundings(RgbImage image, MarkBox b)
+    {
+        ReadOnlySpan<byte> px = image.Span;
+        int stride = image.Width * 3;
+        long r = 0, g = 0, bl = 0, n = 0;
+        void Add(int x, int y, ReadOnlySpan<byte> p)
+        {
+            if (x >= 0 && y >= 0 && x < image.Width && y < image.Height)
+            {
+                int o = (y * stride) + (x * 3);
+                r += p[o];
+                g += p[o + 1];
+                bl += p[o + 2];
+                n++;
+            }
+        }
+
+        int left = (int)b.X, top = (int)b.Y, right = (int)b.Right, bottom = (int)b.Bottom;
+        for (int d = -3; d <= 3; d += 2)
+        {
+            for (int x = left; x <= right; x += 2)
+            {
+                Add(x, top + d, px);
+                Add(x, bottom + d, px);
+            }
+
+            for (int y = top; y <= bottom; y += 2)
+            {
+                Add(left + d, y, px);
+                Add(right + d, y, px);
+            }
+        }
+
+        return n == 0 ? (255f, 255f, 255f) : (r / (float)n, g / (float)n, bl / (float)n);
+    }
+
+    private SKColor Pick((float R, float G, float B) around)
+    {
+        SKColor best = AdaptivePalette.Count > 0 ? AdaptivePalette[0] : Red;
+        float bestDistance = -1f;
+        foreach (SKColor c in AdaptivePalette)
+        {
+            float dr = c.Red - around.R, dg = c.Green - around.G, db = c.Blue - around.B;
+            float distance = MathF.Sqrt((dr * dr) + (dg * dg) + (db * db));
+            if (distance >= Stands)
+            {
+                return c;
+            }
+
+            if (distance > bestDistance)
+            {
+                (best, bestDistance) = (c, distance);
+            }
+        }
+
+        return best;
+    }
+
+    private static float Lightness(SKColor c) => (0.299f * c.Red) + (0.587f * c.Green) + (0.114f * c.Blue);
 
     private static float Score(MarkBox label, MarkBox other)
         => label.IntersectionArea(other) - (0.0001f * NearestCornerDistance(label, other));
