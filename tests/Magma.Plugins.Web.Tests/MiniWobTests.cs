@@ -1,5 +1,5 @@
 using Magma.Plugins.Web.Browser;
-using Magma.WebHarness;
+using Magma.Plugins.Web.Evaluation;
 
 namespace Magma.Plugins.Web.Tests;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using Magma.Inference;
 using Magma.Plugins.Web.Browser;
+using Magma.Plugins.Web.Evaluation;
 using Magma.Plugins.Web.Grounding;
-using Magma.WebHarness;
 
 // Usage:
 //   dotnet run --project tools/web-harness -c Release -- --policy oracle|random|magma [--suite tests/assets/web]

@@ -2,14 +2,14 @@ using System.CommandLine;
 using System.Globalization;
 using Magma.Inference;
 using Magma.Plugins.Web.Browser;
+using Magma.Plugins.Web.Evaluation;
 using Magma.Plugins.Web.Grounding;
-using Magma.WebHarness;
 using Microsoft.Playwright;
 
 namespace Magma.Cli.Commands;
 
 /// <summary>
-/// <c>magma web-eval</c>: the web task harness (tools/web-harness: task sources, oracle/random policies, runner,
+/// <c>magma web-eval</c>: the web task harness (Magma.Plugins.Web.Evaluation: task sources, oracle/random policies, runner,
 /// markdown report) with progress, a results table, <c>--json</c> and a report folder.
 /// </summary>
 internal static class WebEvalCommand

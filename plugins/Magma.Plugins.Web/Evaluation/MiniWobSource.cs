@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Magma.Plugins.Web.Browser;
 
-namespace Magma.WebHarness;
+namespace Magma.Plugins.Web.Evaluation;
 
 /// <summary>
 /// MiniWoB++ through its page protocol: <c>Math.seedrandom(seed)</c>, a long <c>core.EPISODE_MAX_TIME</c> (so model
@@ -11,17 +11,22 @@ namespace Magma.WebHarness;
 /// <c>miniwob/html</c> folder is served under <c>http://miniwob.test</c> (its files are not part of this repository).
 /// Development uses only the six tasks below; others are kept for independent evaluation.
 /// </summary>
-internal sealed partial class MiniWobSource(string htmlFolder, IReadOnlyList<string>? tasks = null) : ITaskSource
+/// <param name="htmlFolder">The checkout's <c>miniwob/html</c> folder.</param>
+/// <param name="tasks">Tasks to run; null for the six development tasks.</param>
+public sealed partial class MiniWobSource(string htmlFolder, IReadOnlyList<string>? tasks = null) : ITaskSource
 {
-    public const string Origin = "http://miniwob.test";
+    internal const string Origin = "http://miniwob.test";
 
-    public static readonly string[] DevelopmentTasks = ["click-button", "click-link", "enter-text", "click-dialog", "focus-text", "click-checkboxes"];
+    internal static readonly string[] DevelopmentTasks = ["click-button", "click-link", "enter-text", "click-dialog", "focus-text", "click-checkboxes"];
 
+    /// <inheritdoc/>
     public string Name => "miniwob";
 
+    /// <inheritdoc/>
     public IReadOnlyList<string> Tasks { get; } = tasks ?? DevelopmentTasks;
 
     // MiniWoB's task area is 160x210 CSS px at the top left; DSF 3 makes marks legible (web_agent.md §6.2).
+    /// <inheritdoc/>
     public WebSessionOptions SessionOptions => new()
     {
         ViewportWidth = 160,
@@ -32,6 +37,7 @@ internal sealed partial class MiniWobSource(string htmlFolder, IReadOnlyList<str
         Approve = (_, _) => Task.FromResult(true),
     };
 
+    /// <inheritdoc/>
     public async Task<EpisodeStart> StartAsync(WebSession session, string task, int seed)
     {
         string file = Path.Combine(htmlFolder, "miniwob", task + ".html");
@@ -40,26 +46,28 @@ internal sealed partial class MiniWobSource(string htmlFolder, IReadOnlyList<str
             throw new FileNotFoundException($"MiniWoB task \"{task}\" not found at {file}; pass --miniwob <checkout>/miniwob/html.");
         }
 
-        await session.OpenAsync($"{Origin}/miniwob/{task}.html");
+        await session.OpenAsync($"{Origin}/miniwob/{task}.html").ConfigureAwait(false);
         await session.Page.EvaluateAsync(
-            "(seed) => { Math.seedrandom(seed); core.EPISODE_MAX_TIME = 3600000; core.startEpisodeReal(); }", seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        await session.Page.WaitForFunctionAsync("() => typeof WOB_TASK_READY === 'undefined' || WOB_TASK_READY");
+            "(seed) => { Math.seedrandom(seed); core.EPISODE_MAX_TIME = 3600000; core.startEpisodeReal(); }", seed.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        await session.Page.WaitForFunctionAsync("() => typeof WOB_TASK_READY === 'undefined' || WOB_TASK_READY").ConfigureAwait(false);
 
         // The page is wider than the 160 px task area (the reward display sits at x = 165), and a task that focuses an
         // element on start (click-dialog's jQuery UI dialog focuses its close button) scrolls the window sideways so
         // the whole task is out of view. MiniWoB's own runner has a wide window and never sees this; put it back.
-        await session.Page.EvaluateAsync("() => window.scrollTo(0, 0)");
+        await session.Page.EvaluateAsync("() => window.scrollTo(0, 0)").ConfigureAwait(false);
         string goal = await session.Page.EvaluateAsync<string>(
-            "() => { const u = core.getUtterance(); return typeof u === 'object' ? u.utterance : u; }");
+            "() => { const u = core.getUtterance(); return typeof u === 'object' ? u.utterance : u; }").ConfigureAwait(false);
         return new EpisodeStart(goal, Oracle(task, goal));
     }
 
+    /// <inheritdoc/>
     public async Task<double?> RewardAsync(WebSession session)
     {
-        JsonElement r = await session.Page.EvaluateAsync<JsonElement>("() => [WOB_DONE_GLOBAL, WOB_RAW_REWARD_GLOBAL]");
+        JsonElement r = await session.Page.EvaluateAsync<JsonElement>("() => [WOB_DONE_GLOBAL, WOB_RAW_REWARD_GLOBAL]").ConfigureAwait(false);
         return r[0].GetBoolean() ? r[1].GetDouble() : null;
     }
 
+    /// <inheritdoc/>
     public bool IsSuccess(double reward) => reward >= 1;
 
     /// <summary>Scripted oracles for the development tasks, read from the utterance; they still act through the marks.</summary>

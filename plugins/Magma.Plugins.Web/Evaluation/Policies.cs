@@ -3,21 +3,28 @@ using System.Text.RegularExpressions;
 using Magma.Plugins.Web.Grounding;
 using Magma.Plugins.Web.Observation;
 
-namespace Magma.WebHarness;
+namespace Magma.Plugins.Web.Evaluation;
 
 /// <summary>One scripted step: what to do to the mark with this name (and role).</summary>
-internal sealed record OracleStep(string Do, string Name, string? Role, string? Value, string? To = null);
+/// <param name="Do">The action, as the task's oracle script names it: <c>click</c>, <c>type</c>, <c>select</c>, <c>add</c>,
+/// <c>remove</c>, <c>set</c>, <c>hover</c>, <c>dblclick</c>, <c>drag</c> on a mark; <c>press</c>, <c>back</c>, <c>wait</c> on the page.</param>
+/// <param name="Name">The mark's accessible name (case-insensitive), a <c>/regex/</c>, or empty for any.</param>
+/// <param name="Role">The mark's role; null for any.</param>
+/// <param name="Value">The text to type, the option or value to set, or the key to press.</param>
+/// <param name="To">For <c>drag</c>: the drop target's name, matched like <paramref name="Name"/>.</param>
+public sealed record OracleStep(string Do, string Name, string? Role, string? Value, string? To = null);
 
 /// <summary>
 /// The scripted oracle. It knows the steps but acts only through the marks of the current observation — so its success
 /// rate measures observation and acting fidelity, not the script. A step whose mark is not visible scrolls first.
 /// </summary>
-internal sealed class OraclePolicy(IReadOnlyList<OracleStep> steps) : IWebPolicy
+/// <param name="steps">The task's scripted steps (<see cref="EpisodeStart.Oracle"/>).</param>
+public sealed class OraclePolicy(IReadOnlyList<OracleStep> steps) : IWebPolicy
 {
     private int _next;
     private int _scrolls;
 
-    public static IReadOnlyList<OracleStep> FromTaskJson(JsonElement oracle) =>
+    internal static IReadOnlyList<OracleStep> FromTaskJson(JsonElement oracle) =>
         [.. oracle.EnumerateArray().Select(s => new OracleStep(
             s.GetProperty("do").GetString()!,
             s.TryGetProperty("name", out JsonElement n) ? n.GetString() ?? "" : "",
@@ -26,6 +33,7 @@ internal sealed class OraclePolicy(IReadOnlyList<OracleStep> steps) : IWebPolicy
                 : s.TryGetProperty("value", out JsonElement v) ? v.ToString() : null,
             s.TryGetProperty("to", out JsonElement to) ? to.GetString() : null))];
 
+    /// <inheritdoc/>
     public Task<WebDecision> DecideAsync(WebObservation observation, string goal, IReadOnlyList<string> history, CancellationToken cancellationToken = default)
     {
         if (_next >= steps.Count)
@@ -83,10 +91,12 @@ internal sealed class OraclePolicy(IReadOnlyList<OracleStep> steps) : IWebPolicy
 }
 
 /// <summary>Random marks: a floor to compare Magma with. Text fields get typed into, selects get their first option.</summary>
-internal sealed class RandomPolicy(int seed) : IWebPolicy
+/// <param name="seed">Seeds the choice of marks, so an episode can be repeated.</param>
+public sealed class RandomPolicy(int seed) : IWebPolicy
 {
     private readonly Random _random = new(seed);
 
+    /// <inheritdoc/>
     public Task<WebDecision> DecideAsync(WebObservation observation, string goal, IReadOnlyList<string> history, CancellationToken cancellationToken = default)
     {
         if (observation.Marks.Count == 0)

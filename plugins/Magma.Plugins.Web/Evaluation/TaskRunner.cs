@@ -6,39 +6,51 @@ using Magma.Plugins.Web.Browser;
 using Magma.Plugins.Web.Grounding;
 using Magma.Plugins.Web.Observation;
 
-namespace Magma.WebHarness;
+namespace Magma.Plugins.Web.Evaluation;
 
 /// <summary>How an episode begins: the goal, and the oracle's steps when the source knows them.</summary>
-internal sealed record EpisodeStart(string Goal, IReadOnlyList<OracleStep>? Oracle);
+/// <param name="Goal">The task's instruction, as the policy sees it.</param>
+/// <param name="Oracle">The scripted steps for <see cref="OraclePolicy"/>; null when the source has none for this task.</param>
+public sealed record EpisodeStart(string Goal, IReadOnlyList<OracleStep>? Oracle);
 
 /// <summary>A set of task pages with a reward read from the page.</summary>
-internal interface ITaskSource
+public interface ITaskSource
 {
+    /// <summary>The source's name in reports (<c>suite</c>, <c>miniwob</c>).</summary>
     string Name { get; }
 
+    /// <summary>The tasks to run, in order.</summary>
     IReadOnlyList<string> Tasks { get; }
 
+    /// <summary>The options of the browser session the tasks run in (viewport, the local site that serves the pages).</summary>
     WebSessionOptions SessionOptions { get; }
 
+    /// <summary>Opens the task's page in <paramref name="session"/>, seeded, and returns its goal.</summary>
     Task<EpisodeStart> StartAsync(WebSession session, string task, int seed);
 
     /// <summary>The episode's reward once it is over, null while it runs.</summary>
     Task<double?> RewardAsync(WebSession session);
 
+    /// <summary>Whether a final reward counts as success.</summary>
     bool IsSuccess(double reward);
 }
 
 /// <summary>The project's own task pages (tests/assets/web): <c>window.TASK</c> and <c>window.REWARD</c>.</summary>
-internal sealed class SuiteSource(string folder, IReadOnlyList<string>? tasks = null) : ITaskSource
+/// <param name="folder">The folder of task pages (<c>&lt;task&gt;.html</c>).</param>
+/// <param name="tasks">Tasks to run; null for the suite's eight.</param>
+public sealed class SuiteSource(string folder, IReadOnlyList<string>? tasks = null) : ITaskSource
 {
-    public const string Origin = "http://tasks.test";
+    internal const string Origin = "http://tasks.test";
 
-    public static readonly string[] DefaultTasks = ["form", "menu", "dialog", "iframe", "shadow", "scroll", "occluded", "popup"];
+    internal static readonly string[] DefaultTasks = ["form", "menu", "dialog", "iframe", "shadow", "scroll", "occluded", "popup"];
 
+    /// <inheritdoc/>
     public string Name => "suite";
 
+    /// <inheritdoc/>
     public IReadOnlyList<string> Tasks { get; } = tasks ?? DefaultTasks;
 
+    /// <inheritdoc/>
     public WebSessionOptions SessionOptions => new()
     {
         ViewportWidth = 800,
@@ -48,32 +60,50 @@ internal sealed class SuiteSource(string folder, IReadOnlyList<string>? tasks = 
         Approve = (_, _) => Task.FromResult(true),
     };
 
+    /// <inheritdoc/>
     public async Task<EpisodeStart> StartAsync(WebSession session, string task, int seed)
     {
-        await session.OpenAsync($"{Origin}/{task}.html");
-        JsonElement t = await session.Page.EvaluateAsync<JsonElement>("() => window.TASK");
+        await session.OpenAsync($"{Origin}/{task}.html").ConfigureAwait(false);
+        JsonElement t = await session.Page.EvaluateAsync<JsonElement>("() => window.TASK").ConfigureAwait(false);
         return new EpisodeStart(t.GetProperty("goal").GetString()!, OraclePolicy.FromTaskJson(t.GetProperty("oracle")));
     }
 
+    /// <inheritdoc/>
     public async Task<double?> RewardAsync(WebSession session)
     {
-        double r = await session.Page.EvaluateAsync<double>("() => window.REWARD || 0");
+        double r = await session.Page.EvaluateAsync<double>("() => window.REWARD || 0").ConfigureAwait(false);
         return r == 0 ? null : r;
     }
 
+    /// <inheritdoc/>
     public bool IsSuccess(double reward) => reward >= 1;
 }
 
 /// <summary>One episode's outcome.</summary>
-internal sealed record EpisodeResult(string Task, int Seed, double Reward, bool Success, int Steps, int Stale, int Invalid,
+/// <param name="Task">The task.</param>
+/// <param name="Seed">The episode's seed.</param>
+/// <param name="Reward">The final reward read from the page (0 when the episode never ended).</param>
+/// <param name="Success">Whether the source counts the reward as success.</param>
+/// <param name="Steps">Policy decisions taken.</param>
+/// <param name="Stale">Actions refused because the page changed since the observation.</param>
+/// <param name="Invalid">Decisions that could not be acted on (no such mark, no target, refused action).</param>
+/// <param name="ObserveMs">Per step: milliseconds to observe the page.</param>
+/// <param name="ModelMs">Per step: milliseconds the policy took to decide.</param>
+/// <param name="ActMs">Per step: milliseconds to act.</param>
+public sealed record EpisodeResult(string Task, int Seed, double Reward, bool Success, int Steps, int Stale, int Invalid,
     IReadOnlyList<double> ObserveMs, IReadOnlyList<double> ModelMs, IReadOnlyList<double> ActMs);
 
 /// <summary>Runs episodes: observe → policy → act through the session, reward read from the page after each step.</summary>
-internal sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebPolicy> policyFactory, int maxSteps = 12, Action<string>? log = null)
+/// <param name="source">Where the tasks come from.</param>
+/// <param name="policyFactory">A fresh policy per episode, from its start and seed.</param>
+/// <param name="maxSteps">Most decisions per episode.</param>
+/// <param name="log">Receives the goal, each observation's mark list and each step's outcome; null for none.</param>
+public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebPolicy> policyFactory, int maxSteps = 12, Action<string>? log = null)
 {
+    /// <summary>Runs one episode of <paramref name="task"/> in <paramref name="session"/>.</summary>
     public async Task<EpisodeResult> RunAsync(WebSession session, string task, int seed, CancellationToken ct = default)
     {
-        EpisodeStart start = await source.StartAsync(session, task, seed);
+        EpisodeStart start = await source.StartAsync(session, task, seed).ConfigureAwait(false);
         IWebPolicy policy = policyFactory(start, seed);
         log?.Invoke($"{task} seed {seed}: {start.Goal}");
         var history = new List<string>();
@@ -83,11 +113,11 @@ internal sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWe
         while (steps < maxSteps && reward is null)
         {
             steps++;
-            WebObservation obs = await session.ObserveAsync(ct);
+            WebObservation obs = await session.ObserveAsync(ct).ConfigureAwait(false);
             observeMs.Add(obs.Timings.TotalMs);
             var sw = Stopwatch.StartNew();
             log?.Invoke(obs.MarkList().TrimEnd());
-            WebDecision d = await policy.DecideAsync(obs, start.Goal, history, ct);
+            WebDecision d = await policy.DecideAsync(obs, start.Goal, history, ct).ConfigureAwait(false);
             modelMs.Add(d.ModelMs > 0 ? d.ModelMs : sw.Elapsed.TotalMilliseconds);
             if (d.Kind == WebDecisionKind.Done)
             {
@@ -98,7 +128,7 @@ internal sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWe
             string outcome;
             try
             {
-                outcome = d.Kind == WebDecisionKind.Invalid ? "invalid: " + d.Note : (await ActAsync(session, obs, d, ct)).ToString();
+                outcome = d.Kind == WebDecisionKind.Invalid ? "invalid: " + d.Note : (await ActAsync(session, obs, d, ct).ConfigureAwait(false)).ToString();
                 if (d.Kind == WebDecisionKind.Invalid)
                 {
                     invalid++;
@@ -118,10 +148,10 @@ internal sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWe
             actMs.Add(sw.Elapsed.TotalMilliseconds);
             history.Add($"{d} -> {outcome}");
             log?.Invoke($"  step {steps}: {d} -> {outcome}");
-            reward = await source.RewardAsync(session);
+            reward = await source.RewardAsync(session).ConfigureAwait(false);
         }
 
-        double final = reward ?? await source.RewardAsync(session) ?? 0;
+        double final = reward ?? await source.RewardAsync(session).ConfigureAwait(false) ?? 0;
         return new EpisodeResult(task, seed, final, source.IsSuccess(final), steps, stale, invalid, observeMs, modelMs, actMs);
     }
 
