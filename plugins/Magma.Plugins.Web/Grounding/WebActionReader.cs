@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Magma.Plugins.Web.Observation;
+using Magma.Tasks.Decoding;
 
 namespace Magma.Plugins.Web.Grounding;
 
@@ -15,7 +16,7 @@ internal static class WebActionReader
     /// <summary>The decision, or null when the answer holds no JSON object with one of these actions.</summary>
     public static WebDecision? Read(WebObservation observation, string answer, Func<WebDecisionKind, int?, string?, string, WebDecision> make)
     {
-        if (FirstObject(answer) is not { } json)
+        if (JsonSnippet.TryParseFirstObject(answer, out _) is not { } json)
         {
             return null;
         }
@@ -133,62 +134,6 @@ internal static class WebActionReader
             if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
             {
                 return p.Value;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>The first balanced JSON object in the text (strings respected), or null.</summary>
-    private static JsonDocument? FirstObject(string text)
-    {
-        int start = text.IndexOf('{', StringComparison.Ordinal);
-        if (start < 0)
-        {
-            return null;
-        }
-
-        int depth = 0;
-        bool inString = false, escaped = false;
-        for (int i = start; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (inString)
-            {
-                if (escaped)
-                {
-                    escaped = false;
-                }
-                else if (c == '\\')
-                {
-                    escaped = true;
-                }
-                else if (c == '"')
-                {
-                    inString = false;
-                }
-
-                continue;
-            }
-
-            if (c == '"')
-            {
-                inString = true;
-            }
-            else if (c == '{')
-            {
-                depth++;
-            }
-            else if (c == '}' && --depth == 0)
-            {
-                try
-                {
-                    return JsonDocument.Parse(text.AsMemory(start, i - start + 1), new JsonDocumentOptions { AllowTrailingCommas = true });
-                }
-                catch (JsonException)
-                {
-                    return null;
-                }
             }
         }
 

@@ -7,12 +7,15 @@ namespace Magma.Tasks.Decoding;
 /// and parses it with bounded depth. One forward pass; string literals and escapes are honoured so braces
 /// inside strings do not count.
 /// </summary>
-internal static class JsonSnippet
+public static class JsonSnippet
 {
-    internal const int MaxDepth = 8;
+    /// <summary>The deepest nesting accepted: answers are short; deeper JSON is not an answer.</summary>
+    public const int MaxDepth = 8;
 
     /// <summary>Returns the parsed document, or null with a reason. The caller disposes the document.</summary>
-    internal static JsonDocument? TryParseFirstObject(string text, out string? reason)
+    /// <param name="text">A model's answer, JSON possibly wrapped in prose or code fences.</param>
+    /// <param name="reason">Why no object was parsed; null on success.</param>
+    public static JsonDocument? TryParseFirstObject(string text, out string? reason)
     {
         int start = text.IndexOf('{', StringComparison.Ordinal);
         if (start < 0)
