@@ -65,17 +65,20 @@ public sealed class EncodedImage
     public static EncodedImage Load(string path, ImageDecodeOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes;
+        return Read(ReadFile(path), options, path);
+    }
+
+    /// <summary>An image file's bytes; an unreadable file is a <see cref="MagmaInputException"/> naming it.</summary>
+    internal static byte[] ReadFile(string path)
+    {
         try
         {
-            bytes = File.ReadAllBytes(path);
+            return File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
         {
             throw new MagmaInputException($"Image file '{path}' could not be read ({e.Message}). Check the path and its permissions.", e);
         }
-
-        return Read(bytes, options, path);
     }
 
     /// <summary>Decodes the pixels (<see cref="RgbImage.Decode"/> with the options given when the header was read).</summary>

@@ -79,17 +79,7 @@ public sealed class RgbImage
     public static RgbImage Load(string path, ImageDecodeOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or System.Security.SecurityException)
-        {
-            throw new MagmaInputException($"Image file '{path}' could not be read ({e.Message}). Check the path and its permissions.", e);
-        }
-
-        return Decode(bytes, options, path);
+        return Decode(EncodedImage.ReadFile(path), options, path);
     }
 
     /// <summary>
