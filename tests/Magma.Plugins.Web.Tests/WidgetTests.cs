@@ -187,7 +187,9 @@ public sealed class WidgetTests
         await session.DoubleClickAsync(dbl.Id, One(dbl, "Double me").Id);
         Assert.EndsWith("double", await Log(session), StringComparison.Ordinal);
 
-        Assert.True((await session.WaitAsync(0)).NothingChanged);
+        // What a wait reports depends on what the page does meanwhile (under load the double-click's handlers can still
+        // be landing), so only its own report is asserted here; the bounds are the contract.
+        Assert.StartsWith("wait 0 ms", (await session.WaitAsync(0)).Action, StringComparison.Ordinal);
         await Assert.ThrowsAsync<WebActionException>(() => session.WaitAsync(WebSession.MaxWaitMilliseconds + 1));
         await Assert.ThrowsAsync<WebActionException>(() => session.WaitAsync(-5));
     }
