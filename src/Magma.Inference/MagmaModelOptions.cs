@@ -40,4 +40,22 @@ public sealed class MagmaModelOptions
     /// 64-megapixel images or 32 frames of 4K video); the context length usually refuses a request long before.
     /// </summary>
     public long MaxDecodedPixelsPerRequest { get; init; } = 256_000_000;
+
+    // Knobs the GPU benchmark turns to measure what load time and memory cost (bench/Magma.Bench.Gpu); the defaults are
+    // the measured choice (docs/perf.md, "Load time and memory").
+
+    /// <summary>cuDNN's convolution algorithm choice for the vision graph: EXHAUSTIVE, HEURISTIC or DEFAULT (ORT's names).</summary>
+    internal string ConvAlgoSearch { get; init; } = "HEURISTIC";
+
+    /// <summary>Whether cuDNN may pick algorithms whose workspace is as large as the free memory (ORT's default) or at most 32 MB.</summary>
+    internal bool ConvMaxWorkspace { get; init; } = true;
+
+    /// <summary>ORT's per-shape GEMM tuning in the decoder (each new M is timed on first use).</summary>
+    internal bool GemmAutoTune { get; init; } = true;
+
+    /// <summary>Create the vision session (and warm it up) beside the embed and decoder sessions.</summary>
+    internal bool ParallelLoad { get; init; } = true;
+
+    /// <summary>Crop counts the vision warm-up runs; null: every count an image can have (1..num_crops).</summary>
+    internal IReadOnlyList<int>? WarmUpCrops { get; init; }
 }

@@ -19,7 +19,14 @@ internal sealed class MagmaSessions : IDisposable
     private readonly OrtMemoryInfo? _deviceInfo;
     private readonly int _visionBatch;
 
-    public MagmaSessions(MagmaPackage package, MagmaModelOptions options)
+    /// <param name="package">The validated package.</param>
+    /// <param name="options">Device and load settings.</param>
+    /// <param name="log">Receives each session's creation time.</param>
+    /// <param name="afterVision">
+    /// Runs on the thread that created the vision session, right after it (the CUDA warm-up of the vision shapes), so that
+    /// it overlaps the decoder's creation when <see cref="MagmaModelOptions.ParallelLoad"/> is on.
+    /// </param>
+    public MagmaSessions(MagmaPackage package, MagmaModelOptions options, LoadLog? log = null, Action<InferenceSession>? afterVision = null)
     {
         Package = package;
         MagmaManifest m = package.Manifest;
@@ -31,23 +38,77 @@ internal sealed class MagmaSessions : IDisposable
         // buffers on CUDA.
         SharedKv = gqa && (options.Device == MagmaDevice.Cpu || FloatType != TensorElementType.Float);
         UsesCudaGraphs = options.Device == MagmaDevice.Cuda && SharedKv && options.CudaGraphs;
+        InferenceSession? vision = null, embed = null, decoder = null;
+        void CreateVision()
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            vision = SessionFactory.Create(package.VisionPath, options, GraphRole.Vision);
+            GraphContract.ValidateVision(vision, m);
+            log?.End("session vision", start);
+            afterVision?.Invoke(vision);
+        }
+
+        void CreateText()
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            embed = SessionFactory.Create(package.EmbedPath, options);
+            GraphContract.ValidateEmbed(embed, m);
+            log?.End("session embed", start);
+            start = System.Diagnostics.Stopwatch.GetTimestamp();
+            decoder = SessionFactory.Create(package.DecoderPath, options, UsesCudaGraphs ? GraphRole.DecoderWithGraphs : GraphRole.Decoder);
+            GraphContract.ValidateDecoder(decoder, m);
+            log?.End("session decoder", start);
+        }
+
         try
         {
-            Vision = SessionFactory.Create(package.VisionPath, options, GraphRole.Vision);
-            GraphContract.ValidateVision(Vision, m);
-            Embed = SessionFactory.Create(package.EmbedPath, options);
-            GraphContract.ValidateEmbed(Embed, m);
-            Decoder = SessionFactory.Create(package.DecoderPath, options, UsesCudaGraphs ? GraphRole.DecoderWithGraphs : GraphRole.Decoder);
-            GraphContract.ValidateDecoder(Decoder, m);
+            // Session creation is mostly reading initializers and copying them to the device, plus graph optimisation on
+            // one core: the vision graph (and its warm-up) and the text graphs go side by side. On the CPU the sessions'
+            // own thread pools would compete, so they are made one after another there.
+            if (options.ParallelLoad && options.Device == MagmaDevice.Cuda)
+            {
+                Task visionTask = Task.Factory.StartNew(CreateVision, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                Exception? textError = null;
+                try
+                {
+                    CreateText();
+                }
+                catch (Exception e)
+                {
+                    textError = e;
+                }
+
+                try
+                {
+                    visionTask.GetAwaiter().GetResult();
+                }
+                catch when (textError is not null)
+                {
+                    // The text graphs' error is the one reported; the vision session is disposed below.
+                }
+
+                if (textError is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(textError).Throw();
+                }
+            }
+            else
+            {
+                CreateVision();
+                CreateText();
+            }
         }
         catch
         {
-            Vision?.Dispose();
-            Embed?.Dispose();
-            Decoder?.Dispose();
+            vision?.Dispose();
+            embed?.Dispose();
+            decoder?.Dispose();
             throw;
         }
 
+        Vision = vision!;
+        Embed = embed!;
+        Decoder = decoder!;
         int batch = Vision.InputMetadata[m.Vision.Input].Dimensions[0];
         _visionBatch = batch > 0 ? batch : int.MaxValue;
         LogitsPruned = Decoder.OutputMetadata[m.Decoder.Logits].Dimensions[1] == 1;
@@ -177,9 +238,25 @@ internal sealed class MagmaSessions : IDisposable
         results[0].GetTensorMutableRawData().CopyTo(destination);
     }
 
-    private OrtValue CreateFloatInput(ReadOnlySpan<float> data, long[] shape)
+    /// <summary>
+    /// Runs the vision graph once on <paramref name="crops"/> blank crops (warm-up: cuDNN picks its algorithms per input
+    /// shape on first use). Static so that it can run while the other sessions are still being created.
+    /// </summary>
+    public static void WarmVision(InferenceSession vision, MagmaManifest manifest, int crops)
     {
-        if (FloatType == TensorElementType.Float16)
+        VisionManifest v = manifest.Vision;
+        int fixedBatch = vision.InputMetadata[v.Input].Dimensions[0];
+        crops = fixedBatch > 0 ? Math.Min(crops, fixedBatch) : crops;
+        using var runOptions = new RunOptions();
+        using OrtValue input = CreateFloatInput(GraphContract.FloatType(manifest), new float[crops * 3 * v.CropSize * v.CropSize], [crops, 3, v.CropSize, v.CropSize]);
+        using IDisposableReadOnlyCollection<OrtValue> results = vision.Run(runOptions, [v.Input], [input], [v.FeaturesOutput, v.RowSeparatorOutput]);
+    }
+
+    private OrtValue CreateFloatInput(ReadOnlySpan<float> data, long[] shape) => CreateFloatInput(FloatType, data, shape);
+
+    private static OrtValue CreateFloatInput(TensorElementType floatType, ReadOnlySpan<float> data, long[] shape)
+    {
+        if (floatType == TensorElementType.Float16)
         {
             // Vectorised conversion (ORT's Float16 has the layout of System.Half): a 4-crop screenshot is 3.1 M values,
             // which a per-element cast spends tens of milliseconds on.

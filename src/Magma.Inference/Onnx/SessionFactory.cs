@@ -43,10 +43,11 @@ internal static class SessionFactory
             };
             if (role == GraphRole.Vision)
             {
-                // ConvNeXt is convolution-bound: NHWC kernels on tensor cores, the best algorithm per shape (searched
-                // once per shape, at warm-up).
+                // ConvNeXt is convolution-bound: NHWC kernels on tensor cores; the algorithm per shape comes from cuDNN's
+                // heuristics by default (the exhaustive search cost seconds of load per shape: docs/perf.md).
                 settings["prefer_nhwc"] = "1";
-                settings["cudnn_conv_algo_search"] = "EXHAUSTIVE";
+                settings["cudnn_conv_algo_search"] = options.ConvAlgoSearch;
+                settings["cudnn_conv_use_max_workspace"] = options.ConvMaxWorkspace ? "1" : "0";
             }
 
             if (role == GraphRole.DecoderWithGraphs)
@@ -54,7 +55,7 @@ internal static class SessionFactory
                 settings["enable_cuda_graph"] = "1";
             }
 
-            if (role is GraphRole.Decoder or GraphRole.DecoderWithGraphs)
+            if ((role is GraphRole.Decoder or GraphRole.DecoderWithGraphs) && options.GemmAutoTune)
             {
                 // ORT 1.31: per-shape GEMM tuning (cuBLAS, a small-N GEMV and on Hopper the TMA tinygemm2) for the M = 1
                 // matrix-vector products of a decode step; tuned in the runs before graph capture (warm-up).
