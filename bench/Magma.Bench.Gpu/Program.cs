@@ -15,7 +15,7 @@ using Magma.Inference.Text;
 // Usage: Magma.Bench.Gpu --model DIR [--device cuda|cpu] [--out DIR] [--inputs DIR] [--reps N] [--max-seq N] [--no-graphs]
 //        [--only steps,vision,batched,ttft,prefill,fresh,decode] [--decode-contexts 1024,4096] [--no-inputs]
 //        load knobs (docs/perf.md, "Load time and memory"): [--conv-search EXHAUSTIVE|HEURISTIC|DEFAULT] [--conv-max-ws 0|1]
-//        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4]
+//        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4] [--shrink-vision]
 //        [--profile-steps N]: N decode steps at 1k context inside cudaProfilerStart/Stop (ncu --profile-from-start off)
 var a = ArgsParser.Parse(args);
 GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
@@ -65,6 +65,7 @@ using MagmaModel model = MagmaModel.Load(a.Model, new MagmaModelOptions
     GemmAutoTune = a.GemmTune,
     ParallelLoad = a.ParallelLoad,
     WarmUpCrops = a.WarmCrops,
+    ShrinkVisionArena = a.ShrinkVision,
 });
 results["load_s"] = Math.Round(Ms(t0) / 1000, 2);
 results["load_model_s"] = Math.Round(model.LoadTime.TotalSeconds, 2);
@@ -74,6 +75,7 @@ results["load_options"] = new JsonObject
     ["conv_max_workspace"] = a.ConvMaxWorkspace ?? defaults.ConvMaxWorkspace,
     ["gemm_auto_tune"] = a.GemmTune,
     ["parallel_load"] = a.ParallelLoad,
+    ["shrink_vision_arena"] = a.ShrinkVision,
     ["warm_crops"] = a.WarmCrops is null ? "all" : string.Join(',', a.WarmCrops),
 };
 var stages = new JsonArray();
@@ -447,6 +449,8 @@ internal sealed record Args(string Model, MagmaDevice Device, string Out, string
     public bool DumpInputs { get; init; } = true;
 
     public int ProfileSteps { get; init; }
+
+    public bool ShrinkVision { get; init; }
 }
 
 internal static class ArgsParser
@@ -467,6 +471,7 @@ internal static class ArgsParser
         bool gemmTune = true, parallel = true, dump = true;
         int[]? warmCrops = null;
         int profile = 0;
+        bool shrink = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -485,6 +490,7 @@ internal static class ArgsParser
                 case "--serial-load": parallel = false; break;
                 case "--warm-crops": warmCrops = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
                 case "--no-inputs": dump = false; break;
+                case "--shrink-vision": shrink = true; break;
                 case "--profile-steps": profile = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--decode-contexts": contexts = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
                 default: throw new ArgumentException($"unknown argument {args[i]}");
@@ -501,6 +507,7 @@ internal static class ArgsParser
             WarmCrops = warmCrops,
             DumpInputs = dump,
             ProfileSteps = profile,
+            ShrinkVision = shrink,
         };
     }
 }

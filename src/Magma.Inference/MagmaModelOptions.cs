@@ -53,8 +53,11 @@ public sealed class MagmaModelOptions
     /// <summary>ORT's per-shape GEMM tuning in the decoder (each new M is timed on first use).</summary>
     internal bool GemmAutoTune { get; init; } = true;
 
-    /// <summary>Create the vision session (and warm it up) beside the embed and decoder sessions.</summary>
+    /// <summary>Create the vision session (and on CUDA warm it up) beside the embed and decoder sessions.</summary>
     internal bool ParallelLoad { get; init; } = true;
+
+    /// <summary>Return the vision graph's unused arena memory to the device after each vision run (its activations and cuDNN workspace).</summary>
+    internal bool ShrinkVisionArena { get; init; }
 
     /// <summary>Crop counts the vision warm-up runs; null: every count an image can have (1..num_crops).</summary>
     internal IReadOnlyList<int>? WarmUpCrops { get; init; }

@@ -66,7 +66,7 @@ internal sealed class MagmaEngine : IDisposable
                 foreach (int n in crops)
                 {
                     long start = Stopwatch.GetTimestamp();
-                    MagmaSessions.WarmVision(vision, m, n);
+                    MagmaSessions.WarmVision(vision, m, options, n);
                     Load.End($"warm-up vision {n} crop{(n > 1 ? "s" : string.Empty)}", start);
                 }
             };

@@ -18,6 +18,7 @@ internal sealed class MagmaSessions : IDisposable
     private readonly OrtAllocator? _deviceAllocator;
     private readonly OrtMemoryInfo? _deviceInfo;
     private readonly int _visionBatch;
+    private readonly RunOptions _visionRunOptions;
 
     /// <param name="package">The validated package.</param>
     /// <param name="options">Device and load settings.</param>
@@ -62,10 +63,9 @@ internal sealed class MagmaSessions : IDisposable
 
         try
         {
-            // Session creation is mostly reading initializers and copying them to the device, plus graph optimisation on
-            // one core: the vision graph (and its warm-up) and the text graphs go side by side. On the CPU the sessions'
-            // own thread pools would compete, so they are made one after another there.
-            if (options.ParallelLoad && options.Device == MagmaDevice.Cuda)
+            // Session creation is mostly reading initializers (and on CUDA copying them to the device) plus graph
+            // optimisation on one core: the vision graph (and its CUDA warm-up) and the text graphs go side by side.
+            if (options.ParallelLoad)
             {
                 Task visionTask = Task.Factory.StartNew(CreateVision, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
                 Exception? textError = null;
@@ -78,15 +78,8 @@ internal sealed class MagmaSessions : IDisposable
                     textError = e;
                 }
 
-                try
-                {
-                    visionTask.GetAwaiter().GetResult();
-                }
-                catch when (textError is not null)
-                {
-                    // The text graphs' error is the one reported; the vision session is disposed below.
-                }
-
+                // The vision graph's error first, as when the sessions are made one after another.
+                visionTask.GetAwaiter().GetResult();
                 if (textError is not null)
                 {
                     System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(textError).Throw();
@@ -139,6 +132,13 @@ internal sealed class MagmaSessions : IDisposable
             RunOptions.AddRunConfigEntry("gpu_graph_id", "-1");
             StepRunOptions = new RunOptions();
             StepRunOptions.AddRunConfigEntry("gpu_graph_id", "1");
+        }
+
+        _visionRunOptions = RunOptions;
+        if (options.Device == MagmaDevice.Cuda && options.ShrinkVisionArena)
+        {
+            _visionRunOptions = new RunOptions();
+            _visionRunOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", VisionShrinkEntry(options));
         }
     }
 
@@ -213,7 +213,7 @@ internal sealed class MagmaSessions : IDisposable
             int n = Math.Min(_visionBatch, cropCount - start);
             ReadOnlySpan<float> chunk = pixels.Slice(start * cropPixels, n * cropPixels);
             using OrtValue input = CreateFloatInput(chunk, [n, 3, v.CropSize, v.CropSize]);
-            using IDisposableReadOnlyCollection<OrtValue> results = Vision.Run(RunOptions, [v.Input], [input], outputs);
+            using IDisposableReadOnlyCollection<OrtValue> results = Vision.Run(_visionRunOptions, [v.Input], [input], outputs);
             results[0].GetTensorMutableRawData().CopyTo(features.AsSpan(start * cropFeatureBytes, n * cropFeatureBytes));
             if (start == 0)
             {
@@ -242,15 +242,23 @@ internal sealed class MagmaSessions : IDisposable
     /// Runs the vision graph once on <paramref name="crops"/> blank crops (warm-up: cuDNN picks its algorithms per input
     /// shape on first use). Static so that it can run while the other sessions are still being created.
     /// </summary>
-    public static void WarmVision(InferenceSession vision, MagmaManifest manifest, int crops)
+    public static void WarmVision(InferenceSession vision, MagmaManifest manifest, MagmaModelOptions options, int crops)
     {
         VisionManifest v = manifest.Vision;
         int fixedBatch = vision.InputMetadata[v.Input].Dimensions[0];
         crops = fixedBatch > 0 ? Math.Min(crops, fixedBatch) : crops;
         using var runOptions = new RunOptions();
+        if (options.ShrinkVisionArena)
+        {
+            runOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", VisionShrinkEntry(options));
+        }
+
         using OrtValue input = CreateFloatInput(GraphContract.FloatType(manifest), new float[crops * 3 * v.CropSize * v.CropSize], [crops, 3, v.CropSize, v.CropSize]);
         using IDisposableReadOnlyCollection<OrtValue> results = vision.Run(runOptions, [v.Input], [input], [v.FeaturesOutput, v.RowSeparatorOutput]);
     }
+
+    private static string VisionShrinkEntry(MagmaModelOptions options) =>
+        "gpu:" + options.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private OrtValue CreateFloatInput(ReadOnlySpan<float> data, long[] shape) => CreateFloatInput(FloatType, data, shape);
 
@@ -288,6 +296,11 @@ internal sealed class MagmaSessions : IDisposable
         if (!ReferenceEquals(StepRunOptions, RunOptions))
         {
             StepRunOptions.Dispose();
+        }
+
+        if (!ReferenceEquals(_visionRunOptions, RunOptions))
+        {
+            _visionRunOptions.Dispose();
         }
 
         RunOptions.Dispose();
