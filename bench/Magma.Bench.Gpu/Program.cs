@@ -15,7 +15,7 @@ using Magma.Inference.Text;
 // Usage: Magma.Bench.Gpu --model DIR [--device cuda|cpu] [--out DIR] [--inputs DIR] [--reps N] [--max-seq N] [--no-graphs]
 //        [--only steps,vision,batched,ttft,prefill,fresh,decode] [--decode-contexts 1024,4096] [--no-inputs]
 //        load knobs (docs/perf.md, "Load time and memory"): [--conv-search EXHAUSTIVE|HEURISTIC|DEFAULT] [--conv-max-ws 0|1]
-//        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4] [--shrink-vision]
+//        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4] [--shrink-vision] [--vision-cuda KEY=VALUE]... [--vision-chunks 4,1]
 //        [--profile-steps N]: N decode steps at 1k context inside cudaProfilerStart/Stop (ncu --profile-from-start off)
 var a = ArgsParser.Parse(args);
 GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
@@ -66,6 +66,8 @@ using MagmaModel model = MagmaModel.Load(a.Model, new MagmaModelOptions
     ParallelLoad = a.ParallelLoad,
     WarmUpCrops = a.WarmCrops,
     ShrinkVisionArena = a.ShrinkVision,
+    VisionCudaOverrides = a.VisionCuda,
+    VisionBatchSizes = a.VisionChunks,
 });
 results["load_s"] = Math.Round(Ms(t0) / 1000, 2);
 results["load_model_s"] = Math.Round(model.LoadTime.TotalSeconds, 2);
@@ -76,6 +78,8 @@ results["load_options"] = new JsonObject
     ["gemm_auto_tune"] = a.GemmTune,
     ["parallel_load"] = a.ParallelLoad,
     ["shrink_vision_arena"] = a.ShrinkVision,
+    ["vision_chunks"] = a.VisionChunks is null ? "all" : string.Join(',', a.VisionChunks),
+    ["vision_cuda"] = string.Join(',', a.VisionCuda.Select(kv => kv.Key + "=" + kv.Value)),
     ["warm_crops"] = a.WarmCrops is null ? "all" : string.Join(',', a.WarmCrops),
 };
 var stages = new JsonArray();
@@ -451,6 +455,10 @@ internal sealed record Args(string Model, MagmaDevice Device, string Out, string
     public int ProfileSteps { get; init; }
 
     public bool ShrinkVision { get; init; }
+
+    public Dictionary<string, string> VisionCuda { get; init; } = [];
+
+    public int[]? VisionChunks { get; init; }
 }
 
 internal static class ArgsParser
@@ -472,6 +480,8 @@ internal static class ArgsParser
         int[]? warmCrops = null;
         int profile = 0;
         bool shrink = false;
+        var visionCuda = new Dictionary<string, string>();
+        int[]? visionChunks = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -490,7 +500,9 @@ internal static class ArgsParser
                 case "--serial-load": parallel = false; break;
                 case "--warm-crops": warmCrops = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
                 case "--no-inputs": dump = false; break;
+                case "--vision-chunks": visionChunks = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
                 case "--shrink-vision": shrink = true; break;
+                case "--vision-cuda": string[] kv = args[++i].Split('=', 2); visionCuda[kv[0]] = kv[1]; break;
                 case "--profile-steps": profile = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--decode-contexts": contexts = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
                 default: throw new ArgumentException($"unknown argument {args[i]}");
@@ -508,6 +520,8 @@ internal static class ArgsParser
             DumpInputs = dump,
             ProfileSteps = profile,
             ShrinkVision = shrink,
+            VisionCuda = visionCuda,
+            VisionChunks = visionChunks,
         };
     }
 }

@@ -15,7 +15,7 @@ import sys
 
 UNITS = {"nsecond": 1e-3, "ns": 1e-3, "usecond": 1.0, "us": 1.0, "msecond": 1e3, "ms": 1e3, "second": 1e6, "s": 1e6}
 KINDS = [  # first match wins; names are ORT 1.31 / cuBLAS / cuDNN kernel names (demangled)
-    ("int4/int8 matmul (MatMulNBits)", r"MatMulFloatInt|matmul_?[48]bits|Dequantize|BlkQ|nbits|MatMulNBits|fpA_intB|gemv.*int|int.*gemv"),
+    ("int4/int8 matmul (MatMulNBits)", r"MatMulFloatInt|matmul_?[48]bits|Dequantize|BlkQ|nbits|MatMulNBits|fpA_intB"),
     ("attention (GQA)", r"flash|fmha|attention|Attention|xqa|Xqa|masked_multihead|Rotary|rotary|ConcatNewToPast|ConcatPastToPresent|ConcatKV|kv_?cache|UnpackQKV|PackedQKV"),
     ("fp16 GEMM/GEMV (cuBLAS, tuned)", r"gemv|gemm|Gemm|Gemv|sm90_|cutlass|tinygemm|ampere_|hopper|nvjet|xmma|splitK|splitk|reduce_?k"),
     ("norms (SkipSimplifiedLayerNorm)", r"LayerNorm|layer_norm|RMSNorm|rms_?norm|SkipLayer"),

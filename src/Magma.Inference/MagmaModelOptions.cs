@@ -56,8 +56,17 @@ public sealed class MagmaModelOptions
     /// <summary>Create the vision session (and on CUDA warm it up) beside the embed and decoder sessions.</summary>
     internal bool ParallelLoad { get; init; } = true;
 
+    /// <summary>CUDA provider settings for the vision graph that replace the engine's (e.g. prefer_nhwc=0); benchmarks only.</summary>
+    internal IReadOnlyDictionary<string, string>? VisionCudaOverrides { get; init; }
+
     /// <summary>Return the vision graph's unused arena memory to the device after each vision run (its activations and cuDNN workspace).</summary>
     internal bool ShrinkVisionArena { get; init; }
+
+    /// <summary>
+    /// Crop counts one vision run may take (an image's crops run in the largest that fit, then smaller; 1 is always
+    /// allowed); null: all of an image's crops in one run. With {4, 1} only two input shapes exist to warm up.
+    /// </summary>
+    internal IReadOnlyList<int>? VisionBatchSizes { get; init; }
 
     /// <summary>Crop counts the vision warm-up runs; null: every count an image can have (1..num_crops).</summary>
     internal IReadOnlyList<int>? WarmUpCrops { get; init; }

@@ -19,6 +19,7 @@ internal sealed class MagmaSessions : IDisposable
     private readonly OrtMemoryInfo? _deviceInfo;
     private readonly int _visionBatch;
     private readonly RunOptions _visionRunOptions;
+    private readonly int[]? _visionSizes;
 
     /// <param name="package">The validated package.</param>
     /// <param name="options">Device and load settings.</param>
@@ -134,6 +135,7 @@ internal sealed class MagmaSessions : IDisposable
             StepRunOptions.AddRunConfigEntry("gpu_graph_id", "1");
         }
 
+        _visionSizes = options.VisionBatchSizes is { Count: > 0 } sizes ? [.. sizes.Where(x => x > 0).OrderDescending()] : null;
         _visionRunOptions = RunOptions;
         if (options.Device == MagmaDevice.Cuda && options.ShrinkVisionArena)
         {
@@ -208,9 +210,9 @@ internal sealed class MagmaSessions : IDisposable
         byte[] features = GC.AllocateUninitializedArray<byte>(checked(cropCount * cropFeatureBytes));
         byte[] separator = new byte[v.HiddenSize * elem];
         string[] outputs = [v.FeaturesOutput, v.RowSeparatorOutput];
-        for (int start = 0; start < cropCount; start += _visionBatch)
+        for (int start = 0, n; start < cropCount; start += n)
         {
-            int n = Math.Min(_visionBatch, cropCount - start);
+            n = VisionChunk(cropCount - start);
             ReadOnlySpan<float> chunk = pixels.Slice(start * cropPixels, n * cropPixels);
             using OrtValue input = CreateFloatInput(chunk, [n, 3, v.CropSize, v.CropSize]);
             using IDisposableReadOnlyCollection<OrtValue> results = Vision.Run(_visionRunOptions, [v.Input], [input], outputs);
@@ -222,6 +224,29 @@ internal sealed class MagmaSessions : IDisposable
         }
 
         return (features, separator);
+    }
+
+    /// <summary>
+    /// Crops of the next vision run: as many as the graph takes, or with <see cref="MagmaModelOptions.VisionBatchSizes"/>
+    /// the largest allowed size that fits (so only those shapes are ever run, and warmed up).
+    /// </summary>
+    private int VisionChunk(int remaining)
+    {
+        int most = Math.Min(_visionBatch, remaining);
+        if (_visionSizes is null)
+        {
+            return most;
+        }
+
+        foreach (int size in _visionSizes)
+        {
+            if (size <= most)
+            {
+                return size;
+            }
+        }
+
+        return 1;
     }
 
     /// <summary>Embeds <paramref name="ids"/> into <paramref name="destination"/> ([T,H] raw elements).</summary>

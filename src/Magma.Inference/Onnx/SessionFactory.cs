@@ -48,6 +48,10 @@ internal static class SessionFactory
                 settings["prefer_nhwc"] = "1";
                 settings["cudnn_conv_algo_search"] = options.ConvAlgoSearch;
                 settings["cudnn_conv_use_max_workspace"] = options.ConvMaxWorkspace ? "1" : "0";
+                foreach ((string key, string value) in options.VisionCudaOverrides ?? new Dictionary<string, string>())
+                {
+                    settings[key] = value;
+                }
             }
 
             if (role == GraphRole.DecoderWithGraphs)
