@@ -15,7 +15,7 @@ using Magma.Inference.Text;
 // Usage: Magma.Bench.Gpu --model DIR [--device cuda|cpu] [--out DIR] [--inputs DIR] [--reps N] [--max-seq N] [--no-graphs]
 //        [--only steps,vision,batched,ttft,prefill,fresh,decode] [--decode-contexts 1024,4096] [--no-inputs]
 //        load knobs (docs/perf.md, "Load time and memory"): [--conv-search EXHAUSTIVE|HEURISTIC|DEFAULT] [--conv-max-ws 0|1]
-//        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4] [--shrink-vision] [--vision-cuda KEY=VALUE]... [--vision-chunks 4,1]
+//        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4] [--shrink-vision] [--release-vision-memory] [--vision-cuda KEY=VALUE]... [--vision-chunks 4,1]
 //        [--profile-steps N]: N decode steps at 1k context inside cudaProfilerStart/Stop (ncu --profile-from-start off)
 var a = ArgsParser.Parse(args);
 GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
@@ -61,11 +61,12 @@ using MagmaModel model = MagmaModel.Load(a.Model, new MagmaModelOptions
     MaxSequenceLength = a.MaxSequence,
     CudaGraphs = a.Graphs,
     ConvAlgoSearch = a.ConvSearch ?? defaults.ConvAlgoSearch,
-    ConvMaxWorkspace = a.ConvMaxWorkspace ?? defaults.ConvMaxWorkspace,
+    ConvMaxWorkspace = a.ConvMaxWorkspace,
     GemmAutoTune = a.GemmTune,
     ParallelLoad = a.ParallelLoad,
     WarmUpCrops = a.WarmCrops,
-    ShrinkVisionArena = a.ShrinkVision,
+    ShrinkVisionArena = a.ShrinkVision ? true : null,
+    ReleaseVisionMemory = a.ReleaseVisionMemory,
     VisionCudaOverrides = a.VisionCuda,
     VisionBatchSizes = a.VisionChunks,
 });
@@ -74,13 +75,14 @@ results["load_model_s"] = Math.Round(model.LoadTime.TotalSeconds, 2);
 results["load_options"] = new JsonObject
 {
     ["conv_search"] = a.ConvSearch ?? defaults.ConvAlgoSearch,
-    ["conv_max_workspace"] = a.ConvMaxWorkspace ?? defaults.ConvMaxWorkspace,
+    ["conv_max_workspace"] = a.ConvMaxWorkspace ?? !a.ReleaseVisionMemory,
+    ["release_vision_memory"] = a.ReleaseVisionMemory,
     ["gemm_auto_tune"] = a.GemmTune,
     ["parallel_load"] = a.ParallelLoad,
     ["shrink_vision_arena"] = a.ShrinkVision,
-    ["vision_chunks"] = a.VisionChunks is null ? "all" : string.Join(',', a.VisionChunks),
+    ["vision_chunks"] = a.VisionChunks is null ? "default" : string.Join(',', a.VisionChunks),
     ["vision_cuda"] = string.Join(',', a.VisionCuda.Select(kv => kv.Key + "=" + kv.Value)),
-    ["warm_crops"] = a.WarmCrops is null ? "all" : string.Join(',', a.WarmCrops),
+    ["warm_crops"] = a.WarmCrops is null ? "default" : string.Join(',', a.WarmCrops),
 };
 var stages = new JsonArray();
 foreach (MagmaLoadStage stage in model.LoadStages)
@@ -456,6 +458,8 @@ internal sealed record Args(string Model, MagmaDevice Device, string Out, string
 
     public bool ShrinkVision { get; init; }
 
+    public bool ReleaseVisionMemory { get; init; }
+
     public Dictionary<string, string> VisionCuda { get; init; } = [];
 
     public int[]? VisionChunks { get; init; }
@@ -479,7 +483,7 @@ internal static class ArgsParser
         bool gemmTune = true, parallel = true, dump = true;
         int[]? warmCrops = null;
         int profile = 0;
-        bool shrink = false;
+        bool shrink = false, release = false;
         var visionCuda = new Dictionary<string, string>();
         int[]? visionChunks = null;
         for (int i = 0; i < args.Length; i++)
@@ -502,6 +506,7 @@ internal static class ArgsParser
                 case "--no-inputs": dump = false; break;
                 case "--vision-chunks": visionChunks = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
                 case "--shrink-vision": shrink = true; break;
+                case "--release-vision-memory": release = true; break;
                 case "--vision-cuda": string[] kv = args[++i].Split('=', 2); visionCuda[kv[0]] = kv[1]; break;
                 case "--profile-steps": profile = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--decode-contexts": contexts = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
@@ -520,6 +525,7 @@ internal static class ArgsParser
             DumpInputs = dump,
             ProfileSteps = profile,
             ShrinkVision = shrink,
+            ReleaseVisionMemory = release,
             VisionCuda = visionCuda,
             VisionChunks = visionChunks,
         };

@@ -58,9 +58,12 @@ internal sealed class MagmaEngine : IDisposable
         _maxSequence = options.MaxSequenceLength > 0 ? Math.Min(options.MaxSequenceLength, maxPos) : maxPos;
         Load = new LoadLog(options.Device == MagmaDevice.Cuda);
         Action<Microsoft.ML.OnnxRuntime.InferenceSession>? warmVision = null;
+        int[]? visionSizes = options.ResolveVisionBatchSizes(Preprocessor.Config.NumCrops);
         if (options.Device == MagmaDevice.Cuda && options.WarmUp)
         {
-            IReadOnlyList<int> crops = options.WarmUpCrops ?? [.. Enumerable.Range(1, Preprocessor.Config.NumCrops)];
+            // Each input shape costs seconds of cuDNN set-up on first use (docs/perf.md); the vision batch sizes are the
+            // only shapes requests run.
+            IReadOnlyList<int> crops = options.WarmUpCrops ?? visionSizes ?? [.. Enumerable.Range(1, Preprocessor.Config.NumCrops)];
             warmVision = vision =>
             {
                 foreach (int n in crops)
@@ -72,7 +75,7 @@ internal sealed class MagmaEngine : IDisposable
             };
         }
 
-        Sessions = new MagmaSessions(package, options, Load, warmVision);
+        Sessions = new MagmaSessions(package, options, Load, visionSizes, warmVision);
     }
 
     /// <summary>The stages of the load so far (sessions, warm-up), with their times.</summary>

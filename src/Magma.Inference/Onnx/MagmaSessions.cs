@@ -24,11 +24,13 @@ internal sealed class MagmaSessions : IDisposable
     /// <param name="package">The validated package.</param>
     /// <param name="options">Device and load settings.</param>
     /// <param name="log">Receives each session's creation time.</param>
+    /// <param name="visionSizes">Crop counts one vision run may take, largest first (<see cref="MagmaModelOptions.VisionBatchSizes"/>); null: any.</param>
     /// <param name="afterVision">
     /// Runs on the thread that created the vision session, right after it (the CUDA warm-up of the vision shapes), so that
     /// it overlaps the decoder's creation when <see cref="MagmaModelOptions.ParallelLoad"/> is on.
     /// </param>
-    public MagmaSessions(MagmaPackage package, MagmaModelOptions options, LoadLog? log = null, Action<InferenceSession>? afterVision = null)
+    public MagmaSessions(
+        MagmaPackage package, MagmaModelOptions options, LoadLog? log = null, int[]? visionSizes = null, Action<InferenceSession>? afterVision = null)
     {
         Package = package;
         MagmaManifest m = package.Manifest;
@@ -135,9 +137,9 @@ internal sealed class MagmaSessions : IDisposable
             StepRunOptions.AddRunConfigEntry("gpu_graph_id", "1");
         }
 
-        _visionSizes = options.VisionBatchSizes is { Count: > 0 } sizes ? [.. sizes.Where(x => x > 0).OrderDescending()] : null;
+        _visionSizes = visionSizes;
         _visionRunOptions = RunOptions;
-        if (options.Device == MagmaDevice.Cuda && options.ShrinkVisionArena)
+        if (options.Device == MagmaDevice.Cuda && options.EffectiveShrinkVisionArena)
         {
             _visionRunOptions = new RunOptions();
             _visionRunOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", VisionShrinkEntry(options));
@@ -228,7 +230,8 @@ internal sealed class MagmaSessions : IDisposable
 
     /// <summary>
     /// Crops of the next vision run: as many as the graph takes, or with <see cref="MagmaModelOptions.VisionBatchSizes"/>
-    /// the largest allowed size that fits (so only those shapes are ever run, and warmed up).
+    /// the largest allowed size that fits (so only those shapes are ever run, and warmed up); the features are the same
+    /// either way (each crop is encoded on its own), up to the convolution algorithms' rounding.
     /// </summary>
     private int VisionChunk(int remaining)
     {
@@ -273,7 +276,7 @@ internal sealed class MagmaSessions : IDisposable
         int fixedBatch = vision.InputMetadata[v.Input].Dimensions[0];
         crops = fixedBatch > 0 ? Math.Min(crops, fixedBatch) : crops;
         using var runOptions = new RunOptions();
-        if (options.ShrinkVisionArena)
+        if (options.EffectiveShrinkVisionArena)
         {
             runOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", VisionShrinkEntry(options));
         }

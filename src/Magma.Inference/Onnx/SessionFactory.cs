@@ -43,11 +43,13 @@ internal static class SessionFactory
             };
             if (role == GraphRole.Vision)
             {
-                // ConvNeXt is convolution-bound: NHWC kernels on tensor cores; the algorithm per shape comes from cuDNN's
-                // heuristics by default (the exhaustive search cost seconds of load per shape: docs/perf.md).
-                settings["prefer_nhwc"] = "1";
+                // Measured on the H200 (docs/perf.md, "Load time, memory and the decode profile"): NCHW convolutions with
+                // cuDNN's heuristic choice are as fast as NHWC in fours (6.6-8.0 vs 9.4 ms per crop) and one crop (9.3-11.1
+                // vs 10.6); the exhaustive search bought nothing measurable; DEFAULT (one fixed algorithm) runs the
+                // depthwise 7x7 convolutions 60-250x slower.
+                settings["prefer_nhwc"] = "0";
                 settings["cudnn_conv_algo_search"] = options.ConvAlgoSearch;
-                settings["cudnn_conv_use_max_workspace"] = options.ConvMaxWorkspace ? "1" : "0";
+                settings["cudnn_conv_use_max_workspace"] = options.EffectiveConvMaxWorkspace ? "1" : "0";
                 foreach ((string key, string value) in options.VisionCudaOverrides ?? new Dictionary<string, string>())
                 {
                     settings[key] = value;
