@@ -103,6 +103,8 @@ public sealed class GateAttackTests
         Assert.Empty(approved.Refused);
         Assert.Contains(await SentSince(site, start), e => e == "POST /save");
         Assert.True(approved.UrlChanged, approved.ToString());
+        // Asked once: routing judged it and its ticket let the proxy pass it without asking again.
+        Assert.Equal(2, asked.Count);
     }
 
     [Fact]

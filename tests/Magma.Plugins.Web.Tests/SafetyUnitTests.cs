@@ -82,6 +82,58 @@ public sealed class SafetyUnitTests
     }
 
     [Fact]
+    public async Task A_routing_ticket_passes_only_its_own_request_once_and_never_travels_upstream()
+    {
+        var tickets = new RoutingTickets();
+        var judged = new List<string>();
+        var headers = new List<IReadOnlyDictionary<string, string>>();
+        await using var allowed = new LoopbackServer(r =>
+        {
+            lock (headers)
+            {
+                headers.Add(r.Headers);
+            }
+
+            return new LoopbackServer.Response(200, "text/plain", "ok");
+        });
+        await using var proxy = new EgressProxy(new OriginPolicy([allowed.Origin]), (_, _) => { },
+            r =>
+            {
+                if (tickets.Redeem(r.Ticket, r.Method, r.Url))
+                {
+                    return Task.FromResult(true);
+                }
+
+                lock (judged)
+                {
+                    judged.Add(r.Method + " " + r.Url);
+                }
+
+                return Task.FromResult(false); // the gate refuses whatever it is asked here
+            });
+
+        string url = allowed.Origin + "/pay?x=1";
+        string ticket = tickets.Issue("POST", url);
+        string Post(string target, string? t) =>
+            $"POST {target} HTTP/1.1\r\n{(t is null ? "" : RoutingTickets.Header + ": " + t + "\r\n")}Content-Length: 2\r\n\r\nhi";
+
+        Assert.StartsWith("HTTP/1.1 200", await SendAsync(proxy.Port, Post(url, ticket)), StringComparison.Ordinal);
+        // Used up: the same request again (a replay, or a redirect hop that inherited the header) is judged.
+        Assert.StartsWith("HTTP/1.1 403", await SendAsync(proxy.Port, Post(url, ticket)), StringComparison.Ordinal);
+        // Bound to its method and URL: an unused ticket does not pass another request (a routed load served from the
+        // cache leaves one behind).
+        string unused = tickets.Issue("GET", url);
+        Assert.StartsWith("HTTP/1.1 403", await SendAsync(proxy.Port, Post(url, unused)), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 403", await SendAsync(proxy.Port, Post(allowed.Origin + "/other", tickets.Issue("POST", url))), StringComparison.Ordinal);
+        // Forged by a page: judged.
+        Assert.StartsWith("HTTP/1.1 403", await SendAsync(proxy.Port, Post(url, new string('a', 32))), StringComparison.Ordinal);
+
+        Assert.Equal(4, judged.Count);
+        Assert.Single(headers);
+        Assert.DoesNotContain(headers[0].Keys, k => k.Equals(RoutingTickets.Header, StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
     public async Task Kernel_functions_answer_the_models_mistakes_with_errors_instead_of_throwing()
     {
         await using var session = await Pages.LaunchAsync();
