@@ -41,7 +41,17 @@ public sealed class SafetyUnitTests
     public void Gate_rules(string method, string url, string body, string channel, bool navigation, bool held)
     {
         var gate = new RequestGate(new SecretRedactor(new Dictionary<string, string> { ["pw"] = "hunter2-XYZ" }), null);
-        Assert.Equal(held, gate.Judge(method, url, body, channel, navigation, null) is not null);
+        Assert.Equal(held, gate.Judge(method, url, [], body, channel, navigation, null) is not null);
+    }
+
+    [Fact]
+    public void A_secret_in_a_header_is_held_except_in_the_referer()
+    {
+        var gate = new RequestGate(new SecretRedactor(new Dictionary<string, string> { ["pw"] = "hunter2-XYZ" }), null);
+        KeyValuePair<string, string> H(string name, string value) => KeyValuePair.Create(name, value);
+        Assert.Contains("X-Token header", gate.Judge("GET", "http://a.test/a.png", [H("Accept", "*/*"), H("X-Token", "hunter2-XYZ")], "", "image", false, null), StringComparison.Ordinal);
+        Assert.Contains("Cookie header", gate.Judge("GET", "http://a.test/a.png", [H("Cookie", "k=hunter2%2DXYZ")], "", "image", false, null), StringComparison.Ordinal);
+        Assert.Null(gate.Judge("GET", "http://a.test/a.png", [H("Referer", "http://a.test/?pw=hunter2-XYZ")], "", "image", false, null));
     }
 
     [Fact]
@@ -49,9 +59,9 @@ public sealed class SafetyUnitTests
     {
         var gate = new RequestGate(new SecretRedactor(new Dictionary<string, string>()), null);
         var scope = new ActionScope("click [3] button \"Next\"", ["Next", "Buy now"], Approved: false);
-        Assert.Contains("Buy now", gate.Judge("GET", "http://a.test/x", "", "navigation", true, scope), StringComparison.Ordinal);
-        Assert.Null(gate.Judge("GET", "http://a.test/x.png", "", "image", false, scope));
-        Assert.Null(gate.Judge("POST", "http://a.test/x", "", "navigation", true, scope with { Approved = true }));
+        Assert.Contains("Buy now", gate.Judge("GET", "http://a.test/x", [], "", "navigation", true, scope), StringComparison.Ordinal);
+        Assert.Null(gate.Judge("GET", "http://a.test/x.png", [], "", "image", false, scope));
+        Assert.Null(gate.Judge("POST", "http://a.test/x", [], "", "navigation", true, scope with { Approved = true }));
         Assert.NotNull(RequestGate.ActorReason(["Sign in"]));
         Assert.Null(RequestGate.ActorReason(["Refresh list", "Search"]));
     }

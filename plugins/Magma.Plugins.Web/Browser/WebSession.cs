@@ -1250,7 +1250,7 @@ public sealed partial class WebSession : IAsyncDisposable
         }
 
         byte[]? body = request.PostDataBuffer;
-        if (!await HoldAsync(request.Method, url, body is null ? "" : Encoding.UTF8.GetString(body), channel, navigation).ConfigureAwait(false))
+        if (!await HoldAsync(request.Method, url, request.Headers, body is null ? "" : Encoding.UTF8.GetString(body), channel, navigation).ConfigureAwait(false))
         {
             await RefuseAsync(route, navigation).ConfigureAwait(false);
             return;
@@ -1295,13 +1295,13 @@ public sealed partial class WebSession : IAsyncDisposable
     private Task<bool> HoldAtProxyAsync(EgressRequest request) =>
         _tickets.Redeem(request.Ticket, request.Method, request.Url)
             ? Task.FromResult(true)
-            : HoldAsync(request.Method, request.Url, request.Body, request.Channel, request.Navigation);
+            : HoldAsync(request.Method, request.Url, request.Headers, request.Body, request.Channel, request.Navigation);
 
     /// <summary>Runs the gate on a request that is about to leave; true lets it go. A held request counts as pending work.</summary>
-    private async Task<bool> HoldAsync(string method, string url, string body, string channel, bool navigation)
+    private async Task<bool> HoldAsync(string method, string url, IEnumerable<KeyValuePair<string, string>> headers, string body, string channel, bool navigation)
     {
         ActionScope? scope = _scope;
-        string? reason = _requestGate.Judge(method, url, body, channel, navigation, scope);
+        string? reason = _requestGate.Judge(method, url, headers, body, channel, navigation, scope);
         if (reason is null)
         {
             return true;
