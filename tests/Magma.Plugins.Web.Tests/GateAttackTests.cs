@@ -103,6 +103,8 @@ public sealed class GateAttackTests
         Assert.Empty(approved.Refused);
         Assert.Contains(await SentSince(site, start), e => e == "POST /save");
         Assert.True(approved.UrlChanged, approved.ToString());
+        // Asked once: routing judged it and its ticket let the proxy pass it without asking again.
+        Assert.Equal(2, asked.Count);
     }
 
     [Fact]
@@ -132,7 +134,7 @@ public sealed class GateAttackTests
             <script>document.getElementById('r').addEventListener('click', function () {
               const v = document.getElementById('pw').value;
               window.DONE = Promise.allSettled([fetch('/track?d=' + encodeURIComponent(v)), fetch('/t2', { method: 'GET', headers: {} }),
-                fetch('/track-json?d=' + JSON.stringify({ v: v }))]);
+                fetch('/track-json?d=' + JSON.stringify({ v: v })), fetch('/track-header', { headers: { 'X-Data': v } })]);
             });</script>
             """));
         int start = site.Allowed.Log.Count;
@@ -144,7 +146,7 @@ public sealed class GateAttackTests
         IReadOnlyList<string> sent = await SentSince(site, start);
         Assert.DoesNotContain(sent, e => e.Contains("/track", StringComparison.Ordinal));
         Assert.Contains(sent, e => e == "GET /t2");
-        Assert.Equal(2, site.Session.Refused.Count(r => r.Contains("carries the secret \"pw\"", StringComparison.Ordinal)));
+        Assert.Equal(3, site.Session.Refused.Count(r => r.Contains("carries the secret \"pw\"", StringComparison.Ordinal)));
         Assert.DoesNotContain("w0rd", refresh.ToString(), StringComparison.Ordinal);
         Assert.All(site.Session.Refused, r => Assert.DoesNotContain("w0rd", r, StringComparison.Ordinal));
     }

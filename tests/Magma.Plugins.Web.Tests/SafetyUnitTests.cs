@@ -41,7 +41,17 @@ public sealed class SafetyUnitTests
     public void Gate_rules(string method, string url, string body, string channel, bool navigation, bool held)
     {
         var gate = new RequestGate(new SecretRedactor(new Dictionary<string, string> { ["pw"] = "hunter2-XYZ" }), null);
-        Assert.Equal(held, gate.Judge(method, url, body, channel, navigation, null) is not null);
+        Assert.Equal(held, gate.Judge(method, url, [], body, channel, navigation, null) is not null);
+    }
+
+    [Fact]
+    public void A_secret_in_a_header_is_held_except_in_the_referer()
+    {
+        var gate = new RequestGate(new SecretRedactor(new Dictionary<string, string> { ["pw"] = "hunter2-XYZ" }), null);
+        KeyValuePair<string, string> H(string name, string value) => KeyValuePair.Create(name, value);
+        Assert.Contains("X-Token header", gate.Judge("GET", "http://a.test/a.png", [H("Accept", "*/*"), H("X-Token", "hunter2-XYZ")], "", "image", false, null), StringComparison.Ordinal);
+        Assert.Contains("Cookie header", gate.Judge("GET", "http://a.test/a.png", [H("Cookie", "k=hunter2%2DXYZ")], "", "image", false, null), StringComparison.Ordinal);
+        Assert.Null(gate.Judge("GET", "http://a.test/a.png", [H("Referer", "http://a.test/?pw=hunter2-XYZ")], "", "image", false, null));
     }
 
     [Fact]
@@ -49,9 +59,9 @@ public sealed class SafetyUnitTests
     {
         var gate = new RequestGate(new SecretRedactor(new Dictionary<string, string>()), null);
         var scope = new ActionScope("click [3] button \"Next\"", ["Next", "Buy now"], Approved: false);
-        Assert.Contains("Buy now", gate.Judge("GET", "http://a.test/x", "", "navigation", true, scope), StringComparison.Ordinal);
-        Assert.Null(gate.Judge("GET", "http://a.test/x.png", "", "image", false, scope));
-        Assert.Null(gate.Judge("POST", "http://a.test/x", "", "navigation", true, scope with { Approved = true }));
+        Assert.Contains("Buy now", gate.Judge("GET", "http://a.test/x", [], "", "navigation", true, scope), StringComparison.Ordinal);
+        Assert.Null(gate.Judge("GET", "http://a.test/x.png", [], "", "image", false, scope));
+        Assert.Null(gate.Judge("POST", "http://a.test/x", [], "", "navigation", true, scope with { Approved = true }));
         Assert.NotNull(RequestGate.ActorReason(["Sign in"]));
         Assert.Null(RequestGate.ActorReason(["Refresh list", "Search"]));
     }
@@ -79,6 +89,58 @@ public sealed class SafetyUnitTests
         Assert.Contains(refused, r => r.EndsWith(other.Origin + "/steal", StringComparison.Ordinal));
         Assert.Contains(refused, r => r == $"navigation {other.Origin}/nav");
         Assert.Contains(refused, r => r.StartsWith("connection", StringComparison.Ordinal) && r.EndsWith($"127.0.0.1:{other.Port}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_routing_ticket_passes_only_its_own_request_once_and_never_travels_upstream()
+    {
+        var tickets = new RoutingTickets();
+        var judged = new List<string>();
+        var headers = new List<IReadOnlyDictionary<string, string>>();
+        await using var allowed = new LoopbackServer(r =>
+        {
+            lock (headers)
+            {
+                headers.Add(r.Headers);
+            }
+
+            return new LoopbackServer.Response(200, "text/plain", "ok");
+        });
+        await using var proxy = new EgressProxy(new OriginPolicy([allowed.Origin]), (_, _) => { },
+            r =>
+            {
+                if (tickets.Redeem(r.Ticket, r.Method, r.Url))
+                {
+                    return Task.FromResult(true);
+                }
+
+                lock (judged)
+                {
+                    judged.Add(r.Method + " " + r.Url);
+                }
+
+                return Task.FromResult(false); // the gate refuses whatever it is asked here
+            });
+
+        string url = allowed.Origin + "/pay?x=1";
+        string ticket = tickets.Issue("POST", url);
+        string Post(string target, string? t) =>
+            $"POST {target} HTTP/1.1\r\n{(t is null ? "" : RoutingTickets.Header + ": " + t + "\r\n")}Content-Length: 2\r\n\r\nhi";
+
+        Assert.StartsWith("HTTP/1.1 200", await SendAsync(proxy.Port, Post(url, ticket)), StringComparison.Ordinal);
+        // Used up: the same request again (a replay, or a redirect hop that inherited the header) is judged.
+        Assert.StartsWith("HTTP/1.1 403", await SendAsync(proxy.Port, Post(url, ticket)), StringComparison.Ordinal);
+        // Bound to its method and URL: an unused ticket does not pass another request (a routed load served from the
+        // cache leaves one behind).
+        string unused = tickets.Issue("GET", url);
+        Assert.StartsWith("HTTP/1.1 403", await SendAsync(proxy.Port, Post(url, unused)), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 403", await SendAsync(proxy.Port, Post(allowed.Origin + "/other", tickets.Issue("POST", url))), StringComparison.Ordinal);
+        // Forged by a page: judged.
+        Assert.StartsWith("HTTP/1.1 403", await SendAsync(proxy.Port, Post(url, new string('a', 32))), StringComparison.Ordinal);
+
+        Assert.Equal(4, judged.Count);
+        Assert.Single(headers);
+        Assert.DoesNotContain(headers[0].Keys, k => k.Equals(RoutingTickets.Header, StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]

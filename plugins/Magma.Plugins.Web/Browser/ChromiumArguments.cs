@@ -14,6 +14,8 @@ internal static class ChromiumArguments
         "HttpsUpgrades", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
         "BlockOriginHeaderModificationOnRedirect", "AvoidCorsURLLoaderRestartOnRedirect", "Translate", "AutoDeElevate",
         "OptimizationHints", "NetworkTimeServiceQuerying", "AimEnabled",
+        // Chromium's own calls home, refused by the proxy anyway but reported as if the page had made them.
+        "AutofillServerCommunication",
         // Speculative loading: prerendering runs a page's scripts before anyone asked for it.
         "Prerender2", "SpeculationRulesPrefetchFuture", "NavigationPredictor", "PreconnectToSearch", "NoStatePrefetchHoldback",
     ];

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
@@ -37,7 +36,7 @@ public sealed partial class WebSession : IAsyncDisposable
     private readonly EgressProxy _proxy;
     private readonly SecretRedactor _redactor;
     private readonly RequestGate _requestGate;
-    private readonly ConcurrentDictionary<string, int> _routed = new(StringComparer.Ordinal); // judged by routing, not again at the proxy
+    private readonly RoutingTickets _tickets = new(); // requests judged by routing, not again at the proxy
     private readonly List<BlockedEvent> _blocked = [];
     private readonly List<string> _refused = [];
     private volatile ActionScope? _scope;
@@ -1251,7 +1250,7 @@ public sealed partial class WebSession : IAsyncDisposable
         }
 
         byte[]? body = request.PostDataBuffer;
-        if (!await HoldAsync(request.Method, url, body is null ? "" : Encoding.UTF8.GetString(body), channel, navigation).ConfigureAwait(false))
+        if (!await HoldAsync(request.Method, url, request.Headers, body is null ? "" : Encoding.UTF8.GetString(body), channel, navigation).ConfigureAwait(false))
         {
             await RefuseAsync(route, navigation).ConfigureAwait(false);
             return;
@@ -1266,9 +1265,12 @@ public sealed partial class WebSession : IAsyncDisposable
             return;
         }
 
-        // Judged here; the proxy lets this one request through without asking again.
-        _routed.AddOrUpdate(LedgerKey(request.Method, url), 1, (_, n) => n + 1);
-        await route.ContinueAsync().ConfigureAwait(false);
+        // Judged here; the ticket lets the proxy pass this one request without asking again.
+        var headers = new Dictionary<string, string>(request.Headers, StringComparer.OrdinalIgnoreCase)
+        {
+            [RoutingTickets.Header] = _tickets.Issue(request.Method, url),
+        };
+        await route.ContinueAsync(new RouteContinueOptions { Headers = headers }).ConfigureAwait(false);
     }
 
     // A refused navigation gets 204 No Content: Chromium then keeps the current document (no error page, no history
@@ -1289,29 +1291,17 @@ public sealed partial class WebSession : IAsyncDisposable
         }
     }
 
-    private static string LedgerKey(string method, string url) =>
-        method.ToUpperInvariant() + " " + (Uri.TryCreate(url, UriKind.Absolute, out Uri? u) ? u.GetLeftPart(UriPartial.Query) : url);
-
     /// <summary>An allowed request that reached the proxy: let it pass if routing judged it, else judge it now.</summary>
-    private Task<bool> HoldAtProxyAsync(EgressRequest request)
-    {
-        string key = LedgerKey(request.Method, request.Url);
-        while (_routed.TryGetValue(key, out int n))
-        {
-            if (n <= 1 ? _routed.TryRemove(new KeyValuePair<string, int>(key, n)) : _routed.TryUpdate(key, n - 1, n))
-            {
-                return Task.FromResult(true);
-            }
-        }
-
-        return HoldAsync(request.Method, request.Url, request.Body, request.Channel, request.Navigation);
-    }
+    private Task<bool> HoldAtProxyAsync(EgressRequest request) =>
+        _tickets.Redeem(request.Ticket, request.Method, request.Url)
+            ? Task.FromResult(true)
+            : HoldAsync(request.Method, request.Url, request.Headers, request.Body, request.Channel, request.Navigation);
 
     /// <summary>Runs the gate on a request that is about to leave; true lets it go. A held request counts as pending work.</summary>
-    private async Task<bool> HoldAsync(string method, string url, string body, string channel, bool navigation)
+    private async Task<bool> HoldAsync(string method, string url, IEnumerable<KeyValuePair<string, string>> headers, string body, string channel, bool navigation)
     {
         ActionScope? scope = _scope;
-        string? reason = _requestGate.Judge(method, url, body, channel, navigation, scope);
+        string? reason = _requestGate.Judge(method, url, headers, body, channel, navigation, scope);
         if (reason is null)
         {
             return true;

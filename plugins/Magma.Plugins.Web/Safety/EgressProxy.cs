@@ -8,9 +8,12 @@ namespace Magma.Plugins.Web.Safety;
 /// <param name="Method">HTTP method (CONNECT for tunnels).</param>
 /// <param name="Url">Absolute URL (<c>https://host:port</c> for a tunnel).</param>
 /// <param name="Channel">What sent it, as far as the proxy can tell (navigation, fetch/XHR, image, websocket, tunnel, …).</param>
+/// <param name="Headers">Its headers as the browser sent them (cookies included).</param>
 /// <param name="Body">The request body (plain HTTP only; tunnels are opaque).</param>
 /// <param name="Navigation">Whether the browser marked it as a navigation.</param>
-internal sealed record EgressRequest(string Method, string Url, string Channel, string Body, bool Navigation);
+/// <param name="Ticket">The <see cref="RoutingTickets.Header"/> value it carried, if any (stripped before forwarding).</param>
+internal sealed record EgressRequest(string Method, string Url, string Channel, IReadOnlyList<KeyValuePair<string, string>> Headers, string Body, bool Navigation,
+    string? Ticket);
 
 /// <summary>
 /// The browser's only route off the machine: an HTTP proxy on a random loopback port that Chromium is launched with
@@ -169,7 +172,8 @@ internal sealed class EgressProxy : IAsyncDisposable
             await client.ReadExactlyAsync(body.AsMemory(have), ct).ConfigureAwait(false);
         }
 
-        if (!await _hold(new EgressRequest(method, uri.AbsoluteUri, channel, Encoding.UTF8.GetString(body), navigation)).ConfigureAwait(false))
+        if (!await _hold(new EgressRequest(method, uri.AbsoluteUri, channel, headers.ConvertAll(h => KeyValuePair.Create(h.Name, h.Value)),
+            Encoding.UTF8.GetString(body), navigation, Header(headers, RoutingTickets.Header))).ConfigureAwait(false))
         {
             await RespondAsync(client, navigation && !upgrade ? 204 : 403, ct).ConfigureAwait(false);
             return;
@@ -185,7 +189,7 @@ internal sealed class EgressProxy : IAsyncDisposable
         request.Append(method).Append(' ').Append(path).Append(' ').Append(version).Append("\r\n");
         foreach ((string name, string value) in headers)
         {
-            if (!name.StartsWith("Proxy-", StringComparison.OrdinalIgnoreCase)
+            if (!name.StartsWith("Proxy-", StringComparison.OrdinalIgnoreCase) && !name.Equals(RoutingTickets.Header, StringComparison.OrdinalIgnoreCase)
                 && !name.Equals("Connection", StringComparison.OrdinalIgnoreCase) && !name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase))
             {
                 request.Append(name).Append(": ").Append(value).Append("\r\n");

@@ -19,7 +19,7 @@ internal sealed record ActionScope(string Description, IReadOnlyList<string> Act
 /// <summary>
 /// The approval gate, judged at the moment a request leaves (Playwright routing, and the egress proxy for requests routing
 /// never sees). A request needs approval when (a) its method is not GET/HEAD/OPTIONS (form submissions, fetch POST,
-/// beacons), (b) its URL or body carries a secret's value in any encoding, (c) it is a navigation or a script request
+/// beacons), (b) its URL, a header or its body carries a secret's value in any encoding, (c) it is a navigation or a script request
 /// (fetch, XHR, ping, event stream, WebSocket) whose URL reads as an irreversible action, or that was set off by an
 /// action whose element currently reads as one. GET navigations and static subresources inside the allowed origins pass.
 /// Without an approver every such request is refused: the gate fails closed.
@@ -46,15 +46,26 @@ internal sealed partial class RequestGate
     /// <summary>Why this request needs approval, or null.</summary>
     /// <param name="method">HTTP method.</param>
     /// <param name="url">Absolute URL.</param>
+    /// <param name="headers">Request headers as far as the judging layer sees them (routing: without cookies; the proxy: all, over plain HTTP).</param>
     /// <param name="body">Request body as text (empty when none).</param>
     /// <param name="channel">Resource type or proxy channel; "image", "script", … are static subresources.</param>
     /// <param name="navigation">A document load of any frame.</param>
     /// <param name="scope">The action in progress, if any.</param>
-    public string? Judge(string method, string url, string body, string channel, bool navigation, ActionScope? scope)
+    public string? Judge(string method, string url, IEnumerable<KeyValuePair<string, string>> headers, string body, string channel, bool navigation,
+        ActionScope? scope)
     {
         if (_redactor.Find(url) is { } inUrl)
         {
             return $"its URL carries the secret \"{inUrl}\"";
+        }
+
+        foreach ((string name, string value) in headers)
+        {
+            // Referer repeats the URL of the page that sends it, which was judged when that page loaded.
+            if (!name.Equals("Referer", StringComparison.OrdinalIgnoreCase) && _redactor.Find(value) is { } inHeader)
+            {
+                return $"its {name} header carries the secret \"{inHeader}\"";
+            }
         }
 
         if (_redactor.Find(body) is { } inBody)
