@@ -56,7 +56,7 @@ for stage in "${stages[@]}"; do
     conv)
       run fp16-conv-default "$WORK/fp16" -- --conv-search DEFAULT --only vision --no-inputs --reps 5
       run fp16-nchw "$WORK/fp16" -- --vision-cuda prefer_nhwc=0 --only vision --no-inputs --reps 5
-      # reference: heuristic NHWC (the engine default), measured in the first hold of 2026-12-03: vision warm-up
+      # reference: heuristic NHWC (the engine default before commit b1bb673), measured in the first hold of 2026-12-03: vision warm-up
       # 11.0 / 8.8 / 8.9 / 9.0 s for 1-4 crops, vision 10.59 / 9.43 ms per crop
       python3 - "$V" > "$V/best.args" <<'PY'
 import json, os, sys
