@@ -11,6 +11,8 @@
 # mem        int4 with the vision arena shrunk after each run and cuDNN workspaces capped: memory after each section
 # xqa        int4 decode with ORT_ENABLE_XQA=1
 # int4-128   a block-size-128 int4 package (quantized here if missing): prefill and decode
+# lmhead4    an int4 package with a 4-bit LM head (quantized here if missing): decode, prefill, steps (the profile's
+#            8-bit head is a quarter of the int4 step; predicted 3.84 -> ~3.1 ms/token, docs/perf.md)
 # profile    ncu over 3 decode steps at 1k context, fp16 and int4: kernels per step and their time (ncu_summary.py)
 # cold       one load of each package after dropping the page cache (the cold figure beside the warm one)
 # Every variant writes $WORK/results/var/<name>/ (dotnet.log, results.json, memory.txt); summary.md sums them up and
@@ -96,6 +98,11 @@ PY
           --out "$WORK/int4-128" --skip-logits-check --block-size 128 > "$V/int4-128-quantize.log" 2>&1
       # shellcheck disable=SC2046
       run int4-128 "$WORK/int4-128" -- $(best) --only prefill,fresh,decode --no-inputs --reps 10 ;;
+    lmhead4)
+      [[ -f $WORK/int4-head4/magma.json ]] || python3 "$repo/tools/export/quantize_package.py" --package "$WORK/fp16" \
+          --out "$WORK/int4-head4" --skip-logits-check --lm-head int4 > "$V/int4-head4-quantize.log" 2>&1
+      # shellcheck disable=SC2046
+      run int4-head4 "$WORK/int4-head4" -- $(best) --only steps,prefill,decode --reps 10 ;;
     profile)
       ncu=$(ncu_bin)
       if [[ -z $ncu ]]; then log "no ncu on this machine"; continue; fi
