@@ -13,8 +13,11 @@ using Magma.Inference.Text;
 //                   bench/gpu/torch_reference.py runs PyTorch on the same inputs and the outputs can be compared.
 //   logits_<name>.f32 - the first-step logits row of the LIBERO and UI prompts (fp16 vs int4 packages: bench/gpu/report.py).
 // Usage: Magma.Bench.Gpu --model DIR [--device cuda|cpu] [--out DIR] [--inputs DIR] [--reps N] [--max-seq N] [--no-graphs]
-//        [--only steps,vision,batched,ttft,prefill,decode] [--decode-contexts 1024,4096]
-var a = Args.Parse(args);
+//        [--only steps,vision,batched,ttft,prefill,fresh,decode] [--decode-contexts 1024,4096] [--no-inputs]
+//        load knobs (docs/perf.md, "Load time and memory"): [--conv-search EXHAUSTIVE|HEURISTIC|DEFAULT] [--conv-max-ws 0|1]
+//        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4] [--shrink-vision] [--release-vision-memory] [--vision-cuda KEY=VALUE]... [--vision-chunks 4,1]
+//        [--profile-steps N]: N decode steps at 1k context inside cudaProfilerStart/Stop (ncu --profile-from-start off)
+var a = ArgsParser.Parse(args);
 GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
 Directory.CreateDirectory(a.Out);
 Directory.CreateDirectory(a.Inputs);
@@ -51,13 +54,61 @@ void Report(string name, string unit, List<double> values, JsonObject? extra = n
 static double Ms(long start) => Stopwatch.GetElapsedTime(start).TotalMilliseconds;
 
 long t0 = Stopwatch.GetTimestamp();
+var defaults = new MagmaModelOptions();
 using MagmaModel model = MagmaModel.Load(a.Model, new MagmaModelOptions
 {
     Device = a.Device,
     MaxSequenceLength = a.MaxSequence,
     CudaGraphs = a.Graphs,
+    ConvAlgoSearch = a.ConvSearch ?? defaults.ConvAlgoSearch,
+    ConvMaxWorkspace = a.ConvMaxWorkspace,
+    GemmAutoTune = a.GemmTune,
+    ParallelLoad = a.ParallelLoad,
+    WarmUpCrops = a.WarmCrops,
+    ShrinkVisionArena = a.ShrinkVision ? true : null,
+    ReleaseVisionMemory = a.ReleaseVisionMemory,
+    VisionCudaOverrides = a.VisionCuda,
+    VisionBatchSizes = a.VisionChunks,
 });
 results["load_s"] = Math.Round(Ms(t0) / 1000, 2);
+results["load_model_s"] = Math.Round(model.LoadTime.TotalSeconds, 2);
+results["load_options"] = new JsonObject
+{
+    ["conv_search"] = a.ConvSearch ?? defaults.ConvAlgoSearch,
+    ["conv_max_workspace"] = a.ConvMaxWorkspace ?? !a.ReleaseVisionMemory,
+    ["release_vision_memory"] = a.ReleaseVisionMemory,
+    ["gemm_auto_tune"] = a.GemmTune,
+    ["parallel_load"] = a.ParallelLoad,
+    ["shrink_vision_arena"] = a.ShrinkVision,
+    ["vision_chunks"] = a.VisionChunks is null ? "default" : string.Join(',', a.VisionChunks),
+    ["vision_cuda"] = string.Join(',', a.VisionCuda.Select(kv => kv.Key + "=" + kv.Value)),
+    ["warm_crops"] = a.WarmCrops is null ? "default" : string.Join(',', a.WarmCrops),
+};
+var stages = new JsonArray();
+foreach (MagmaLoadStage stage in model.LoadStages)
+{
+    stages.Add(new JsonObject
+    {
+        ["name"] = stage.Name,
+        ["s"] = Math.Round(stage.Elapsed.TotalSeconds, 3),
+        ["device_gib"] = stage.DeviceBytesInUse is long b ? Math.Round(b / (double)(1L << 30), 2) : null,
+    });
+    Console.WriteLine($"  load stage {stage.Name,-32} {stage.Elapsed.TotalSeconds,8:F3} s   device in use {(stage.DeviceBytesInUse is long u ? $"{u / (double)(1L << 30):F2} GiB" : "-")}");
+}
+
+results["load_stages"] = stages;
+var memory = new JsonObject();
+results["device_gib_after"] = memory;
+void Memory(string after)
+{
+    if (a.Device == MagmaDevice.Cuda && Magma.Inference.Onnx.CudaRuntime.TryDeviceBytesInUse() is long used)
+    {
+        memory[after] = Math.Round(used / (double)(1L << 30), 2);
+        Console.WriteLine($"device memory in use after {after}: {used / (double)(1L << 30):F2} GiB");
+    }
+}
+
+Memory("load");
 results["quantization"] = model.Package.Manifest.Quantization?.ToString() ?? "none";
 results["dtype"] = model.Package.Manifest.DType;
 results["package_bytes"] = Directory.GetFiles(a.Model).Sum(f => new FileInfo(f).Length);
@@ -88,8 +139,13 @@ var liberoSampled = new GenerationOptions { MaxNewTokens = 8, LogitsProcessors =
 var ui32 = new GenerationOptions { MaxNewTokens = 32, StopTokenIds = [] };
 
 // --- inputs for PyTorch + greedy outputs for the agreement check -------------------------------------------------
-DumpInputs("libero", LiberoRequest(GenerationOptions.Greedy), frame);
-DumpInputs("ui", UiRequest(GenerationOptions.Greedy), screenshot);
+if (a.DumpInputs)
+{
+    DumpInputs("libero", LiberoRequest(GenerationOptions.Greedy), frame);
+    DumpInputs("ui", UiRequest(GenerationOptions.Greedy), screenshot);
+    Memory("inputs");
+}
+
 File.WriteAllText(Path.Combine(a.Out, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
 void DumpInputs(string name, MagmaRequest request, RgbImage image)
@@ -146,6 +202,7 @@ foreach (int crops in a.Wants("vision") ? new[] { 1, 4 } : [])
     }
 
     Report($"vision per crop ({crops} crop{(crops > 1 ? "s" : "")} per call)", "ms", times);
+    Memory($"vision {crops}");
 }
 
 // --- end-to-end steps ------------------------------------------------------------------------------------------------
@@ -154,6 +211,7 @@ if (a.Wants("steps"))
     Measure("LIBERO step, greedy (7 action tokens)", reps, () => model.GenerateAsync(LiberoRequest(liberoGreedy)).GetAwaiter().GetResult());
     Measure("LIBERO step, sampled T=0.7 top-k 50 (host)", reps, () => model.GenerateAsync(LiberoRequest(liberoSampled)).GetAwaiter().GetResult());
     Measure("UI step, 4 crops -> 32 tokens", Math.Max(3, reps / 2), () => model.GenerateAsync(UiRequest(ui32)).GetAwaiter().GetResult());
+    Memory("steps");
 }
 
 void Measure(string name, int n, Func<MagmaResponse> run)
@@ -191,6 +249,7 @@ foreach (int n in a.Wants("batched") ? new[] { 1, 4, 8, 16 } : [])
     times.Sort();
     double perSecond = n / (times[times.Count / 2] / 1000);
     Report($"batched LIBERO steps, N = {n}", "ms", times, new JsonObject { ["actions_per_s"] = Math.Round(perSecond, 1) });
+    Memory($"batched {n}");
 }
 
 // time to first token of the UI step (streaming)
@@ -254,6 +313,26 @@ foreach (int length in a.Wants("prefill") ? new[] { 312, 1116 } : [])
     }
 
     Report($"prefill {length} tokens (embed + decoder, first token)", "ms", times);
+    Memory($"prefill {length}");
+}
+
+// prefill at lengths the process has not seen yet: what a request of a new prompt length pays (per-shape tuning)
+if (a.Wants("fresh"))
+{
+    var times = new List<double>();
+    var options = new GenerationOptions { MaxNewTokens = 1, StopTokenIds = [] };
+    for (int length = 290; length < 300; length++)
+    {
+        long s = Stopwatch.GetTimestamp();
+        using (RequestRun run = engine.Start(Prompt(length), [], options))
+        {
+            run.MoveNext(CancellationToken.None, out _, out _);
+        }
+
+        times.Add(Ms(s));
+    }
+
+    Report("prefill 290..299 tokens, each length new to the process", "ms", times);
 }
 
 foreach (int context in a.Wants("decode") ? a.DecodeContexts : [])
@@ -286,7 +365,29 @@ foreach (int context in a.Wants("decode") ? a.DecodeContexts : [])
 
         Report($"decode per token at {context} context ({how})", "ms", times);
     }
+
+    Memory($"decode {context}");
 }
+
+if (a.ProfileSteps > 0 && a.Device == MagmaDevice.Cuda)
+{
+    // One run of greedy decode steps at 1k context inside the profiler's capture range: `ncu --profile-from-start off`
+    // then sees exactly these steps' kernels (the graph replays' nodes).
+    using RequestRun run = engine.Start(Prompt(1024), [], new GenerationOptions { MaxNewTokens = a.ProfileSteps + 3, StopTokenIds = [] });
+    run.MoveNext(CancellationToken.None, out _, out _);
+    run.MoveNext(CancellationToken.None, out _, out _);
+    Magma.Inference.Onnx.CudaRuntime.ProfilerStart();
+    long s = Stopwatch.GetTimestamp();
+    for (int i = 0; i < a.ProfileSteps; i++)
+    {
+        run.MoveNext(CancellationToken.None, out _, out _);
+    }
+
+    Magma.Inference.Onnx.CudaRuntime.ProfilerStop();
+    Console.WriteLine($"profiled {a.ProfileSteps} decode steps at 1k context: {Ms(s) / a.ProfileSteps:F2} ms per step under the profiler");
+}
+
+Memory("end");
 
 Console.WriteLine($"results: {Path.Combine(a.Out, "results.json")}");
 return 0;
@@ -338,9 +439,34 @@ internal static class Images
 internal sealed record Args(string Model, MagmaDevice Device, string Out, string Inputs, int Reps, int MaxSequence, bool Graphs,
     string[]? Only, int[] DecodeContexts)
 {
+    public string? ConvSearch { get; init; }
+
     /// <summary>Whether a group of measures is asked for (--only; all when absent).</summary>
     public bool Wants(string group) => Only is null || Only.Contains(group);
 
+    public bool? ConvMaxWorkspace { get; init; }
+
+    public bool GemmTune { get; init; } = true;
+
+    public bool ParallelLoad { get; init; } = true;
+
+    public int[]? WarmCrops { get; init; }
+
+    public bool DumpInputs { get; init; } = true;
+
+    public int ProfileSteps { get; init; }
+
+    public bool ShrinkVision { get; init; }
+
+    public bool ReleaseVisionMemory { get; init; }
+
+    public Dictionary<string, string> VisionCuda { get; init; } = [];
+
+    public int[]? VisionChunks { get; init; }
+}
+
+internal static class ArgsParser
+{
     public static Args Parse(string[] args)
     {
         string? model = null;
@@ -352,6 +478,14 @@ internal sealed record Args(string Model, MagmaDevice Device, string Out, string
         int maxSeq = 4352;
         string[]? only = null;
         int[] contexts = [1024, 4096];
+        string? convSearch = null;
+        bool? convMaxWs = null;
+        bool gemmTune = true, parallel = true, dump = true;
+        int[]? warmCrops = null;
+        int profile = 0;
+        bool shrink = false, release = false;
+        var visionCuda = new Dictionary<string, string>();
+        int[]? visionChunks = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -364,12 +498,36 @@ internal sealed record Args(string Model, MagmaDevice Device, string Out, string
                 case "--reps": reps = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--max-seq": maxSeq = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--only": only = args[++i].Split(','); break;
+                case "--conv-search": convSearch = args[++i].ToUpperInvariant(); break;
+                case "--conv-max-ws": convMaxWs = args[++i] == "1"; break;
+                case "--no-gemm-tune": gemmTune = false; break;
+                case "--serial-load": parallel = false; break;
+                case "--warm-crops": warmCrops = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
+                case "--no-inputs": dump = false; break;
+                case "--vision-chunks": visionChunks = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
+                case "--shrink-vision": shrink = true; break;
+                case "--release-vision-memory": release = true; break;
+                case "--vision-cuda": string[] kv = args[++i].Split('=', 2); visionCuda[kv[0]] = kv[1]; break;
+                case "--profile-steps": profile = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--decode-contexts": contexts = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
                 default: throw new ArgumentException($"unknown argument {args[i]}");
             }
         }
 
         return new Args(model ?? throw new ArgumentException("--model DIR is required"), device, outDir,
-            inputs ?? Path.Combine(outDir, "inputs"), reps, maxSeq, graphs, only, contexts);
+            inputs ?? Path.Combine(outDir, "inputs"), reps, maxSeq, graphs, only, contexts)
+        {
+            ConvSearch = convSearch,
+            ConvMaxWorkspace = convMaxWs,
+            GemmTune = gemmTune,
+            ParallelLoad = parallel,
+            WarmCrops = warmCrops,
+            DumpInputs = dump,
+            ProfileSteps = profile,
+            ShrinkVision = shrink,
+            ReleaseVisionMemory = release,
+            VisionCuda = visionCuda,
+            VisionChunks = visionChunks,
+        };
     }
 }

@@ -152,6 +152,11 @@ def main() -> int:
     notes.append(f".NET: load {dn.get('load_s')} s (with warm-up), CUDA graphs {dn.get('cuda_graphs')}, shared KV "
                  f"{dn.get('shared_kv')}, device token choice {dn.get('device_selection')}; PyTorch {tr.get('torch')} on "
                  f"{tr.get('gpu')}, compile {tr.get('compile_s', '—')} s")
+    for label, res in (("fp16", dn), ("int4", q4 or {})):
+        if res.get("load_stages"):
+            notes.append(f".NET load stages, {label} (s; GiB in use after): " + "; ".join(
+                f"{st['name']} {st['s']:.1f}" + (f" ({st['device_gib']})" if st.get("device_gib") is not None else "")
+                for st in res["load_stages"] if st["s"] >= 0.1))
     text = "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
     open(args.out, "w").write(text)
     print(text)

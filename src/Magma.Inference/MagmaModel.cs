@@ -17,12 +17,20 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _disposed;
 
-    private MagmaModel(MagmaEngine engine, int contextLength, long maxDecodedPixels)
+    private MagmaModel(MagmaEngine engine, int contextLength, long maxDecodedPixels, TimeSpan loadTime, IReadOnlyList<MagmaLoadStage> loadStages)
     {
         _engine = engine;
         ContextLength = contextLength;
         MaxDecodedPixelsPerRequest = maxDecodedPixels;
+        LoadTime = loadTime;
+        LoadStages = loadStages;
     }
+
+    /// <summary>Wall time of <see cref="Load"/>: opening the package, creating the sessions and the CUDA warm-up.</summary>
+    public TimeSpan LoadTime { get; }
+
+    /// <summary>Where <see cref="LoadTime"/> went, stage by stage (sessions, warm-up shapes), for load-time reports.</summary>
+    public IReadOnlyList<MagmaLoadStage> LoadStages { get; }
 
     /// <summary>The validated package this model was loaded from.</summary>
     public MagmaPackage Package => _engine.Package;
@@ -55,6 +63,7 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
     /// <exception cref="InvalidOperationException">CUDA was requested but cannot start.</exception>
     public static MagmaModel Load(string packageDirectory, MagmaModelOptions? options = null)
     {
+        long start = Stopwatch.GetTimestamp();
         MagmaPackage package = MagmaPackage.Open(packageDirectory);
         options ??= new MagmaModelOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxDecodedPixelsPerRequest, "options.MaxDecodedPixelsPerRequest");
@@ -75,7 +84,8 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
             throw;
         }
 
-        return new MagmaModel(engine, context, options.MaxDecodedPixelsPerRequest);
+        TimeSpan loadTime = Stopwatch.GetElapsedTime(start);
+        return new MagmaModel(engine, context, options.MaxDecodedPixelsPerRequest, loadTime, engine.Load.Stages);
     }
 
     /// <summary>

@@ -28,8 +28,9 @@ public sealed class MagmaModelOptions
     public bool CudaGraphs { get; init; } = true;
 
     /// <summary>
-    /// CUDA only: at load, run every graph once per shape a request uses (vision for 1 and 4 crops, a prefill, decode
-    /// steps) so cuDNN's algorithm search and the CUDA graph capture happen before the first request. Default true.
+    /// CUDA only: at load, run every graph once per shape a request uses (vision for one crop and for num_crops crops,
+    /// a prefill, decode steps) so cuDNN's per-shape set-up and the CUDA graph capture happen before the first request.
+    /// Default true.
     /// </summary>
     public bool WarmUp { get; init; } = true;
 
@@ -40,4 +41,55 @@ public sealed class MagmaModelOptions
     /// 64-megapixel images or 32 frames of 4K video); the context length usually refuses a request long before.
     /// </summary>
     public long MaxDecodedPixelsPerRequest { get; init; } = 256_000_000;
+
+    /// <summary>
+    /// CUDA only: after each image, give the vision graph's activations and cuDNN workspaces back to the device, and cap
+    /// cuDNN's workspace at 32 MB, for cards where every gigabyte counts. Measured on the H200 with the int4 package
+    /// (docs/perf.md, "Load time, memory and the decode profile"): about 0.85 GiB less memory in use after the LIBERO,
+    /// UI and batched steps and 1.2 GiB lower peak, for vision about 40 % slower in fours (6.6 to 9.1 ms per crop) and
+    /// LIBERO steps about 4 % slower. Default false.
+    /// </summary>
+    public bool ReleaseVisionMemory { get; init; }
+
+    // Knobs the GPU benchmark turns to measure what load time and memory cost (bench/Magma.Bench.Gpu); the defaults are
+    // the measured choice (docs/perf.md, "Load time and memory").
+
+    /// <summary>cuDNN's convolution algorithm choice for the vision graph: EXHAUSTIVE, HEURISTIC or DEFAULT (ORT's names).</summary>
+    internal string ConvAlgoSearch { get; init; } = "HEURISTIC";
+
+    /// <summary>Whether cuDNN may pick algorithms whose workspace is as large as the free memory (ORT's default) or at most 32 MB; null: not with <see cref="ReleaseVisionMemory"/>.</summary>
+    internal bool? ConvMaxWorkspace { get; init; }
+
+    /// <summary>ORT's per-shape GEMM tuning in the decoder (each new M is timed on first use).</summary>
+    internal bool GemmAutoTune { get; init; } = true;
+
+    /// <summary>Create the vision session (and on CUDA warm it up) beside the embed and decoder sessions.</summary>
+    internal bool ParallelLoad { get; init; } = true;
+
+    /// <summary>CUDA provider settings for the vision graph that replace the engine's (e.g. prefer_nhwc=0); benchmarks only.</summary>
+    internal IReadOnlyDictionary<string, string>? VisionCudaOverrides { get; init; }
+
+    /// <summary>Return the vision graph's unused arena memory to the device after each vision run; null: <see cref="ReleaseVisionMemory"/>.</summary>
+    internal bool? ShrinkVisionArena { get; init; }
+
+    /// <summary>
+    /// Crop counts one vision run may take (an image's crops run in the largest that fits, then smaller; 1 is always
+    /// allowed). Null: on CUDA {num_crops, 1}, so that only two input shapes exist and are warmed up (each new shape
+    /// costs seconds of cuDNN setup); on the CPU all of an image's crops in one run.
+    /// </summary>
+    internal IReadOnlyList<int>? VisionBatchSizes { get; init; }
+
+    /// <summary>Crop counts the vision warm-up runs; null: the vision batch sizes (every count 1..num_crops when unbounded).</summary>
+    internal IReadOnlyList<int>? WarmUpCrops { get; init; }
+
+    internal bool EffectiveShrinkVisionArena => ShrinkVisionArena ?? ReleaseVisionMemory;
+
+    internal bool EffectiveConvMaxWorkspace => ConvMaxWorkspace ?? !ReleaseVisionMemory;
+
+    /// <summary>The crop counts of a vision run (see <see cref="VisionBatchSizes"/>), largest first; null: unbounded.</summary>
+    internal int[]? ResolveVisionBatchSizes(int numCrops)
+    {
+        IEnumerable<int>? sizes = VisionBatchSizes ?? (Device == MagmaDevice.Cuda ? [numCrops, 1] : null);
+        return sizes is null ? null : [.. sizes.Where(x => x > 0).Append(1).Distinct().OrderDescending()];
+    }
 }

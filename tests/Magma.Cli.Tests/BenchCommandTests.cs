@@ -15,6 +15,12 @@ public sealed class BenchCommandTests
         using JsonDocument doc = JsonDocument.Parse(run.Out);
         JsonElement root = doc.RootElement;
         Assert.Equal(("cpu", 3, 1), (root.GetProperty("device").GetString(), root.GetProperty("repetitions").GetInt32(), root.GetProperty("warmup").GetInt32()));
+        // Where the load went: each session, none on a device (CPU), each within the whole load.
+        double loadMs = root.GetProperty("load_ms").GetDouble();
+        JsonElement[] stages = [.. root.GetProperty("load_stages").EnumerateArray()];
+        Assert.Equal(["session decoder", "session embed", "session vision"], stages.Select(s => s.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
+        Assert.All(stages, s => Assert.InRange(s.GetProperty("ms").GetDouble(), 0.0, loadMs));
+        Assert.All(stages, s => Assert.Equal(JsonValueKind.Null, s.GetProperty("device_gib").ValueKind));
         JsonElement[] steps = [.. root.GetProperty("steps").EnumerateArray()];
         Assert.Equal(["libero_step", "ui_step"], steps.Select(s => s.GetProperty("name").GetString()));
         Assert.Equal(["256x256", "1280x720"], steps.Select(s => s.GetProperty("image").GetString()));

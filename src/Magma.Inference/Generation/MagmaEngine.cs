@@ -56,8 +56,30 @@ internal sealed class MagmaEngine : IDisposable
 
         int maxPos = m.Decoder.MaxPositionEmbeddings;
         _maxSequence = options.MaxSequenceLength > 0 ? Math.Min(options.MaxSequenceLength, maxPos) : maxPos;
-        Sessions = new MagmaSessions(package, options);
+        Load = new LoadLog(options.Device == MagmaDevice.Cuda);
+        Action<Microsoft.ML.OnnxRuntime.InferenceSession>? warmVision = null;
+        int[]? visionSizes = options.ResolveVisionBatchSizes(Preprocessor.Config.NumCrops);
+        if (options.Device == MagmaDevice.Cuda && options.WarmUp)
+        {
+            // Each input shape costs seconds of cuDNN set-up on first use (docs/perf.md); the vision batch sizes are the
+            // only shapes requests run.
+            IReadOnlyList<int> crops = options.WarmUpCrops ?? visionSizes ?? [.. Enumerable.Range(1, Preprocessor.Config.NumCrops)];
+            warmVision = vision =>
+            {
+                foreach (int n in crops)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    MagmaSessions.WarmVision(vision, m, options, n);
+                    Load.End($"warm-up vision {n} crop{(n > 1 ? "s" : string.Empty)}", start);
+                }
+            };
+        }
+
+        Sessions = new MagmaSessions(package, options, Load, visionSizes, warmVision);
     }
+
+    /// <summary>The stages of the load so far (sessions, warm-up), with their times.</summary>
+    internal LoadLog Load { get; }
 
     public MagmaPackage Package { get; }
 
@@ -128,28 +150,25 @@ internal sealed class MagmaEngine : IDisposable
     }
 
     /// <summary>
-    /// Runs each shape requests use once: the vision graph for every crop count an image can have (cuDNN's exhaustive
-    /// algorithm search happens per shape, on first use), then a short greedy request and a short sampled one, which capture the decode step's
-    /// CUDA graph and touch both ways tokens are chosen. Minutes of first-request latency move to load time.
+    /// Runs the decoder once per kind of run requests make: a short greedy request and a short sampled one, which tune
+    /// the decode step's GEMMs, capture its CUDA graph and touch both ways tokens are chosen (the vision shapes were
+    /// warmed when their session was made). Each run's prefill and steps are logged as load stages.
     /// </summary>
     public void WarmUp()
     {
-        VisionManifest v = Package.Manifest.Vision;
-        for (int crops = 1; crops <= Preprocessor.Config.NumCrops; crops++)
-        {
-            Sessions.EncodeCrops(new float[crops * 3 * v.CropSize * v.CropSize], crops);
-        }
-
         int[] ids = Tokenize([new ChatTurn(ChatRole.User, "Warm-up.")]);
-        foreach (GenerationOptions options in new[]
+        foreach ((string name, GenerationOptions options) in new[]
         {
-            new GenerationOptions { MaxNewTokens = 6, StopTokenIds = [] },
-            new GenerationOptions { MaxNewTokens = 3, StopTokenIds = [], DoSample = true, Seed = 0 },
+            ("greedy", new GenerationOptions { MaxNewTokens = 6, StopTokenIds = [] }),
+            ("sampled", new GenerationOptions { MaxNewTokens = 3, StopTokenIds = [], DoSample = true, Seed = 0 }),
         })
         {
+            long start = Stopwatch.GetTimestamp();
             using RequestRun run = Start(ids, [], options);
-            while (run.MoveNext(CancellationToken.None, out _, out _))
+            for (int step = 0; run.MoveNext(CancellationToken.None, out _, out _); step++)
             {
+                Load.End(step == 0 ? $"warm-up {name} prefill" : $"warm-up {name} step {step}", start);
+                start = Stopwatch.GetTimestamp();
             }
         }
     }

@@ -57,6 +57,28 @@ internal static partial class CudaRuntime
         Synchronize();
     }
 
+    /// <summary>
+    /// Memory in use on the current device (total minus free, every process), or null when the runtime cannot say;
+    /// for load and benchmark reports, never for decisions.
+    /// </summary>
+    public static long? TryDeviceBytesInUse()
+    {
+        try
+        {
+            return cudaMemGetInfo(out nuint free, out nuint total) == 0 ? (long)(total - free) : null;
+        }
+        catch (DllNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Starts the profiler's capture range (ncu/nsys with capture from start off); benchmarks only.</summary>
+    public static void ProfilerStart() => Check(cudaProfilerStart(), "cudaProfilerStart");
+
+    /// <summary>Ends the profiler's capture range.</summary>
+    public static void ProfilerStop() => Check(cudaProfilerStop(), "cudaProfilerStop");
+
     private static void Check(int error, string call)
     {
         if (error != 0)
@@ -97,4 +119,13 @@ internal static partial class CudaRuntime
 
     [LibraryImport(Library)]
     private static partial IntPtr cudaGetErrorString(int error);
+
+    [LibraryImport(Library)]
+    private static partial int cudaMemGetInfo(out nuint free, out nuint total);
+
+    [LibraryImport(Library)]
+    private static partial int cudaProfilerStart();
+
+    [LibraryImport(Library)]
+    private static partial int cudaProfilerStop();
 }

@@ -18,8 +18,19 @@ internal sealed class MagmaSessions : IDisposable
     private readonly OrtAllocator? _deviceAllocator;
     private readonly OrtMemoryInfo? _deviceInfo;
     private readonly int _visionBatch;
+    private readonly RunOptions _visionRunOptions;
+    private readonly int[]? _visionSizes;
 
-    public MagmaSessions(MagmaPackage package, MagmaModelOptions options)
+    /// <param name="package">The validated package.</param>
+    /// <param name="options">Device and load settings.</param>
+    /// <param name="log">Receives each session's creation time.</param>
+    /// <param name="visionSizes">Crop counts one vision run may take, largest first (<see cref="MagmaModelOptions.VisionBatchSizes"/>); null: any.</param>
+    /// <param name="afterVision">
+    /// Runs on the thread that created the vision session, right after it (the CUDA warm-up of the vision shapes), so that
+    /// it overlaps the decoder's creation when <see cref="MagmaModelOptions.ParallelLoad"/> is on.
+    /// </param>
+    public MagmaSessions(
+        MagmaPackage package, MagmaModelOptions options, LoadLog? log = null, int[]? visionSizes = null, Action<InferenceSession>? afterVision = null)
     {
         Package = package;
         MagmaManifest m = package.Manifest;
@@ -31,23 +42,69 @@ internal sealed class MagmaSessions : IDisposable
         // buffers on CUDA.
         SharedKv = gqa && (options.Device == MagmaDevice.Cpu || FloatType != TensorElementType.Float);
         UsesCudaGraphs = options.Device == MagmaDevice.Cuda && SharedKv && options.CudaGraphs;
+        InferenceSession? vision = null, embed = null, decoder = null;
+        void CreateVision()
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            vision = SessionFactory.Create(package.VisionPath, options, GraphRole.Vision);
+            GraphContract.ValidateVision(vision, m);
+            log?.End("session vision", start);
+            afterVision?.Invoke(vision);
+        }
+
+        void CreateText()
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            embed = SessionFactory.Create(package.EmbedPath, options);
+            GraphContract.ValidateEmbed(embed, m);
+            log?.End("session embed", start);
+            start = System.Diagnostics.Stopwatch.GetTimestamp();
+            decoder = SessionFactory.Create(package.DecoderPath, options, UsesCudaGraphs ? GraphRole.DecoderWithGraphs : GraphRole.Decoder);
+            GraphContract.ValidateDecoder(decoder, m);
+            log?.End("session decoder", start);
+        }
+
         try
         {
-            Vision = SessionFactory.Create(package.VisionPath, options, GraphRole.Vision);
-            GraphContract.ValidateVision(Vision, m);
-            Embed = SessionFactory.Create(package.EmbedPath, options);
-            GraphContract.ValidateEmbed(Embed, m);
-            Decoder = SessionFactory.Create(package.DecoderPath, options, UsesCudaGraphs ? GraphRole.DecoderWithGraphs : GraphRole.Decoder);
-            GraphContract.ValidateDecoder(Decoder, m);
+            // Session creation is mostly reading initializers (and on CUDA copying them to the device) plus graph
+            // optimisation on one core: the vision graph (and its CUDA warm-up) and the text graphs go side by side.
+            if (options.ParallelLoad)
+            {
+                Task visionTask = Task.Factory.StartNew(CreateVision, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                Exception? textError = null;
+                try
+                {
+                    CreateText();
+                }
+                catch (Exception e)
+                {
+                    textError = e;
+                }
+
+                // The vision graph's error first, as when the sessions are made one after another.
+                visionTask.GetAwaiter().GetResult();
+                if (textError is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(textError).Throw();
+                }
+            }
+            else
+            {
+                CreateVision();
+                CreateText();
+            }
         }
         catch
         {
-            Vision?.Dispose();
-            Embed?.Dispose();
-            Decoder?.Dispose();
+            vision?.Dispose();
+            embed?.Dispose();
+            decoder?.Dispose();
             throw;
         }
 
+        Vision = vision!;
+        Embed = embed!;
+        Decoder = decoder!;
         int batch = Vision.InputMetadata[m.Vision.Input].Dimensions[0];
         _visionBatch = batch > 0 ? batch : int.MaxValue;
         LogitsPruned = Decoder.OutputMetadata[m.Decoder.Logits].Dimensions[1] == 1;
@@ -78,6 +135,14 @@ internal sealed class MagmaSessions : IDisposable
             RunOptions.AddRunConfigEntry("gpu_graph_id", "-1");
             StepRunOptions = new RunOptions();
             StepRunOptions.AddRunConfigEntry("gpu_graph_id", "1");
+        }
+
+        _visionSizes = visionSizes;
+        _visionRunOptions = RunOptions;
+        if (options.Device == MagmaDevice.Cuda && options.EffectiveShrinkVisionArena)
+        {
+            _visionRunOptions = new RunOptions();
+            _visionRunOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", VisionShrinkEntry(options));
         }
     }
 
@@ -147,12 +212,12 @@ internal sealed class MagmaSessions : IDisposable
         byte[] features = GC.AllocateUninitializedArray<byte>(checked(cropCount * cropFeatureBytes));
         byte[] separator = new byte[v.HiddenSize * elem];
         string[] outputs = [v.FeaturesOutput, v.RowSeparatorOutput];
-        for (int start = 0; start < cropCount; start += _visionBatch)
+        for (int start = 0, n; start < cropCount; start += n)
         {
-            int n = Math.Min(_visionBatch, cropCount - start);
+            n = VisionChunk(cropCount - start);
             ReadOnlySpan<float> chunk = pixels.Slice(start * cropPixels, n * cropPixels);
             using OrtValue input = CreateFloatInput(chunk, [n, 3, v.CropSize, v.CropSize]);
-            using IDisposableReadOnlyCollection<OrtValue> results = Vision.Run(RunOptions, [v.Input], [input], outputs);
+            using IDisposableReadOnlyCollection<OrtValue> results = Vision.Run(_visionRunOptions, [v.Input], [input], outputs);
             results[0].GetTensorMutableRawData().CopyTo(features.AsSpan(start * cropFeatureBytes, n * cropFeatureBytes));
             if (start == 0)
             {
@@ -161,6 +226,30 @@ internal sealed class MagmaSessions : IDisposable
         }
 
         return (features, separator);
+    }
+
+    /// <summary>
+    /// Crops of the next vision run: as many as the graph takes, or with <see cref="MagmaModelOptions.VisionBatchSizes"/>
+    /// the largest allowed size that fits (so only those shapes are ever run, and warmed up); the features are the same
+    /// either way (each crop is encoded on its own), up to the convolution algorithms' rounding.
+    /// </summary>
+    private int VisionChunk(int remaining)
+    {
+        int most = Math.Min(_visionBatch, remaining);
+        if (_visionSizes is null)
+        {
+            return most;
+        }
+
+        foreach (int size in _visionSizes)
+        {
+            if (size <= most)
+            {
+                return size;
+            }
+        }
+
+        return 1;
     }
 
     /// <summary>Embeds <paramref name="ids"/> into <paramref name="destination"/> ([T,H] raw elements).</summary>
@@ -177,9 +266,33 @@ internal sealed class MagmaSessions : IDisposable
         results[0].GetTensorMutableRawData().CopyTo(destination);
     }
 
-    private OrtValue CreateFloatInput(ReadOnlySpan<float> data, long[] shape)
+    /// <summary>
+    /// Runs the vision graph once on <paramref name="crops"/> blank crops (warm-up: cuDNN picks its algorithms per input
+    /// shape on first use). Static so that it can run while the other sessions are still being created.
+    /// </summary>
+    public static void WarmVision(InferenceSession vision, MagmaManifest manifest, MagmaModelOptions options, int crops)
     {
-        if (FloatType == TensorElementType.Float16)
+        VisionManifest v = manifest.Vision;
+        int fixedBatch = vision.InputMetadata[v.Input].Dimensions[0];
+        crops = fixedBatch > 0 ? Math.Min(crops, fixedBatch) : crops;
+        using var runOptions = new RunOptions();
+        if (options.EffectiveShrinkVisionArena)
+        {
+            runOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", VisionShrinkEntry(options));
+        }
+
+        using OrtValue input = CreateFloatInput(GraphContract.FloatType(manifest), new float[crops * 3 * v.CropSize * v.CropSize], [crops, 3, v.CropSize, v.CropSize]);
+        using IDisposableReadOnlyCollection<OrtValue> results = vision.Run(runOptions, [v.Input], [input], [v.FeaturesOutput, v.RowSeparatorOutput]);
+    }
+
+    private static string VisionShrinkEntry(MagmaModelOptions options) =>
+        "gpu:" + options.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private OrtValue CreateFloatInput(ReadOnlySpan<float> data, long[] shape) => CreateFloatInput(FloatType, data, shape);
+
+    private static OrtValue CreateFloatInput(TensorElementType floatType, ReadOnlySpan<float> data, long[] shape)
+    {
+        if (floatType == TensorElementType.Float16)
         {
             // Vectorised conversion (ORT's Float16 has the layout of System.Half): a 4-crop screenshot is 3.1 M values,
             // which a per-element cast spends tens of milliseconds on.
@@ -211,6 +324,11 @@ internal sealed class MagmaSessions : IDisposable
         if (!ReferenceEquals(StepRunOptions, RunOptions))
         {
             StepRunOptions.Dispose();
+        }
+
+        if (!ReferenceEquals(_visionRunOptions, RunOptions))
+        {
+            _visionRunOptions.Dispose();
         }
 
         RunOptions.Dispose();

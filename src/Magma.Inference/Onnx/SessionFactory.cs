@@ -43,10 +43,17 @@ internal static class SessionFactory
             };
             if (role == GraphRole.Vision)
             {
-                // ConvNeXt is convolution-bound: NHWC kernels on tensor cores, the best algorithm per shape (searched
-                // once per shape, at warm-up).
-                settings["prefer_nhwc"] = "1";
-                settings["cudnn_conv_algo_search"] = "EXHAUSTIVE";
+                // Measured on the H200 (docs/perf.md, "Load time, memory and the decode profile"): NCHW convolutions with
+                // cuDNN's heuristic choice are as fast as NHWC in fours (6.6-8.0 vs 9.4 ms per crop) and one crop (9.3-11.1
+                // vs 10.6); the exhaustive search bought nothing measurable; DEFAULT (one fixed algorithm) runs the
+                // depthwise 7x7 convolutions 60-250x slower.
+                settings["prefer_nhwc"] = "0";
+                settings["cudnn_conv_algo_search"] = options.ConvAlgoSearch;
+                settings["cudnn_conv_use_max_workspace"] = options.EffectiveConvMaxWorkspace ? "1" : "0";
+                foreach ((string key, string value) in options.VisionCudaOverrides ?? new Dictionary<string, string>())
+                {
+                    settings[key] = value;
+                }
             }
 
             if (role == GraphRole.DecoderWithGraphs)
@@ -54,7 +61,7 @@ internal static class SessionFactory
                 settings["enable_cuda_graph"] = "1";
             }
 
-            if (role is GraphRole.Decoder or GraphRole.DecoderWithGraphs)
+            if ((role is GraphRole.Decoder or GraphRole.DecoderWithGraphs) && options.GemmAutoTune)
             {
                 // ORT 1.31: per-shape GEMM tuning (cuBLAS, a small-N GEMV and on Hopper the TMA tinygemm2) for the M = 1
                 // matrix-vector products of a decode step; tuned in the runs before graph capture (warm-up).

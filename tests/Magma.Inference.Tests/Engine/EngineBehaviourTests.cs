@@ -39,7 +39,7 @@ public sealed class EngineBehaviourTests(TinyMagmaFixture fixture)
         MagmaResponse before = await _model.GenerateAsync(TextRequest(options));
         int caches = _model.Engine.KvCachesCreated;
 
-        _model.Engine.WarmUp(); // what Load does on CUDA: every crop count, a greedy and a sampled request
+        _model.Engine.WarmUp(); // what Load does on CUDA after the vision shapes: a greedy and a sampled request
 
         Assert.Equal(caches + 2, _model.Engine.KvCachesCreated);
         MagmaResponse after = await _model.GenerateAsync(TextRequest(options));

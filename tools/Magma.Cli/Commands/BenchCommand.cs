@@ -110,7 +110,8 @@ internal static class BenchCommand
             return results;
         }).ConfigureAwait(false);
 
-        var result = new BenchResult(model.Package.Manifest.ModelId, Path.GetFullPath(package), device, threads, warmup, repetitions, loadMs, steps);
+        var result = new BenchResult(model.Package.Manifest.ModelId, Path.GetFullPath(package), device, threads, warmup, repetitions, loadMs,
+            [.. model.LoadStages.Select(BenchLoadStage.From)], steps);
         if (json)
         {
             await output.WriteLineAsync(CliJson.Serialize(result)).ConfigureAwait(false);
@@ -190,5 +191,14 @@ internal sealed record BenchStep(string Name, string Image, int PromptTokens, in
     }
 }
 
-/// <summary>What <c>magma bench --json</c> prints.</summary>
-internal sealed record BenchResult(string Model, string Package, string Device, int Threads, int Warmup, int Repetitions, double LoadMs, IReadOnlyList<BenchStep> Steps);
+/// <summary>What <c>magma bench --json</c> prints: <c>load_ms</c> is the whole load (with the CUDA warm-up), <c>load_stages</c> where it went.</summary>
+internal sealed record BenchResult(
+    string Model, string Package, string Device, int Threads, int Warmup, int Repetitions, double LoadMs, IReadOnlyList<BenchLoadStage> LoadStages,
+    IReadOnlyList<BenchStep> Steps);
+
+/// <summary>One stage of the load (<see cref="MagmaLoadStage"/>); stages made side by side overlap.</summary>
+internal sealed record BenchLoadStage(string Name, double Ms, double? DeviceGib)
+{
+    public static BenchLoadStage From(MagmaLoadStage stage) =>
+        new(stage.Name, Math.Round(stage.Elapsed.TotalMilliseconds, 1), stage.DeviceBytesInUse is long b ? Math.Round(b / (double)(1L << 30), 2) : null);
+}

@@ -1,0 +1,38 @@
+namespace Magma.Inference.Tests.Engine;
+
+/// <summary>Vision runs in fixed crop counts (<see cref="MagmaModelOptions.VisionBatchSizes"/>): two shapes to warm up on CUDA, same features.</summary>
+public sealed class VisionBatchSizeTests
+{
+    [Fact]
+    public void Cuda_runs_num_crops_or_one_the_cpu_any_count_and_one_is_always_allowed()
+    {
+        Assert.Equal([4, 1], new MagmaModelOptions { Device = MagmaDevice.Cuda }.ResolveVisionBatchSizes(4)!);
+        Assert.Null(new MagmaModelOptions().ResolveVisionBatchSizes(4));
+        Assert.Equal([3, 2, 1], new MagmaModelOptions { VisionBatchSizes = [2, 3, 2] }.ResolveVisionBatchSizes(4)!);
+        Assert.Equal([1], new MagmaModelOptions { Device = MagmaDevice.Cuda }.ResolveVisionBatchSizes(1)!);
+    }
+
+    [Fact]
+    public void Crops_encoded_in_fours_and_ones_equal_crops_encoded_together()
+    {
+        using MagmaModel together = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1 });
+        using MagmaModel split = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1, VisionBatchSizes = [2, 1] });
+        var v = together.Package.Manifest.Vision;
+        var rng = new Random(5);
+        float[] pixels = new float[3 * 3 * v.CropSize * v.CropSize];
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = (float)((rng.NextDouble() * 4) - 2);
+        }
+
+        (byte[] a, byte[] sepA) = together.Engine.Sessions.EncodeCrops(pixels, 3);
+        (byte[] b, byte[] sepB) = split.Engine.Sessions.EncodeCrops(pixels, 3); // 2 + 1
+
+        Assert.Equal(sepA, sepB);
+        float[] fa = new float[a.Length / 4], fb = new float[b.Length / 4];
+        Buffer.BlockCopy(a, 0, fa, 0, a.Length);
+        Buffer.BlockCopy(b, 0, fb, 0, b.Length);
+        Assert.True(fa.Any(x => x != 0), "the features were written");
+        Assert.True(TinyMagma.RelativeError(fb, fa) < 1e-5, $"relative error {TinyMagma.RelativeError(fb, fa)}");
+    }
+}
