@@ -40,4 +40,17 @@ public sealed class MagmaModelOptions
     /// 64-megapixel images or 32 frames of 4K video); the context length usually refuses a request long before.
     /// </summary>
     public long MaxDecodedPixelsPerRequest { get; init; } = 256_000_000;
+
+    /// <summary>
+    /// Batching (<see cref="MagmaModel.GenerateBatchAsync"/>, <see cref="MagmaBatchScheduler"/>): the most image crops
+    /// that go through the vision encoder in one run; the crops of several requests are concatenated up to it. Larger
+    /// runs use the GPU better and need more activation memory. Default 16.
+    /// </summary>
+    public int MaxVisionCropsPerRun { get; init; } = 16;
+
+    /// <summary>
+    /// Batching: the most positions (prompts × the longest prompt's length, padding included) that one decoder run
+    /// prefills; prompts of similar length are prefilled together up to it. Default 8192.
+    /// </summary>
+    public int MaxBatchPrefillPositions { get; init; } = 8192;
 }

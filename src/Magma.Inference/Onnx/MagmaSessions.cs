@@ -136,10 +136,13 @@ internal sealed class MagmaSessions : IDisposable
 
     /// <summary>
     /// Runs the vision graph over <paramref name="cropCount"/> crops and returns the projected features
-    /// ([crops,g,g,H] raw elements) and the row separator ([H]) as bytes in the graph's dtype.
+    /// ([crops,g,g,H] raw elements) and the row separator ([H]) as bytes in the graph's dtype. At most
+    /// <paramref name="maxCropsPerRun"/> crops (and the graph's own fixed batch, if it has one) go into one run.
     /// </summary>
-    public (byte[] Features, byte[] Separator) EncodeCrops(ReadOnlySpan<float> pixels, int cropCount)
+    public (byte[] Features, byte[] Separator) EncodeCrops(ReadOnlySpan<float> pixels, int cropCount, int maxCropsPerRun = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCropsPerRun);
+        int perRun = Math.Min(_visionBatch, maxCropsPerRun);
         VisionManifest v = Manifest.Vision;
         int cropPixels = 3 * v.CropSize * v.CropSize;
         int elem = NativeBuffer.ElementSize(FloatType);
@@ -147,12 +150,13 @@ internal sealed class MagmaSessions : IDisposable
         byte[] features = GC.AllocateUninitializedArray<byte>(checked(cropCount * cropFeatureBytes));
         byte[] separator = new byte[v.HiddenSize * elem];
         string[] outputs = [v.FeaturesOutput, v.RowSeparatorOutput];
-        for (int start = 0; start < cropCount; start += _visionBatch)
+        for (int start = 0; start < cropCount; start += perRun)
         {
-            int n = Math.Min(_visionBatch, cropCount - start);
+            int n = Math.Min(perRun, cropCount - start);
             ReadOnlySpan<float> chunk = pixels.Slice(start * cropPixels, n * cropPixels);
             using OrtValue input = CreateFloatInput(chunk, [n, 3, v.CropSize, v.CropSize]);
             using IDisposableReadOnlyCollection<OrtValue> results = Vision.Run(RunOptions, [v.Input], [input], outputs);
+            VisionRuns++;
             results[0].GetTensorMutableRawData().CopyTo(features.AsSpan(start * cropFeatureBytes, n * cropFeatureBytes));
             if (start == 0)
             {
@@ -162,6 +166,9 @@ internal sealed class MagmaSessions : IDisposable
 
         return (features, separator);
     }
+
+    /// <summary>Vision graph runs since load (tests check that a batch's crops share runs).</summary>
+    internal long VisionRuns { get; private set; }
 
     /// <summary>Embeds <paramref name="ids"/> into <paramref name="destination"/> ([T,H] raw elements).</summary>
     public void EmbedTokens(ReadOnlySpan<int> ids, Span<byte> destination)
