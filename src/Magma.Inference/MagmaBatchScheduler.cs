@@ -86,7 +86,11 @@ public sealed class MagmaBatchScheduler : IDisposable, IAsyncDisposable
     public Task<MagmaResponse> GenerateAsync(MagmaRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return Task.FromException<MagmaResponse>(new ObjectDisposedException(nameof(MagmaBatchScheduler)));
+        }
+
         if (_runner is null)
         {
             return _model.GenerateAsync(request, cancellationToken);

@@ -92,6 +92,9 @@ internal sealed class BatchRunner : IDisposable
 
     public int FreeSlots => Slots - Running;
 
+    /// <summary>The batch cache while any request runs (tests read it).</summary>
+    internal BatchDecodeContext? Context => _context;
+
     /// <summary>Decoder runs that prefilled prompts (tests check that prompts share them).</summary>
     internal int PrefillRuns { get; private set; }
 

@@ -361,6 +361,24 @@ internal sealed class BatchDecodeContext : IDisposable
         return _row;
     }
 
+    /// <summary>
+    /// Slot <paramref name="row"/>'s first <paramref name="positions"/> cached positions of K/V buffer
+    /// <paramref name="buffer"/> (layer·2 + 0 for keys, + 1 for values) as float32 [KV, positions, D] (tests).
+    /// </summary>
+    internal float[] ReadKv(int buffer, int row, int positions)
+    {
+        int d = _d.HeadDim;
+        var result = new float[_d.NumKeyValueHeads * positions * d];
+        byte[] raw = new byte[positions * d * _elem];
+        for (int h = 0; h < _d.NumKeyValueHeads; h++)
+        {
+            _kv[buffer].Read(raw, (row * _slotBytes) + ((long)h * Capacity * d * _elem));
+            DecodeContext.ToSingle(raw, _s.FloatType, result.AsSpan(h * positions * d, positions * d));
+        }
+
+        return result;
+    }
+
     public void Dispose()
     {
         foreach (StepBinding? b in _steps)
