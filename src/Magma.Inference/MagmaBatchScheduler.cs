@@ -51,6 +51,7 @@ public sealed class MagmaBatchScheduler : IDisposable, IAsyncDisposable
     private readonly Task? _loop;
     private readonly Action _onModelDisposing;
     private int _disposed;
+    private int _cancellations;
 
     /// <summary>Starts a scheduler over <paramref name="model"/>.</summary>
     /// <param name="model">A loaded model; it must outlive the scheduler.</param>
@@ -117,9 +118,10 @@ public sealed class MagmaBatchScheduler : IDisposable, IAsyncDisposable
             // The caller is answered at once; the loop drops the request at its next step boundary.
             pending.Registration = cancellationToken.Register(static p =>
             {
-                var self = (Pending)p!;
-                self.Result.TrySetCanceled(self.Entry.CancellationToken);
-            }, pending);
+                var (self, pending) = ((MagmaBatchScheduler, Pending))p!;
+                pending.Result.TrySetCanceled(pending.Entry.CancellationToken);
+                Interlocked.Increment(ref self._cancellations);
+            }, (this, pending));
         }
 
         _arrivals.Enqueue(pending);
@@ -154,10 +156,14 @@ public sealed class MagmaBatchScheduler : IDisposable, IAsyncDisposable
                     break;
                 }
 
-                // Cancelled requests leave first; then arrivals take the free slots, then one step for everyone.
-                foreach (BatchEntry e in _running.Keys.Where(e => e.CancellationToken.IsCancellationRequested).ToList())
+                // Cancelled requests leave first (looked for only after a cancellation: a step allocates nothing);
+                // then arrivals take the free slots, then one step for everyone.
+                if (Interlocked.Exchange(ref _cancellations, 0) > 0)
                 {
-                    _runner.Remove(e, new OperationCanceledException(e.CancellationToken), completed);
+                    foreach (BatchEntry e in _running.Keys.Where(e => e.CancellationToken.IsCancellationRequested).ToList())
+                    {
+                        _runner.Remove(e, new OperationCanceledException(e.CancellationToken), completed);
+                    }
                 }
 
                 admit.Clear();

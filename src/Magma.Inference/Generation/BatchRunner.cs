@@ -16,8 +16,8 @@ internal sealed class BatchEntry(int[] ids, IReadOnlyList<RgbImage> images, Gene
 
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
-    /// <summary>Generated ids, a final stop token included.</summary>
-    public List<int> Generated { get; } = [];
+    /// <summary>Generated ids, a final stop token included (sized up front: steps do not grow it).</summary>
+    public List<int> Generated { get; } = new(Math.Clamp(options.MaxNewTokens + 1, 1, 4096));
 
     public FinishReason? Finish { get; set; }
 
