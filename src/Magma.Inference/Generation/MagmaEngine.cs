@@ -126,13 +126,17 @@ internal sealed class MagmaEngine : IDisposable
             }
 
             float[] pixels = GC.AllocateUninitializedArray<float>(checked(crops * cropPixels));
-            int offset = 0;
+            var offsets = new int[end - first + 1];
             for (int i = first; i < end; i++)
             {
-                int n = Preprocessor.GetPixelCount(grids[i]);
-                grids[i] = Preprocessor.Preprocess(images[i], pixels.AsSpan(offset, n));
-                offset += n;
+                offsets[i - first + 1] = offsets[i - first] + Preprocessor.GetPixelCount(grids[i]);
             }
+
+            // The host's share of a batch (resize + normalise, a few ms per image) runs on all cores while the
+            // device waits for it; each image writes its own part of the run's pixels.
+            int runFirst = first;
+            Parallel.For(first, end, i =>
+                grids[i] = Preprocessor.Preprocess(images[i], pixels.AsSpan(offsets[i - runFirst], offsets[i - runFirst + 1] - offsets[i - runFirst])));
 
             (byte[] features, byte[] separator) = Sessions.EncodeCrops(pixels, crops, maxCropsPerRun);
             int cropBytes = features.Length / crops;
