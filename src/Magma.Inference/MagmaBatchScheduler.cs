@@ -24,8 +24,10 @@ public sealed class MagmaSchedulerOptions
 /// Continuous batching over one <see cref="MagmaModel"/>: many callers (robots, agents) call
 /// <see cref="GenerateAsync"/> concurrently, each awaiting its own answer, and the scheduler decodes their requests
 /// together. Requests that arrive while others decode join the running batch at the next step boundary (their images'
-/// crops share vision runs and their prompts share prefill runs, as in <see cref="MagmaModel.GenerateBatchAsync"/>);
-/// a finished request leaves at once and frees its slot. Each request's tokens are those of running it alone (up to
+/// crops share vision runs and their prompts share prefill runs, as in <see cref="MagmaModel.GenerateBatchAsync"/>;
+/// one boundary admits about one vision run and one prefill run of work, <see cref="MagmaModelOptions.MaxVisionCropsPerRun"/>
+/// and <see cref="MagmaModelOptions.MaxBatchPrefillPositions"/>, so running requests are not held up by a burst of
+/// arrivals for longer than that); a finished request leaves at once and frees its slot. Each request's tokens are those of running it alone (up to
 /// the rounding of batched matrix products).
 /// <para>
 /// Per request: cancelling its token ends its <see cref="GenerateAsync"/> with <see cref="OperationCanceledException"/>
@@ -167,8 +169,19 @@ public sealed class MagmaBatchScheduler : IDisposable, IAsyncDisposable
                 }
 
                 admit.Clear();
-                while (admit.Count < _runner.FreeSlots && _arrivals.TryDequeue(out Pending? p))
+                int crops = 0;
+                long positions = 0;
+                while (admit.Count < _runner.FreeSlots && _arrivals.TryPeek(out Pending? p))
                 {
+                    // One boundary admits about one vision run and one prefill run of work (at least one request), so
+                    // the running requests wait that long at most before their next token.
+                    (int c, int length) = Cost(p.Entry);
+                    if (admit.Count > 0 && (crops + c > _model.BatchLimits.CropsPerRun || positions + length > _model.BatchLimits.PrefillPositions))
+                    {
+                        break;
+                    }
+
+                    _arrivals.TryDequeue(out _);
                     if (p.Entry.CancellationToken.IsCancellationRequested)
                     {
                         p.Result.TrySetCanceled(p.Entry.CancellationToken);
@@ -176,6 +189,7 @@ public sealed class MagmaBatchScheduler : IDisposable, IAsyncDisposable
                         continue;
                     }
 
+                    (crops, positions) = (crops + c, positions + length);
                     _running[p.Entry] = p;
                     admit.Add(p.Entry);
                 }
@@ -228,6 +242,26 @@ public sealed class MagmaBatchScheduler : IDisposable, IAsyncDisposable
         {
             p.Result.TrySetException(error);
             p.Registration.Dispose();
+        }
+    }
+
+    /// <summary>A request's crops and prompt positions, from the image sizes alone (0, 0 for bad input: admission fails it).</summary>
+    private (int Crops, int Positions) Cost(BatchEntry e)
+    {
+        try
+        {
+            int positions = _model.Engine.CheckPrompt(e.PromptIds, e.Images, out _);
+            int crops = 0;
+            foreach (Imaging.RgbImage image in e.Images)
+            {
+                crops += _model.Engine.Preprocessor.SelectGrid(image.Width, image.Height).CropCount;
+            }
+
+            return (crops, positions);
+        }
+        catch (MagmaInputException)
+        {
+            return (0, 0);
         }
     }
 
