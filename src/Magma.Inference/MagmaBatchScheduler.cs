@@ -285,9 +285,17 @@ public sealed class MagmaBatchScheduler : IDisposable, IAsyncDisposable
             }
             else
             {
-                MagmaResponse response = _model.Respond(e);
-                new MagmaTelemetry.RequestTelemetry(null, p.Start).Complete(response.Usage, response.FinishReason);
-                p.Result.TrySetResult(response);
+                try
+                {
+                    MagmaResponse response = _model.Respond(e);
+                    new MagmaTelemetry.RequestTelemetry(null, p.Start).Complete(response.Usage, response.FinishReason);
+                    p.Result.TrySetResult(response);
+                }
+                catch (Exception ex)
+                {
+                    // The loop must go on for the others whatever one answer's decoding does.
+                    p.Result.TrySetException(ex);
+                }
             }
         }
 
