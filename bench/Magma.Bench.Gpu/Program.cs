@@ -223,6 +223,11 @@ if (a.Wants("arrivals"))
         engine.Sessions.EncodeCrops(new float[crops * 3 * cropSize * cropSize], crops, crops);
     }
 
+    for (int k = 0; k < 8; k++)
+    {
+        Alone(k); // the reference actions, computed here: the answers' continuations only read them
+    }
+
     RunArrivals(a.Rates.Max(), Math.Min(a.ArrivalRequests, 2 * a.MaxBatch), record: false);
     foreach (double rate in a.Rates)
     {
