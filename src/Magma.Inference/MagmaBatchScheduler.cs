@@ -32,7 +32,7 @@ public sealed class MagmaSchedulerOptions
 /// <para>
 /// Per request: cancelling its token ends its <see cref="GenerateAsync"/> with <see cref="OperationCanceledException"/>
 /// and the request leaves the batch at the next step, the others undisturbed; bad input (a placeholder/image mismatch,
-/// a prompt over the slot, bad options, stop strings, an image the vision graph fails on) fails that request alone
+/// a prompt over the slot, bad options, an image the vision graph fails on) fails that request alone
 /// with a <see cref="MagmaInputException"/> naming the problem. A failed decode step fails the requests then running.
 /// </para>
 /// <para>
@@ -83,7 +83,7 @@ public sealed class MagmaBatchScheduler : IDisposable, IAsyncDisposable
     /// <summary>
     /// Runs <paramref name="request"/> in the shared batch and returns its answer. Safe to call from many threads at once.
     /// </summary>
-    /// <exception cref="MagmaInputException">The request cannot be run (as for <see cref="MagmaModel.GenerateAsync"/>), or uses stop strings.</exception>
+    /// <exception cref="MagmaInputException">The request cannot be run (as for <see cref="MagmaModel.GenerateAsync"/>).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; the request leaves the batch at the next step.</exception>
     /// <exception cref="ObjectDisposedException">The scheduler (or its model) was disposed before the request finished.</exception>
     public Task<MagmaResponse> GenerateAsync(MagmaRequest request, CancellationToken cancellationToken = default)

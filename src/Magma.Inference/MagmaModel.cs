@@ -248,7 +248,7 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
     /// </summary>
     /// <param name="requests">The requests, answered in the same order.</param>
     /// <param name="cancellationToken">Stops the batch within one decode step.</param>
-    /// <exception cref="MagmaInputException">A request cannot be run (as for <see cref="GenerateAsync"/>), or uses stop strings.</exception>
+    /// <exception cref="MagmaInputException">A request cannot be run (as for <see cref="GenerateAsync"/>); the message names it.</exception>
     public async Task<IReadOnlyList<MagmaResponse>> GenerateBatchAsync(IReadOnlyList<MagmaRequest> requests, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
@@ -367,8 +367,9 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
     {
         int[] ids = [.. e.Generated];
         ReadOnlySpan<int> text = e.Finish == FinishReason.StopToken ? ids.AsSpan(0, ids.Length - 1) : ids;
-        return new MagmaResponse(
-            _engine.Tokenizer.Decode(text, skipSpecialTokens: true).Trim(), ids, new MagmaUsage(e.PromptTokens, e.ImageTokens, ids.Length), e.Finish!.Value);
+        // With stop strings the text is the streamed one, cut before the stop string (as GenerateAsync's).
+        string answer = e.Stops is not null ? e.Stops.Text.ToString().Trim() : _engine.Tokenizer.Decode(text, skipSpecialTokens: true).Trim();
+        return new MagmaResponse(answer, ids, new MagmaUsage(e.PromptTokens, e.ImageTokens, ids.Length), e.Finish!.Value);
     }
 
     /// <summary>Runs pre-tokenized prompt ids (parity tests, callers with their own template).</summary>

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text;
 using Magma.Inference.Imaging;
 using Magma.Inference.Onnx;
+using Magma.Inference.Text;
 
 namespace Magma.Inference.Generation;
 
@@ -41,6 +43,9 @@ internal sealed class BatchEntry(int[] ids, IReadOnlyList<RgbImage> images, Gene
     internal ITokenSetConstraint? TokenSet { get; set; }
 
     internal TokenSampler? Sampler { get; set; }
+
+    /// <summary>The streamed text and stop-string state of a request with <see cref="GenerationOptions.StopStrings"/>; null without.</summary>
+    internal StopText? Stops { get; set; }
 
     /// <summary>The last prompt position's embedding, fed by the step that joins the request to the batch.</summary>
     internal byte[]? Join { get; set; }
@@ -105,10 +110,6 @@ internal sealed class BatchRunner : IDisposable
     public void Check(BatchEntry e)
     {
         e.Options.Validate();
-        if (e.Options.StopStrings.Count > 0)
-        {
-            throw new MagmaInputException("The request has StopStrings; batched requests stop on token ids only. Run it on its own (MagmaModel.GenerateAsync).");
-        }
 
         e.PromptTokens = _engine.CheckPrompt(e.PromptIds, e.Images, out int imageTokens);
         e.ImageTokens = imageTokens;
@@ -122,6 +123,7 @@ internal sealed class BatchRunner : IDisposable
         e.StopIds = [.. _engine.StopIdsFor(e.Options)];
         e.TokenSet = e.Options.LogitsProcessors is [ITokenSetConstraint only] ? only : null;
         e.Sampler = new TokenSampler(_engine.Sessions.Manifest.Decoder.VocabSize, e.Options, e.Options.Seed ?? (ulong)Random.Shared.NextInt64());
+        e.Stops = e.Options.StopStrings.Count > 0 ? new StopText(_engine.Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true), e.Options.StopStrings) : null;
     }
 
     /// <summary>
@@ -435,8 +437,22 @@ internal sealed class BatchRunner : IDisposable
         if (Array.IndexOf(e.StopIds, token) >= 0)
         {
             e.Finish = FinishReason.StopToken;
+            e.Stops?.Settle(e.Stops.Decoder.Flush(), final: true);
+            return;
         }
-        else if (e.Generated.Count >= e.Options.MaxNewTokens)
+
+        if (e.Stops is StopText stops)
+        {
+            bool final = e.Generated.Count >= e.Options.MaxNewTokens || position >= e.Capacity;
+            string piece = stops.Decoder.Append(token);
+            if (stops.Settle(final ? piece + stops.Decoder.Flush() : piece, final))
+            {
+                e.Finish = FinishReason.StopString;
+                return;
+            }
+        }
+
+        if (e.Generated.Count >= e.Options.MaxNewTokens)
         {
             e.Finish = FinishReason.MaxTokens;
         }
@@ -504,5 +520,40 @@ internal sealed class BatchRunner : IDisposable
     {
         _context?.Dispose();
         _context = null;
+    }
+}
+
+/// <summary>
+/// A batched request's streamed text under its stop strings: what <see cref="GenerationLoop"/> does for a request run
+/// alone (text that could still start a stop string is held back; a match ends the request and cuts the text there).
+/// </summary>
+internal sealed class StopText(StreamingDecoder decoder, IReadOnlyList<string> stops)
+{
+    private readonly StopStringMatcher _stops = new(stops);
+    private readonly StringBuilder _pending = new();
+
+    public StreamingDecoder Decoder { get; } = decoder;
+
+    /// <summary>The text settled so far (the answer's text once the request ends).</summary>
+    public StringBuilder Text { get; } = new();
+
+    /// <summary>Adds a decoded piece; returns true when a stop string matched (the text then ends before it).</summary>
+    public bool Settle(string piece, bool final)
+    {
+        int searchFrom = _pending.Length;
+        _pending.Append(piece);
+        string pending = _pending.ToString();
+        int stop = _stops.FindStop(pending, searchFrom);
+        if (stop >= 0)
+        {
+            Text.Append(pending.AsSpan(0, stop));
+            _pending.Clear();
+            return true;
+        }
+
+        int safe = final ? pending.Length : _stops.SafeLength(pending);
+        Text.Append(pending.AsSpan(0, safe));
+        _pending.Remove(0, safe);
+        return false;
     }
 }

@@ -36,6 +36,7 @@ public sealed class BatchSchedulerTests(TinyMagmaFixture fixture)
             With(mix[3], new GenerationOptions { MaxNewTokens = 8, LogitsProcessors = [action] }),
             With(mix[0], new GenerationOptions { MaxNewTokens = 9, StopTokenIds = [], DoSample = true, Temperature = 0.8f, Seed = 42 }),
             With(mix[2], new GenerationOptions { MaxNewTokens = 7, LogitsProcessors = [new AllowedTokensProcessor([13, 220, 5598, 128009])] }),
+            With(mix[1], new GenerationOptions { MaxNewTokens = 12, StopTokenIds = [], StopStrings = ["e", "a"] }),
         ];
 
         // Fewer slots than callers: some wait for a slot, then join the running batch.
@@ -46,8 +47,8 @@ public sealed class BatchSchedulerTests(TinyMagmaFixture fixture)
             await AssertSameAsAlone(requests[i], batched[i]);
         }
 
-        Assert.Equal(128009, batched[^3].TokenIds[^1]);
-        Assert.Equal(8, batched[^3].TokenIds.Count);
+        Assert.Equal(128009, batched[^4].TokenIds[^1]);
+        Assert.Equal(8, batched[^4].TokenIds.Count);
     }
 
     [Fact]
@@ -120,14 +121,12 @@ public sealed class BatchSchedulerTests(TinyMagmaFixture fixture)
         Task<MagmaResponse> noPlaceholder = scheduler.GenerateAsync(new MagmaRequest { Turns = MagmaPrompts.Conversation("No placeholder here."), Images = [screen], Options = options });
         Task<MagmaResponse> nullImage = scheduler.GenerateAsync(new MagmaRequest { Turns = mix[3].Turns, Images = [null!], Options = options });
         Task<MagmaResponse> overSlot = scheduler.GenerateAsync(With(mix[5], options)); // 4 crops: over 600 positions
-        Task<MagmaResponse> stopStrings = scheduler.GenerateAsync(With(mix[0], new GenerationOptions { StopStrings = ["."] }));
         Task<MagmaResponse> badOptions = scheduler.GenerateAsync(With(mix[0], new GenerationOptions { MaxNewTokens = 0 }));
         Task<MagmaResponse> good2 = scheduler.GenerateAsync(With(mix[2], options));
 
         Assert.Contains("placeholder", (await Assert.ThrowsAsync<MagmaInputException>(() => noPlaceholder)).Message, StringComparison.Ordinal);
         Assert.Contains("Images[0] is null", (await Assert.ThrowsAsync<MagmaInputException>(() => nullImage)).Message, StringComparison.Ordinal);
         Assert.Contains("a batch slot holds 600", (await Assert.ThrowsAsync<MagmaInputException>(() => overSlot)).Message, StringComparison.Ordinal);
-        Assert.Contains("StopStrings", (await Assert.ThrowsAsync<MagmaInputException>(() => stopStrings)).Message, StringComparison.Ordinal);
         Assert.Contains("MaxNewTokens", (await Assert.ThrowsAsync<MagmaInputException>(() => badOptions)).Message, StringComparison.Ordinal);
         await AssertSameAsAlone(With(mix[3], options), await good1);
         await AssertSameAsAlone(With(mix[2], options), await good2);
