@@ -27,7 +27,7 @@ if (policyName == "magma")
 
 Func<EpisodeStart, int, IWebPolicy> factory = policyName switch
 {
-    "oracle" => (start, _) => new OraclePolicy(start.Oracle ?? throw new InvalidOperationException("this task has no oracle script")),
+    "oracle" => (start, _) => start.OracleOrNull() ?? throw new InvalidOperationException("this task has no oracle script"),
     "random" => (_, seed) => new RandomPolicy(seed),
     "magma" => (_, _) => new MagmaWebPolicy(model!),
     _ => throw new ArgumentException($"--policy {policyName}: use oracle, random or magma"),

@@ -11,7 +11,15 @@ namespace Magma.Plugins.Web.Evaluation;
 /// <summary>How an episode begins: the goal, and the oracle's steps when the source knows them.</summary>
 /// <param name="Goal">The task's instruction, as the policy sees it.</param>
 /// <param name="Oracle">The scripted steps for <see cref="OraclePolicy"/>; null when the source has none for this task.</param>
-public sealed record EpisodeStart(string Goal, IReadOnlyList<OracleStep>? Oracle);
+/// <param name="Script">
+/// A scripted oracle that reads each observation (marks and visible text) to choose its next step, for tasks whose steps
+/// depend on what the page shows; null when <paramref name="Oracle"/>'s fixed steps suffice or the source has none.
+/// </param>
+public sealed record EpisodeStart(string Goal, IReadOnlyList<OracleStep>? Oracle, Func<IWebPolicy>? Script = null)
+{
+    /// <summary>The oracle policy for this episode: the script when there is one, else the fixed steps; null when neither.</summary>
+    public IWebPolicy? OracleOrNull() => Script is not null ? Script() : Oracle is null ? null : new OraclePolicy(Oracle);
+}
 
 /// <summary>A set of task pages with a reward read from the page.</summary>
 public interface ITaskSource
@@ -117,6 +125,7 @@ public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebP
             observeMs.Add(obs.Timings.TotalMs);
             var sw = Stopwatch.StartNew();
             log?.Invoke(obs.MarkList().TrimEnd());
+            log?.Invoke("  text: " + string.Join(" | ", obs.Texts.Select(t => t.Text)));
             WebDecision d = await policy.DecideAsync(obs, start.Goal, history, ct).ConfigureAwait(false);
             modelMs.Add(d.ModelMs > 0 ? d.ModelMs : sw.Elapsed.TotalMilliseconds);
             if (d.Kind == WebDecisionKind.Done)
@@ -164,6 +173,14 @@ public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebP
         WebDecisionKind.Scroll => s.ScrollAsync(d.Value ?? "down", d.Mark is null ? null : obs.Id, d.Mark, ct),
         WebDecisionKind.Press => s.PressAsync(d.Value ?? "Enter", ct),
         WebDecisionKind.Back => s.BackAsync(ct),
+        WebDecisionKind.Hover when d.Mark is int m => s.HoverAsync(obs.Id, m, ct),
+        WebDecisionKind.DoubleClick when d.Mark is int m => s.DoubleClickAsync(obs.Id, m, ct),
+        WebDecisionKind.Drag when d.Mark is int m && d.ToMark is int to => s.DragAsync(obs.Id, m, to, ct),
+        WebDecisionKind.Drag when d.Mark is int m && d.ToPoint is { } q => s.DragToPointAsync(obs.Id, m, q.X, q.Y, ct),
+        WebDecisionKind.SetValue when d.Mark is int m => s.SetValueAsync(obs.Id, m, d.Value ?? "", ct),
+        WebDecisionKind.AddOption when d.Mark is int m => s.SelectAsync(obs.Id, m, d.Value ?? "", Acting.WebSelectMode.Add, ct),
+        WebDecisionKind.RemoveOption when d.Mark is int m => s.SelectAsync(obs.Id, m, d.Value ?? "", Acting.WebSelectMode.Remove, ct),
+        WebDecisionKind.Wait => s.WaitAsync(int.TryParse(d.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int ms) ? ms : 500, ct),
         _ => throw new WebActionException($"{d} has no target"),
     };
 
