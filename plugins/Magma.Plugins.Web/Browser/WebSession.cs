@@ -313,7 +313,8 @@ public sealed partial class WebSession : IAsyncDisposable
         {
             foreach (JsonElement t in tx.EnumerateArray())
             {
-                texts.Add(new WebText(_redactor.Redact(S(t, "text")), new MarkBox(F(t, "x"), F(t, "y"), F(t, "w"), F(t, "h"))));
+                texts.Add(new WebText(_redactor.Redact(S(t, "text")), new MarkBox(F(t, "x"), F(t, "y"), F(t, "w"), F(t, "h")),
+                    t.TryGetProperty("image", out JsonElement img) && img.ValueKind == JsonValueKind.True));
             }
         }
 

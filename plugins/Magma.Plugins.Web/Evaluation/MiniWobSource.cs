@@ -96,7 +96,7 @@ public sealed partial class MiniWobSource(string htmlFolder, IReadOnlyList<strin
                 return [new("click", "/^(close|×|x)$/", "button", null)];
             case "focus-text":
                 return [new("click", "", "textbox", null)];
-            case "click-checkboxes":
+            case "click-checkboxes" or "click-checkboxes-transfer":
             {
                 Match m = Select().Match(goal);
                 var steps = new List<OracleStep>();

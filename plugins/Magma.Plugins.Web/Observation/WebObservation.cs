@@ -116,7 +116,8 @@ public sealed class WebObservation
 /// <summary>One visible text run of the page.</summary>
 /// <param name="Text">The run's text, whitespace collapsed (160 characters at most).</param>
 /// <param name="CssBox">Its visible box in top-frame CSS pixels.</param>
-public sealed record WebText(string Text, MarkBox CssBox);
+/// <param name="IsImage">True when the run is an image's alt text (an icon that says "vegan"), not text on the page.</param>
+public sealed record WebText(string Text, MarkBox CssBox, bool IsImage = false);
 
 /// <summary>Where the time of one observation went (milliseconds).</summary>
 /// <param name="DiscoverMs">Element discovery and hit-testing in the page.</param>
