@@ -174,7 +174,7 @@ internal static partial class MiniWobOracles
     private static WebMark? Handle(OracleView v) => v.Marks("/slider/").FirstOrDefault() ?? v.Marks("", "generic").FirstOrDefault(m => m.Name.Length == 0);
 
     private static int? ShownValue(OracleView v, WebMark handle) =>
-        v.Obs.Texts.Where(t => IntRx().IsMatch(t.Text) && t.CssBox.Y > v.Obs.Texts[0].CssBox.Bottom - 1)
+        v.PageTexts.Where(t => IntRx().IsMatch(t.Text))
             .OrderBy(t => Distance(t.CssBox, handle.CssBox))
             .Select(t => (int?)int.Parse(t.Text, CultureInfo.InvariantCulture)).FirstOrDefault();
 
@@ -336,7 +336,7 @@ internal static partial class MiniWobOracles
         for (int i = 0; i < 12; i++)
         {
             // The post's own line: the user's text below the goal, with controls below it and before the next post's.
-            WebText? who = v.Texts(user).Skip(1).FirstOrDefault();
+            WebText? who = v.Texts(user).FirstOrDefault();
             WebMark? more = who is null ? null : v.Marks("/more/").Where(m => m.CssBox.Y > who.CssBox.Y).OrderBy(m => m.CssBox.Y).FirstOrDefault();
             if (who is not null && more is not null)
             {
@@ -368,7 +368,7 @@ internal static partial class MiniWobOracles
         for (int f = 0; f < want.Length; f++)
         {
             // Below the goal: the goal's own words ("directed by", "year") are not labels.
-            foreach (WebText label in v.Texts(want[f].Label).Where(t => t.CssBox.Y > v.Obs.Texts[0].CssBox.Bottom + 12))
+            foreach (WebText label in v.Texts(want[f].Label))
             {
                 foreach (WebMark b in boxes)
                 {
@@ -490,8 +490,8 @@ internal static partial class MiniWobOracles
     private static IEnumerable<WebDecision> ReadTable(OracleView v, string goal)
     {
         string key = ReadTableRx().Match(goal).Groups[1].Value;
-        WebText? k = v.Texts(key).Skip(1).FirstOrDefault();
-        WebText? value = k is null ? null : v.Obs.Texts.Where(t => t != k && OracleView.SameRow(t.CssBox, k.CssBox) && t.CssBox.X > k.CssBox.X).OrderBy(t => t.CssBox.X).FirstOrDefault();
+        WebText? k = v.Texts(key).FirstOrDefault();
+        WebText? value = k is null ? null : v.PageTexts.Where(t => t != k && OracleView.SameRow(t.CssBox, k.CssBox) && t.CssBox.X > k.CssBox.X).OrderBy(t => t.CssBox.X).FirstOrDefault();
         if (value is null)
         {
             yield return Fail($"no value for \"{key}\"");
@@ -516,7 +516,7 @@ internal static partial class MiniWobOracles
             foreach (WebMark plus in pluses)
             {
                 // The item's texts lie between the previous "+" row and this one.
-                WebText[] item = [.. v.Obs.Texts.Skip(1).Where(t => t.CssBox.Y > top && t.CssBox.Y <= plus.CssBox.Bottom && t.Text is not "+" and not "-" && !IntRx().IsMatch(t.Text))];
+                WebText[] item = [.. v.PageTexts.Where(t => t.CssBox.Y > top && t.CssBox.Y <= plus.CssBox.Bottom && t.Text is not "+" and not "-" && !IntRx().IsMatch(t.Text))];
                 top = plus.CssBox.Bottom;
                 string? itemName = item.FirstOrDefault(t => !t.IsImage)?.Text;
                 if (itemName is null)
@@ -559,7 +559,7 @@ internal static partial class MiniWobOracles
         string person = m.Groups[1].Value, property = m.Groups[2].Value;
         for (int page = 0; page < 8; page++)
         {
-            if (v.Texts(person).Skip(1).Any())
+            if (v.Texts(person).Any())
             {
                 WebMark[] links = [.. v.Marks("", "link").Where(l => l.Name.Length > 1 && l.Name is not ">" and not "<" and not ">>" and not "<<")];
                 WebMark? pick = property switch

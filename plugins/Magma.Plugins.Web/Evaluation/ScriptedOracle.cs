@@ -28,6 +28,7 @@ public sealed class ScriptedOracle : IWebPolicy
     public Task<WebDecision> DecideAsync(WebObservation observation, string goal, IReadOnlyList<string> history, CancellationToken cancellationToken = default)
     {
         _view.Obs = observation;
+        _view.Goal = goal;
         return Task.FromResult(_steps.MoveNext() ? _steps.Current : new WebDecision { Kind = WebDecisionKind.Done });
     }
 }
@@ -38,6 +39,38 @@ public sealed class OracleView
     /// <summary>The observation taken after the last decision.</summary>
     public WebObservation Obs { get; internal set; } = null!;
 
+    /// <summary>The task's goal.</summary>
+    public string Goal { get; internal set; } = "";
+
+    /// <summary>
+    /// The visible text below the goal: a page that shows its goal (MiniWoB's query bar) would otherwise answer a search
+    /// for a word of the goal with the goal itself. The goal's runs are the leading runs that spell it; when they do not, all text is returned.
+    /// </summary>
+    public IEnumerable<WebText> PageTexts
+    {
+        get
+        {
+            // Runs are consumed while they spell the goal's beginning (spaces aside), up to the whole goal.
+            string goal = string.Concat(Goal.Where(c => !char.IsWhiteSpace(c)));
+            string read = "";
+            for (int i = 0; i < Obs.Texts.Count; i++)
+            {
+                read += string.Concat(Obs.Texts[i].Text.Where(c => !char.IsWhiteSpace(c)));
+                if (!goal.StartsWith(read, StringComparison.Ordinal))
+                {
+                    return Obs.Texts;
+                }
+
+                if (read.Length >= goal.Length)
+                {
+                    return Obs.Texts.Skip(i + 1);
+                }
+            }
+
+            return Obs.Texts;
+        }
+    }
+
     /// <summary>The first mark (in mark order) with this name and role: exact, case-insensitive; a <c>/regex/</c> name matches by pattern.</summary>
     public WebMark? Mark(string name, string? role = null) => Marks(name, role).FirstOrDefault();
 
@@ -45,8 +78,8 @@ public sealed class OracleView
     public IEnumerable<WebMark> Marks(string name, string? role = null) =>
         Obs.Marks.Where(m => (role is null || m.Role == role) && NameMatches(m.Name, name));
 
-    /// <summary>The visible text runs that match (exact, case-insensitive; <c>/regex/</c> by pattern), in document order.</summary>
-    public IEnumerable<WebText> Texts(string text) => Obs.Texts.Where(t => NameMatches(t.Text, text));
+    /// <summary>The visible text runs below the goal that match (exact, case-insensitive; <c>/regex/</c> by pattern), in document order.</summary>
+    public IEnumerable<WebText> Texts(string text) => PageTexts.Where(t => NameMatches(t.Text, text));
 
     /// <summary>The first visible text run that matches, or null.</summary>
     public WebText? Text(string text) => Texts(text).FirstOrDefault();
