@@ -63,8 +63,45 @@ internal static partial class MiniWobOracles
         yield return Click(v.Mark("Menu", "button"), "Menu");
         if (!label.Success)
         {
-            // "…the item with the [icon] icon": the goal names the item only by a picture, which the goal text does not carry.
-            yield return Fail("the goal names the item by an icon only");
+            // "…the item with the [icon] icon": the goal shows a picture between its words. Compare it, as a person would,
+            // with the icons at the left of the menu's items (those of the submenu too, once it is open).
+            float[]? wanted = GoalIcon(v);
+            if (wanted is null)
+            {
+                yield return Fail("no icon found in the goal");
+                yield break;
+            }
+
+            var scores = new Dictionary<string, double>(StringComparer.Ordinal);
+            var aspects = new Dictionary<string, float>(StringComparer.Ordinal);
+            void Score()
+            {
+                foreach (WebMark m in v.Obs.Marks.Where(m => m.Role == "menuitem" && !m.States.Contains("disabled") && m.Name != "Playback"))
+                {
+                    if (ItemIcon(v.Obs, m) is { } icon)
+                    {
+                        scores[m.Name] = Compare(wanted, icon);
+                        aspects[m.Name] = icon[^1];
+                    }
+                }
+            }
+
+            Score();
+            yield return Hover(v.Mark("Playback"), "Playback");
+            Score();
+            string? bestName = scores.Count == 0 ? null : scores.MinBy(kv => kv.Value).Key;
+            WebMark? best = bestName is null ? null : v.Mark(bestName);
+            if (best is null && bestName is not null)
+            {
+                // A top-level item under the open submenu: close it first.
+                yield return Press("Escape");
+                best = v.Mark(bestName);
+            }
+
+            yield return Click(best, "item with the goal's icon") with
+            {
+                Note = $"goal icon aspect {wanted[^1]:0.00}; icon distances: " + string.Join(", ", scores.OrderBy(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value:0.0} ({aspects[kv.Key]:0.00})")),
+            };
             yield break;
         }
 
@@ -77,6 +114,141 @@ internal static partial class MiniWobOracles
         }
 
         yield return Click(item, want);
+    }
+
+    // The goal's icon: the picture in the gap between the goal's words "with the" and "icon", as an ink mask.
+    private static float[]? GoalIcon(OracleView v)
+    {
+        IReadOnlyList<WebText> t = v.Obs.Texts;
+        int i = 0;
+        while (i + 1 < t.Count && !(t[i].Text.EndsWith("with the", StringComparison.Ordinal) && t[i + 1].Text.StartsWith("icon", StringComparison.Ordinal)))
+        {
+            i++;
+        }
+
+        if (i + 1 >= t.Count)
+        {
+            return null;
+        }
+
+        MarkBox a = t[i].CssBox, b = t[i + 1].CssBox;
+        MarkBox[] gaps = Math.Abs(a.Y - b.Y) < 4
+            ? [new MarkBox(a.Right, b.Y - 4, b.X - a.Right, b.Height + 8)]
+            : [new MarkBox(0, b.Y - 4, b.X, b.Height + 8), new MarkBox(a.Right, a.Y - 4, v.Obs.ViewportWidth - a.Right, a.Height + 8)];
+        return gaps.Select(g => InkGlyph(v.Obs, Scale(g, v.Obs.DeviceScaleFactor), leftmost: false)).FirstOrDefault(g => g is not null);
+    }
+
+    // An item's icon: the leftmost glyph inside its box.
+    private static float[]? ItemIcon(WebObservation obs, WebMark m) => InkGlyph(obs, m.PixelBox, leftmost: true);
+
+    private static MarkBox Scale(MarkBox b, float dsf) => new(b.X * dsf, b.Y * dsf, b.Width * dsf, b.Height * dsf);
+
+    // The ink (pixels unlike the region's commonest colour) of a region, or of its leftmost blob of columns, cropped to its
+    // bounds and resampled to a 16×16 grid (an icon's own CSS pixels) of ink fractions. Null when the region has no ink.
+    private static float[]? InkGlyph(WebObservation obs, MarkBox region, bool leftmost)
+    {
+        Magma.Inference.Imaging.RgbImage img = obs.Screenshot;
+        int x0 = Math.Clamp((int)region.X, 0, img.Width - 1), y0 = Math.Clamp((int)region.Y, 0, img.Height - 1);
+        int x1 = Math.Clamp((int)region.Right, x0 + 1, img.Width), y1 = Math.Clamp((int)region.Bottom, y0 + 1, img.Height);
+        ReadOnlySpan<byte> px = img.Span;
+        var counts = new Dictionary<int, int>();
+        for (int y = y0; y < y1; y++)
+        {
+            for (int x = x0; x < x1; x++)
+            {
+                int o = ((y * img.Width) + x) * 3;
+                int key = ((px[o] >> 4) << 8) | ((px[o + 1] >> 4) << 4) | (px[o + 2] >> 4);
+                counts[key] = counts.GetValueOrDefault(key) + 1;
+            }
+        }
+
+        int bg = counts.MaxBy(kv => kv.Value).Key;
+        int br = ((bg >> 8) << 4) + 8, bgG = (((bg >> 4) & 15) << 4) + 8, bb = ((bg & 15) << 4) + 8;
+        int w = x1 - x0, h = y1 - y0;
+        bool[] ink = new bool[w * h];
+        for (int y = 0; y < h; y++)
+        {
+            for (int x = 0; x < w; x++)
+            {
+                int o = (((y + y0) * img.Width) + x + x0) * 3;
+                ink[(y * w) + x] = Math.Max(Math.Abs(px[o] - br), Math.Max(Math.Abs(px[o + 1] - bgG), Math.Abs(px[o + 2] - bb))) > 70;
+            }
+        }
+
+        // Lines across the region (a border the box overlaps, an underline) are not glyphs.
+        for (int y = 0; y < h; y++)
+        {
+            int n = 0;
+            for (int x = 0; x < w; x++) { n += ink[(y * w) + x] ? 1 : 0; }
+            if (n > 0.6 * w) { for (int x = 0; x < w; x++) { ink[(y * w) + x] = false; } }
+        }
+
+        for (int x = 0; x < w; x++)
+        {
+            int n = 0;
+            for (int y = 0; y < h; y++) { n += ink[(y * w) + x] ? 1 : 0; }
+            if (n > 0.9 * h) { for (int y = 0; y < h; y++) { ink[(y * w) + x] = false; } }
+        }
+
+        bool Column(int x) { for (int y = 0; y < h; y++) { if (ink[(y * w) + x]) { return true; } } return false; }
+        int left = 0;
+        while (left < w && !Column(left)) { left++; }
+        if (left == w) { return null; }
+
+        int right = w - 1;
+        if (leftmost)
+        {
+            // The blob ends at a blank gap wider than the glyph's own gaps (two CSS px).
+            int gap = (int)Math.Ceiling(2 * obs.DeviceScaleFactor), blank = 0;
+            right = left;
+            for (int x = left; x < w && blank <= gap; x++)
+            {
+                if (Column(x)) { right = x; blank = 0; } else { blank++; }
+            }
+        }
+        else
+        {
+            while (!Column(right)) { right--; }
+        }
+
+        int top = h, bottom = -1;
+        for (int y = 0; y < h; y++)
+        {
+            for (int x = left; x <= right; x++)
+            {
+                if (ink[(y * w) + x]) { top = Math.Min(top, y); bottom = Math.Max(bottom, y); }
+            }
+        }
+
+        const int N = 16;
+        float[] grid = new float[(N * N) + 1];
+        int gw = right - left + 1, gh = bottom - top + 1;
+        for (int y = top; y <= bottom; y++)
+        {
+            for (int x = left; x <= right; x++)
+            {
+                if (ink[(y * w) + x])
+                {
+                    grid[(Math.Min(N - 1, (y - top) * N / gh) * N) + Math.Min(N - 1, (x - left) * N / gw)] += 1f * N * N / (gw * gh);
+                }
+            }
+        }
+
+        grid[N * N] = (float)gw / gh; // the glyph's shape, beside its ink
+        return grid;
+    }
+
+    private static double Compare(float[] a, float[] b)
+    {
+        double d = 0;
+        for (int i = 0; i < a.Length - 1; i++)
+        {
+            // Squared: a stroke that one glyph has and the other lacks (zoom in's "+" against zoom out's "−") outweighs the
+            // small differences of anti-aliasing spread over every cell.
+            d += (a[i] - b[i]) * (a[i] - b[i]);
+        }
+
+        return d + (20 * Math.Abs(Math.Log(a[^1] / b[^1])));
     }
 
     // ---- click-collapsible-2: open sections one by one until the word shows as a mark.

@@ -105,8 +105,11 @@ public sealed record EpisodeResult(string Task, int Seed, double Reward, bool Su
 /// <param name="source">Where the tasks come from.</param>
 /// <param name="policyFactory">A fresh policy per episode, from its start and seed.</param>
 /// <param name="maxSteps">Most decisions per episode.</param>
-/// <param name="log">Receives the goal, each observation's mark list and each step's outcome; null for none.</param>
-public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebPolicy> policyFactory, int maxSteps = 12, Action<string>? log = null)
+/// <param name="log">Receives the goal, each observation's mark list and visible text, and each step's outcome; null for none.</param>
+/// <param name="traceFolder">When set, each episode writes a <see cref="Trace.WebTrace"/> (screenshots, marks, steps) to
+/// <c>&lt;folder&gt;/&lt;task&gt;-seed&lt;N&gt;</c>; null for none.</param>
+public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebPolicy> policyFactory, int maxSteps = 12, Action<string>? log = null,
+    string? traceFolder = null)
 {
     /// <summary>Runs one episode of <paramref name="task"/> in <paramref name="session"/>.</summary>
     public async Task<EpisodeResult> RunAsync(WebSession session, string task, int seed, CancellationToken ct = default)
@@ -114,6 +117,8 @@ public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebP
         EpisodeStart start = await source.StartAsync(session, task, seed).ConfigureAwait(false);
         IWebPolicy policy = policyFactory(start, seed);
         log?.Invoke($"{task} seed {seed}: {start.Goal}");
+        Trace.WebTrace? trace = traceFolder is null ? null
+            : new Trace.WebTrace(Path.Combine(traceFolder, $"{task}-seed{seed.ToString(CultureInfo.InvariantCulture)}"), start.Goal, session.Redact);
         var history = new List<string>();
         List<double> observeMs = [], modelMs = [], actMs = [];
         int steps = 0, stale = 0, invalid = 0;
@@ -155,12 +160,14 @@ public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebP
             }
 
             actMs.Add(sw.Elapsed.TotalMilliseconds);
+            trace?.Record(new Trace.WebTraceStep { Index = steps - 1, Observation = obs, Decision = d, Outcome = outcome, ActMs = actMs[^1] });
             history.Add($"{d} -> {outcome}");
             log?.Invoke($"  step {steps}: {d} -> {outcome}");
             reward = await source.RewardAsync(session).ConfigureAwait(false);
         }
 
         double final = reward ?? await source.RewardAsync(session).ConfigureAwait(false) ?? 0;
+        trace?.Finish($"reward {final.ToString("0.##", CultureInfo.InvariantCulture)} in {steps.ToString(CultureInfo.InvariantCulture)} steps");
         return new EpisodeResult(task, seed, final, source.IsSuccess(final), steps, stale, invalid, observeMs, modelMs, actMs);
     }
 
