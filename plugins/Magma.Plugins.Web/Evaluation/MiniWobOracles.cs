@@ -520,6 +520,12 @@ internal static partial class MiniWobOracles
                 }
 
                 yield return Click(more, "more");
+                for (int k = 0; k < 4 && !v.Obs.Marks.Any(m => m.Name.StartsWith(action, StringComparison.OrdinalIgnoreCase)); k++)
+                {
+                    // The menu opened below the post and runs past the bottom of the feed.
+                    yield return Scroll("down", v.Mark("Share via DM") ?? v.Marks("/more/").LastOrDefault());
+                }
+
                 yield return Click(v.Obs.Marks.FirstOrDefault(m => m.Name.StartsWith(action, StringComparison.OrdinalIgnoreCase)), action);
                 yield break;
             }
@@ -576,7 +582,10 @@ internal static partial class MiniWobOracles
         {
             string placeholder = f == 0 ? "From:" : "To:";
             yield return Type(v.Mark(placeholder, "textbox"), places[f], placeholder);
-            WebMark? suggestion = v.Obs.Marks.FirstOrDefault(x => x.Role != "textbox" && x.Name.Contains(places[f], StringComparison.OrdinalIgnoreCase));
+            // The suggestion that is this city or airport ("Nashville" contains "shv", but it is not SHV).
+            WebMark[] suggestions = [.. v.Obs.Marks.Where(x => x.Role != "textbox")];
+            WebMark? suggestion = suggestions.FirstOrDefault(x => x.Name.StartsWith(places[f] + " (", StringComparison.Ordinal) || x.Name.Contains("(" + places[f] + ")", StringComparison.Ordinal))
+                ?? suggestions.FirstOrDefault(x => x.Name.Contains(places[f], StringComparison.Ordinal));
             yield return Click(suggestion, "suggestion " + places[f]);
         }
 
@@ -590,51 +599,80 @@ internal static partial class MiniWobOracles
 
         yield return Click(v.Mark("Search", "button"), "Search");
 
-        // Read every result (scrolling), keeping the best: a result's duration is the nearest duration text above its button.
-        string? bestKey = null;
-        double bestValue = double.MaxValue;
-        string Key(WebMark button) => button.Name + "|" + DurationAbove(v, button);
+        // Read every result, scrolling down the list: prices are in the buttons' names, durations in the text above them.
+        static int Minutes(Match m) => (int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * 60) + int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+        string? bestText = null;
+        int bestValue = int.MaxValue;
+        WebMark[] Buttons() => [.. v.Marks("/^book flight for/", "button")];
         for (int i = 0; i < 15; i++)
         {
-            foreach (WebMark b in v.Marks("/^book flight for/", "button"))
+            IEnumerable<(string Text, int Value)> seen = best == "cheapest"
+                ? Buttons().Select(b => (b.Name, int.Parse(PriceRx().Match(b.Name).Groups[1].Value, CultureInfo.InvariantCulture)))
+                : v.PageTexts.Where(t => DurationRx().IsMatch(t.Text)).Select(t => (t.Text, Minutes(DurationRx().Match(t.Text))));
+            foreach ((string text, int value) in seen)
             {
-                double value = best == "cheapest"
-                    ? double.Parse(PriceRx().Match(b.Name).Groups[1].Value, CultureInfo.InvariantCulture)
-                    : DurationAbove(v, b) is { } dur ? (int.Parse(dur.Groups[1].Value, CultureInfo.InvariantCulture) * 60) + int.Parse(dur.Groups[2].Value, CultureInfo.InvariantCulture) : double.MaxValue;
                 if (value < bestValue)
                 {
-                    bestValue = value;
-                    bestKey = Key(b);
+                    (bestText, bestValue) = (text, value);
                 }
             }
 
-            WebMark? last = v.Marks("/^book flight for/", "button").LastOrDefault();
             string before = string.Join("|", v.Obs.Texts.Select(t => t.Text + t.CssBox.Y));
-            yield return Scroll("down", last);
+            yield return Scroll("down", Buttons().LastOrDefault());
             if (string.Join("|", v.Obs.Texts.Select(t => t.Text + t.CssBox.Y)) == before)
             {
                 break;
             }
         }
 
-        for (int i = 0; i < 20; i++)
+        // Back up the list to the best result. A duration's button is the first button below it with no other duration
+        // between; when the list cuts it off, one scroll down brings it to the top, its duration now above the view.
+        for (int i = 0; i < 20 && bestText is not null; i++)
         {
-            WebMark? hit = v.Marks("/^book flight for/", "button").FirstOrDefault(b => Key(b) == bestKey && DurationAbove(v, b) is not null);
+            WebMark? hit = null;
+            if (best == "cheapest")
+            {
+                hit = Buttons().FirstOrDefault(b => b.Name == bestText);
+            }
+            else if (v.Texts(bestText).FirstOrDefault() is { } dur)
+            {
+                hit = Buttons().FirstOrDefault(b => b.CssBox.Y > dur.CssBox.Y && DurationAbove(v, b) is { } d && d.Value == bestText);
+                if (hit is null)
+                {
+                    yield return Scroll("down", Buttons().LastOrDefault());
+                    hit = Buttons().FirstOrDefault(b => DurationAbove(v, b) is null);
+                    if (hit is null)
+                    {
+                        yield return Fail("the best flight's button did not come into view");
+                        yield break;
+                    }
+                }
+            }
+
             if (hit is not null)
             {
                 yield return Click(hit, "best flight");
                 yield break;
             }
 
-            yield return Scroll("up", v.Marks("/^book flight for/", "button").FirstOrDefault());
+            yield return Scroll("up", Buttons().FirstOrDefault());
         }
 
         yield return Fail("best flight not found again");
     }
 
-    private static Match? DurationAbove(OracleView v, WebMark button) =>
-        v.Obs.Texts.Where(t => t.CssBox.Bottom <= button.CssBox.Y + 1 && DurationRx().IsMatch(t.Text))
-            .OrderByDescending(t => t.CssBox.Y).Select(t => DurationRx().Match(t.Text)).FirstOrDefault();
+    // The duration text of a result's button: the nearest above it, unless another button lies between (then the
+    // button's own duration is out of view).
+    private static Match? DurationAbove(OracleView v, WebMark button)
+    {
+        WebText? t = v.PageTexts.Where(t => t.CssBox.Bottom <= button.CssBox.Y + 1 && DurationRx().IsMatch(t.Text)).MaxBy(t => t.CssBox.Y);
+        if (t is null || v.Obs.Marks.Any(b => b.Id != button.Id && b.Role == "button" && b.CssBox.Y > t.CssBox.Y && b.CssBox.Y < button.CssBox.Y))
+        {
+            return null;
+        }
+
+        return DurationRx().Match(t.Text);
+    }
 
     // ---- click-tab-2-hard: open tabs in turn until the word shows as a mark.
     private static IEnumerable<WebDecision> ClickTab(OracleView v, string goal)
@@ -690,7 +728,8 @@ internal static partial class MiniWobOracles
                 // The item's texts lie between the previous "+" row and this one.
                 WebText[] item = [.. v.PageTexts.Where(t => t.CssBox.Y > top && t.CssBox.Y <= plus.CssBox.Bottom && t.Text is not "+" and not "-" && !IntRx().IsMatch(t.Text))];
                 top = plus.CssBox.Bottom;
-                string? itemName = item.FirstOrDefault(t => !t.IsImage)?.Text;
+                // The name is the last text before the icons (a course's heading may come before it).
+                string? itemName = item.LastOrDefault(t => !t.IsImage)?.Text;
                 if (itemName is null)
                 {
                     continue;
