@@ -72,3 +72,22 @@ public sealed class ReadingTests
         Assert.Equal("down Beta|trash", await session.Page.EvaluateAsync<string>("() => LOG.join('|')"));
     }
 }
+
+/// <summary>Settling waits for the timers an action sets inside a same-origin frame.</summary>
+public sealed class FrameSettleTests
+{
+    [Fact]
+    public async Task A_timer_set_inside_an_iframe_is_settled_for()
+    {
+        await using WebSession session = await Pages.LaunchAsync();
+        await session.OpenAsync(Pages.Url("frame-timer.html"));
+        WebObservation obs = await session.ObserveAsync();
+        WebMark load = Assert.Single(obs.Marks, m => m.Name == "Load");
+        Assert.Equal("#inner", load.FramePath);
+
+        // The frame's answer comes 400 ms after the click, well past the 150 ms quiet window: it is there at once.
+        await session.ClickAsync(obs.Id, load.Id);
+        WebObservation after = await session.ObserveAsync();
+        Assert.True(after.Marks.Any(m => m.Name == "Loaded"), after.MarkList());
+    }
+}

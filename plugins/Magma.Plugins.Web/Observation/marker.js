@@ -794,10 +794,24 @@ window.__magmaSom = window.__magmaSom || (function () {
     return { names: names };
   };
 
+  // The timer hooks of this window and of every same-origin frame in it (an action inside an iframe sets its timers
+  // there); cross-origin frames are opaque and left out.
+  function allHooks() {
+    const out = [];
+    (function visit(win, depth) {
+      let h = null; try { h = win.__magmaHooks; } catch (e) { return; }
+      if (h) out.push(h);
+      if (depth > 5) return;
+      let n = 0; try { n = win.frames.length; } catch (e) { n = 0; }
+      for (let i = 0; i < n; i++) { let f = null; try { f = win.frames[i]; } catch (e) { f = null; } if (f) visit(f, depth + 1); }
+    })(window, 0);
+    return out;
+  }
+
   // Page state for effect reports; the target's value and checked state when a mark is given.
   api.state = function (args) {
     // Before an action: timers set from now on belong to it, and settle waits for them (hooks.js).
-    if (args && args.begin && window.__magmaHooks) window.__magmaHooks.begin();
+    if (args && args.begin) allHooks().forEach(function (h) { h.begin(); });
     const s = { url: location.href, title: document.title, focus: focusDescription(), mutations: api.mutations, opened: api.opened, value: null, checked: null };
     if (args && args.id && api.current && api.current.id === args.id) {
       const el = api.current.els[args.mark];
@@ -811,7 +825,7 @@ window.__magmaSom = window.__magmaSom || (function () {
   };
 
   // Resolves once no mutation was seen for quietMs and no short timer the action set (a debounced autocomplete) is
-  // pending, or after capMs. Its own polling uses the page's original setTimeout, so it does not wait for itself.
+  // pending in the page or its same-origin frames, or after capMs. Its own polling uses the page's original setTimeout, so it does not wait for itself.
   api.quiet = function (args) {
     const hooks = window.__magmaHooks;
     const later = hooks ? hooks.rawSetTimeout : setTimeout;
@@ -820,7 +834,7 @@ window.__magmaSom = window.__magmaSom || (function () {
       (function tick() {
         const now = performance.now();
         if (api.mutations !== last) { last = api.mutations; since = now; }
-        const waiting = hooks ? hooks.pending() : 0;
+        let waiting = 0; allHooks().forEach(function (h) { waiting += h.pending(); });
         if (waiting > 0) since = now;
         if ((now - since >= args.quietMs && waiting === 0) || now - start >= args.capMs) { resolve(Math.round(now - start)); return; }
         later(tick, 25);
