@@ -206,8 +206,8 @@ internal sealed class PageBuilder(PageRandom r, Words w, Theme theme)
           __gen.clicked.push(t.dataset.gen);
           if (t.dataset.product) {
             __gen.basket.push(t.dataset.product);
-            const c = document.getElementById('basket-count');
-            if (c) c.textContent = String(__gen.basket.length);
+            const c = document.getElementById('basket');
+            if (c) c.textContent = c.dataset.label + ' (' + __gen.basket.length + ')';
           }
         });
         document.addEventListener('mouseover', e => {

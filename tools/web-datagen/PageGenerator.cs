@@ -58,7 +58,7 @@ internal static class PageGenerator
         b.Title(shop);
         string basketId = b.NewId();
         b.Header(shop, b.NavLinks(r.Int(2, 5), clickTargets: true),
-            $"<button class=\"btn\" data-gen=\"{basketId}\" id=\"basket\">{Cap(basketWord)} (<span id=\"basket-count\">0</span>)</button>");
+            $"<button class=\"btn\" data-gen=\"{basketId}\" id=\"basket\" data-label=\"{Cap(basketWord)}\">{Cap(basketWord)} (0)</button>");
         b.Distractor();
         if (r.Chance(0.5))
         {
@@ -265,7 +265,7 @@ internal static class PageGenerator
                     b.Add(new PageTarget
                     {
                         GenId = id, Action = TargetAction.Click,
-                        Instruction = r.Pick([$"click {action} next to {n}", $"{action.ToLowerInvariant()} the item {name}", $"press {action} for \"{name}\""]),
+                        Instruction = r.Pick([$"click {action} next to {n}", $"use {action} on the item {name}", $"press {action} for \"{name}\""]),
                         Effect = Clicked(id),
                     });
                 }
@@ -321,7 +321,7 @@ internal static class PageGenerator
                 b.Add(new PageTarget
                 {
                     GenId = id, Action = TargetAction.Click,
-                    Instruction = r.Pick([$"click {action} in the row of {person}", $"{action.ToLowerInvariant()} {person}", $"press {action} for {person} from {city}"]),
+                    Instruction = r.Pick([$"click {action} in the row of {person}", $"use {action} on the row of {person}", $"press {action} for {person} from {city}"]),
                     Effect = Clicked(id),
                 });
             }

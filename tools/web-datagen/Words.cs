@@ -57,11 +57,21 @@ internal sealed class Words
 
 /// <summary>
 /// The seeded random source of one page. <see cref="Random"/> with an explicit seed uses .NET's fixed legacy algorithm,
-/// so a seed gives the same page on every machine and .NET version.
+/// so a seed gives the same page on every machine and .NET version. Its first draws are close for close seeds, so the
+/// page seed is mixed (SplitMix64's finaliser) before it seeds the generator: seeds 0, 1, 2… give unrelated pages.
 /// </summary>
 internal sealed class PageRandom(int seed)
 {
-    private readonly Random _r = new(seed);
+    private readonly Random _r = new(Mix(seed));
+
+    internal static int Mix(int seed)
+    {
+        ulong z = unchecked((ulong)seed + 0x9E3779B97F4A7C15UL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        z ^= z >> 31;
+        return (int)(z & 0x7FFFFFFF);
+    }
 
     public int Int(int minInclusive, int maxExclusive) => _r.Next(minInclusive, maxExclusive);
 
