@@ -161,6 +161,35 @@ public sealed class ObservedExampleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_episode_runs_through_the_harness_loop_with_its_history_lines_and_ends_with_done()
+    {
+        int seed = Enumerable.Range(0, 200).First(s => PageGenerator.Generate(s) is { Kind: "form" } p && p.Targets.Count(t => t.Action is TargetAction.Type) >= 2);
+        PageResult single = await BuildAsync(seed);
+        var drops = new List<string>();
+        IReadOnlyList<Example> steps = await EpisodeBuilder.RunAsync(_session, PageGenerator.Generate(seed), single, _dir, imageStartEnd: true, drops.Add);
+        Assert.Empty(drops);
+        Assert.InRange(steps.Count, 3, 4);
+        for (int i = 0; i < steps.Count; i++)
+        {
+            Example e = steps[i];
+            Assert.Equal(i, e.Step);
+            Assert.Equal(i, e.History!.Count);
+            Assert.True(File.Exists(Path.Combine(_dir, e.Image)));
+            Assert.Contains(i == 0 ? "Previous actions:\nNone\n" : "Previous actions:\n" + string.Join("\n", e.History) + "\n", e.Messages[1].Content, StringComparison.Ordinal);
+            if (i > 0)
+            {
+                // The loop's own line: the decision as TaskRunner prints it, then the effect it observed.
+                Assert.StartsWith(steps[i - 1].Action + " [" + steps[i - 1].TargetMark + "]", e.History[^1], StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Equal("{\"ACTION\": \"DONE\"}", steps[^1].Answer);
+        Assert.Null(steps[^1].TargetMark);
+        // The goal's steps all hold on the page once the episode is over.
+        Assert.True(await Acting.EffectHoldsAsync(_session, steps[^1].Effect));
+    }
+
+    [Fact]
     public async Task A_wrong_mark_does_not_take_effect()
     {
         // The effect check can fail: clicking another product's button does not put this product in the basket.

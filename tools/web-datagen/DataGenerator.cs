@@ -25,6 +25,9 @@ internal sealed record DataGenOptions
 
     /// <summary>Also write a grounding-prompt example (<c>Coordinate: (x, y). Mark: N</c>) for each click target.</summary>
     public bool UiClick { get; init; } = true;
+
+    /// <summary>Also run a multi-step episode per page (2–3 of its instructions, then DONE) through the harness's loop.</summary>
+    public bool Episodes { get; init; } = true;
 }
 
 /// <summary>The manifest of a generated data set.</summary>
@@ -43,6 +46,8 @@ internal sealed record Manifest
     public required int Targets { get; init; }
 
     public required int Dropped { get; init; }
+
+    public required int Episodes { get; init; }
 
     public required bool ImageStartEnd { get; init; }
 
@@ -77,7 +82,13 @@ internal static class DataGenerator
         Directory.CreateDirectory(pages);
         Directory.CreateDirectory(Path.Combine(root, "images"));
         var sw = Stopwatch.StartNew();
-        var options = new WebSessionOptions { LocalSites = new Dictionary<string, string> { [ExampleBuilder.Origin] = pages } };
+        var options = new WebSessionOptions
+        {
+            LocalSites = new Dictionary<string, string> { [ExampleBuilder.Origin] = pages },
+            // Episodes act on the generated pages only (the allow-list holds just their origin); labels such as "Send"
+            // would otherwise wait for a person's approval. Observations do not depend on it.
+            Approve = (_, _) => Task.FromResult(true),
+        };
         await using WebSession session = await WebSession.LaunchAsync(options, ct).ConfigureAwait(false);
         await using var examples = new StreamWriter(Path.Combine(root, "examples.jsonl"));
         await using var pageLines = new StreamWriter(Path.Combine(root, "pages.jsonl"));
@@ -85,7 +96,7 @@ internal static class DataGenerator
         var byAction = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var byStyle = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var reasons = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        int count = 0, targets = 0, drops = 0;
+        int count = 0, targets = 0, drops = 0, episodes = 0;
         for (int i = 0; i < o.Pages; i++)
         {
             int seed = checked(o.FirstSeed + i);
@@ -94,12 +105,15 @@ internal static class DataGenerator
             PageResult result = await ExampleBuilder.BuildAsync(session, page, o.ImageStartEnd, o.UiClick, ct).ConfigureAwait(false);
             await File.WriteAllBytesAsync(Path.Combine(root, result.Page.Image), result.Observation.Marked.EncodePng(), ct).ConfigureAwait(false);
             await pageLines.WriteLineAsync(JsonSerializer.Serialize(result.Page, ExampleBuilder.Json)).ConfigureAwait(false);
-            foreach (Example e in result.Examples)
+            IReadOnlyList<Example> episode = o.Episodes
+                ? await EpisodeBuilder.RunAsync(session, page, result, root, o.ImageStartEnd, why => { Bump(reasons, why); drops++; }, ct).ConfigureAwait(false)
+                : [];
+            foreach (Example e in result.Examples.Concat(episode))
             {
                 await examples.WriteLineAsync(JsonSerializer.Serialize(e, ExampleBuilder.Json)).ConfigureAwait(false);
                 Bump(byKind, e.Kind);
                 Bump(byAction, e.Action);
-                Bump(byStyle, e.Style);
+                Bump(byStyle, e.Step is null ? e.Style : e.Style + "_episode");
             }
 
             foreach (Drop d in result.Page.Dropped)
@@ -108,7 +122,8 @@ internal static class DataGenerator
                 Bump(reasons, d.Reason.Contains('"', StringComparison.Ordinal) ? d.Reason[..d.Reason.IndexOf('"', StringComparison.Ordinal)].TrimEnd() : d.Reason);
             }
 
-            count += result.Examples.Count;
+            count += result.Examples.Count + episode.Count;
+            episodes += episode.Count > 0 ? 1 : 0;
             targets += page.Targets.Count;
             drops += result.Page.Dropped.Count;
             if ((i + 1) % 25 == 0 || i + 1 == o.Pages)
@@ -126,6 +141,7 @@ internal static class DataGenerator
             Examples = count,
             Targets = targets,
             Dropped = drops,
+            Episodes = episodes,
             ImageStartEnd = o.ImageStartEnd,
             Viewport = string.Create(CultureInfo.InvariantCulture, $"{options.ViewportWidth}x{options.ViewportHeight}@{options.DeviceScaleFactor}"),
             Chromium = session.BrowserVersion,

@@ -47,6 +47,12 @@ internal sealed record Example
     /// <summary>The prompt rendered by the LLaMA-3 chat template with the generation prompt (for display and checks).</summary>
     public required string Prompt { get; init; }
 
+    /// <summary>Step of a multi-step episode (0 for the first); null for single-step examples.</summary>
+    public int? Step { get; init; }
+
+    /// <summary>The history lines the loop passed to the policy (already in the prompt); null for single-step examples.</summary>
+    public IReadOnlyList<string>? History { get; init; }
+
     /// <summary>The assistant's answer to train on.</summary>
     public required string Answer { get; init; }
 
@@ -137,12 +143,7 @@ internal static class ExampleBuilder
         string url = $"{Origin}/{page.FileName}";
         await session.OpenAsync(url, ct).ConfigureAwait(false);
         WebObservation obs = await session.ObserveAsync(ct).ConfigureAwait(false);
-        double[][] points = [.. obs.Marks.Select(m => new double[] { m.CssBox.X + (m.CssBox.Width / 2), m.CssBox.Y + (m.CssBox.Height / 2) })];
-        string[] ids = [.. page.Targets.Select(t => t.GenId)];
-        JsonElement probe = await session.Page.EvaluateAsync<JsonElement>(Probe, new { pts = points, ids }).ConfigureAwait(false);
-        string?[] hits = [.. probe.GetProperty("hits").EnumerateArray().Select(h => h.ValueKind == JsonValueKind.String ? h.GetString() : null)];
-        JsonElement[] rects = [.. probe.GetProperty("rects").EnumerateArray()];
-        double vh = probe.GetProperty("vh").GetDouble();
+        (string?[] hits, bool[] belowFold) = await ProbeAsync(session, obs, [.. page.Targets.Select(t => t.GenId)]).ConfigureAwait(false);
 
         string image = $"images/p{page.Seed:D7}.png";
         var examples = new List<Example>();
@@ -154,8 +155,7 @@ internal static class ExampleBuilder
             if (matches.Count == 0)
             {
                 // Below the fold: the agent's right step is to scroll down (the element is not in the screenshot).
-                bool below = rects[t].ValueKind == JsonValueKind.Array && rects[t][1].GetDouble() >= vh;
-                if (below)
+                if (belowFold[t])
                 {
                     examples.Add(Make(page, obs, target, t, image, imageStartEnd, "SCROLL", "{\"ACTION\": \"SCROLL\", \"VALUE\": \"DOWN\"}", null));
                 }
@@ -180,13 +180,7 @@ internal static class ExampleBuilder
                 continue;
             }
 
-            (string action, string answer) = target.Action switch
-            {
-                TargetAction.Type => ("TYPE", $"{{\"ACTION\": \"TYPE\", \"MARK\": {Id(mark)}, \"VALUE\": {Str(target.Value!)}}}"),
-                TargetAction.Select => ("SELECT", $"{{\"ACTION\": \"SELECT\", \"MARK\": {Id(mark)}, \"VALUE\": {Str(target.Value!)}}}"),
-                TargetAction.Hover => ("HOVER", $"{{\"ACTION\": \"HOVER\", \"MARK\": {Id(mark)}}}"),
-                _ => ("CLICK", $"{{\"ACTION\": \"CLICK\", \"MARK\": {Id(mark)}}}"),
-            };
+            (string action, string answer) = Answer(target, mark);
             examples.Add(Make(page, obs, target, t, image, imageStartEnd, action, answer, mark));
             if (uiClick && target.Action is TargetAction.Click or TargetAction.Check)
             {
@@ -209,6 +203,26 @@ internal static class ExampleBuilder
             Dropped = dropped,
         };
         return new PageResult(record, obs, examples);
+    }
+
+    /// <summary>The action word and the JSON answer of the agent's step prompt for a target on its mark.</summary>
+    internal static (string Action, string Answer) Answer(PageTarget target, WebMark mark) => target.Action switch
+    {
+        TargetAction.Type => ("TYPE", $"{{\"ACTION\": \"TYPE\", \"MARK\": {Id(mark)}, \"VALUE\": {Str(target.Value!)}}}"),
+        TargetAction.Select => ("SELECT", $"{{\"ACTION\": \"SELECT\", \"MARK\": {Id(mark)}, \"VALUE\": {Str(target.Value!)}}}"),
+        TargetAction.Hover => ("HOVER", $"{{\"ACTION\": \"HOVER\", \"MARK\": {Id(mark)}}}"),
+        _ => ("CLICK", $"{{\"ACTION\": \"CLICK\", \"MARK\": {Id(mark)}}}"),
+    };
+
+    /// <summary>For each generated element, the marks whose box centre hits it (or a descendant), and whether it lies below the fold.</summary>
+    internal static async Task<(string?[] Hits, bool[] Below)> ProbeAsync(WebSession session, WebObservation obs, IReadOnlyList<string> ids)
+    {
+        double[][] points = [.. obs.Marks.Select(m => new double[] { m.CssBox.X + (m.CssBox.Width / 2), m.CssBox.Y + (m.CssBox.Height / 2) })];
+        JsonElement probe = await session.Page.EvaluateAsync<JsonElement>(Probe, new { pts = points, ids }).ConfigureAwait(false);
+        string?[] hits = [.. probe.GetProperty("hits").EnumerateArray().Select(h => h.ValueKind == JsonValueKind.String ? h.GetString() : null)];
+        double vh = probe.GetProperty("vh").GetDouble();
+        bool[] below = [.. probe.GetProperty("rects").EnumerateArray().Select(r => r.ValueKind == JsonValueKind.Array && r[1].GetDouble() >= vh)];
+        return (hits, below);
     }
 
     /// <summary>Why a mark is not a clean target for the instruction, or null when it is.</summary>
@@ -273,7 +287,7 @@ internal static class ExampleBuilder
         return Record(page, obs, target, index, image, "ui_click", content, "CLICK", null, answer, mark, inside);
     }
 
-    private static Example Record(GeneratedPage page, WebObservation obs, PageTarget target, int index, string image, string style, ChatContent content,
+    internal static Example Record(GeneratedPage page, WebObservation obs, PageTarget target, int index, string image, string style, ChatContent content,
         string action, string? value, string answer, WebMark? mark, bool? pointInMark)
     {
         IReadOnlyList<ChatTurn> turns = MagmaPrompts.Conversation(content);
@@ -305,7 +319,7 @@ internal static class ExampleBuilder
 
     private static double[] Box(WebMark m) => [Math.Round(m.PixelBox.X, 1), Math.Round(m.PixelBox.Y, 1), Math.Round(m.PixelBox.Width, 1), Math.Round(m.PixelBox.Height, 1)];
 
-    private static string Id(WebMark m) => m.Id.ToString(CultureInfo.InvariantCulture);
+    internal static string Id(WebMark m) => m.Id.ToString(CultureInfo.InvariantCulture);
 
     private static string Str(string s) => JsonSerializer.Serialize(s, Json);
 }

@@ -43,7 +43,9 @@ internal static class PageGenerator
             default: NavBar(b); break;
         }
 
-        List<PageTarget> targets = b.Targets.Count <= MaxTargetsPerPage ? b.Targets : r.Distinct(b.Targets, MaxTargetsPerPage);
+        // A random subset, kept in page order (episodes take their steps in this order: fields before the submit button).
+        HashSet<PageTarget> kept = b.Targets.Count <= MaxTargetsPerPage ? [.. b.Targets] : [.. r.Distinct(b.Targets, MaxTargetsPerPage)];
+        List<PageTarget> targets = [.. b.Targets.Where(kept.Contains)];
         return new GeneratedPage(seed, kind, b.Document(), targets);
     }
 
