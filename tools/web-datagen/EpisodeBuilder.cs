@@ -55,6 +55,7 @@ internal static class EpisodeBuilder
         }
 
         var examples = new List<Example>();
+        Directory.CreateDirectory(Path.Combine(root, "images"));
         for (int i = 0; i < policy.Records.Count; i++)
         {
             Recorded rec = policy.Records[i];
