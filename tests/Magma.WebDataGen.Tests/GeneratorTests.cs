@@ -160,10 +160,13 @@ public sealed class ObservedExampleTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task An_episode_runs_through_the_harness_loop_with_its_history_lines_and_ends_with_done()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_episode_runs_through_the_agents_loop_with_its_history_lines_and_ends_with_done(bool doTask)
     {
-        int seed = Enumerable.Range(0, 200).First(s => PageGenerator.Generate(s) is { Kind: "form" } p && p.Targets.Count(t => t.Action is TargetAction.Type) >= 2);
+        int seed = Enumerable.Range(0, 400).First(s => EpisodeBuilder.UsesDoTask(s) == doTask
+            && PageGenerator.Generate(s) is { Kind: "form" } p && p.Targets.Count(t => t.Action is TargetAction.Type) >= 2);
         PageResult single = await BuildAsync(seed);
         var drops = new List<string>();
         IReadOnlyList<Example> steps = await EpisodeBuilder.RunAsync(_session, PageGenerator.Generate(seed), single, _dir, imageStartEnd: true, drops.Add);
@@ -176,10 +179,16 @@ public sealed class ObservedExampleTests : IAsyncLifetime
             Assert.Equal(i, e.History!.Count);
             Assert.True(File.Exists(Path.Combine(_dir, e.Image)));
             Assert.Contains(i == 0 ? "Previous actions:\nNone\n" : "Previous actions:\n" + string.Join("\n", e.History) + "\n", e.Messages[1].Content, StringComparison.Ordinal);
+            Assert.Equal(doTask ? "do_task" : "task_runner", e.Loop);
             if (i > 0)
             {
-                // The loop's own line: the decision as TaskRunner prints it, then the effect it observed.
-                Assert.StartsWith(steps[i - 1].Action + " [" + steps[i - 1].TargetMark + "]", e.History[^1], StringComparison.Ordinal);
+                // The loop's own line: TaskRunner prints the decision then the effect; do_task prints
+                // MagmaWebPolicy.HistoryLine, "[role] name -> ACTION value (outcome)".
+                Example previous = steps[i - 1];
+                string expected = doTask
+                    ? $"[{previous.TargetRole}] {previous.TargetName} -> {previous.Action}"
+                    : $"{previous.Action} [{previous.TargetMark}]";
+                Assert.StartsWith(expected, e.History[^1], StringComparison.Ordinal);
             }
         }
 

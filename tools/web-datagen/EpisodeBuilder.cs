@@ -2,18 +2,24 @@ using Magma.Inference.Text;
 using Magma.Plugins.Web.Browser;
 using Magma.Plugins.Web.Evaluation;
 using Magma.Plugins.Web.Grounding;
+using Magma.Plugins.Web.Kernel;
 using Magma.Plugins.Web.Observation;
+using Microsoft.SemanticKernel;
 
 namespace Magma.WebDataGen;
 
 /// <summary>
-/// Multi-step examples: a goal made of 2–3 of a page's instructions, run through the harness's own loop
-/// (<see cref="TaskRunner"/>: observe, decide, act, history line) with a scripted policy that answers each step in the
-/// policy's format, then <c>{"ACTION": "DONE"}</c>. Each decision becomes an example whose prompt carries the history
-/// lines exactly as the loop wrote them. An episode whose steps do not all take effect is dropped.
+/// Multi-step examples: a goal made of 2–3 of a page's instructions, run through one of the agent's own loops — the
+/// harness's <see cref="TaskRunner"/> or the kernel function <c>do_task</c> of <see cref="WebPlugin"/> (they write
+/// history lines differently; the seed picks one) — with a scripted policy that answers each step in the policy's
+/// format, then <c>{"ACTION": "DONE"}</c>. Each decision becomes an example whose prompt carries the history lines
+/// exactly as the loop wrote them. An episode whose steps do not all take effect is dropped.
 /// </summary>
 internal static class EpisodeBuilder
 {
+    /// <summary>Whether the episode of a page runs through <c>do_task</c> (else <see cref="TaskRunner"/>): half the seeds each.</summary>
+    internal static bool UsesDoTask(int seed) => new PageRandom(seed ^ 0x5BD1E995).Chance(0.5);
+
     /// <summary>
     /// The episode of a page, or an empty list when the page has fewer than two step targets (click, type, select
     /// that the single-step pass kept with a mark) or the episode failed (<paramref name="why"/> says why).
@@ -37,8 +43,21 @@ internal static class EpisodeBuilder
             : $"{string.Join(", ", steps.Take(steps.Count - 1).Select(s => s.Instruction))} and then {steps[^1].Instruction}";
 
         var policy = new ScriptedPolicy(session, steps);
-        var runner = new TaskRunner(new PageSource(page, goal), (_, _) => policy, maxSteps: steps.Count + 1);
-        await runner.RunAsync(session, page.FileName, page.Seed, ct).ConfigureAwait(false);
+        bool doTask = UsesDoTask(page.Seed);
+        if (doTask)
+        {
+            await session.OpenAsync($"{ExampleBuilder.Origin}/{page.FileName}", ct).ConfigureAwait(false);
+            var plugin = new WebPlugin(session, policy: policy);
+            Kernel kernel = Kernel.CreateBuilder().Build();
+            kernel.Plugins.AddFromObject(plugin, plugin.Name);
+            await kernel.InvokeAsync(plugin.Name, "do_task", new KernelArguments { ["goal"] = goal, ["max_steps"] = steps.Count + 1 }, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            var runner = new TaskRunner(new PageSource(page, goal), (_, _) => policy, maxSteps: steps.Count + 1);
+            await runner.RunAsync(session, page.FileName, page.Seed, ct).ConfigureAwait(false);
+        }
+
         if (policy.Failure is { } failure)
         {
             why?.Invoke(failure);
@@ -79,6 +98,7 @@ internal static class EpisodeBuilder
                 Messages = [.. turns.Select(t => new PromptMessage(t.Role.ToString().ToLowerInvariant(), t.Content.ToString()))],
                 Prompt = ChatTemplate.Llama3.Render(turns),
                 Step = i,
+                Loop = doTask ? "do_task" : "task_runner",
                 History = rec.History,
                 Answer = rec.Answer,
                 TargetMark = rec.Mark?.Id,

@@ -50,6 +50,9 @@ internal sealed record Example
     /// <summary>Step of a multi-step episode (0 for the first); null for single-step examples.</summary>
     public int? Step { get; init; }
 
+    /// <summary>The loop an episode ran through: <c>task_runner</c> (the harness) or <c>do_task</c> (the kernel function); null for single-step examples.</summary>
+    public string? Loop { get; init; }
+
     /// <summary>The history lines the loop passed to the policy (already in the prompt); null for single-step examples.</summary>
     public IReadOnlyList<string>? History { get; init; }
 
