@@ -13,7 +13,8 @@ using Magma.Inference.Text;
 //                   bench/gpu/torch_reference.py runs PyTorch on the same inputs and the outputs can be compared.
 //   logits_<name>.f32 - the first-step logits row of the LIBERO and UI prompts (fp16 vs int4 packages: bench/gpu/report.py).
 // Usage: Magma.Bench.Gpu --model DIR [--device cuda|cpu] [--out DIR] [--inputs DIR] [--reps N] [--max-seq N] [--no-graphs]
-//        [--only steps,vision,batched,ttft,prefill,fresh,decode] [--decode-contexts 1024,4096] [--no-inputs]
+//        [--only steps,vision,batched,arrivals,ttft,prefill,fresh,decode] [--decode-contexts 1024,4096] [--no-inputs]
+//        [--batch-sizes 1,4,8,16,32] [--rates 5,10,20,40,80,160] [--arrival-requests 96] [--max-batch 32]
 //        load knobs (docs/perf.md, "Load time and memory"): [--conv-search EXHAUSTIVE|HEURISTIC|DEFAULT] [--conv-max-ws 0|1]
 //        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4] [--shrink-vision] [--release-vision-memory] [--vision-cuda KEY=VALUE]... [--vision-chunks 4,1]
 //        [--profile-steps N]: N decode steps at 1k context inside cudaProfilerStart/Stop (ncu --profile-from-start off)
@@ -228,16 +229,25 @@ void Measure(string name, int n, Func<MagmaResponse> run)
     Report(name, "ms", times, new JsonObject { ["prompt_tokens"] = last.Usage.PromptTokens, ["tokens"] = last.TokenIds.Count });
 }
 
-// batched LIBERO steps: N robots' frames -> N actions per call (throughput)
-foreach (int n in a.Wants("batched") ? new[] { 1, 4, 8, 16 } : [])
+// batched LIBERO steps: N robots' frames -> N actions per call (throughput). Vision of all frames in shared runs,
+// prompts prefilled together, decode steps batched (MagmaModel.GenerateBatchAsync). Each N also checks that the
+// batch's actions are those of one-at-a-time calls (greedy agreement, reported).
+MagmaRequest Robot(int i, GenerationOptions options) => new()
 {
-    MagmaRequest[] batch = [.. Enumerable.Range(0, n).Select(i => new MagmaRequest
-    {
-        Images = [Images.Pattern(LiberoFrameSize, LiberoFrameSize, seed: 10 + i)],
-        Turns = MagmaPrompts.Conversation(MagmaPrompts.RobotAction(i % 2 == 0 ? Task : "open the top drawer of the cabinet", startEnd)),
-        Options = liberoGreedy,
-    })];
-    model.GenerateBatchAsync(batch).GetAwaiter().GetResult();
+    Images = [Images.Pattern(LiberoFrameSize, LiberoFrameSize, seed: 10 + i)],
+    Turns = MagmaPrompts.Conversation(MagmaPrompts.RobotAction(i % 2 == 0 ? Task : "open the top drawer of the cabinet", startEnd)),
+    Options = options,
+};
+
+double perSecondAtOne = 0;
+var aloneActions = new Dictionary<int, IReadOnlyList<int>>();
+IReadOnlyList<int> Alone(int i) => aloneActions.TryGetValue(i, out var ids) ? ids
+    : aloneActions[i] = model.GenerateAsync(Robot(i, liberoGreedy)).GetAwaiter().GetResult().TokenIds;
+foreach (int n in a.Wants("batched") ? a.BatchSizes : [])
+{
+    MagmaRequest[] batch = [.. Enumerable.Range(0, n).Select(i => Robot(i, liberoGreedy))];
+    IReadOnlyList<MagmaResponse> first = model.GenerateBatchAsync(batch).GetAwaiter().GetResult();
+    int agree = Enumerable.Range(0, n).Count(i => first[i].TokenIds.SequenceEqual(Alone(i)));
     var times = new List<double>();
     for (int i = 0; i < Math.Max(3, reps / 2); i++)
     {
@@ -248,8 +258,85 @@ foreach (int n in a.Wants("batched") ? new[] { 1, 4, 8, 16 } : [])
 
     times.Sort();
     double perSecond = n / (times[times.Count / 2] / 1000);
-    Report($"batched LIBERO steps, N = {n}", "ms", times, new JsonObject { ["actions_per_s"] = Math.Round(perSecond, 1) });
+    perSecondAtOne = n == 1 ? perSecond : perSecondAtOne;
+    Report($"batched LIBERO steps, N = {n}", "ms", times, new JsonObject
+    {
+        ["actions_per_s"] = Math.Round(perSecond, 1),
+        ["vs_n1"] = perSecondAtOne > 0 ? Math.Round(perSecond / perSecondAtOne, 2) : null,
+        ["actions_equal_to_alone"] = $"{agree}/{n}",
+    });
     Memory($"batched {n}");
+}
+
+// continuous batching: LIBERO requests arriving at random (Poisson) times at a given rate, each awaited by its own
+// caller through one MagmaBatchScheduler; latency = arrival -> answer. The rate is the offered load; above the
+// saturation rate the queue grows and the latencies with it (the run then shows the capacity, not a steady state).
+if (a.Wants("arrivals"))
+{
+    await using var scheduler = new MagmaBatchScheduler(model, new MagmaSchedulerOptions { MaxBatchSize = a.MaxBatch, PositionsPerRequest = 1024 });
+    // Warm-up: every vision batch size and a spread of prefill shapes, so that cuDNN's per-shape search and GEMM
+    // tuning happen before the timed runs.
+    int cropSize = model.Package.Manifest.Vision.CropSize;
+    for (int crops = 1; crops <= new MagmaModelOptions().MaxVisionCropsPerRun; crops++)
+    {
+        engine.Sessions.EncodeCrops(new float[crops * 3 * cropSize * cropSize], crops, crops);
+    }
+
+    for (int k = 0; k < 8; k++)
+    {
+        Alone(k); // the reference actions, computed here: the answers' continuations only read them
+    }
+
+    RunArrivals(a.Rates.Max(), Math.Min(a.ArrivalRequests, 2 * a.MaxBatch), record: false);
+    foreach (double rate in a.Rates)
+    {
+        RunArrivals(rate, a.ArrivalRequests, record: true);
+    }
+
+    void RunArrivals(double rate, int count, bool record)
+    {
+        var rng = new Random(1234);
+        var latencies = new double[count];
+        var tasks = new System.Threading.Tasks.Task[count];
+        int agree = 0;
+        long start = Stopwatch.GetTimestamp();
+        double due = 0;
+        for (int i = 0; i < count; i++)
+        {
+            due += -Math.Log(1 - rng.NextDouble()) / rate * 1000; // exponential gaps: Poisson arrivals
+            double wait = due - Ms(start);
+            if (wait > 0)
+            {
+                Thread.Sleep(TimeSpan.FromMilliseconds(wait));
+            }
+
+            int k = i % 8;
+            long arrived = Stopwatch.GetTimestamp();
+            Task<MagmaResponse> answer = scheduler.GenerateAsync(Robot(k, liberoGreedy));
+            int index = i;
+            tasks[i] = answer.ContinueWith(t =>
+            {
+                latencies[index] = Ms(arrived);
+                if (t.Result.TokenIds.SequenceEqual(Alone(k)))
+                {
+                    Interlocked.Increment(ref agree);
+                }
+            }, TaskScheduler.Default);
+        }
+
+        System.Threading.Tasks.Task.WaitAll(tasks);
+        double seconds = Ms(start) / 1000;
+        if (record)
+        {
+            Report($"arrivals at {rate:0.#} req/s (LIBERO, scheduler max batch {a.MaxBatch})", "ms", [.. latencies], new JsonObject
+            {
+                ["offered_per_s"] = rate,
+                ["served_per_s"] = Math.Round(count / seconds, 1),
+                ["requests"] = count,
+                ["actions_equal_to_alone"] = $"{agree}/{count}",
+            });
+        }
+    }
 }
 
 // time to first token of the UI step (streaming)
@@ -437,7 +524,7 @@ internal static class Images
 }
 
 internal sealed record Args(string Model, MagmaDevice Device, string Out, string Inputs, int Reps, int MaxSequence, bool Graphs,
-    string[]? Only, int[] DecodeContexts)
+    string[]? Only, int[] DecodeContexts, int[] BatchSizes, double[] Rates, int ArrivalRequests, int MaxBatch)
 {
     public string? ConvSearch { get; init; }
 
@@ -486,6 +573,10 @@ internal static class ArgsParser
         bool shrink = false, release = false;
         var visionCuda = new Dictionary<string, string>();
         int[]? visionChunks = null;
+        int[] batchSizes = [1, 4, 8, 16, 32];
+        double[] rates = [5, 10, 20, 40, 80, 160];
+        int arrivalRequests = 96;
+        int maxBatch = 32;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -510,12 +601,16 @@ internal static class ArgsParser
                 case "--vision-cuda": string[] kv = args[++i].Split('=', 2); visionCuda[kv[0]] = kv[1]; break;
                 case "--profile-steps": profile = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--decode-contexts": contexts = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
+                case "--batch-sizes": batchSizes = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
+                case "--rates": rates = [.. args[++i].Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
+                case "--arrival-requests": arrivalRequests = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--max-batch": maxBatch = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown argument {args[i]}");
             }
         }
 
         return new Args(model ?? throw new ArgumentException("--model DIR is required"), device, outDir,
-            inputs ?? Path.Combine(outDir, "inputs"), reps, maxSeq, graphs, only, contexts)
+            inputs ?? Path.Combine(outDir, "inputs"), reps, maxSeq, graphs, only, contexts, batchSizes, rates, arrivalRequests, maxBatch)
         {
             ConvSearch = convSearch,
             ConvMaxWorkspace = convMaxWs,

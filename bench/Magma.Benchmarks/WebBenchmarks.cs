@@ -89,6 +89,10 @@ public class WebObserveBenchmarks
     [Params("form.html", "tree.html", "widgets.html", "names.html")]
     public string Page { get; set; } = "form.html";
 
+    /// <summary>Whether the observation reads the page's visible text (<see cref="WebSessionOptions.ReadText"/>).</summary>
+    [Params(true, false)]
+    public bool ReadText { get; set; } = true;
+
     [GlobalSetup]
     public void Setup()
     {
@@ -98,6 +102,7 @@ public class WebObserveBenchmarks
             ViewportWidth = 1280,
             ViewportHeight = 800,
             DeviceScaleFactor = 1,
+            ReadText = ReadText,
             LocalSites = new Dictionary<string, string> { ["http://tasks.test"] = folder },
         }).GetAwaiter().GetResult();
         _session.OpenAsync("http://tasks.test/" + Page).GetAwaiter().GetResult();

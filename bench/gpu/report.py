@@ -126,6 +126,16 @@ def main() -> int:
                 r4 = find(q4["rows"], r["name"])
                 extra = f" {cell(r4)} | {r4.get('actions_per_s') if r4 else '—'} |"
             lines.append((f"| {r['name'].split(', ')[-1]} | {cell(r)} | {aps} | {aps / base:.1f}x |" if base and aps else f"| {r['name']} | {cell(r)} | — | — |") + extra)
+        agree = [f"{r['name'].split(', ')[-1]} {r['actions_equal_to_alone']}" for r in batched if "actions_equal_to_alone" in r]
+        if agree:
+            lines += ["", "Batched actions equal to one-at-a-time calls (greedy): " + "; ".join(agree) + "."]
+
+    arrivals = [r for r in dn["rows"] if r["name"].startswith("arrivals at")]
+    if arrivals:
+        lines += ["", "| continuous batching, Poisson arrivals of LIBERO steps: offered req/s | served req/s | latency p50 ms | latency p90 ms | actions equal to alone |",
+                  "| --- | --- | --- | --- | --- |"]
+        for r in arrivals:
+            lines.append(f"| {r.get('offered_per_s')} | {r.get('served_per_s')} | {r['median']:.1f} | {r['p90']:.1f} | {r.get('actions_equal_to_alone', '—')} |")
 
     notes = []
     peak = peak_gib(args.memory)

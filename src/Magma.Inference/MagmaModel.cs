@@ -67,6 +67,8 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
         MagmaPackage package = MagmaPackage.Open(packageDirectory);
         options ??= new MagmaModelOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxDecodedPixelsPerRequest, "options.MaxDecodedPixelsPerRequest");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxVisionCropsPerRun, "options.MaxVisionCropsPerRun");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MaxBatchPrefillPositions, "options.MaxBatchPrefillPositions");
         // The same rule as the engine's KV-cache bound.
         int maxPos = package.Manifest.Decoder.MaxPositionEmbeddings;
         int context = options.MaxSequenceLength > 0 ? Math.Min(options.MaxSequenceLength, maxPos) : maxPos;
@@ -85,7 +87,10 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
         }
 
         TimeSpan loadTime = Stopwatch.GetElapsedTime(start);
-        return new MagmaModel(engine, context, options.MaxDecodedPixelsPerRequest, loadTime, engine.Load.Stages);
+        return new MagmaModel(engine, context, options.MaxDecodedPixelsPerRequest, loadTime, engine.Load.Stages)
+        {
+            BatchLimits = (options.MaxVisionCropsPerRun, options.MaxBatchPrefillPositions),
+        };
     }
 
     /// <summary>
@@ -242,15 +247,18 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// Runs several independent requests together: each prompt is encoded and prefilled on its own, then every decode
-    /// step advances all of them in one decoder run, so N robots (or N screenshots) share the cost of reading the
-    /// weights. Each request keeps its own options; the tokens are those of running it alone, up to the rounding of a
-    /// batched matrix product. Needs a GroupQueryAttention package (what tools/export writes); other packages run the
-    /// requests one after another.
+    /// Runs several independent requests together, so N robots (or N screenshots) share the cost of reading the
+    /// weights: the crops of all their images go through shared vision runs (at most
+    /// <see cref="MagmaModelOptions.MaxVisionCropsPerRun"/> crops each), their prompts are prefilled several per
+    /// decoder run (right-padded, grouped by length, within <see cref="MagmaModelOptions.MaxBatchPrefillPositions"/>),
+    /// and every decode step advances all of them in one decoder run. Each request keeps its own options; the tokens
+    /// are those of running it alone, up to the rounding of batched matrix products. Needs a GroupQueryAttention
+    /// package (what tools/export writes); other packages run the requests one after another. For requests that
+    /// arrive at different times, use a <see cref="MagmaBatchScheduler"/>.
     /// </summary>
     /// <param name="requests">The requests, answered in the same order.</param>
     /// <param name="cancellationToken">Stops the batch within one decode step.</param>
-    /// <exception cref="MagmaInputException">A request cannot be run (as for <see cref="GenerateAsync"/>), or uses stop strings.</exception>
+    /// <exception cref="MagmaInputException">A request cannot be run (as for <see cref="GenerateAsync"/>); the message names it.</exception>
     public async Task<IReadOnlyList<MagmaResponse>> GenerateBatchAsync(IReadOnlyList<MagmaRequest> requests, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
@@ -274,8 +282,7 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
 
     private async Task<IReadOnlyList<MagmaResponse>> GenerateBatchCoreAsync(IReadOnlyList<MagmaRequest> requests, CancellationToken cancellationToken)
     {
-
-        if (!_engine.Sessions.SharedKv || !_engine.Sessions.LogitsPruned)
+        if (!SupportsBatching)
         {
             var sequential = new List<MagmaResponse>(requests.Count);
             foreach (MagmaRequest r in requests)
@@ -286,11 +293,11 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
             return sequential;
         }
 
-        var items = new BatchItem[requests.Count];
+        var entries = new BatchEntry[requests.Count];
         for (int i = 0; i < requests.Count; i++)
         {
             MagmaRequest r = requests[i] ?? throw new ArgumentException($"requests[{i}] is null.", nameof(requests));
-            items[i] = new BatchItem(Tokenize(r), r.Images, r.Options ?? GenerationOptions.Greedy);
+            entries[i] = new BatchEntry(Tokenize(r), r.Images, r.Options ?? GenerationOptions.Greedy);
         }
 
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -298,17 +305,13 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             long start = Stopwatch.GetTimestamp();
-            IReadOnlyList<BatchOutcome> outcomes = await Task.Run(() => BatchGeneration.Run(_engine, items, cancellationToken), cancellationToken).ConfigureAwait(false);
-            var responses = new MagmaResponse[outcomes.Count];
-            for (int i = 0; i < outcomes.Count; i++)
+            await Task.Run(() => RunBatch(entries, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var responses = new MagmaResponse[entries.Length];
+            for (int i = 0; i < entries.Length; i++)
             {
-                BatchOutcome o = outcomes[i];
-                int[] ids = [.. o.Ids];
-                ReadOnlySpan<int> text = o.Finish == FinishReason.StopToken ? ids.AsSpan(0, ids.Length - 1) : ids;
-                responses[i] = new MagmaResponse(
-                    _engine.Tokenizer.Decode(text, skipSpecialTokens: true).Trim(), ids, new MagmaUsage(o.PromptTokens, o.ImageTokens, ids.Length), o.Finish);
+                responses[i] = Respond(entries[i]);
                 // Each request of the batch counts as a request (its answer arrives with the batch's last token); the spans are the batch's.
-                new MagmaTelemetry.RequestTelemetry(null, start).Complete(responses[i].Usage, o.Finish);
+                new MagmaTelemetry.RequestTelemetry(null, start).Complete(responses[i].Usage, responses[i].FinishReason);
             }
 
             return responses;
@@ -317,6 +320,66 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Whether the package can decode several requests in one run (a GroupQueryAttention decoder with last-position logits).</summary>
+    internal bool SupportsBatching => _engine.Sessions.SharedKv && _engine.Sessions.LogitsPruned;
+
+    /// <summary>The batch limits of the load options.</summary>
+    internal (int CropsPerRun, int PrefillPositions) BatchLimits { get; private init; }
+
+    /// <summary>The request-serialising gate (the batch scheduler holds it for each of its steps).</summary>
+    internal SemaphoreSlim Gate => _gate;
+
+    internal bool IsDisposed => _disposed;
+
+    /// <summary>Runs before the sessions are released, under the gate (a scheduler frees its batch cache).</summary>
+    internal event Action? Disposing;
+
+    /// <summary>All requests in one batch, every one checked before any costs a vision run; throws for the first bad one.</summary>
+    private void RunBatch(BatchEntry[] entries, CancellationToken cancellationToken)
+    {
+        int capacity = 1;
+        using var checker = new BatchRunner(_engine, entries.Length, _engine.MaxSequence, BatchLimits.CropsPerRun, BatchLimits.PrefillPositions);
+        for (int i = 0; i < entries.Length; i++)
+        {
+            try
+            {
+                checker.Check(entries[i]);
+            }
+            catch (MagmaInputException e)
+            {
+                throw new MagmaInputException($"Request {i} of the batch: {e.Message}", e);
+            }
+
+            capacity = Math.Max(capacity, entries[i].Capacity);
+        }
+
+        using var runner = new BatchRunner(_engine, entries.Length, capacity, BatchLimits.CropsPerRun, BatchLimits.PrefillPositions);
+        runner.Admit(entries);
+        while (runner.Running > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            runner.Step();
+        }
+
+        for (int i = 0; i < entries.Length; i++)
+        {
+            if (entries[i].Error is Exception error)
+            {
+                throw error is MagmaInputException ? new MagmaInputException($"Request {i} of the batch: {error.Message}", error) : error;
+            }
+        }
+    }
+
+    /// <summary>The response of a finished batch request: its ids decoded (a final stop token left out), as a request run alone.</summary>
+    internal MagmaResponse Respond(BatchEntry e)
+    {
+        int[] ids = [.. e.Generated];
+        ReadOnlySpan<int> text = e.Finish == FinishReason.StopToken ? ids.AsSpan(0, ids.Length - 1) : ids;
+        // With stop strings the text is the streamed one, cut before the stop string (as GenerateAsync's).
+        string answer = e.Stops is not null ? e.Stops.Text.ToString().Trim() : _engine.Tokenizer.Decode(text, skipSpecialTokens: true).Trim();
+        return new MagmaResponse(answer, ids, new MagmaUsage(e.PromptTokens, e.ImageTokens, ids.Length), e.Finish!.Value);
     }
 
     /// <summary>Runs pre-tokenized prompt ids (parity tests, callers with their own template).</summary>
@@ -370,6 +433,7 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
             if (!_disposed)
             {
                 _disposed = true;
+                Disposing?.Invoke();
                 _engine.Dispose();
             }
         }
@@ -393,6 +457,7 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
             if (!_disposed)
             {
                 _disposed = true;
+                Disposing?.Invoke();
                 _engine.Dispose();
             }
         }

@@ -43,6 +43,20 @@ public sealed class MagmaModelOptions
     public long MaxDecodedPixelsPerRequest { get; init; } = 256_000_000;
 
     /// <summary>
+    /// Batching (<see cref="MagmaModel.GenerateBatchAsync"/>, <see cref="MagmaBatchScheduler"/>): the most image crops
+    /// that go through the vision encoder in one run; the crops of several requests are concatenated up to it. Larger
+    /// runs use the GPU better and need more activation memory. On CUDA a run is further cut into runs of num_crops or 1
+    /// crops, the shapes warmed up at load (each new shape costs seconds of cuDNN set-up). Default 16.
+    /// </summary>
+    public int MaxVisionCropsPerRun { get; init; } = 16;
+
+    /// <summary>
+    /// Batching: the most positions (prompts × the longest prompt's length, padding included) that one decoder run
+    /// prefills; prompts of similar length are prefilled together up to it. Default 8192.
+    /// </summary>
+    public int MaxBatchPrefillPositions { get; init; } = 8192;
+
+    /// <summary>
     /// CUDA only: after each image, give the vision graph's activations and cuDNN workspaces back to the device, and cap
     /// cuDNN's workspace at 32 MB, for cards where every gigabyte counts. Measured on the H200 with the int4 package
     /// (docs/perf.md, "Load time, memory and the decode profile"): about 0.85 GiB less memory in use after the LIBERO,

@@ -7,6 +7,7 @@ using Magma.Plugins.Web.Grounding;
 // Usage:
 //   dotnet run --project tools/web-harness -c Release -- --policy oracle|random|magma [--suite tests/assets/web]
 //       [--miniwob <miniwob-plusplus>/miniwob/html] [--tasks a,b] [--seeds N] [--steps N] [--model <package>] [--verbose] [--gate deny]
+//       [--trace <folder>]   (one trace per episode: screenshots with marks, marks.json, steps; open index.html)
 string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
 
 string policyName = Arg("--policy") ?? "oracle";
@@ -27,13 +28,14 @@ if (policyName == "magma")
 
 Func<EpisodeStart, int, IWebPolicy> factory = policyName switch
 {
-    "oracle" => (start, _) => new OraclePolicy(start.Oracle ?? throw new InvalidOperationException("this task has no oracle script")),
+    "oracle" => (start, _) => start.OracleOrNull() ?? throw new InvalidOperationException("this task has no oracle script"),
     "random" => (_, seed) => new RandomPolicy(seed),
     "magma" => (_, _) => new MagmaWebPolicy(model!),
     _ => throw new ArgumentException($"--policy {policyName}: use oracle, random or magma"),
 };
 
-var runner = new TaskRunner(source, factory, steps, args.Contains("--verbose") ? Console.WriteLine : null);
+var runner = new TaskRunner(source, factory, steps, args.Contains("--verbose") ? Console.WriteLine : null,
+    Arg("--trace") is { } traceDir ? Path.GetFullPath(traceDir) : null);
 var results = new List<EpisodeResult>();
 await using (WebSession session = await WebSession.LaunchAsync(source.SessionOptions))
 {

@@ -239,7 +239,7 @@ public sealed partial class WebSession : IAsyncDisposable
         await DrainPendingAsync().ConfigureAwait(false);
         string id = "obs-" + (++_sequence).ToString(CultureInfo.InvariantCulture);
         var sw = Stopwatch.StartNew();
-        JsonElement raw = await EvalAsync("observe", new { id, fields = _redactor.Any }).ConfigureAwait(false);
+        JsonElement raw = await EvalAsync("observe", new { id, fields = _redactor.Any, texts = _options.ReadText }).ConfigureAwait(false);
         double discover = sw.Elapsed.TotalMilliseconds;
 
         sw.Restart();
@@ -307,12 +307,22 @@ public sealed partial class WebSession : IAsyncDisposable
             }
         }
 
+        var texts = new List<WebText>();
+        if (raw.TryGetProperty("texts", out JsonElement tx) && tx.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement t in tx.EnumerateArray())
+            {
+                texts.Add(new WebText(_redactor.Redact(S(t, "text")), new MarkBox(F(t, "x"), F(t, "y"), F(t, "w"), F(t, "h")),
+                    t.TryGetProperty("image", out JsonElement img) && img.ValueKind == JsonValueKind.True));
+            }
+        }
+
         RgbImage clean = masks.Count == 0 ? shot : Mask(shot, masks);
         SetOfMarkResult drawn = (_options.AdaptiveMarks ? AdaptiveRenderer : Renderer).Draw(clean, [.. marks.Select(m => m.PixelBox)]);
         double draw = sw.Elapsed.TotalMilliseconds;
 
         var observation = new WebObservation(id, _redactor.Redact(S(raw, "url")), _redactor.Redact(S(raw, "title")), vw, vh, dsf, clean, drawn.Image, marks, masks,
-            new ObserveTimings(discover, screenshot, draw));
+            new ObserveTimings(discover, screenshot, draw), texts);
         _current = observation;
         return observation;
     }

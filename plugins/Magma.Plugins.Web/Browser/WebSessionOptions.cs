@@ -66,6 +66,12 @@ public sealed class WebSessionOptions
     /// </summary>
     public bool AdaptiveMarks { get; init; } = true;
 
+    /// <summary>
+    /// Read the page's visible text into <see cref="Observation.WebObservation.Texts"/> (default true): runs in the viewport
+    /// that nothing hides or covers, 400 at most. False skips the walk over the page's text.
+    /// </summary>
+    public bool ReadText { get; init; } = true;
+
     /// <summary>Accept JavaScript dialogs (alert/confirm/prompt) when true (default), dismiss them when false.</summary>
     public bool AcceptDialogs { get; init; } = true;
 

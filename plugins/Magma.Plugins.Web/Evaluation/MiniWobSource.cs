@@ -9,15 +9,22 @@ namespace Magma.Plugins.Web.Evaluation;
 /// time does not end the episode), <c>core.startEpisodeReal()</c>, wait for <c>WOB_TASK_READY</c>, goal from
 /// <c>core.getUtterance()</c>, reward from <c>WOB_RAW_REWARD_GLOBAL</c> once <c>WOB_DONE_GLOBAL</c>. The checkout's
 /// <c>miniwob/html</c> folder is served under <c>http://miniwob.test</c> (its files are not part of this repository).
-/// Development uses only the six tasks below; others are kept for independent evaluation.
+/// Development uses only the tasks below (<see cref="DevelopmentTasks"/>); others are kept for independent evaluation.
 /// </summary>
 /// <param name="htmlFolder">The checkout's <c>miniwob/html</c> folder.</param>
-/// <param name="tasks">Tasks to run; null for the six development tasks.</param>
+/// <param name="tasks">Tasks to run; null for the development tasks.</param>
 public sealed partial class MiniWobSource(string htmlFolder, IReadOnlyList<string>? tasks = null) : ITaskSource
 {
     internal const string Origin = "http://miniwob.test";
 
-    internal static readonly string[] DevelopmentTasks = ["click-button", "click-link", "enter-text", "click-dialog", "focus-text", "click-checkboxes"];
+    internal static readonly string[] DevelopmentTasks =
+    [
+        "click-button", "click-link", "enter-text", "click-dialog", "focus-text", "click-checkboxes",
+        // Issue 17's set: nested menus, accordions, date pickers, sliders, drag, popups, inboxes, feeds, tables, paging.
+        "click-menu-2", "click-collapsible-2", "choose-date", "use-slider", "drag-items", "click-checkboxes-transfer",
+        "login-user-popup", "email-inbox-forward-nl", "social-media", "multi-layouts", "book-flight", "click-tab-2-hard",
+        "read-table", "form-sequence", "order-food", "phone-book",
+    ];
 
     /// <inheritdoc/>
     public string Name => "miniwob";
@@ -57,7 +64,7 @@ public sealed partial class MiniWobSource(string htmlFolder, IReadOnlyList<strin
         await session.Page.EvaluateAsync("() => window.scrollTo(0, 0)").ConfigureAwait(false);
         string goal = await session.Page.EvaluateAsync<string>(
             "() => { const u = core.getUtterance(); return typeof u === 'object' ? u.utterance : u; }").ConfigureAwait(false);
-        return new EpisodeStart(goal, Oracle(task, goal));
+        return new EpisodeStart(goal, Oracle(task, goal), MiniWobOracles.Script(task, goal));
     }
 
     /// <inheritdoc/>
@@ -89,7 +96,7 @@ public sealed partial class MiniWobSource(string htmlFolder, IReadOnlyList<strin
                 return [new("click", "/^(close|×|x)$/", "button", null)];
             case "focus-text":
                 return [new("click", "", "textbox", null)];
-            case "click-checkboxes":
+            case "click-checkboxes" or "click-checkboxes-transfer":
             {
                 Match m = Select().Match(goal);
                 var steps = new List<OracleStep>();

@@ -11,7 +11,15 @@ namespace Magma.Plugins.Web.Evaluation;
 /// <summary>How an episode begins: the goal, and the oracle's steps when the source knows them.</summary>
 /// <param name="Goal">The task's instruction, as the policy sees it.</param>
 /// <param name="Oracle">The scripted steps for <see cref="OraclePolicy"/>; null when the source has none for this task.</param>
-public sealed record EpisodeStart(string Goal, IReadOnlyList<OracleStep>? Oracle);
+/// <param name="Script">
+/// A scripted oracle that reads each observation (marks and visible text) to choose its next step, for tasks whose steps
+/// depend on what the page shows; null when <paramref name="Oracle"/>'s fixed steps suffice or the source has none.
+/// </param>
+public sealed record EpisodeStart(string Goal, IReadOnlyList<OracleStep>? Oracle, Func<IWebPolicy>? Script = null)
+{
+    /// <summary>The oracle policy for this episode: the script when there is one, else the fixed steps; null when neither.</summary>
+    public IWebPolicy? OracleOrNull() => Script is not null ? Script() : Oracle is null ? null : new OraclePolicy(Oracle);
+}
 
 /// <summary>A set of task pages with a reward read from the page.</summary>
 public interface ITaskSource
@@ -97,8 +105,11 @@ public sealed record EpisodeResult(string Task, int Seed, double Reward, bool Su
 /// <param name="source">Where the tasks come from.</param>
 /// <param name="policyFactory">A fresh policy per episode, from its start and seed.</param>
 /// <param name="maxSteps">Most decisions per episode.</param>
-/// <param name="log">Receives the goal, each observation's mark list and each step's outcome; null for none.</param>
-public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebPolicy> policyFactory, int maxSteps = 12, Action<string>? log = null)
+/// <param name="log">Receives the goal, each observation's mark list and visible text, and each step's outcome; null for none.</param>
+/// <param name="traceFolder">When set, each episode writes a <see cref="Trace.WebTrace"/> (screenshots, marks, steps) to
+/// <c>&lt;folder&gt;/&lt;task&gt;-seed&lt;N&gt;</c>; null for none.</param>
+public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebPolicy> policyFactory, int maxSteps = 12, Action<string>? log = null,
+    string? traceFolder = null)
 {
     /// <summary>Runs one episode of <paramref name="task"/> in <paramref name="session"/>.</summary>
     public async Task<EpisodeResult> RunAsync(WebSession session, string task, int seed, CancellationToken ct = default)
@@ -106,6 +117,8 @@ public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebP
         EpisodeStart start = await source.StartAsync(session, task, seed).ConfigureAwait(false);
         IWebPolicy policy = policyFactory(start, seed);
         log?.Invoke($"{task} seed {seed}: {start.Goal}");
+        Trace.WebTrace? trace = traceFolder is null ? null
+            : new Trace.WebTrace(Path.Combine(traceFolder, $"{task}-seed{seed.ToString(CultureInfo.InvariantCulture)}"), start.Goal, session.Redact);
         var history = new List<string>();
         List<double> observeMs = [], modelMs = [], actMs = [];
         int steps = 0, stale = 0, invalid = 0;
@@ -117,6 +130,7 @@ public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebP
             observeMs.Add(obs.Timings.TotalMs);
             var sw = Stopwatch.StartNew();
             log?.Invoke(obs.MarkList().TrimEnd());
+            log?.Invoke("  text: " + string.Join(" | ", obs.Texts.Select(t => t.Text)));
             WebDecision d = await policy.DecideAsync(obs, start.Goal, history, ct).ConfigureAwait(false);
             modelMs.Add(d.ModelMs > 0 ? d.ModelMs : sw.Elapsed.TotalMilliseconds);
             if (d.Kind == WebDecisionKind.Done)
@@ -146,12 +160,14 @@ public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebP
             }
 
             actMs.Add(sw.Elapsed.TotalMilliseconds);
+            trace?.Record(new Trace.WebTraceStep { Index = steps - 1, Observation = obs, Decision = d, Outcome = outcome, ActMs = actMs[^1] });
             history.Add($"{d} -> {outcome}");
             log?.Invoke($"  step {steps}: {d} -> {outcome}");
             reward = await source.RewardAsync(session).ConfigureAwait(false);
         }
 
         double final = reward ?? await source.RewardAsync(session).ConfigureAwait(false) ?? 0;
+        trace?.Finish($"reward {final.ToString("0.##", CultureInfo.InvariantCulture)} in {steps.ToString(CultureInfo.InvariantCulture)} steps");
         return new EpisodeResult(task, seed, final, source.IsSuccess(final), steps, stale, invalid, observeMs, modelMs, actMs);
     }
 
@@ -164,6 +180,14 @@ public sealed class TaskRunner(ITaskSource source, Func<EpisodeStart, int, IWebP
         WebDecisionKind.Scroll => s.ScrollAsync(d.Value ?? "down", d.Mark is null ? null : obs.Id, d.Mark, ct),
         WebDecisionKind.Press => s.PressAsync(d.Value ?? "Enter", ct),
         WebDecisionKind.Back => s.BackAsync(ct),
+        WebDecisionKind.Hover when d.Mark is int m => s.HoverAsync(obs.Id, m, ct),
+        WebDecisionKind.DoubleClick when d.Mark is int m => s.DoubleClickAsync(obs.Id, m, ct),
+        WebDecisionKind.Drag when d.Mark is int m && d.ToMark is int to => s.DragAsync(obs.Id, m, to, ct),
+        WebDecisionKind.Drag when d.Mark is int m && d.ToPoint is { } q => s.DragToPointAsync(obs.Id, m, q.X, q.Y, ct),
+        WebDecisionKind.SetValue when d.Mark is int m => s.SetValueAsync(obs.Id, m, d.Value ?? "", ct),
+        WebDecisionKind.AddOption when d.Mark is int m => s.SelectAsync(obs.Id, m, d.Value ?? "", Acting.WebSelectMode.Add, ct),
+        WebDecisionKind.RemoveOption when d.Mark is int m => s.SelectAsync(obs.Id, m, d.Value ?? "", Acting.WebSelectMode.Remove, ct),
+        WebDecisionKind.Wait => s.WaitAsync(int.TryParse(d.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int ms) ? ms : 500, ct),
         _ => throw new WebActionException($"{d} has no target"),
     };
 

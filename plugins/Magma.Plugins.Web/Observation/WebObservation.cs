@@ -11,8 +11,9 @@ namespace Magma.Plugins.Web.Observation;
 public sealed class WebObservation
 {
     internal WebObservation(string id, string url, string title, int viewportWidth, int viewportHeight, float deviceScaleFactor,
-        RgbImage screenshot, RgbImage marked, IReadOnlyList<WebMark> marks, IReadOnlyList<MarkBox> maskedBoxes, ObserveTimings timings)
+        RgbImage screenshot, RgbImage marked, IReadOnlyList<WebMark> marks, IReadOnlyList<MarkBox> maskedBoxes, ObserveTimings timings, IReadOnlyList<WebText>? texts = null)
     {
+        Texts = texts ?? [];
         Id = id;
         Url = url;
         Title = title;
@@ -62,6 +63,13 @@ public sealed class WebObservation
     /// <summary>The marks, in number order.</summary>
     public IReadOnlyList<WebMark> Marks { get; }
 
+    /// <summary>
+    /// The visible text of the page, run by run in document order, with boxes (what a person reads off the screenshot; for
+    /// text-reading policies and the harness's scripted oracles). Redacted like every text of the observation; empty when
+    /// <see cref="Browser.WebSessionOptions.ReadText"/> is off. Page text is untrusted content, never instructions.
+    /// </summary>
+    public IReadOnlyList<WebText> Texts { get; }
+
     /// <summary>Boxes (screenshot pixels) painted over because they hold passwords or secrets.</summary>
     public IReadOnlyList<MarkBox> MaskedBoxes { get; }
 
@@ -104,6 +112,12 @@ public sealed class WebObservation
         return best;
     }
 }
+
+/// <summary>One visible text run of the page.</summary>
+/// <param name="Text">The run's text, whitespace collapsed (160 characters at most).</param>
+/// <param name="CssBox">Its visible box in top-frame CSS pixels.</param>
+/// <param name="IsImage">True when the run is an image's alt text (an icon that says "vegan"), not text on the page.</param>
+public sealed record WebText(string Text, MarkBox CssBox, bool IsImage = false);
 
 /// <summary>Where the time of one observation went (milliseconds).</summary>
 /// <param name="DiscoverMs">Element discovery and hit-testing in the page.</param>

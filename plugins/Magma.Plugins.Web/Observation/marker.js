@@ -115,9 +115,18 @@ window.__magmaSom = window.__magmaSom || (function () {
     return null;
   }
 
+  function focusable(el) {
+    const tag = el.tagName;
+    if ((tag === 'A' || tag === 'AREA') && el.hasAttribute('href')) return true;
+    if ((tag === 'BUTTON' || tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA') && !el.disabled) return true;
+    const ti = el.getAttribute('tabindex');
+    return ti !== null && !isNaN(parseInt(ti, 10));
+  }
+
   function role(el) {
     const explicit = (el.getAttribute('role') || '').trim().toLowerCase();
-    if (explicit) return explicit;
+    // ARIA's conflict rule: a focusable element (a link, a control, tabindex) keeps its own role under presentation/none.
+    if (explicit && !((explicit === 'presentation' || explicit === 'none') && focusable(el))) return explicit;
     const tag = el.tagName;
     if (tag === 'A') return 'link';
     if (tag === 'BUTTON' || tag === 'SUMMARY') return 'button';
@@ -245,6 +254,22 @@ window.__magmaSom = window.__magmaSom || (function () {
 
   function name(el) { return accName(el, null).name; }
 
+  // Last resort for a control nothing names (an icon drawn by CSS: trash, star, reply): the words of its id or classes,
+  // as a developer named it ("send-forward" → "send forward"). Framework and layout words say nothing and are dropped.
+  const HINT_NOISE = /^(ui|js|icon|icons|ico|fa|fas|far|fab|glyphicon|material|btn|button|clickable|pointer|active|hover|focus|selected|hide|hidden|show|open|closed|left|right|top|bottom|pull|float|col|row|flex|grid|d|m|p|mt|mb|ml|mr|px|py|sm|md|lg|xl|xs|state|default|widget|content|corner|all|helper|clearfix|el|item|wrapper|container|inner|outer)$/;
+  function attributeHint(el) {
+    const words = [];
+    const add = function (s) {
+      for (const w of String(s || '').split(/[\s_\-]+|(?=[A-Z][a-z])/)) {
+        const lw = w.toLowerCase();
+        if (lw.length > 1 && !/\d/.test(lw) && !HINT_NOISE.test(lw) && words.indexOf(lw) < 0) words.push(lw);
+      }
+    };
+    add(el.id);
+    if (typeof el.className === 'string') add(el.className);
+    return clean(words.slice(0, 4).join(' '), 40);
+  }
+
   // Selectors of same-origin style rules that set cursor: pointer (":hover" dropped: it is the pointer's state, not the
   // element's), so a clickable child whose own rule makes it a pointer can be told from one that merely inherits it.
   function pointerSelectors(doc) {
@@ -322,10 +347,25 @@ window.__magmaSom = window.__magmaSom || (function () {
     return tag !== 'BODY' && tag !== 'HTML' && hookHandles(el) && !ctx.tooBig(el);
   }
 
+  // An item of a list whose pointer or drag listener sits on the list (addEventListener on the container, as sortable
+  // lists and hand-written delegation do): the items are the targets, though none has a handler of its own.
+  const ITEM_ROLES = new Set(['listitem', 'option', 'row', 'treeitem', 'menuitem', 'gridcell']);
+  function delegatedItem(el) {
+    const tag = el.tagName;
+    if (tag !== 'LI' && tag !== 'TR' && !ITEM_ROLES.has((el.getAttribute('role') || '').toLowerCase())) return false;
+    let q = parentOf(el);
+    for (let d = 0; q && d < 2; q = parentOf(q), d++) {
+      if (q.tagName === 'BODY' || q.tagName === 'HTML') return false;
+      if (hookHandles(q)) return true;
+    }
+    return false;
+  }
+
   function isCandidate(el, ctx) {
     const tag = el.tagName;
     if (tag === 'INPUT') return (el.type || '').toLowerCase() !== 'hidden';
     if (strongSignal(el, ctx)) return true;
+    if (delegatedItem(el)) return true;
     const ti = el.getAttribute('tabindex');
     if (ti !== null && parseInt(ti, 10) >= 0) return true;
     if (el.isContentEditable && !(parentOf(el) && parentOf(el).isContentEditable)) return true;
@@ -423,6 +463,7 @@ window.__magmaSom = window.__magmaSom || (function () {
       const near = nearbyText(el, type === 'checkbox' || type === 'radio', vis.local, ctx.kept);
       n = near ? { name: near, from: 'nearby' } : (el.getAttribute('name') ? { name: clean(el.getAttribute('name'), 80), from: 'attribute' } : n);
     }
+    if (!n.name) { const hint = attributeHint(el); if (hint) n = { name: hint, from: 'attribute' }; }
     return {
       tag: tag.toLowerCase(),
       role: role(el),
@@ -511,6 +552,59 @@ window.__magmaSom = window.__magmaSom || (function () {
       if (hit && owner(hit, set) === el) return f;
     }
     return null;
+  }
+
+  // The page's visible text, as a person reads it off the screen: text runs (text nodes, and the values of read-only
+  // displays are not included) with their boxes in top-frame CSS px, in document order, through same-origin frames and
+  // open shadow roots. A run counts when its box lies in the viewport, no ancestor hides it and its centre is not
+  // covered by another element (a dialog over the page hides the text under it). Capped, so a long page costs little.
+  const TEXT_MAX = 400, TEXT_LEN = 160;
+  function visibleTexts() {
+    const out = []; const vw = window.innerWidth, vh = window.innerHeight;
+    const hidden = new Map();
+    function isHidden(el) {
+      let h = hidden.get(el);
+      if (h === undefined) {
+        const cs = getComputedStyle(el);
+        h = cs.display === 'none' || cs.visibility !== 'visible' || parseFloat(cs.opacity) === 0 || el.getAttribute('aria-hidden') === 'true';
+        if (!h && parentOf(el) && el.tagName !== 'BODY') h = isHidden(parentOf(el));
+        hidden.set(el, h);
+      }
+      return h;
+    }
+    (function walk(root) {
+      const doc = root.ownerDocument || root;
+      const w = doc.createTreeWalker(root, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
+      let chain = null;
+      for (let n = w.nextNode(); n && out.length < TEXT_MAX; n = w.nextNode()) {
+        if (n.nodeType === 1) {
+          if (n.shadowRoot) walk(n.shadowRoot);
+          // An image's alt text is what a reader of the page learns from it (the icons of a menu's dietary types).
+          if (n.tagName === 'IMG' && n.getAttribute('alt')) {
+            const alt = clean(n.getAttribute('alt'), TEXT_LEN); const b = visibleRect(n).box;
+            if (alt && b.r - b.l >= 1 && b.b - b.t >= 1 && !isHidden(n)) out.push({ text: alt, x: b.l, y: b.t, w: b.r - b.l, h: b.b - b.t, image: true });
+          }
+          if (n.tagName === 'IFRAME') { let d = null; try { d = n.contentDocument; } catch (e) { d = null; } if (d && d.body) walk(d.body); }
+          continue;
+        }
+        const t = clean(n.data, TEXT_LEN); if (!t) continue;
+        const p = n.parentElement;
+        if (!p || /^(SCRIPT|STYLE|NOSCRIPT|TEMPLATE|TEXTAREA|OPTION|SELECT|TITLE)$/.test(p.tagName)) continue;
+        const range = doc.createRange(); range.selectNodeContents(n);
+        const r = range.getBoundingClientRect();
+        if (r.width < 1 || r.height < 1) continue;
+        if (!chain) chain = frameChain(p);
+        const box = { l: r.left + chain.x, t: r.top + chain.y, r: r.right + chain.x, b: r.bottom + chain.y };
+        if (box.r <= 0 || box.b <= 0 || box.l >= vw || box.t >= vh) continue;
+        if (isHidden(p)) continue;
+        const clip = intersect(box, visibleRect(p).box);
+        if (clip.r - clip.l < 1 || clip.b - clip.t < 1) continue;
+        const hit = hitTest((clip.l + clip.r) / 2, (clip.t + clip.b) / 2);
+        if (hit && !composedContains(p, hit) && !composedContains(hit, p)) continue;
+        out.push({ text: t, x: clip.l, y: clip.t, w: clip.r - clip.l, h: clip.b - clip.t });
+      }
+    })(document.body || document.documentElement);
+    return out;
   }
 
   // Per-call caches of discovery.
@@ -615,6 +709,7 @@ window.__magmaSom = window.__magmaSom || (function () {
       url: location.href, title: document.title, vw: window.innerWidth, vh: window.innerHeight,
       dpr: window.devicePixelRatio, scrollX: window.scrollX, scrollY: window.scrollY,
       elements: ordered.map(function (k) { return describe(k.el, k.vis, ctx); }), masks: masks, fields: fields || undefined,
+      texts: args.texts ? visibleTexts() : undefined,
     };
   };
 
@@ -699,10 +794,24 @@ window.__magmaSom = window.__magmaSom || (function () {
     return { names: names };
   };
 
+  // The timer hooks of this window and of every same-origin frame in it (an action inside an iframe sets its timers
+  // there); cross-origin frames are opaque and left out.
+  function allHooks() {
+    const out = [];
+    (function visit(win, depth) {
+      let h = null; try { h = win.__magmaHooks; } catch (e) { return; }
+      if (h) out.push(h);
+      if (depth > 5) return;
+      let n = 0; try { n = win.frames.length; } catch (e) { n = 0; }
+      for (let i = 0; i < n; i++) { let f = null; try { f = win.frames[i]; } catch (e) { f = null; } if (f) visit(f, depth + 1); }
+    })(window, 0);
+    return out;
+  }
+
   // Page state for effect reports; the target's value and checked state when a mark is given.
   api.state = function (args) {
     // Before an action: timers set from now on belong to it, and settle waits for them (hooks.js).
-    if (args && args.begin && window.__magmaHooks) window.__magmaHooks.begin();
+    if (args && args.begin) allHooks().forEach(function (h) { h.begin(); });
     const s = { url: location.href, title: document.title, focus: focusDescription(), mutations: api.mutations, opened: api.opened, value: null, checked: null };
     if (args && args.id && api.current && api.current.id === args.id) {
       const el = api.current.els[args.mark];
@@ -716,7 +825,7 @@ window.__magmaSom = window.__magmaSom || (function () {
   };
 
   // Resolves once no mutation was seen for quietMs and no short timer the action set (a debounced autocomplete) is
-  // pending, or after capMs. Its own polling uses the page's original setTimeout, so it does not wait for itself.
+  // pending in the page or its same-origin frames, or after capMs. Its own polling uses the page's original setTimeout, so it does not wait for itself.
   api.quiet = function (args) {
     const hooks = window.__magmaHooks;
     const later = hooks ? hooks.rawSetTimeout : setTimeout;
@@ -725,7 +834,7 @@ window.__magmaSom = window.__magmaSom || (function () {
       (function tick() {
         const now = performance.now();
         if (api.mutations !== last) { last = api.mutations; since = now; }
-        const waiting = hooks ? hooks.pending() : 0;
+        let waiting = 0; allHooks().forEach(function (h) { waiting += h.pending(); });
         if (waiting > 0) since = now;
         if ((now - since >= args.quietMs && waiting === 0) || now - start >= args.capMs) { resolve(Math.round(now - start)); return; }
         later(tick, 25);

@@ -117,28 +117,99 @@ internal sealed class MagmaEngine : IDisposable
         return block;
     }
 
+    /// <summary>
+    /// Stitched visual embeddings of several images (of one request or of many) with their crops sharing vision runs:
+    /// consecutive images' crops are concatenated into runs of at most <paramref name="maxCropsPerRun"/> crops (an
+    /// image with more crops runs alone, split), then each image's features are stitched on their own. The blocks are
+    /// those of <see cref="EncodeImage"/> up to the rounding of a larger convolution batch.
+    /// </summary>
+    public byte[][] EncodeImages(IReadOnlyList<RgbImage> images, int maxCropsPerRun)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCropsPerRun);
+        var blocks = new byte[images.Count][];
+        var grids = new CropGrid[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            grids[i] = Preprocessor.SelectGrid(images[i].Width, images[i].Height);
+        }
+
+        VisionManifest v = Package.Manifest.Vision;
+        int cropPixels = 3 * v.CropSize * v.CropSize;
+        int g = v.FeatureGrid;
+        int first = 0;
+        while (first < images.Count)
+        {
+            // The run takes images while their crops fit; the first one always goes (EncodeCrops splits it if needed).
+            int end = first + 1;
+            int crops = grids[first].CropCount;
+            while (end < images.Count && crops + grids[end].CropCount <= maxCropsPerRun)
+            {
+                crops += grids[end++].CropCount;
+            }
+
+            float[] pixels = GC.AllocateUninitializedArray<float>(checked(crops * cropPixels));
+            var offsets = new int[end - first + 1];
+            for (int i = first; i < end; i++)
+            {
+                offsets[i - first + 1] = offsets[i - first] + Preprocessor.GetPixelCount(grids[i]);
+            }
+
+            // The host's share of a batch (resize + normalise, a few ms per image) runs on all cores while the
+            // device waits for it; each image writes its own part of the run's pixels.
+            int runFirst = first;
+            Parallel.For(first, end, i =>
+                grids[i] = Preprocessor.Preprocess(images[i], pixels.AsSpan(offsets[i - runFirst], offsets[i - runFirst + 1] - offsets[i - runFirst])));
+
+            (byte[] features, byte[] separator) = Sessions.EncodeCrops(pixels, crops, maxCropsPerRun);
+            int cropBytes = features.Length / crops;
+            int at = 0;
+            for (int i = first; i < end; i++)
+            {
+                ImagesEncoded++;
+                int bytes = grids[i].CropCount * cropBytes;
+                blocks[i] = GC.AllocateUninitializedArray<byte>(EmbeddingMerger.ImageTokenCount(grids[i], g) * separator.Length);
+                EmbeddingMerger.Stitch(features.AsSpan(at, bytes), separator, grids[i], g, blocks[i]);
+                at += bytes;
+            }
+
+            first = end;
+        }
+
+        return blocks;
+    }
+
     /// <summary>Merged prompt embeddings ([T,H] in host memory) for <paramref name="ids"/> and the images.</summary>
     public NativeBuffer BuildEmbeddings(ReadOnlySpan<int> ids, IReadOnlyList<RgbImage> images, out int length, out int imageTokens)
     {
-        MagmaManifest m = Package.Manifest;
-        int vec = m.Decoder.HiddenSize * m.ElementSize;
-        var blocks = new byte[images.Count][];
-        var counts = new int[images.Count];
-        imageTokens = 0;
         // Sizes alone decide the prompt's length: an over-context request is refused before any pixel is processed.
         CheckPrompt(ids, images, out _);
         long visionStart = Stopwatch.GetTimestamp();
+        var blocks = new byte[images.Count][];
         for (int i = 0; i < images.Count; i++)
         {
             blocks[i] = EncodeImage(images[i], out _);
-            counts[i] = blocks[i].Length / vec;
-            imageTokens += counts[i];
         }
 
         _lastVisionTime = images.Count > 0 ? Stopwatch.GetElapsedTime(visionStart) : TimeSpan.Zero;
         if (images.Count > 0)
         {
             MagmaTelemetry.RecordStage(MagmaTelemetry.Vision, _lastVisionTime);
+        }
+
+        return MergeEmbeddings(ids, blocks, out length, out imageTokens);
+    }
+
+    /// <summary>Merged prompt embeddings ([T,H] in host memory) for <paramref name="ids"/> and already encoded image blocks.</summary>
+    public NativeBuffer MergeEmbeddings(ReadOnlySpan<int> ids, IReadOnlyList<byte[]> blocks, out int length, out int imageTokens)
+    {
+        MagmaManifest m = Package.Manifest;
+        int vec = m.Decoder.HiddenSize * m.ElementSize;
+        var counts = new int[blocks.Count];
+        imageTokens = 0;
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            counts[i] = blocks[i].Length / vec;
+            imageTokens += counts[i];
         }
 
         length = EmbeddingMerger.MergedLength(ids, m.Tokens.Image, counts);

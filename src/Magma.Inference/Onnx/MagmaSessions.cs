@@ -201,10 +201,13 @@ internal sealed class MagmaSessions : IDisposable
 
     /// <summary>
     /// Runs the vision graph over <paramref name="cropCount"/> crops and returns the projected features
-    /// ([crops,g,g,H] raw elements) and the row separator ([H]) as bytes in the graph's dtype.
+    /// ([crops,g,g,H] raw elements) and the row separator ([H]) as bytes in the graph's dtype. At most
+    /// <paramref name="maxCropsPerRun"/> crops (and the graph's own fixed batch, if it has one) go into one run.
     /// </summary>
-    public (byte[] Features, byte[] Separator) EncodeCrops(ReadOnlySpan<float> pixels, int cropCount)
+    public (byte[] Features, byte[] Separator) EncodeCrops(ReadOnlySpan<float> pixels, int cropCount, int maxCropsPerRun = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCropsPerRun);
+        int perRun = Math.Min(_visionBatch, maxCropsPerRun);
         VisionManifest v = Manifest.Vision;
         int cropPixels = 3 * v.CropSize * v.CropSize;
         int elem = NativeBuffer.ElementSize(FloatType);
@@ -214,10 +217,11 @@ internal sealed class MagmaSessions : IDisposable
         string[] outputs = [v.FeaturesOutput, v.RowSeparatorOutput];
         for (int start = 0, n; start < cropCount; start += n)
         {
-            n = VisionChunk(cropCount - start);
+            n = VisionChunk(Math.Min(perRun, cropCount - start));
             ReadOnlySpan<float> chunk = pixels.Slice(start * cropPixels, n * cropPixels);
             using OrtValue input = CreateFloatInput(chunk, [n, 3, v.CropSize, v.CropSize]);
             using IDisposableReadOnlyCollection<OrtValue> results = Vision.Run(_visionRunOptions, [v.Input], [input], outputs);
+            VisionRuns++;
             results[0].GetTensorMutableRawData().CopyTo(features.AsSpan(start * cropFeatureBytes, n * cropFeatureBytes));
             if (start == 0)
             {
@@ -229,13 +233,12 @@ internal sealed class MagmaSessions : IDisposable
     }
 
     /// <summary>
-    /// Crops of the next vision run: as many as the graph takes, or with <see cref="MagmaModelOptions.VisionBatchSizes"/>
-    /// the largest allowed size that fits (so only those shapes are ever run, and warmed up); the features are the same
+    /// Crops of the next vision run, at most <paramref name="most"/> (what is left, within the run limit): as many as the
+    /// graph takes, or with <see cref="MagmaModelOptions.VisionBatchSizes"/> the largest allowed size that fits (so only those shapes are ever run, and warmed up); the features are the same
     /// either way (each crop is encoded on its own), up to the convolution algorithms' rounding.
     /// </summary>
-    private int VisionChunk(int remaining)
+    private int VisionChunk(int most)
     {
-        int most = Math.Min(_visionBatch, remaining);
         if (_visionSizes is null)
         {
             return most;
@@ -251,6 +254,9 @@ internal sealed class MagmaSessions : IDisposable
 
         return 1;
     }
+
+    /// <summary>Vision graph runs since load (tests check that a batch's crops share runs).</summary>
+    internal long VisionRuns { get; private set; }
 
     /// <summary>Embeds <paramref name="ids"/> into <paramref name="destination"/> ([T,H] raw elements).</summary>
     public void EmbedTokens(ReadOnlySpan<int> ids, Span<byte> destination)

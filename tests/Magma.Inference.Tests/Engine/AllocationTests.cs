@@ -33,6 +33,34 @@ public sealed class AllocationTests(TinyMagmaFixture fixture)
     }
 
     [Fact]
+    public void A_batched_decode_step_allocates_no_managed_memory_after_warm_up()
+    {
+        MagmaModel model = fixture.Model;
+        var options = new Magma.Inference.Generation.GenerationOptions { MaxNewTokens = 200, StopTokenIds = [] };
+        Magma.Inference.Generation.BatchEntry[] entries = [.. new[] { "hello", "a longer question about the kitchen", "hi" }.Select(q =>
+            new Magma.Inference.Generation.BatchEntry(model.Engine.Tokenize(Magma.Inference.Text.MagmaPrompts.Conversation(q)), [], options))];
+        using var runner = new Magma.Inference.Generation.BatchRunner(model.Engine, slots: 4, capacity: 512, maxCropsPerVisionRun: 16, maxPrefillPositions: 8192);
+        runner.Admit(entries);
+        // Past the JIT's tier-up of the step's methods (30 calls), whose bookkeeping allocates on the calling thread.
+        const int warmUp = 80;
+        for (int i = 0; i < warmUp; i++)
+        {
+            runner.Step();
+        }
+
+        const int steps = 32;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < steps; i++)
+        {
+            runner.Step();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.All(entries, e => Assert.Equal(warmUp + steps, e.Generated.Count));
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
     public void Step_timings_count_every_step_and_runs_fit_inside_the_step()
     {
         MagmaModel model = fixture.Model;

@@ -92,6 +92,21 @@ public sealed class QuantizedPackageTests : IDisposable
         Assert.All(response.TokenIds, id => Assert.InRange(id, 0, _model.Package.Manifest.Decoder.VocabSize - 1));
     }
 
+    [Fact]
+    public async Task Batched_requests_decode_the_tokens_they_decode_alone()
+    {
+        // MatMulNBits over a padded [n,T] prefill and [n,1] steps: the batch machinery on 4-bit weights.
+        MagmaRequest[] requests = [.. BatchedPrefillTests.Mix(_model.UseImageStartEnd).Select(r => new MagmaRequest
+        {
+            Turns = r.Turns, Images = r.Images, Options = new Inference.Generation.GenerationOptions { MaxNewTokens = 6, StopTokenIds = [] },
+        })];
+        IReadOnlyList<MagmaResponse> batch = await _model.GenerateBatchAsync(requests);
+        for (int i = 0; i < requests.Length; i++)
+        {
+            Assert.Equal((await _model.GenerateAsync(requests[i])).TokenIds, batch[i].TokenIds);
+        }
+    }
+
     /// <summary>
     /// The float tiny package with the int4 fixture's decoder.onnx and magma.json laid over it, or (reference) with
     /// decoder.dequantized.onnx as its decoder.

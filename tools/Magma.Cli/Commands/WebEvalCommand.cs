@@ -120,7 +120,7 @@ internal static class WebEvalCommand
         int maxTokens = parse.GetValue(args.MaxTokens);
         Func<EpisodeStart, int, IWebPolicy> factory = policyName switch
         {
-            "oracle" => (start, _) => new OraclePolicy(start.Oracle ?? throw new MagmaInputException("--policy oracle: this task has no oracle script; use --policy random or --model.")),
+            "oracle" => (start, _) => start.OracleOrNull() ?? throw new MagmaInputException("--policy oracle: this task has no oracle script; use --policy random or --model."),
             "random" => (_, seed) => new RandomPolicy(seed),
             _ => (_, _) => new MagmaWebPolicy(model!) { MaxNewTokens = maxTokens },
         };
