@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using Magma.Inference;
+using Magma.Inference.Tests.Imaging;
 using Microsoft.Extensions.AI;
 
 namespace Magma.SemanticKernel.Tests;
@@ -17,7 +17,7 @@ public sealed class ImageBudgetChatTests(TinyKernelFixture fx)
         var contents = new List<AIContent>();
         for (int i = 0; i < 10; i++)
         {
-            contents.Add(new DataContent(HeaderOnlyPng(8000, 8000), "image/png") { Name = $"bomb{i}.png" });
+            contents.Add(new DataContent(TestImages.PngHeaderOnly(8000, 8000), "image/png") { Name = $"bomb{i}.png" });
         }
 
         contents.Add(new TextContent("What are these?"));
@@ -34,8 +34,8 @@ public sealed class ImageBudgetChatTests(TinyKernelFixture fx)
             TinyKernelFixture.PackageDirectory, new MagmaModelOptions { IntraOpThreads = 1, MaxDecodedPixelsPerRequest = 100_000_000 });
         // Two fit the context (2 x 1056 positions) but not the budget (128,000,000 pixels).
         ChatMessage message = new(ChatRole.User, [
-            new DataContent(HeaderOnlyPng(8000, 8000), "image/png") { Name = "a.png" },
-            new DataContent(HeaderOnlyPng(8000, 8000), "image/png") { Name = "b.png" },
+            new DataContent(TestImages.PngHeaderOnly(8000, 8000), "image/png") { Name = "a.png" },
+            new DataContent(TestImages.PngHeaderOnly(8000, 8000), "image/png") { Name = "b.png" },
             new TextContent("Compare."),
         ]);
         var e = await Assert.ThrowsAsync<MagmaInputException>(() => client.GetResponseAsync([message]));
@@ -45,46 +45,10 @@ public sealed class ImageBudgetChatTests(TinyKernelFixture fx)
 
         // The plugin's single image is held to the same budget.
         string file = Path.Combine(fx.TempDirectory, "huge-header.png");
-        await File.WriteAllBytesAsync(file, HeaderOnlyPng(12000, 9000));
+        await File.WriteAllBytesAsync(file, TestImages.PngHeaderOnly(12000, 9000));
         var plugin = new MagmaVisionPlugin(client.Model);
         var p = await Assert.ThrowsAsync<MagmaInputException>(() => plugin.DescribeImageAsync(file));
         Assert.Contains("12000x9000", p.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("truncated", p.Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>A PNG signature, an RGB IHDR of the given size and a nearly empty IDAT: a valid header, no pixels.</summary>
-    internal static byte[] HeaderOnlyPng(int width, int height)
-    {
-        using var ms = new MemoryStream();
-        ms.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
-        var ihdr = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
-        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
-        ihdr[8] = 8;
-        ihdr[9] = 2;
-        Chunk(ms, "IHDR", ihdr);
-        Chunk(ms, "IDAT", [0x78, 0x9C, 0x03, 0x00]);
-        return ms.ToArray();
-    }
-
-    private static void Chunk(Stream s, string type, byte[] data)
-    {
-        Span<byte> u32 = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(u32, data.Length);
-        s.Write(u32);
-        byte[] typeAndData = [.. System.Text.Encoding.ASCII.GetBytes(type), .. data];
-        s.Write(typeAndData);
-        uint crc = 0xFFFFFFFFu;
-        foreach (byte b in typeAndData)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++)
-            {
-                crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
-            }
-        }
-
-        BinaryPrimitives.WriteUInt32BigEndian(u32, ~crc);
-        s.Write(u32);
     }
 }

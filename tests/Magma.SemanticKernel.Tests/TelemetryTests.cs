@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Magma.Inference;
+using Magma.Tests.Shared;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -12,10 +12,6 @@ namespace Magma.SemanticKernel.Tests;
 /// </summary>
 public sealed class TelemetryTests
 {
-    private const string TestSourceName = "Magma.SemanticKernel.Tests.Telemetry";
-
-    private static readonly ActivitySource s_test = new(TestSourceName);
-
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -27,54 +23,10 @@ public sealed class TelemetryTests
         await using ServiceProvider provider = services.BuildServiceProvider();
         IChatClient client = provider.GetRequiredService<IChatClient>();
 
-        // Other tests run in parallel in this process: only what is recorded in this test's trace counts.
-        ActivityTraceId? trace = null;
-        var measurements = new List<(string Name, string? Kind)>();
-        using var meters = new MeterListener();
-        meters.InstrumentPublished = (instrument, listener) =>
+        ChatMessage[] messages = [new(ChatRole.User, [new DataContent(TinyKernelFixture.Picture(35).EncodePng(), "image/png"), new TextContent("What is this?")])];
+        var options = new ChatOptions { MaxOutputTokens = 4 };
+        (List<(string Name, string? Kind)> measurements, List<Activity> ours) = await TelemetryRecording.RecordAsync(async () =>
         {
-            if (instrument.Meter.Name == MagmaTelemetry.SourceName)
-            {
-                listener.EnableMeasurementEvents(instrument);
-            }
-        };
-        void Record(Instrument instrument, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-        {
-            if (Activity.Current?.TraceId != trace)
-            {
-                return;
-            }
-
-            string? kind = null;
-            foreach (KeyValuePair<string, object?> t in tags)
-            {
-                kind ??= t.Key is "magma.stage" or "magma.token.type" or "gen_ai.token.type" ? t.Value as string : null;
-            }
-
-            lock (measurements)
-            {
-                measurements.Add((instrument.Name, kind));
-            }
-        }
-
-        meters.SetMeasurementEventCallback<double>((i, _, t, _) => Record(i, t));
-        meters.SetMeasurementEventCallback<long>((i, _, t, _) => Record(i, t));
-        meters.SetMeasurementEventCallback<int>((i, _, t, _) => Record(i, t));
-        meters.Start();
-        var spans = new List<Activity>();
-        using var activities = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name is MagmaTelemetry.SourceName or TestSourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = a => { lock (spans) { spans.Add(a); } },
-        };
-        ActivitySource.AddActivityListener(activities);
-
-        using (Activity root = s_test.StartActivity("one request")!)
-        {
-            trace = root.TraceId;
-            ChatMessage[] messages = [new(ChatRole.User, [new DataContent(TinyKernelFixture.Picture(35).EncodePng(), "image/png"), new TextContent("What is this?")])];
-            var options = new ChatOptions { MaxOutputTokens = 4 };
             if (streaming)
             {
                 await foreach (ChatResponseUpdate _ in client.GetStreamingResponseAsync(messages, options))
@@ -85,32 +37,25 @@ public sealed class TelemetryTests
             {
                 await client.GetResponseAsync(messages, options);
             }
-        }
+        });
 
-        lock (measurements)
-        {
-            (string, string?)[] magma =
-            [
-                (MagmaTelemetry.RequestDurationMetric, null),
-                (MagmaTelemetry.TokensMetric, "input"), (MagmaTelemetry.TokensMetric, "output"), (MagmaTelemetry.TokensMetric, "image"),
-                (MagmaTelemetry.StageDurationMetric, "vision"), (MagmaTelemetry.StageDurationMetric, "prefill"), (MagmaTelemetry.StageDurationMetric, "decode"),
-            ];
-            Assert.Equal(magma.Order(), measurements.Where(m => m.Name.StartsWith("magma.", StringComparison.Ordinal)).Order());
-            // The gen_ai.* per-request instruments once each; time_per_output_chunk is per streamed chunk by the semantic conventions.
-            var standard = measurements.Where(m => m.Name.StartsWith("gen_ai.", StringComparison.Ordinal) && m.Name != "gen_ai.client.operation.time_per_output_chunk").ToList();
-            Assert.Contains(("gen_ai.client.operation.duration", (string?)null), standard);
-            Assert.True(standard.Distinct().Count() == standard.Count, string.Join(", ", standard));
-        }
+        (string, string?)[] magma =
+        [
+            (MagmaTelemetry.RequestDurationMetric, null),
+            (MagmaTelemetry.TokensMetric, "input"), (MagmaTelemetry.TokensMetric, "output"), (MagmaTelemetry.TokensMetric, "image"),
+            (MagmaTelemetry.StageDurationMetric, "vision"), (MagmaTelemetry.StageDurationMetric, "prefill"), (MagmaTelemetry.StageDurationMetric, "decode"),
+        ];
+        Assert.Equal(magma.Order(), measurements.Where(m => m.Name.StartsWith("magma.", StringComparison.Ordinal)).Order());
+        // The gen_ai.* per-request instruments once each; time_per_output_chunk is per streamed chunk by the semantic conventions.
+        var standard = measurements.Where(m => m.Name.StartsWith("gen_ai.", StringComparison.Ordinal) && m.Name != "gen_ai.client.operation.time_per_output_chunk").ToList();
+        Assert.Contains(("gen_ai.client.operation.duration", (string?)null), standard);
+        Assert.True(standard.Distinct().Count() == standard.Count, string.Join(", ", standard));
 
-        lock (spans)
-        {
-            List<Activity> ours = [.. spans.Where(a => a.TraceId == trace && a.Source.Name == MagmaTelemetry.SourceName)];
-            Activity chat = Assert.Single(ours, a => a.GetTagItem("gen_ai.operation.name") as string == "chat");
-            Activity generate = Assert.Single(ours, a => a.OperationName == MagmaTelemetry.GenerateSpan);
-            Assert.Equal(2, ours.Count);
-            Assert.Equal(chat.SpanId, generate.ParentSpanId);
-            Assert.Equal(streaming, generate.GetTagItem("magma.streaming"));
-            Assert.Equal(4, generate.GetTagItem("gen_ai.usage.output_tokens"));
-        }
+        Activity chat = Assert.Single(ours, a => a.GetTagItem("gen_ai.operation.name") as string == "chat");
+        Activity generate = Assert.Single(ours, a => a.OperationName == MagmaTelemetry.GenerateSpan);
+        Assert.Equal(2, ours.Count);
+        Assert.Equal(chat.SpanId, generate.ParentSpanId);
+        Assert.Equal(streaming, generate.GetTagItem("magma.streaming"));
+        Assert.Equal(4, generate.GetTagItem("gen_ai.usage.output_tokens"));
     }
 }
