@@ -1270,7 +1270,8 @@ public sealed partial class WebSession : IAsyncDisposable
         }
 
         byte[]? body = request.PostDataBuffer;
-        if (!await HoldAsync(request.Method, url, request.Headers, body is null ? "" : Encoding.UTF8.GetString(body), channel, navigation).ConfigureAwait(false))
+        Dictionary<string, string> headers = request.Headers;
+        if (!await HoldAsync(request.Method, url, headers, body is null ? "" : Encoding.UTF8.GetString(body), channel, navigation).ConfigureAwait(false))
         {
             await RefuseAsync(route, navigation).ConfigureAwait(false);
             return;
@@ -1286,11 +1287,11 @@ public sealed partial class WebSession : IAsyncDisposable
         }
 
         // Judged here; the ticket lets the proxy pass this one request without asking again.
-        var headers = new Dictionary<string, string>(request.Headers, StringComparer.OrdinalIgnoreCase)
+        var ticketed = new Dictionary<string, string>(headers, StringComparer.OrdinalIgnoreCase)
         {
             [RoutingTickets.Header] = _tickets.Issue(request.Method, url),
         };
-        await route.ContinueAsync(new RouteContinueOptions { Headers = headers }).ConfigureAwait(false);
+        await route.ContinueAsync(new RouteContinueOptions { Headers = ticketed }).ConfigureAwait(false);
     }
 
     // A refused navigation gets 204 No Content: Chromium then keeps the current document (no error page, no history

@@ -71,7 +71,8 @@ internal sealed class SecretRedactor
     /// </summary>
     public string? Find(string? text)
     {
-        if (string.IsNullOrEmpty(text))
+        // Every request's URL, headers and body pass through here: without secrets there is nothing to decode for.
+        if (!Any || string.IsNullOrEmpty(text))
         {
             return null;
         }
