@@ -6,11 +6,13 @@
 # int4        the default int4 package (8-bit LM head): steps, prefill, decode 1k/4k, vision, shape switches; writes the
 #             first-step logits and greedy tokens (the reference for the variants below)
 # head4-run   int4 + 4-bit LM head: the same measures (decode predicted 3.84 -> ~3.1 ms/token)
-# lean        int4 + 4-bit head + embedding table on the CPU + vision memory released after each image: memory after
-#             each section and peak for one request at a time (goal <= 8 GiB), steps, prefill, decode; greedy tokens and
-#             logits against head4-run (the CPU table must not change them beyond the int8 rows' rounding)
-# lean-2k     lean with the cache sized to 2,048 positions (--max-seq 2048): memory, steps, decode at 1k
-# lean-batch  lean plus batched LIBERO N = 1, 4, 16: the peak when batching (16 per-request caches)
+# lean        int4 + 4-bit head + embedding table on the CPU: what the CPU table costs per decode step and saves in
+#             memory; greedy tokens and first logits against head4-run (expected equal: an int8 row times an fp16
+#             scale rounds the same on both sides)
+# lean-mem    lean + vision memory released after each image: memory after each section and peak for one request
+#             at a time with the 4,352-position cache (goal <= 8 GiB), steps, prefill, decode
+# lean-2k     lean-mem with the cache sized to 2,048 positions (--max-seq 2048): memory, steps, decode at 1k, then
+#             batched LIBERO N = 1, 4, 16 last (device memory after the steps = one request; the peak includes the batch)
 # tf32        int4 with use_tf32=1 on the vision session: ORT's cuDNN-frontend Conv drops tensor-core plans when
 #             use_tf32=0 and, for the nodes no other plan supports, logs "No execution plans support the graph" and
 #             builds the graph a second time; fp16 data is not rounded by TF32. Load stages, vision speed, switches, steps
@@ -51,9 +53,9 @@ run() {  # run NAME PACKAGE [app args...]
 }
 stages=("$@")
 # Most telling first: results are saved after each variant, so a hold cut short keeps them.
-((${#stages[@]})) || stages=(head4 int4 head4-run lean tf32 bg fp16-bg lean-2k lean-batch one-shape fp16)
+((${#stages[@]})) || stages=(head4 int4 head4-run lean lean-mem tf32 bg fp16-bg lean-2k one-shape fp16)
 H4=$WORK/int4-head4
-LEAN=(--embed-cpu --release-vision-memory)
+MEM=(--embed-cpu --release-vision-memory)
 for stage in "${stages[@]}"; do
   case $stage in
     head4)
@@ -70,9 +72,9 @@ for stage in "${stages[@]}"; do
       du -sh "$H4" "$WORK/int4" 2>/dev/null | tee -a "$V/hold.log" ;;
     int4) run int4 "$WORK/int4" --only vision,switch,steps,prefill,decode ;;
     head4-run) run head4 "$H4" --only steps,prefill,decode ;;
-    lean) run lean "$H4" "${LEAN[@]}" --only steps,prefill,decode ;;
-    lean-2k) run lean-2k "$H4" "${LEAN[@]}" --max-seq 2048 --decode-contexts 1024 --only steps,decode --no-inputs ;;
-    lean-batch) run lean-batch "$H4" "${LEAN[@]}" --only batched --batch-sizes 1,4,16 --no-inputs ;;
+    lean) run lean "$H4" --embed-cpu --only steps,prefill,decode ;;
+    lean-mem) run lean-mem "$H4" "${MEM[@]}" --only steps,prefill,decode --no-inputs ;;
+    lean-2k) run lean-2k "$H4" "${MEM[@]}" --max-seq 2048 --decode-contexts 1024 --only steps,decode,batched --batch-sizes 1,4,16 --no-inputs ;;
     tf32) run tf32 "$WORK/int4" --vision-cuda use_tf32=1 --only vision,switch,steps --no-inputs ;;
     bg) run bg "$WORK/int4" --background-warmup --only switch --no-inputs ;;
     one-shape) run one-shape "$WORK/int4" --vision-chunks 1 --warm-crops 1 --only vision,steps --no-inputs ;;
@@ -97,15 +99,15 @@ def peak(name):
     p = os.path.join(root, name, "memory.txt")
     vals = [int(x) for x in open(p).read().split() if x.isdigit()] if os.path.isfile(p) else []
     return f"{max(vals) / 1024:.2f}" if vals else ""
-names = [n for n in ["int4", "head4", "lean", "lean-2k", "lean-batch", "tf32", "bg", "one-shape", "fp16-bg", "fp16"] if load(n)]
+names = [n for n in ["int4", "head4", "lean", "lean-mem", "lean-2k", "tf32", "bg", "one-shape", "fp16-bg", "fp16"] if load(n)]
 print("## Issue 19 hold (bench/gpu/hold-int4.sh)\n")
-print("| variant | load s (ready all s) | vision warm-up stages s | peak GiB | GiB after load / steps / end | LIBERO ms | UI ms | decode 1k / 4k ms | prefill 312 / 1116 ms | vision 1 / 4 crops ms per crop | switch ->1 / ->4 ms |")
+print("| variant | load s (ready all s) | vision warm-up stages s | peak GiB | GiB after load / steps / decode 4k / end | LIBERO ms | UI ms | decode 1k / 4k ms | prefill 312 / 1116 ms | vision 1 / 4 crops ms per crop | switch ->1 / ->4 ms |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for n in names:
     r = load(n)
     st = "; ".join(f"{s['name'].replace('warm-up vision ', '')} {s['s']:.1f}" for s in r.get("load_stages", []) if "vision" in s["name"])
     dev = r.get("device_gib_after", {})
-    mem = " / ".join(str(dev.get(k, "")) for k in ("load", "steps", "end"))
+    mem = " / ".join(str(dev.get(k, "")) for k in ("load", "steps", "decode 4096", "end"))
     print(f"| {n} | {r.get('load_s')} ({r.get('ready_all_s')}) | {st} | {peak(n)} | {mem} | {med(r, 'LIBERO step, greedy')} | {med(r, 'UI step')} | "
           f"{med(r, 'decode', '1024', 'device')} ; {med(r, 'decode', '4096', 'device')} | {med(r, 'prefill 312')} ; {med(r, 'prefill 1116')} | "
           f"{med(r, 'vision per crop (1 crop')} ; {med(r, 'vision per crop (4 crops')} | {med(r, 'vision 1 crop right after')} ; {med(r, 'vision 4 crops right after')} |")
