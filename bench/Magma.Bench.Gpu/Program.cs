@@ -19,7 +19,7 @@ using Magma.Inference.Text;
 //        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4] [--shrink-vision] [--release-vision-memory] [--vision-cuda KEY=VALUE]... [--vision-chunks 4,1]
 //        [--profile-steps N]: N decode steps at 1k context inside cudaProfilerStart/Stop (ncu --profile-from-start off)
 //        memory and load (issue 19): [--embed-cpu] (MagmaModelOptions.EmbeddingOnCpu) [--background-warmup]
-//        (WarmUpVisionInBackground: load_s is then "ready for text and 1-crop images", ready_all_s "ready for every shape")
+//        (WarmUpVisionInBackground: load_s is then "ready for text", ready_all_s "ready for images")
 //        --only switch: single vision runs alternating 1 and 4 crops (each run changes every Conv node's input shape)
 var a = ArgsParser.Parse(args);
 GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
@@ -80,7 +80,7 @@ results["load_s"] = Math.Round(Ms(t0) / 1000, 2);
 results["load_model_s"] = Math.Round(model.LoadTime.TotalSeconds, 2);
 if (!model.BackgroundWarmUp.IsCompleted)
 {
-    // What a text-only request costs while the other vision shape warms up beside it (it does not wait for it).
+    // What a text-only request costs while the vision shapes warm up beside it (it does not wait for them).
     long textStart = Stopwatch.GetTimestamp();
     MagmaResponse text = model.GenerateAsync(new MagmaRequest
     {
@@ -94,7 +94,7 @@ if (!model.BackgroundWarmUp.IsCompleted)
 
 model.BackgroundWarmUp.GetAwaiter().GetResult();
 results["ready_all_s"] = Math.Round(Ms(t0) / 1000, 2);
-Console.WriteLine($"ready for text and 1-crop images after {results["load_s"]} s, for every vision shape after {results["ready_all_s"]} s");
+Console.WriteLine($"ready for text after {results["load_s"]} s, for images after {results["ready_all_s"]} s");
 results["load_options"] = new JsonObject
 {
     ["conv_search"] = a.ConvSearch ?? defaults.ConvAlgoSearch,

@@ -76,12 +76,12 @@ public sealed class MagmaModelOptions
     public bool EmbeddingOnCpu { get; init; }
 
     /// <summary>
-    /// CUDA only, with <see cref="WarmUp"/>: <see cref="MagmaModel.Load"/> returns once the text graphs and the one-crop
-    /// vision shape are warm; the other vision shape (num_crops crops) warms up on a background thread
+    /// CUDA only, with <see cref="WarmUp"/>: <see cref="MagmaModel.Load"/> returns once the text graphs are warm and the
+    /// vision shapes (one crop and num_crops crops, seconds of cuDNN set-up each) warm up on a background thread
     /// (<see cref="MagmaModel.BackgroundWarmUp"/>). Text-only requests run at once; a request with an image waits until
-    /// that warm-up has ended, because ONNX Runtime's convolution kernels keep one input shape's cuDNN set-up per node
-    /// behind a per-node lock, so a vision run beside the warm-up would wait node by node anyway and undo its work.
-    /// Default false.
+    /// that warm-up has ended: ONNX Runtime's convolution kernels keep the cuDNN set-up of one input shape per node,
+    /// behind a per-node lock held for the whole run, so a vision run beside the warm-up would wait for it node by node
+    /// anyway and then set every node up again. Default false.
     /// </summary>
     public bool WarmUpVisionInBackground { get; init; }
 

@@ -70,12 +70,14 @@ internal sealed class MagmaEngine : IDisposable
             IReadOnlyList<int> crops = options.WarmUpCrops ?? visionSizes ?? [.. Enumerable.Range(1, Preprocessor.Config.NumCrops)];
             if (options.WarmUpVisionInBackground)
             {
-                // One crop (LIBERO's frames, any image's single-crop runs) during the load, every other shape afterwards.
-                _backgroundCrops = [.. crops.Where(n => n != 1)];
-                crops = crops.Contains(1) ? [1] : [];
+                // Every shape after the load: an image run beside the warm-up would wait for it node by node anyway
+                // (see the option), so warming one shape before Load returns would only delay the text-only requests.
+                _backgroundCrops = [.. crops];
             }
-
-            warmVision = vision => WarmVision(vision, crops, string.Empty);
+            else
+            {
+                warmVision = vision => WarmVision(vision, crops, string.Empty);
+            }
         }
 
         _options = options;
