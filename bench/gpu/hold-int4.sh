@@ -116,6 +116,9 @@ print()
 for n in names:
     r = load(n)
     extra = {k: r[k] for k in ("text_request_during_background_warmup_ms", "text_request_ended_before_warmup", "load_options") if k in r}
+    logf = os.path.join(root, n, "dotnet.log")
+    # ORT's first, tensor-core-less cuDNN-frontend attempts that failed (see the tf32 variant)
+    extra["no_execution_plans_logged"] = open(logf, errors="replace").read().count("No execution plans") if os.path.isfile(logf) else None
     batched = [f"{x['name']}: {x.get('actions_per_s')} actions/s ({x.get('actions_equal_to_alone')})" for x in r.get("rows", []) if "batched" in x["name"]]
     print(f"- {n}: {json.dumps(extra)} {'; '.join(batched)}; memory after each section {json.dumps(r.get('device_gib_after', {}))}")
 print("\n### Logits and greedy tokens against fp16 and between int4 variants (first step of the LIBERO / UI prompts)\n")
