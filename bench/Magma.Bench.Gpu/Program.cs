@@ -18,6 +18,9 @@ using Magma.Inference.Text;
 //        load knobs (docs/perf.md, "Load time and memory"): [--conv-search EXHAUSTIVE|HEURISTIC|DEFAULT] [--conv-max-ws 0|1]
 //        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4] [--shrink-vision] [--release-vision-memory] [--vision-cuda KEY=VALUE]... [--vision-chunks 4,1]
 //        [--profile-steps N]: N decode steps at 1k context inside cudaProfilerStart/Stop (ncu --profile-from-start off)
+//        memory and load (issue 19): [--embed-cpu] (MagmaModelOptions.EmbeddingOnCpu) [--background-warmup]
+//        (WarmUpVisionInBackground: load_s is then "ready for text", ready_all_s "ready for images")
+//        --only switch: single vision runs alternating 1 and 4 crops (each run changes every Conv node's input shape)
 var a = ArgsParser.Parse(args);
 GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
 Directory.CreateDirectory(a.Out);
@@ -70,9 +73,28 @@ using MagmaModel model = MagmaModel.Load(a.Model, new MagmaModelOptions
     ReleaseVisionMemory = a.ReleaseVisionMemory,
     VisionCudaOverrides = a.VisionCuda,
     VisionBatchSizes = a.VisionChunks,
+    EmbeddingOnCpu = a.EmbedCpu,
+    WarmUpVisionInBackground = a.BackgroundWarmUp,
 });
 results["load_s"] = Math.Round(Ms(t0) / 1000, 2);
 results["load_model_s"] = Math.Round(model.LoadTime.TotalSeconds, 2);
+if (!model.BackgroundWarmUp.IsCompleted)
+{
+    // What a text-only request costs while the vision shapes warm up beside it (it does not wait for them).
+    long textStart = Stopwatch.GetTimestamp();
+    MagmaResponse text = model.GenerateAsync(new MagmaRequest
+    {
+        Turns = MagmaPrompts.Conversation("Name a colour."), Options = new GenerationOptions { MaxNewTokens = 16, StopTokenIds = [] },
+    }).GetAwaiter().GetResult();
+    results["text_request_during_background_warmup_ms"] = Math.Round(Ms(textStart), 1);
+    results["text_request_during_background_warmup_tokens"] = text.TokenIds.Count;
+    results["text_request_ended_before_warmup"] = !model.BackgroundWarmUp.IsCompleted;
+    Console.WriteLine($"text request (16 tokens) during the background warm-up: {results["text_request_during_background_warmup_ms"]} ms");
+}
+
+model.BackgroundWarmUp.GetAwaiter().GetResult();
+results["ready_all_s"] = Math.Round(Ms(t0) / 1000, 2);
+Console.WriteLine($"ready for text after {results["load_s"]} s, for images after {results["ready_all_s"]} s");
 results["load_options"] = new JsonObject
 {
     ["conv_search"] = a.ConvSearch ?? defaults.ConvAlgoSearch,
@@ -84,6 +106,9 @@ results["load_options"] = new JsonObject
     ["vision_chunks"] = a.VisionChunks is null ? "default" : string.Join(',', a.VisionChunks),
     ["vision_cuda"] = string.Join(',', a.VisionCuda.Select(kv => kv.Key + "=" + kv.Value)),
     ["warm_crops"] = a.WarmCrops is null ? "default" : string.Join(',', a.WarmCrops),
+    ["embedding_on_cpu"] = a.EmbedCpu,
+    ["background_warmup"] = a.BackgroundWarmUp,
+    ["max_seq"] = a.MaxSequence,
 };
 var stages = new JsonArray();
 foreach (MagmaLoadStage stage in model.LoadStages)
@@ -204,6 +229,32 @@ foreach (int crops in a.Wants("vision") ? new[] { 1, 4 } : [])
 
     Report($"vision per crop ({crops} crop{(crops > 1 ? "s" : "")} per call)", "ms", times);
     Memory($"vision {crops}");
+}
+
+// --- vision shape switches: ORT's Conv kernels keep the cuDNN set-up of the last input shape per node, so a run of a
+// different crop count than the run before sets every convolution up again (a plan rebuild, not the first-time search)
+if (a.Wants("switch"))
+{
+    var v = model.Package.Manifest.Vision;
+    float[] one = new float[3 * v.CropSize * v.CropSize];
+    float[] four = new float[4 * one.Length];
+    var afterFour = new List<double>();
+    var afterOne = new List<double>();
+    engine.Sessions.EncodeCrops(four, 4);
+    // At most 3 pairs, and none after 20 s: if a switch costs what a first set-up costs (seconds), a few say so.
+    long switchStart = Stopwatch.GetTimestamp();
+    for (int i = 0; i < Math.Min(reps, 3) && Ms(switchStart) < 20_000; i++)
+    {
+        long s = Stopwatch.GetTimestamp();
+        engine.Sessions.EncodeCrops(one, 1);
+        afterFour.Add(Ms(s));
+        s = Stopwatch.GetTimestamp();
+        engine.Sessions.EncodeCrops(four, 4);
+        afterOne.Add(Ms(s));
+    }
+
+    Report("vision 1 crop right after a 4-crop run (shape switch)", "ms", afterFour);
+    Report("vision 4 crops right after a 1-crop run (shape switch)", "ms", afterOne);
 }
 
 // --- end-to-end steps ------------------------------------------------------------------------------------------------
@@ -550,6 +601,10 @@ internal sealed record Args(string Model, MagmaDevice Device, string Out, string
     public Dictionary<string, string> VisionCuda { get; init; } = [];
 
     public int[]? VisionChunks { get; init; }
+
+    public bool EmbedCpu { get; init; }
+
+    public bool BackgroundWarmUp { get; init; }
 }
 
 internal static class ArgsParser
@@ -570,7 +625,7 @@ internal static class ArgsParser
         bool gemmTune = true, parallel = true, dump = true;
         int[]? warmCrops = null;
         int profile = 0;
-        bool shrink = false, release = false;
+        bool shrink = false, release = false, embedCpu = false, background = false;
         var visionCuda = new Dictionary<string, string>();
         int[]? visionChunks = null;
         int[] batchSizes = [1, 4, 8, 16, 32];
@@ -598,6 +653,8 @@ internal static class ArgsParser
                 case "--vision-chunks": visionChunks = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
                 case "--shrink-vision": shrink = true; break;
                 case "--release-vision-memory": release = true; break;
+                case "--embed-cpu": embedCpu = true; break;
+                case "--background-warmup": background = true; break;
                 case "--vision-cuda": string[] kv = args[++i].Split('=', 2); visionCuda[kv[0]] = kv[1]; break;
                 case "--profile-steps": profile = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--decode-contexts": contexts = [.. args[++i].Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
@@ -623,6 +680,8 @@ internal static class ArgsParser
             ReleaseVisionMemory = release,
             VisionCuda = visionCuda,
             VisionChunks = visionChunks,
+            EmbedCpu = embedCpu,
+            BackgroundWarmUp = background,
         };
     }
 }

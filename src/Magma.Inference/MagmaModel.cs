@@ -17,20 +17,31 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _disposed;
 
-    private MagmaModel(MagmaEngine engine, int contextLength, long maxDecodedPixels, TimeSpan loadTime, IReadOnlyList<MagmaLoadStage> loadStages)
+    private MagmaModel(MagmaEngine engine, int contextLength, long maxDecodedPixels, TimeSpan loadTime, Task backgroundWarmUp)
     {
         _engine = engine;
         ContextLength = contextLength;
         MaxDecodedPixelsPerRequest = maxDecodedPixels;
         LoadTime = loadTime;
-        LoadStages = loadStages;
+        BackgroundWarmUp = backgroundWarmUp;
     }
 
     /// <summary>Wall time of <see cref="Load"/>: opening the package, creating the sessions and the CUDA warm-up.</summary>
     public TimeSpan LoadTime { get; }
 
-    /// <summary>Where <see cref="LoadTime"/> went, stage by stage (sessions, warm-up shapes), for load-time reports.</summary>
-    public IReadOnlyList<MagmaLoadStage> LoadStages { get; }
+    /// <summary>
+    /// Where <see cref="LoadTime"/> went, stage by stage (sessions, warm-up shapes), for load-time reports. With
+    /// <see cref="MagmaModelOptions.WarmUpVisionInBackground"/> the background stages ("... (background)") join the list
+    /// as they end.
+    /// </summary>
+    public IReadOnlyList<MagmaLoadStage> LoadStages => _engine.Load.Stages;
+
+    /// <summary>
+    /// The vision warm-up left running when <see cref="Load"/> returned (<see cref="MagmaModelOptions.WarmUpVisionInBackground"/>);
+    /// a completed task otherwise. Requests with images wait for it by themselves; await it to know when they no longer
+    /// will. It faults if the warm-up failed (the first request with an image then throws the same error).
+    /// </summary>
+    public Task BackgroundWarmUp { get; }
 
     /// <summary>The validated package this model was loaded from.</summary>
     public MagmaPackage Package => _engine.Package;
@@ -73,12 +84,16 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
         int maxPos = package.Manifest.Decoder.MaxPositionEmbeddings;
         int context = options.MaxSequenceLength > 0 ? Math.Min(options.MaxSequenceLength, maxPos) : maxPos;
         var engine = new MagmaEngine(package, options);
+        Task background;
         try
         {
             if (options.Device == MagmaDevice.Cuda && options.WarmUp)
             {
                 engine.WarmUp();
             }
+
+            // After the decoder's warm-up: its CUDA graph capture must not overlap other device work.
+            background = engine.StartBackgroundWarmUp();
         }
         catch
         {
@@ -87,7 +102,7 @@ public sealed class MagmaModel : IAsyncDisposable, IDisposable
         }
 
         TimeSpan loadTime = Stopwatch.GetElapsedTime(start);
-        return new MagmaModel(engine, context, options.MaxDecodedPixelsPerRequest, loadTime, engine.Load.Stages)
+        return new MagmaModel(engine, context, options.MaxDecodedPixelsPerRequest, loadTime, background)
         {
             BatchLimits = (options.MaxVisionCropsPerRun, options.MaxBatchPrefillPositions),
         };

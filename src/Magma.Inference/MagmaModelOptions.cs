@@ -65,6 +65,26 @@ public sealed class MagmaModelOptions
     /// </summary>
     public bool ReleaseVisionMemory { get; init; }
 
+    /// <summary>
+    /// Keep the token embedding table (embed.onnx) in host memory and look tokens up on the CPU; on CUDA each decode step
+    /// then copies one row (hidden size × element size: 8 KB for Magma-8B in fp16) into the buffer the decoder reads
+    /// (the captured CUDA graph's input), and a prompt's rows go up with its merged embeddings as before. Saves the
+    /// table's GPU memory: 0.49 GiB for the int8 table of an int4 Magma-8B package, 1.0 GiB in fp16. Results are those
+    /// of the table on the GPU up to the rounding of the int8 rows' scaling (CPU and GPU kernels). On the CPU the table is
+    /// in host memory anyway (the option only adds the row copy). Default false.
+    /// </summary>
+    public bool EmbeddingOnCpu { get; init; }
+
+    /// <summary>
+    /// CUDA only, with <see cref="WarmUp"/>: <see cref="MagmaModel.Load"/> returns once the text graphs are warm and the
+    /// vision shapes (one crop and num_crops crops, seconds of cuDNN set-up each) warm up on a background thread
+    /// (<see cref="MagmaModel.BackgroundWarmUp"/>). Text-only requests run at once; a request with an image waits until
+    /// that warm-up has ended: ONNX Runtime's convolution kernels keep the cuDNN set-up of one input shape per node,
+    /// behind a per-node lock held for the whole run, so a vision run beside the warm-up would wait for it node by node
+    /// anyway and then set every node up again. Default false.
+    /// </summary>
+    public bool WarmUpVisionInBackground { get; init; }
+
     // Knobs the GPU benchmark turns to measure what load time and memory cost (bench/Magma.Bench.Gpu); the defaults are
     // the measured choice (docs/perf.md, "Load time and memory").
 

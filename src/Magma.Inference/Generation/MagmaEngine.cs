@@ -17,6 +17,10 @@ internal sealed class MagmaEngine : IDisposable
     internal const int EndOfTextId = 128001;
 
     private readonly int _maxSequence;
+    private readonly MagmaModelOptions _options;
+
+    /// <summary>Vision shapes left to the background warm-up (<see cref="MagmaModelOptions.WarmUpVisionInBackground"/>).</summary>
+    private readonly int[] _backgroundCrops = [];
     private DecodeContext? _persistent;
     private bool _contextInUse;
 
@@ -64,18 +68,45 @@ internal sealed class MagmaEngine : IDisposable
             // Each input shape costs seconds of cuDNN set-up on first use (docs/perf.md); the vision batch sizes are the
             // only shapes requests run.
             IReadOnlyList<int> crops = options.WarmUpCrops ?? visionSizes ?? [.. Enumerable.Range(1, Preprocessor.Config.NumCrops)];
-            warmVision = vision =>
+            if (options.WarmUpVisionInBackground)
             {
-                foreach (int n in crops)
-                {
-                    long start = Stopwatch.GetTimestamp();
-                    MagmaSessions.WarmVision(vision, m, options, n);
-                    Load.End($"warm-up vision {n} crop{(n > 1 ? "s" : string.Empty)}", start);
-                }
-            };
+                // Every shape after the load: an image run beside the warm-up would wait for it node by node anyway
+                // (see the option), so warming one shape before Load returns would only delay the text-only requests.
+                _backgroundCrops = [.. crops];
+            }
+            else
+            {
+                warmVision = vision => WarmVision(vision, crops, string.Empty);
+            }
         }
 
+        _options = options;
         Sessions = new MagmaSessions(package, options, Load, visionSizes, warmVision);
+    }
+
+    /// <summary>
+    /// Starts the warm-up of the vision shapes left for the background (none unless
+    /// <see cref="MagmaModelOptions.WarmUpVisionInBackground"/>); call after <see cref="WarmUp"/>, whose CUDA graph capture
+    /// must not overlap it. Its stages end with "(background)".
+    /// </summary>
+    public Task StartBackgroundWarmUp()
+    {
+        if (_backgroundCrops.Length > 0)
+        {
+            Sessions.WarmVisionInBackground(vision => WarmVision(vision, _backgroundCrops, " (background)"));
+        }
+
+        return Sessions.VisionWarmUp;
+    }
+
+    private void WarmVision(Microsoft.ML.OnnxRuntime.InferenceSession vision, IReadOnlyList<int> crops, string suffix)
+    {
+        foreach (int n in crops)
+        {
+            long start = Stopwatch.GetTimestamp();
+            MagmaSessions.WarmVision(vision, Package.Manifest, _options, n);
+            Load.End($"warm-up vision {n} crop{(n > 1 ? "s" : string.Empty)}{suffix}", start);
+        }
     }
 
     /// <summary>The stages of the load so far (sessions, warm-up), with their times.</summary>

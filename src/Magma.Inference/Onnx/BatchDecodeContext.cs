@@ -38,6 +38,7 @@ internal sealed class BatchDecodeContext : IDisposable
     private readonly NativeBuffer _mask;
     private readonly NativeBuffer _ids;
     private readonly NativeBuffer _embeds;
+    private readonly NativeBuffer? _hostEmbeds;
     private readonly NativeBuffer _logits;
     private readonly NativeBuffer? _next;
     private readonly NativeBuffer? _bias;
@@ -80,6 +81,8 @@ internal sealed class BatchDecodeContext : IDisposable
         _ids = NativeBuffer.Host(batch * 8L);
         _ids.Clear(0, _ids.Bytes); // rows that ride along keep feeding a valid id
         _embeds = sessions.AllocateDevice((long)batch * _d.HiddenSize * _elem);
+        // A host table (MagmaModelOptions.EmbeddingOnCpu) writes the rows here; each step copies them into _embeds.
+        _hostEmbeds = sessions.HostEmbedding ? NativeBuffer.Host(_embeds.Bytes) : null;
         _logits = sessions.AllocateDevice((long)batch * _d.VocabSize * _elem);
         if (_d.NextToken is not null)
         {
@@ -307,13 +310,18 @@ internal sealed class BatchDecodeContext : IDisposable
         _mask.Synchronize(); // one wait for all rows' mask bits, not one per row
 
         StepBinding step = _steps[rows] ??= new StepBinding(this, rows);
-        if (_s.OnDevice)
+        if (_s.OnDevice && _hostEmbeds is null)
         {
             // The device copy of a host input is made at bind time: re-bind the ids this step rewrote.
             step.Embed.BindInput(_s.Manifest.Embed.Input, step.Ids);
         }
 
         _s.Embed.RunWithBinding(_s.RunOptions, step.Embed);
+        if (_hostEmbeds is not null)
+        {
+            _embeds.Write(_hostEmbeds.HostSpan<byte>(0, rows * EmbeddingBytes));
+        }
+
         if (queued)
         {
             for (int row = 0; row < rows; row++)
@@ -394,6 +402,7 @@ internal sealed class BatchDecodeContext : IDisposable
         _mask.Dispose();
         _ids.Dispose();
         _embeds.Dispose();
+        _hostEmbeds?.Dispose();
         _logits.Dispose();
         _next?.Dispose();
         _biasValue?.Dispose();
@@ -425,7 +434,7 @@ internal sealed class BatchDecodeContext : IDisposable
                 Decoder, kv, Add(c._logits.View(f, [rows, 1, d.VocabSize])), c._next is null ? null : Add(c._next.View(TensorElementType.Int64, [rows, 1])));
             Embed = c._s.Embed.CreateIoBinding();
             Embed.BindInput(c._s.Manifest.Embed.Input, Ids);
-            Embed.BindOutput(c._s.Manifest.Embed.Output, embeds);
+            Embed.BindOutput(c._s.Manifest.Embed.Output, c._hostEmbeds is null ? embeds : Add(c._hostEmbeds.View(f, [rows, 1, d.HiddenSize])));
         }
 
         public OrtValue Ids { get; }

@@ -30,6 +30,8 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
     private readonly OrtValue _stepIdValue;
     private readonly NativeBuffer _stepEmbed;
     private readonly OrtValue _stepEmbedValue;
+    private readonly NativeBuffer? _hostStepEmbed;
+    private readonly OrtValue? _hostStepEmbedValue;
     private readonly NativeBuffer _stepLogits;
     private readonly OrtValue _stepLogitsValue;
     private readonly byte[]? _logitsRaw;
@@ -71,7 +73,15 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         _stepEmbed = sessions.AllocateDevice((long)_d.HiddenSize * elem);
         _stepEmbedValue = _stepEmbed.View(f, [1, 1, _d.HiddenSize]);
         _embedBinding.BindInput(sessions.Manifest.Embed.Input, _stepIdValue);
-        _embedBinding.BindOutput(sessions.Manifest.Embed.Output, _stepEmbedValue);
+        if (sessions.HostEmbedding)
+        {
+            // The table is on the host: the row lands here and each step copies it into _stepEmbed, the address the
+            // decoder (and its captured graph) reads.
+            _hostStepEmbed = NativeBuffer.Host((long)_d.HiddenSize * elem);
+            _hostStepEmbedValue = _hostStepEmbed.View(f, [1, 1, _d.HiddenSize]);
+        }
+
+        _embedBinding.BindOutput(sessions.Manifest.Embed.Output, _hostStepEmbedValue ?? _stepEmbedValue);
 
         _stepLogits = sessions.AllocateDevice((long)_d.VocabSize * elem);
         _stepLogitsValue = _stepLogits.View(f, [1, 1, _d.VocabSize]);
@@ -195,7 +205,8 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         }
 
         _selectOnDevice = enabled;
-        _embedBinding.BindInput(_s.Manifest.Embed.Input, enabled ? _nextTokenValue! : _stepIdValue);
+        // A host table reads the chosen id from the host: each step writes SelectedToken (read anyway to check the stop ids).
+        _embedBinding.BindInput(_s.Manifest.Embed.Input, enabled && !_s.HostEmbedding ? _nextTokenValue! : _stepIdValue);
     }
 
     /// <summary>
@@ -322,7 +333,7 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         }
 
         long start = Stopwatch.GetTimestamp();
-        if (!_selectOnDevice)
+        if (!_selectOnDevice || _s.HostEmbedding)
         {
             _stepId.HostSpan<long>(0, 1)[0] = tokenId;
         }
@@ -343,7 +354,7 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
             BindPingPong(1);
         }
 
-        if (_s.OnDevice && !_selectOnDevice)
+        if (_s.OnDevice && !_selectOnDevice && !_s.HostEmbedding)
         {
             // The device copy of a host input is made at bind time: re-bind the id this step rewrote.
             _embedBinding.BindInput(_s.Manifest.Embed.Input, _stepIdValue);
@@ -376,6 +387,11 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
     internal void RunStepGraphs()
     {
         _s.Embed.RunWithBinding(_s.RunOptions, _embedBinding);
+        if (_hostStepEmbed is not null)
+        {
+            _stepEmbed.Write(_hostStepEmbed.HostSpan<byte>(0, checked((int)_stepEmbed.Bytes)));
+        }
+
         _s.Decoder.RunWithBinding(_stepRunOptions, _binding);
     }
 
@@ -487,6 +503,8 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         _stepId.Dispose();
         _stepEmbedValue.Dispose();
         _stepEmbed.Dispose();
+        _hostStepEmbedValue?.Dispose();
+        _hostStepEmbed?.Dispose();
         _stepLogitsValue.Dispose();
         _stepLogits.Dispose();
         _nextTokenValue?.Dispose();

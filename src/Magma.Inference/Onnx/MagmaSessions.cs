@@ -42,6 +42,7 @@ internal sealed class MagmaSessions : IDisposable
         // buffers on CUDA.
         SharedKv = gqa && (options.Device == MagmaDevice.Cpu || FloatType != TensorElementType.Float);
         UsesCudaGraphs = options.Device == MagmaDevice.Cuda && SharedKv && options.CudaGraphs;
+        HostEmbedding = options.EmbeddingOnCpu;
         InferenceSession? vision = null, embed = null, decoder = null;
         void CreateVision()
         {
@@ -55,7 +56,7 @@ internal sealed class MagmaSessions : IDisposable
         void CreateText()
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            embed = SessionFactory.Create(package.EmbedPath, options);
+            embed = SessionFactory.Create(package.EmbedPath, options, HostEmbedding ? GraphRole.HostEmbed : GraphRole.Other);
             GraphContract.ValidateEmbed(embed, m);
             log?.End("session embed", start);
             start = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -175,6 +176,12 @@ internal sealed class MagmaSessions : IDisposable
 
     public TensorElementType FloatType { get; }
 
+    /// <summary>
+    /// The embed graph runs on the CPU (<see cref="MagmaModelOptions.EmbeddingOnCpu"/>): its outputs are host memory, which
+    /// a decode step copies into the buffer the decoder reads.
+    /// </summary>
+    public bool HostEmbedding { get; }
+
     /// <summary>Past and present KV are bound to one buffer (GroupQueryAttention graphs).</summary>
     public bool SharedKv { get; }
 
@@ -207,6 +214,8 @@ internal sealed class MagmaSessions : IDisposable
     public (byte[] Features, byte[] Separator) EncodeCrops(ReadOnlySpan<float> pixels, int cropCount, int maxCropsPerRun = int.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCropsPerRun);
+        // A vision run never races the background warm-up (MagmaModelOptions.WarmUpVisionInBackground); its failure surfaces here.
+        VisionWarmUp.GetAwaiter().GetResult();
         int perRun = Math.Min(_visionBatch, maxCropsPerRun);
         VisionManifest v = Manifest.Vision;
         int cropPixels = 3 * v.CropSize * v.CropSize;
@@ -253,6 +262,26 @@ internal sealed class MagmaSessions : IDisposable
         }
 
         return 1;
+    }
+
+    /// <summary>
+    /// The vision warm-up still running in the background (<see cref="MagmaModelOptions.WarmUpVisionInBackground"/>);
+    /// completed when there is none. Vision runs wait for it.
+    /// </summary>
+    public Task VisionWarmUp { get; private set; } = Task.CompletedTask;
+
+    /// <summary>
+    /// Runs <paramref name="warmUp"/> (vision runs of shapes not yet set up) on a background thread; <see cref="EncodeCrops"/>
+    /// waits for it. Start it only after the decoder's CUDA graph is captured: a capture must not overlap other work on the device.
+    /// </summary>
+    public void WarmVisionInBackground(Action<InferenceSession> warmUp)
+    {
+        if (!VisionWarmUp.IsCompleted)
+        {
+            throw new InvalidOperationException("A background vision warm-up is already running.");
+        }
+
+        VisionWarmUp = Task.Factory.StartNew(() => warmUp(Vision), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>Vision graph runs since load (tests check that a batch's crops share runs).</summary>
@@ -315,6 +344,15 @@ internal sealed class MagmaSessions : IDisposable
 
     public void Dispose()
     {
+        // The vision session must not go while the background warm-up runs it; its failure no longer matters here.
+        try
+        {
+            VisionWarmUp.Wait();
+        }
+        catch (AggregateException)
+        {
+        }
+
         foreach (OrtValue? v in _maskViews)
         {
             v?.Dispose();

@@ -18,7 +18,9 @@ internal static class SessionFactory
             // is not constant-folded; some shape nodes stay on the CPU); failures still surface as exceptions.
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
-        // On CUDA the host runs only shape arithmetic: one quiet thread is plenty.
+        // The embedding table on the host beside CUDA graphs (MagmaModelOptions.EmbeddingOnCpu): a CPU session.
+        bool onCuda = options.Device == MagmaDevice.Cuda && role != GraphRole.HostEmbed;
+        // On CUDA the host runs only shape arithmetic, and a host table looks up one row per step: one quiet thread is plenty.
         int threads = options.IntraOpThreads > 0 ? options.IntraOpThreads : options.Device == MagmaDevice.Cuda ? 1 : 0;
         if (threads > 0)
         {
@@ -28,7 +30,7 @@ internal static class SessionFactory
             so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         }
 
-        if (options.Device == MagmaDevice.Cuda)
+        if (onCuda)
         {
             EnsureCudaAvailable();
             // Weights outside the BFC arena: the arena's power-of-two growth would otherwise round 16 GB of initializers up.
@@ -84,7 +86,7 @@ internal static class SessionFactory
         {
             return new InferenceSession(path, so);
         }
-        catch (OnnxRuntimeException ex) when (options.Device == MagmaDevice.Cuda && ex.Message.Contains("CUDA", StringComparison.OrdinalIgnoreCase))
+        catch (OnnxRuntimeException ex) when (onCuda && ex.Message.Contains("CUDA", StringComparison.OrdinalIgnoreCase))
         {
             throw CudaMissing(ex.Message, ex);
         }
@@ -123,4 +125,7 @@ internal enum GraphRole
     Vision,
     Decoder,
     DecoderWithGraphs,
+
+    /// <summary>embed.onnx on the CPU provider whatever the device (<see cref="MagmaModelOptions.EmbeddingOnCpu"/>).</summary>
+    HostEmbed,
 }

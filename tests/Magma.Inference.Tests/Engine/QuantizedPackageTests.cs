@@ -111,7 +111,7 @@ public sealed class QuantizedPackageTests : IDisposable
     /// The float tiny package with the int4 fixture's decoder.onnx and magma.json laid over it, or (reference) with
     /// decoder.dequantized.onnx as its decoder.
     /// </summary>
-    private static string Compose(bool reference)
+    internal static string Compose(bool reference)
     {
         string dir = Path.Combine(Path.GetTempPath(), "magma-int4-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
