@@ -96,6 +96,18 @@ public sealed class MagmaModelOptions
     /// <summary>Crop counts the vision warm-up runs; null: the vision batch sizes (every count 1..num_crops when unbounded).</summary>
     internal IReadOnlyList<int>? WarmUpCrops { get; init; }
 
+    /// <summary>
+    /// How prompts are prefilled: at their own length, or padded to one of a few widths (<see cref="Onnx.PrefillBuckets"/>)
+    /// with their last position fed by the first decode step. Null: <see cref="PrefillBucketing.NewLengths"/> on CUDA,
+    /// <see cref="PrefillBucketing.Off"/> on the CPU (whose kernels have no per-shape set-up; padding would only cost).
+    /// </summary>
+    internal PrefillBucketing? PrefillBuckets { get; init; }
+
+    /// <summary>CUDA warm-up: run every padded prefill width once at load, so no request pays a width's first run.</summary>
+    internal bool WarmPrefillBuckets { get; init; } = true;
+
+    internal PrefillBucketing EffectivePrefillBuckets => PrefillBuckets ?? (Device == MagmaDevice.Cuda ? PrefillBucketing.NewLengths : PrefillBucketing.Off);
+
     internal bool EffectiveShrinkVisionArena => ShrinkVisionArena ?? ReleaseVisionMemory;
 
     internal bool EffectiveConvMaxWorkspace => ConvMaxWorkspace ?? !ReleaseVisionMemory;
