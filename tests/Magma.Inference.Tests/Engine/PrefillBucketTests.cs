@@ -134,6 +134,17 @@ public sealed class PrefillBucketTests(TinyMagmaFixture fixture, PrefillBucketTe
         }
     }
 
+    [Fact]
+    public async Task The_warm_up_runs_every_width_once_and_leaves_requests_unchanged()
+    {
+        // On CUDA MagmaModel.Load calls WarmUp; on the CPU the test calls it, with a short context (widths 64..300).
+        using MagmaModel model = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1, PrefillBuckets = PrefillBucketing.Always, MaxSequenceLength = 300 });
+        model.Engine.WarmUp();
+        Assert.Contains(model.Engine.Load.Stages, s => s.Name == "warm-up prefill widths (5, up to 300)");
+        var request = new MagmaRequest { Turns = Inference.Text.MagmaPrompts.Conversation("What is two plus two?"), Options = new GenerationOptions { MaxNewTokens = 8, StopTokenIds = [] } };
+        Assert.Equal((await _model.GenerateAsync(request)).TokenIds, (await model.GenerateAsync(request)).TokenIds);
+    }
+
     private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
     {
         double err = TinyMagma.RelativeError(actual, expected);
