@@ -106,6 +106,9 @@ public sealed class MagmaModelOptions
     /// <summary>CUDA warm-up: run every padded prefill width once at load, so no request pays a width's first run.</summary>
     internal bool WarmPrefillBuckets { get; init; } = true;
 
+    /// <summary>Where ONNX Runtime writes its profile of the vision session (path prefix; null: no profiling); benchmarks only.</summary>
+    internal string? VisionProfilePrefix { get; init; }
+
     internal PrefillBucketing EffectivePrefillBuckets => PrefillBuckets ?? (Device == MagmaDevice.Cuda ? PrefillBucketing.NewLengths : PrefillBucketing.Off);
 
     internal bool EffectiveShrinkVisionArena => ShrinkVisionArena ?? ReleaseVisionMemory;

@@ -28,6 +28,13 @@ internal static class SessionFactory
             so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         }
 
+        if (role == GraphRole.Vision && options.VisionProfilePrefix is not null)
+        {
+            // The prefix first: setting EnableProfiling passes the current prefix to ONNX Runtime.
+            so.ProfileOutputPathPrefix = options.VisionProfilePrefix;
+            so.EnableProfiling = true;
+        }
+
         if (options.Device == MagmaDevice.Cuda)
         {
             EnsureCudaAvailable();
