@@ -19,8 +19,9 @@ using Magma.Inference.Text;
 //        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4] [--shrink-vision] [--release-vision-memory] [--vision-cuda KEY=VALUE]... [--vision-chunks 4,1]
 //        [--profile-steps N]: N decode steps at 1k context inside cudaProfilerStart/Stop (ncu --profile-from-start off)
 //        [--vision-profile N]: N vision runs of --vision-profile-crops crops (default 4) inside cudaProfilerStart/Stop
+//        [--vision-graphs]: vision runs replayed as CUDA graphs (MagmaModelOptions.VisionCudaGraphs)
 //        [--vision-ort-profile]: ONNX Runtime's profile of the vision session (JSON in --out; bench/gpu/vision_profile.py)
-//        [--prefill-buckets off|new|always] [--no-warm-widths]: padded prefills (MagmaModelOptions.PrefillBuckets)
+//        [--prefill-buckets off|new|always] [--no-warm-widths] [--warm-widths-up-to N]: padded prefills (MagmaModelOptions.PrefillBuckets)
 var a = ArgsParser.Parse(args);
 GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
 Directory.CreateDirectory(a.Out);
@@ -75,6 +76,8 @@ using MagmaModel model = MagmaModel.Load(a.Model, new MagmaModelOptions
     VisionBatchSizes = a.VisionChunks,
     PrefillBuckets = a.PrefillBuckets,
     WarmPrefillBuckets = a.WarmWidths,
+    WarmPrefillUpTo = a.WarmWidthsUpTo ?? defaults.WarmPrefillUpTo,
+    VisionCudaGraphs = a.VisionGraphs,
     VisionProfilePrefix = a.VisionOrtProfile ? Path.Combine(Path.GetFullPath(a.Out), "ort-vision") : null,
 });
 results["load_s"] = Math.Round(Ms(t0) / 1000, 2);
@@ -91,7 +94,8 @@ results["load_options"] = new JsonObject
     ["vision_cuda"] = string.Join(',', a.VisionCuda.Select(kv => kv.Key + "=" + kv.Value)),
     ["warm_crops"] = a.WarmCrops is null ? "default" : string.Join(',', a.WarmCrops),
     ["prefill_buckets"] = model.Engine.Bucketing.ToString(),
-    ["warm_prefill_widths"] = a.WarmWidths,
+    ["vision_cuda_graphs"] = a.VisionGraphs,
+    ["warm_prefill_widths"] = a.WarmWidths ? $"up to {a.WarmWidthsUpTo ?? defaults.WarmPrefillUpTo}" : "none",
 };
 var stages = new JsonArray();
 foreach (MagmaLoadStage stage in model.LoadStages)
@@ -635,11 +639,15 @@ internal sealed record Args(string Model, MagmaDevice Device, string Out, string
 
     public bool WarmWidths { get; init; } = true;
 
+    public int? WarmWidthsUpTo { get; init; }
+
     public int VisionProfile { get; init; }
 
     public int VisionProfileCrops { get; init; } = 4;
 
     public bool VisionOrtProfile { get; init; }
+
+    public bool VisionGraphs { get; init; }
 }
 
 internal static class ArgsParser
@@ -664,8 +672,9 @@ internal static class ArgsParser
         var visionCuda = new Dictionary<string, string>();
         int[]? visionChunks = null;
         PrefillBucketing? buckets = null;
-        bool warmWidths = true, ortProfile = false;
+        bool warmWidths = true, ortProfile = false, visionGraphs = false;
         int visionProfile = 0, visionProfileCrops = 4;
+        int? warmUpTo = null;
         int[] batchSizes = [1, 4, 8, 16, 32];
         double[] rates = [5, 10, 20, 40, 80, 160];
         int arrivalRequests = 96;
@@ -708,9 +717,11 @@ internal static class ArgsParser
                     };
                     break;
                 case "--no-warm-widths": warmWidths = false; break;
+                case "--warm-widths-up-to": warmUpTo = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--vision-profile": visionProfile = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--vision-profile-crops": visionProfileCrops = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--vision-ort-profile": ortProfile = true; break;
+                case "--vision-graphs": visionGraphs = true; break;
                 default: throw new ArgumentException($"unknown argument {args[i]}");
             }
         }
@@ -731,9 +742,11 @@ internal static class ArgsParser
             VisionChunks = visionChunks,
             PrefillBuckets = buckets,
             WarmWidths = warmWidths,
+            WarmWidthsUpTo = warmUpTo,
             VisionProfile = visionProfile,
             VisionProfileCrops = visionProfileCrops,
             VisionOrtProfile = ortProfile,
+            VisionGraphs = visionGraphs,
         };
     }
 }

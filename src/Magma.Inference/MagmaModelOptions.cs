@@ -106,6 +106,19 @@ public sealed class MagmaModelOptions
     /// <summary>CUDA warm-up: run every padded prefill width once at load, so no request pays a width's first run.</summary>
     internal bool WarmPrefillBuckets { get; init; } = true;
 
+    /// <summary>
+    /// The widest padded prefill the warm-up runs (wider ones pay their first run once, on first use): each width's run
+    /// grows the decoder's activation arena to what that width needs, and the arena keeps it. Default 2,048 positions
+    /// (two 4-crop screenshots and their text).
+    /// </summary>
+    internal int WarmPrefillUpTo { get; init; } = 2048;
+
+    /// <summary>
+    /// CUDA: replay each vision batch size's run as a CUDA graph (bound device buffers; captured after ONNX Runtime's
+    /// first plain runs of that size). Not yet measured: off by default; benchmarks turn it on.
+    /// </summary>
+    internal bool VisionCudaGraphs { get; init; }
+
     /// <summary>Where ONNX Runtime writes its profile of the vision session (path prefix; null: no profiling); benchmarks only.</summary>
     internal string? VisionProfilePrefix { get; init; }
 

@@ -19,6 +19,7 @@ internal sealed class MagmaEngine : IDisposable
     private readonly int _maxSequence;
     private readonly PrefillBucketing _bucketing;
     private readonly bool _warmBuckets;
+    private readonly int _warmBucketsUpTo;
 
     /// <summary><see cref="PrefillBucketing.NewLengths"/>: per prompt length, 1 once it ran padded, 2 once it ran exactly.</summary>
     private readonly byte[]? _lengthRuns;
@@ -84,6 +85,7 @@ internal sealed class MagmaEngine : IDisposable
         // Padded prefills need the shared-buffer decoder with last-position logits (the batched prefill's scheme).
         _bucketing = Sessions.SharedKv && Sessions.LogitsPruned ? options.EffectivePrefillBuckets : PrefillBucketing.Off;
         _warmBuckets = options.WarmPrefillBuckets;
+        _warmBucketsUpTo = options.WarmPrefillUpTo;
         _lengthRuns = _bucketing == PrefillBucketing.NewLengths ? new byte[_maxSequence + 1] : null;
     }
 
@@ -272,11 +274,19 @@ internal sealed class MagmaEngine : IDisposable
         }
     }
 
-    /// <summary>Runs a prefill at every padded width (<see cref="PrefillBuckets"/>), so no request pays a width's first run.</summary>
+    /// <summary>
+    /// Runs a prefill at every padded width (<see cref="PrefillBuckets"/>) up to the options' limit, so no request of
+    /// those widths pays a width's first run.
+    /// </summary>
     private void WarmPrefillWidths()
     {
         long start = Stopwatch.GetTimestamp();
-        int[] widths = [.. PrefillBuckets.Sizes(_maxSequence)];
+        int[] widths = [.. PrefillBuckets.Sizes(_maxSequence).Where(w => w <= _warmBucketsUpTo)];
+        if (widths.Length == 0)
+        {
+            return;
+        }
+
         int vec = Package.Manifest.Decoder.HiddenSize * Package.Manifest.ElementSize;
         using NativeBuffer zeros = NativeBuffer.Host((long)widths[^1] * vec);
         zeros.Clear(0, zeros.Bytes);

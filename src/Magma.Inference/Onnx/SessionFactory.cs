@@ -57,6 +57,11 @@ internal static class SessionFactory
                 settings["prefer_nhwc"] = "0";
                 settings["cudnn_conv_algo_search"] = options.ConvAlgoSearch;
                 settings["cudnn_conv_use_max_workspace"] = options.EffectiveConvMaxWorkspace ? "1" : "0";
+                if (options.VisionCudaGraphs)
+                {
+                    settings["enable_cuda_graph"] = "1";
+                }
+
                 foreach ((string key, string value) in options.VisionCudaOverrides ?? new Dictionary<string, string>())
                 {
                     settings[key] = value;

@@ -137,10 +137,14 @@ public sealed class PrefillBucketTests(TinyMagmaFixture fixture, PrefillBucketTe
     [Fact]
     public async Task The_warm_up_runs_every_width_once_and_leaves_requests_unchanged()
     {
-        // On CUDA MagmaModel.Load calls WarmUp; on the CPU the test calls it, with a short context (widths 64..300).
-        using MagmaModel model = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1, PrefillBuckets = PrefillBucketing.Always, MaxSequenceLength = 300 });
+        // On CUDA MagmaModel.Load calls WarmUp; on the CPU the test calls it, with a short context (widths 64..300)
+        // and a warm-up limit below it (64..256).
+        using MagmaModel model = TinyMagma.Load(new MagmaModelOptions
+        {
+            IntraOpThreads = 1, PrefillBuckets = PrefillBucketing.Always, MaxSequenceLength = 300, WarmPrefillUpTo = 256,
+        });
         model.Engine.WarmUp();
-        Assert.Contains(model.Engine.Load.Stages, s => s.Name == "warm-up prefill widths (5, up to 300)");
+        Assert.Contains(model.Engine.Load.Stages, s => s.Name == "warm-up prefill widths (4, up to 256)");
         var request = new MagmaRequest { Turns = Inference.Text.MagmaPrompts.Conversation("What is two plus two?"), Options = new GenerationOptions { MaxNewTokens = 8, StopTokenIds = [] } };
         Assert.Equal((await _model.GenerateAsync(request)).TokenIds, (await model.GenerateAsync(request)).TokenIds);
     }
