@@ -8,7 +8,9 @@
 #           (tools/export/pad_vocab.py) beside the same runs on the unpadded package; greedy tokens and first logits
 #           of the two compared
 # vision    ncu over 2 vision runs of 4 crops (GPU kernel time by kind: convolutions, transposes, LayerNorm, GELU,
-#           GEMMs) plus ORT's own profile of the vision session (node / op-type view), bench/gpu/vision_profile.py
+#           GEMMs) plus ORT's own profile of the vision session (node / op-type view), bench/gpu/vision_profile.py;
+#           then vision per crop (1 / 4 per call) with plain runs and replayed as CUDA graphs (--vision-graphs), the
+#           latter with the LIBERO / UI steps and their greedy tokens and first logits (compared with fp16-vocab-base)
 # batched   fp16 batched LIBERO steps N = 1, 4, 8, 16, 32 and the arrival-rate curve (5-160 requests/s, 48 each)
 # always    fp16 with every prompt padded (the extra decode step's cost on a repeated prompt: LIBERO)
 # int4      int4 fresh prefills and UI steps without and with padded prefills
@@ -54,11 +56,14 @@ profile_vision() {  # profile_vision NAME CROPS RUNS
   if [[ -z $ncu ]]; then log "no ncu on this machine: ORT profile only"; fi
   log "vision profile $name: $runs runs of $crops crops"
   if [[ -n $ncu ]]; then
+    # shellcheck disable=SC2086
     timeout 300 "$ncu" --profile-from-start off --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv \
         --log-file "$d/ncu.csv" "$APP/Magma.Bench.Gpu" --model "$WORK/fp16" --out "$d" --only none --no-inputs \
-        --vision-profile "$runs" --vision-profile-crops "$crops" --vision-ort-profile > "$d/dotnet.log" 2>&1
+        --vision-profile "$runs" --vision-profile-crops "$crops" --vision-ort-profile ${BENCH_ARGS:-} > "$d/dotnet.log" 2>&1
   else
-    timeout 120 "$APP/Magma.Bench.Gpu" --model "$WORK/fp16" --out "$d" --only vision --no-inputs --reps 5 --vision-ort-profile > "$d/dotnet.log" 2>&1
+    # shellcheck disable=SC2086
+    timeout 120 "$APP/Magma.Bench.Gpu" --model "$WORK/fp16" --out "$d" --only vision --no-inputs --reps 5 --vision-ort-profile \
+        ${BENCH_ARGS:-} > "$d/dotnet.log" 2>&1
   fi
   echo "rc $?" >> "$d/dotnet.log"; tail -3 "$d/dotnet.log"
   {
@@ -92,7 +97,10 @@ for stage in "${stages[@]}"; do
       fi
       run fp16-vocab-base "$WORK/fp16" -- --only decode,steps --reps 5
       run fp16-vocab-padded "$WORK/fp16-padvocab" -- --only decode,steps --reps 5 ;;
-    vision) profile_vision vision4 4 2 ;;
+    vision)
+      profile_vision vision4 4 2
+      run fp16-vision "$WORK/fp16" -- --only vision --no-inputs --reps 10
+      run fp16-vision-graphs "$WORK/fp16" -- --vision-graphs --only vision,steps --reps 10 ;;
     vision1) profile_vision vision1 1 4 ;;
     batched)
       run fp16-batched "$WORK/fp16" -- --only batched,arrivals --no-inputs --reps 5 --batch-sizes 1,4,8,16,32 \
@@ -106,7 +114,6 @@ for stage in "${stages[@]}"; do
 done
 python3 - "$S" > "$S/summary.md" <<'PY'
 import json, os, sys
-import numpy as np
 root = sys.argv[1]
 res = {}
 for name in sorted(os.listdir(root)):
@@ -122,16 +129,20 @@ for name, r in res.items():
                        + (f" (served {x['served_per_s']}/s, agree {x['actions_equal_to_alone']})" if "served_per_s" in x else "") for x in r.get("rows", []))
     mem = r.get("device_gib_after", {})
     print(f"| {name} | {r.get('load_s')} | {widths:.2f} | {mem.get('load')} / {mem.get('end')} | {rows} |")
-base, pad = res.get("fp16-vocab-base"), res.get("fp16-vocab-padded")
-if base and pad:
-    print("\n## padded vocabulary vs base (fp16)\n")
+base = res.get("fp16-vocab-base")
+for other in ("fp16-vocab-padded", "fp16-vision-graphs"):
+    pad = res.get(other)
+    if not (base and pad):
+        continue
+    print(f"\n## {other} vs fp16-vocab-base: greedy tokens and first logits\n")
     for k in ("greedy_libero", "greedy_ui"):
         if k in base and k in pad:
             same = {f: base[k].get(f) == pad[k].get(f) for f in ("dotnet_greedy_16", "dotnet_action_greedy")}
             print(f"- {k}: tokens identical {same}")
     for n in ("libero", "ui"):
-        a, b = (os.path.join(root, r, f"logits_{n}.f32") for r in ("fp16-vocab-base", "fp16-vocab-padded"))
+        a, b = (os.path.join(root, r, f"logits_{n}.f32") for r in ("fp16-vocab-base", other))
         if os.path.isfile(a) and os.path.isfile(b):
+            import numpy as np
             x, y = np.fromfile(a, np.float32), np.fromfile(b, np.float32)
             if x.shape == y.shape:
                 print(f"- first logits {n}: {x.size} columns, rel L2 {np.linalg.norm(x - y) / np.linalg.norm(x):.2e}, "
