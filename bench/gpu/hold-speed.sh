@@ -2,8 +2,9 @@
 # Issue 18 measurements on the packages bench/gpu/run.sh built (GPU machine; after `run.sh model int4`, app in $APP):
 #   bash bench/gpu/hold-speed.sh [stage...]      (default: all below, in this order; about 7 minutes)
 # fresh     fp16 prefill at prompt lengths new to the process (290..299, 1100..1109) and UI steps whose prompt length
-#           is new each time (time to first token, whole step), without (fp16-off) and with (fp16-new, the default)
-#           padded prefills; fp16-new also runs the LIBERO / UI steps and prefill 312 / 1,116 against fp16-off's
+#           is new each time (time to first token, whole step), without (fp16-off, the default until measured) and
+#           with (fp16-new, the candidate CUDA default) padded prefills; both also run the LIBERO / UI steps and
+#           prefill 312 / 1,116
 # vocab     fp16 decode at 1k / 4k context and the steps with the LM head padded to 128,264 columns
 #           (tools/export/pad_vocab.py) beside the same runs on the unpadded package; greedy tokens and first logits
 #           of the two compared

@@ -98,8 +98,9 @@ public sealed class MagmaModelOptions
 
     /// <summary>
     /// How prompts are prefilled: at their own length, or padded to one of a few widths (<see cref="Onnx.PrefillBuckets"/>)
-    /// with their last position fed by the first decode step. Null: <see cref="PrefillBucketing.NewLengths"/> on CUDA,
-    /// <see cref="PrefillBucketing.Off"/> on the CPU (whose kernels have no per-shape set-up; padding would only cost).
+    /// with their last position fed by the first decode step. Null: <see cref="PrefillBucketing.Off"/> until the GPU
+    /// run of bench/gpu/hold-speed.sh (<c>fresh</c>) has measured <see cref="PrefillBucketing.NewLengths"/>, the
+    /// candidate default on CUDA; the CPU's kernels have no per-shape set-up, so padding would only cost there.
     /// </summary>
     internal PrefillBucketing? PrefillBuckets { get; init; }
 
@@ -115,14 +116,15 @@ public sealed class MagmaModelOptions
 
     /// <summary>
     /// CUDA: replay each vision batch size's run as a CUDA graph (bound device buffers; captured after ONNX Runtime's
-    /// first plain runs of that size). Not yet measured: off by default; benchmarks turn it on.
+    /// first plain runs of that size); on the CPU the same bound runs without capture. Not yet measured: off by
+    /// default; benchmarks turn it on.
     /// </summary>
     internal bool VisionCudaGraphs { get; init; }
 
     /// <summary>Where ONNX Runtime writes its profile of the vision session (path prefix; null: no profiling); benchmarks only.</summary>
     internal string? VisionProfilePrefix { get; init; }
 
-    internal PrefillBucketing EffectivePrefillBuckets => PrefillBuckets ?? (Device == MagmaDevice.Cuda ? PrefillBucketing.NewLengths : PrefillBucketing.Off);
+    internal PrefillBucketing EffectivePrefillBuckets => PrefillBuckets ?? PrefillBucketing.Off;
 
     internal bool EffectiveShrinkVisionArena => ShrinkVisionArena ?? ReleaseVisionMemory;
 
