@@ -16,6 +16,7 @@
 # always    fp16 with every prompt padded (the extra decode step's cost on a repeated prompt: LIBERO)
 # int4      int4 fresh prefills and UI steps without and with padded prefills
 # vision1   ncu over 4 vision runs of 1 crop
+# notune    fp16 fresh prefills without ORT's GEMM auto-tuning (how much of a new length's cost the tuning is)
 # A stage that would start after DEADLINE_S seconds (default 450) is skipped; BENCH_ARGS adds app arguments to every
 # run (a dry run on the CPU: WORK with fp16/int4 links to tiny packages, BENCH_ARGS="--device cpu"). Results: $WORK/results/speed18/<run>/
 # (dotnet.log, results.json, memory.txt); $OUT/speed18-summary.md and $OUT/speed18.tgz carry them back.
@@ -79,7 +80,7 @@ profile_vision() {  # profile_vision NAME CROPS RUNS
   save
 }
 stages=("$@")
-((${#stages[@]})) || stages=(fresh vocab vision batched always int4 vision1)
+((${#stages[@]})) || stages=(fresh vocab vision batched always int4 vision1 notune)
 for stage in "${stages[@]}"; do
   if ((SECONDS - T0 > DEADLINE_S)); then
     log "skipped $stage: past DEADLINE_S=$DEADLINE_S"
@@ -110,6 +111,7 @@ for stage in "${stages[@]}"; do
     int4)
       run int4-off "$WORK/int4" -- --prefill-buckets off --only fresh,ttft --no-inputs --reps 5
       run int4-new "$WORK/int4" -- --prefill-buckets new --only fresh,ttft --no-inputs --reps 5 ;;
+    notune) run fp16-off-notune "$WORK/fp16" -- --prefill-buckets off --no-gemm-tune --only fresh --no-inputs --reps 5 ;;
     *) echo "unknown stage $stage" >&2 ;;
   esac
 done

@@ -14,6 +14,7 @@
 import argparse
 import collections
 import csv
+import gzip
 import json
 import re
 import sys
@@ -38,6 +39,10 @@ def kind(name: str) -> str:
     return "other"
 
 
+def _open(path: str):
+    return gzip.open(path, "rt", newline="", errors="replace") if path.endswith(".gz") else open(path, newline="", errors="replace")
+
+
 def table(title, groups, per, unit_note, top=None):
     lines = [f"| {title} | kernels / nodes per run | ms per run | share |", "| --- | ---: | ---: | ---: |"]
     total = sum(t for _, t in groups.values())
@@ -48,7 +53,7 @@ def table(title, groups, per, unit_note, top=None):
 
 
 def ncu(a) -> dict:
-    with open(a.file, newline="", errors="replace") as f:
+    with _open(a.file) as f:
         rows = list(csv.DictReader([line for line in f if line.startswith('"')]))
     times = []
     for r in rows:
@@ -76,7 +81,8 @@ def ncu(a) -> dict:
 
 
 def ort(a) -> dict:
-    events = json.load(open(a.file))
+    with _open(a.file) as f:
+        events = json.load(f)
     runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"), key=lambda e: e["ts"])
     nodes = sorted((e for e in events if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time")), key=lambda e: e["ts"])
     per_batch = collections.defaultdict(list)
@@ -96,7 +102,10 @@ def ort(a) -> dict:
         per_batch[dims[0] if dims else 0].append((run, inside))
     out = {}
     for batch, items in sorted(per_batch.items()):
-        kept = items[a.skip:] or items
+        kept = items[a.skip:]
+        if not kept:
+            print(f"## {batch} crop(s) per run: only {len(items)} warm-up run(s), left out\n")
+            continue
         n = len(kept)
         by_op, by_node = collections.defaultdict(lambda: [0, 0.0]), collections.defaultdict(lambda: [0, 0.0])
         provider = collections.Counter()
