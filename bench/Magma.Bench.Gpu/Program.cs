@@ -21,6 +21,10 @@ using Magma.Inference.Text;
 //        memory and load (issue 19): [--embed-cpu] (MagmaModelOptions.EmbeddingOnCpu) [--background-warmup]
 //        (WarmUpVisionInBackground: load_s is then "ready for text", ready_all_s "ready for images")
 //        --only switch: single vision runs alternating 1 and 4 crops (each run changes every Conv node's input shape)
+//        [--vision-profile N]: N vision runs of --vision-profile-crops crops (default 4) inside cudaProfilerStart/Stop
+//        [--vision-graphs]: vision runs replayed as CUDA graphs (MagmaModelOptions.VisionCudaGraphs)
+//        [--vision-ort-profile]: ONNX Runtime's profile of the vision session (JSON in --out; bench/gpu/vision_profile.py)
+//        [--prefill-buckets off|new|always] [--no-warm-widths] [--warm-widths-up-to N]: padded prefills (MagmaModelOptions.PrefillBuckets)
 var a = ArgsParser.Parse(args);
 GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
 Directory.CreateDirectory(a.Out);
@@ -75,6 +79,11 @@ using MagmaModel model = MagmaModel.Load(a.Model, new MagmaModelOptions
     VisionBatchSizes = a.VisionChunks,
     EmbeddingOnCpu = a.EmbedCpu,
     WarmUpVisionInBackground = a.BackgroundWarmUp,
+    PrefillBuckets = a.PrefillBuckets,
+    WarmPrefillBuckets = a.WarmWidths,
+    WarmPrefillUpTo = a.WarmWidthsUpTo ?? defaults.WarmPrefillUpTo,
+    VisionCudaGraphs = a.VisionGraphs,
+    VisionProfilePrefix = a.VisionOrtProfile ? Path.Combine(Path.GetFullPath(a.Out), "ort-vision") : null,
 });
 results["load_s"] = Math.Round(Ms(t0) / 1000, 2);
 results["load_model_s"] = Math.Round(model.LoadTime.TotalSeconds, 2);
@@ -109,6 +118,9 @@ results["load_options"] = new JsonObject
     ["embedding_on_cpu"] = a.EmbedCpu,
     ["background_warmup"] = a.BackgroundWarmUp,
     ["max_seq"] = a.MaxSequence,
+    ["prefill_buckets"] = model.Engine.Bucketing.ToString(),
+    ["vision_cuda_graphs"] = a.VisionGraphs,
+    ["warm_prefill_widths"] = a.WarmWidths ? $"up to {a.WarmWidthsUpTo ?? defaults.WarmPrefillUpTo}" : "none",
 };
 var stages = new JsonArray();
 foreach (MagmaLoadStage stage in model.LoadStages)
@@ -471,6 +483,54 @@ if (a.Wants("fresh"))
     }
 
     Report("prefill 290..299 tokens, each length new to the process", "ms", times);
+    times = [];
+    for (int length = 1100; length < 1110; length++)
+    {
+        long s = Stopwatch.GetTimestamp();
+        using (RequestRun run = engine.Start(Prompt(length), [], options))
+        {
+            run.MoveNext(CancellationToken.None, out _, out _);
+        }
+
+        times.Add(Ms(s));
+    }
+
+    Report("prefill 1100..1109 tokens, each length new to the process", "ms", times);
+
+    // UI steps whose instruction grows by a word each time: every prompt length is new, as for a real agent.
+    var ttft = new List<double>();
+    var total = new List<double>();
+    int promptTokens = 0;
+    for (int i = 0; i < Math.Max(5, reps); i++)
+    {
+        var request = new MagmaRequest
+        {
+            Images = [screenshot],
+            Turns = MagmaPrompts.Conversation(MagmaPrompts.UiClick(Click + string.Concat(Enumerable.Repeat(" Then wait.", 3 + i)), startEnd)),
+            Options = ui32,
+        };
+        long s = Stopwatch.GetTimestamp();
+        double first = -1;
+        var it = model.StreamAsync(request).GetAsyncEnumerator();
+        try
+        {
+            while (it.MoveNextAsync().AsTask().GetAwaiter().GetResult())
+            {
+                first = first < 0 ? Ms(s) : first;
+            }
+        }
+        finally
+        {
+            it.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        total.Add(Ms(s));
+        ttft.Add(first);
+        promptTokens = engine.Tokenize(request.Turns).Length;
+    }
+
+    Report("UI step time to first token, each prompt length new", "ms", ttft, new JsonObject { ["last_prompt_ids"] = promptTokens });
+    Report("UI step (4 crops -> 32 tokens), each prompt length new", "ms", total);
 }
 
 foreach (int context in a.Wants("decode") ? a.DecodeContexts : [])
@@ -507,6 +567,26 @@ foreach (int context in a.Wants("decode") ? a.DecodeContexts : [])
     Memory($"decode {context}");
 }
 
+if (a.VisionProfile > 0 && a.Device == MagmaDevice.Cuda)
+{
+    // Vision runs inside the profiler's capture range (ncu --profile-from-start off), after two runs outside it so
+    // that cuDNN's per-shape set-up is not in the profile.
+    var v = model.Package.Manifest.Vision;
+    int crops = a.VisionProfileCrops;
+    float[] pixels = new float[crops * 3 * v.CropSize * v.CropSize];
+    engine.Sessions.EncodeCrops(pixels, crops, crops);
+    engine.Sessions.EncodeCrops(pixels, crops, crops);
+    Magma.Inference.Onnx.CudaRuntime.ProfilerStart();
+    long s = Stopwatch.GetTimestamp();
+    for (int i = 0; i < a.VisionProfile; i++)
+    {
+        engine.Sessions.EncodeCrops(pixels, crops, crops);
+    }
+
+    Magma.Inference.Onnx.CudaRuntime.ProfilerStop();
+    Console.WriteLine($"profiled {a.VisionProfile} vision runs of {crops} crops: {Ms(s) / a.VisionProfile / crops:F2} ms per crop under the profiler");
+}
+
 if (a.ProfileSteps > 0 && a.Device == MagmaDevice.Cuda)
 {
     // One run of greedy decode steps at 1k context inside the profiler's capture range: `ncu --profile-from-start off`
@@ -526,6 +606,10 @@ if (a.ProfileSteps > 0 && a.Device == MagmaDevice.Cuda)
 }
 
 Memory("end");
+if (a.VisionOrtProfile)
+{
+    Console.WriteLine($"ORT vision profile: {engine.Sessions.Vision.EndProfiling()}");
+}
 
 Console.WriteLine($"results: {Path.Combine(a.Out, "results.json")}");
 return 0;
@@ -605,6 +689,19 @@ internal sealed record Args(string Model, MagmaDevice Device, string Out, string
     public bool EmbedCpu { get; init; }
 
     public bool BackgroundWarmUp { get; init; }
+    public PrefillBucketing? PrefillBuckets { get; init; }
+
+    public bool WarmWidths { get; init; } = true;
+
+    public int? WarmWidthsUpTo { get; init; }
+
+    public int VisionProfile { get; init; }
+
+    public int VisionProfileCrops { get; init; } = 4;
+
+    public bool VisionOrtProfile { get; init; }
+
+    public bool VisionGraphs { get; init; }
 }
 
 internal static class ArgsParser
@@ -628,6 +725,10 @@ internal static class ArgsParser
         bool shrink = false, release = false, embedCpu = false, background = false;
         var visionCuda = new Dictionary<string, string>();
         int[]? visionChunks = null;
+        PrefillBucketing? buckets = null;
+        bool warmWidths = true, ortProfile = false, visionGraphs = false;
+        int visionProfile = 0, visionProfileCrops = 4;
+        int? warmUpTo = null;
         int[] batchSizes = [1, 4, 8, 16, 32];
         double[] rates = [5, 10, 20, 40, 80, 160];
         int arrivalRequests = 96;
@@ -662,6 +763,21 @@ internal static class ArgsParser
                 case "--rates": rates = [.. args[++i].Split(',').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture))]; break;
                 case "--arrival-requests": arrivalRequests = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--max-batch": maxBatch = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--prefill-buckets":
+                    buckets = args[++i] switch
+                    {
+                        "off" => PrefillBucketing.Off,
+                        "new" => PrefillBucketing.NewLengths,
+                        "always" => PrefillBucketing.Always,
+                        string x => throw new ArgumentException($"--prefill-buckets {x}: use off, new or always"),
+                    };
+                    break;
+                case "--no-warm-widths": warmWidths = false; break;
+                case "--warm-widths-up-to": warmUpTo = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--vision-profile": visionProfile = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--vision-profile-crops": visionProfileCrops = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--vision-ort-profile": ortProfile = true; break;
+                case "--vision-graphs": visionGraphs = true; break;
                 default: throw new ArgumentException($"unknown argument {args[i]}");
             }
         }
@@ -682,6 +798,13 @@ internal static class ArgsParser
             VisionChunks = visionChunks,
             EmbedCpu = embedCpu,
             BackgroundWarmUp = background,
+            PrefillBuckets = buckets,
+            WarmWidths = warmWidths,
+            WarmWidthsUpTo = warmUpTo,
+            VisionProfile = visionProfile,
+            VisionProfileCrops = visionProfileCrops,
+            VisionOrtProfile = ortProfile,
+            VisionGraphs = visionGraphs,
         };
     }
 }

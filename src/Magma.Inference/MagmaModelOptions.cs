@@ -116,6 +116,36 @@ public sealed class MagmaModelOptions
     /// <summary>Crop counts the vision warm-up runs; null: the vision batch sizes (every count 1..num_crops when unbounded).</summary>
     internal IReadOnlyList<int>? WarmUpCrops { get; init; }
 
+    /// <summary>
+    /// How prompts are prefilled: at their own length, or padded to one of a few widths (<see cref="Onnx.PrefillBuckets"/>)
+    /// with their last position fed by the first decode step. Null: <see cref="PrefillBucketing.Off"/> until the GPU
+    /// run of bench/gpu/hold-speed.sh (<c>fresh</c>) has measured <see cref="PrefillBucketing.NewLengths"/>, the
+    /// candidate default on CUDA; the CPU's kernels have no per-shape set-up, so padding would only cost there.
+    /// </summary>
+    internal PrefillBucketing? PrefillBuckets { get; init; }
+
+    /// <summary>CUDA warm-up: run every padded prefill width once at load, so no request pays a width's first run.</summary>
+    internal bool WarmPrefillBuckets { get; init; } = true;
+
+    /// <summary>
+    /// The widest padded prefill the warm-up runs (wider ones pay their first run once, on first use): each width's run
+    /// grows the decoder's activation arena to what that width needs, and the arena keeps it. Default 2,048 positions
+    /// (two 4-crop screenshots and their text).
+    /// </summary>
+    internal int WarmPrefillUpTo { get; init; } = 2048;
+
+    /// <summary>
+    /// CUDA: replay each vision batch size's run as a CUDA graph (bound device buffers; captured after ONNX Runtime's
+    /// first plain runs of that size); on the CPU the same bound runs without capture. Not yet measured: off by
+    /// default; benchmarks turn it on.
+    /// </summary>
+    internal bool VisionCudaGraphs { get; init; }
+
+    /// <summary>Where ONNX Runtime writes its profile of the vision session (path prefix; null: no profiling); benchmarks only.</summary>
+    internal string? VisionProfilePrefix { get; init; }
+
+    internal PrefillBucketing EffectivePrefillBuckets => PrefillBuckets ?? PrefillBucketing.Off;
+
     internal bool EffectiveShrinkVisionArena => ShrinkVisionArena ?? ReleaseVisionMemory;
 
     internal bool EffectiveConvMaxWorkspace => ConvMaxWorkspace ?? !ReleaseVisionMemory;

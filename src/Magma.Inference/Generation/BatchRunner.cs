@@ -259,6 +259,12 @@ internal sealed class BatchRunner : IDisposable
         while (next < order.Count)
         {
             int width = entries[order[next]].PromptTokens - 1;
+            if (width > 0 && _engine.Bucketing != PrefillBucketing.Off)
+            {
+                // The run's width rounded up as a single request's padded prefill is (a few shapes, not one per length).
+                width = PrefillBuckets.Width(width, _capacity);
+            }
+
             (int firstSlot, int freeRun) = LongestFreeRun();
             int n = 1;
             while (next + n < order.Count && n < freeRun

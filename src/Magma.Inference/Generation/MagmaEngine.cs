@@ -21,6 +21,12 @@ internal sealed class MagmaEngine : IDisposable
 
     /// <summary>Vision shapes left to the background warm-up (<see cref="MagmaModelOptions.WarmUpVisionInBackground"/>).</summary>
     private readonly int[] _backgroundCrops = [];
+    private readonly PrefillBucketing _bucketing;
+    private readonly bool _warmBuckets;
+    private readonly int _warmBucketsUpTo;
+
+    /// <summary><see cref="PrefillBucketing.NewLengths"/>: per prompt length, 1 once it ran padded, 2 once it ran exactly.</summary>
+    private readonly byte[]? _lengthRuns;
     private DecodeContext? _persistent;
     private bool _contextInUse;
 
@@ -82,6 +88,11 @@ internal sealed class MagmaEngine : IDisposable
 
         _options = options;
         Sessions = new MagmaSessions(package, options, Load, visionSizes, warmVision);
+        // Padded prefills need the shared-buffer decoder with last-position logits (the batched prefill's scheme).
+        _bucketing = Sessions.SharedKv && Sessions.LogitsPruned ? options.EffectivePrefillBuckets : PrefillBucketing.Off;
+        _warmBuckets = options.WarmPrefillBuckets;
+        _warmBucketsUpTo = options.WarmPrefillUpTo;
+        _lengthRuns = _bucketing == PrefillBucketing.NewLengths ? new byte[_maxSequence + 1] : null;
     }
 
     /// <summary>
@@ -108,6 +119,9 @@ internal sealed class MagmaEngine : IDisposable
             Load.End($"warm-up vision {n} crop{(n > 1 ? "s" : string.Empty)}{suffix}", start);
         }
     }
+
+    /// <summary>How prompts are prefilled (the options' choice, or <see cref="PrefillBucketing.Off"/> where the graph cannot pad).</summary>
+    internal PrefillBucketing Bucketing => _bucketing;
 
     /// <summary>The stages of the load so far (sessions, warm-up), with their times.</summary>
     internal LoadLog Load { get; }
@@ -209,8 +223,11 @@ internal sealed class MagmaEngine : IDisposable
         return blocks;
     }
 
-    /// <summary>Merged prompt embeddings ([T,H] in host memory) for <paramref name="ids"/> and the images.</summary>
-    public NativeBuffer BuildEmbeddings(ReadOnlySpan<int> ids, IReadOnlyList<RgbImage> images, out int length, out int imageTokens)
+    /// <summary>
+    /// Merged prompt embeddings ([T,H] in host memory) for <paramref name="ids"/> and the images, followed by zero rows
+    /// up to <paramref name="rows"/> rows when that is more (the padding of a padded prefill).
+    /// </summary>
+    public NativeBuffer BuildEmbeddings(ReadOnlySpan<int> ids, IReadOnlyList<RgbImage> images, out int length, out int imageTokens, int rows = 0)
     {
         // Sizes alone decide the prompt's length: an over-context request is refused before any pixel is processed.
         CheckPrompt(ids, images, out _);
@@ -227,11 +244,14 @@ internal sealed class MagmaEngine : IDisposable
             MagmaTelemetry.RecordStage(MagmaTelemetry.Vision, _lastVisionTime);
         }
 
-        return MergeEmbeddings(ids, blocks, out length, out imageTokens);
+        return MergeEmbeddings(ids, blocks, out length, out imageTokens, rows);
     }
 
-    /// <summary>Merged prompt embeddings ([T,H] in host memory) for <paramref name="ids"/> and already encoded image blocks.</summary>
-    public NativeBuffer MergeEmbeddings(ReadOnlySpan<int> ids, IReadOnlyList<byte[]> blocks, out int length, out int imageTokens)
+    /// <summary>
+    /// Merged prompt embeddings ([T,H] in host memory) for <paramref name="ids"/> and already encoded image blocks,
+    /// zero rows after them up to <paramref name="rows"/> rows.
+    /// </summary>
+    public NativeBuffer MergeEmbeddings(ReadOnlySpan<int> ids, IReadOnlyList<byte[]> blocks, out int length, out int imageTokens, int rows = 0)
     {
         MagmaManifest m = Package.Manifest;
         int vec = m.Decoder.HiddenSize * m.ElementSize;
@@ -246,8 +266,13 @@ internal sealed class MagmaEngine : IDisposable
         length = EmbeddingMerger.MergedLength(ids, m.Tokens.Image, counts);
         byte[] text = new byte[ids.Length * vec];
         Sessions.EmbedTokens(ids, text);
-        NativeBuffer merged = NativeBuffer.Host((long)length * vec);
+        NativeBuffer merged = NativeBuffer.Host((long)Math.Max(length, rows) * vec);
         EmbeddingMerger.Merge(ids, m.Tokens.Image, text, blocks, vec, merged.HostSpan<byte>(0, checked(length * vec)));
+        if (rows > length)
+        {
+            merged.Clear((long)length * vec, (long)(rows - length) * vec); // padding must be finite: zeros normalise to zeros
+        }
+
         return merged;
     }
 
@@ -273,6 +298,69 @@ internal sealed class MagmaEngine : IDisposable
                 start = Stopwatch.GetTimestamp();
             }
         }
+
+        if (_bucketing != PrefillBucketing.Off && _warmBuckets)
+        {
+            WarmPrefillWidths();
+        }
+    }
+
+    /// <summary>
+    /// Runs a prefill at every padded width (<see cref="PrefillBuckets"/>) up to the options' limit, so no request of
+    /// those widths pays a width's first run.
+    /// </summary>
+    private void WarmPrefillWidths()
+    {
+        long start = Stopwatch.GetTimestamp();
+        int[] widths = [.. PrefillBuckets.Sizes(_maxSequence).Where(w => w <= _warmBucketsUpTo)];
+        if (widths.Length == 0)
+        {
+            return;
+        }
+
+        int vec = Package.Manifest.Decoder.HiddenSize * Package.Manifest.ElementSize;
+        using NativeBuffer zeros = NativeBuffer.Host((long)widths[^1] * vec);
+        zeros.Clear(0, zeros.Bytes);
+        DecodeContext context = RentContext(widths[^1], 0, 0, out bool owned);
+        try
+        {
+            foreach (int width in widths)
+            {
+                context.WarmPrefill(zeros, width);
+            }
+        }
+        finally
+        {
+            ReturnContext(context, owned);
+        }
+
+        Load.End($"warm-up prefill widths ({widths.Length}, up to {widths[^1]})", start);
+    }
+
+    /// <summary>
+    /// The width to pad this prompt's prefill to, or 0 for an exact prefill (see <see cref="PrefillBucketing"/>).
+    /// Under <see cref="PrefillBucketing.NewLengths"/> this also records the length as seen.
+    /// </summary>
+    internal int PrefillWidth(int length)
+    {
+        if (_bucketing == PrefillBucketing.Off || length < 2)
+        {
+            return 0;
+        }
+
+        if (_lengthRuns is not null)
+        {
+            ref byte runs = ref _lengthRuns[length];
+            if (runs > 0)
+            {
+                runs = 2;
+                return 0;
+            }
+
+            runs = 1;
+        }
+
+        return PrefillBuckets.Width(length - 1, _maxSequence);
     }
 
     /// <summary>Image embeddings an image of this size becomes (its crop grid decides; no pixel is needed).</summary>
@@ -351,14 +439,15 @@ internal sealed class MagmaEngine : IDisposable
     {
         options.Validate();
         long start = Stopwatch.GetTimestamp();
-        using NativeBuffer embeds = BuildEmbeddings(ids, images, out int length, out int imageTokens);
-        DecodeContext context = RentContext(length, options.MaxNewTokens, out bool owned);
+        int width = PrefillWidth(CheckPrompt(ids, images, out _));
+        using NativeBuffer embeds = BuildEmbeddings(ids, images, out int length, out int imageTokens, width);
+        DecodeContext context = RentContext(length, options.MaxNewTokens, width, out bool owned);
         try
         {
             ulong seed = options.Seed ?? (ulong)Random.Shared.NextInt64();
             // The loop is made first: a greedy request lets the prefill's own run choose the first token on the device.
             var loop = new GenerationLoop(context, new StreamingText(Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true)), options, StopIdsFor(options), seed);
-            context.Prefill(embeds, length);
+            context.Prefill(embeds, length, width);
             // Prefill = everything in Start but the vision encoder: text embedding, merge, cache allocation, prompt run.
             MagmaTelemetry.RecordStage(MagmaTelemetry.Prefill, Stopwatch.GetElapsedTime(start) - _lastVisionTime);
             return new RequestRun(context, owned, loop, length, imageTokens, () => _contextInUse = false);
@@ -373,8 +462,9 @@ internal sealed class MagmaEngine : IDisposable
     /// <summary>
     /// The decoder state for one request. CPU: a fresh cache sized to the request (prompt + max new tokens). CUDA with
     /// graphs: the model's one context, whose buffers the captured step graph points at, sized to the context limit.
+    /// A padded prefill's <paramref name="width"/> must fit too.
     /// </summary>
-    private DecodeContext RentContext(int promptLength, int maxNewTokens, out bool owned)
+    private DecodeContext RentContext(int promptLength, int maxNewTokens, int width, out bool owned)
     {
         if (Sessions.UsesCudaGraphs && !_contextInUse)
         {
@@ -391,7 +481,7 @@ internal sealed class MagmaEngine : IDisposable
             return _persistent;
         }
 
-        int capacity = (int)Math.Min(_maxSequence, (long)promptLength + maxNewTokens);
+        int capacity = (int)Math.Min(_maxSequence, Math.Max(width, (long)promptLength + maxNewTokens));
         DecodeContext context = Sessions.BeginDecode(capacity);
         KvCachesCreated++;
         LastKvCache = (context.Cache.BytesAllocated, context.Cache.BufferCount, context.Cache.Capacity);

@@ -249,8 +249,11 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         }
     }
 
-    /// <summary>Runs the merged prompt embeddings ([T,H] in <paramref name="embeds"/>) through the decoder.</summary>
-    public void Prefill(NativeBuffer embeds, int length)
+    /// <summary>
+    /// Runs the merged prompt embeddings ([T,H] in <paramref name="embeds"/>) through the decoder. With a
+    /// <paramref name="width"/> (see <see cref="PrefillPadded"/>) the run is padded to that many positions.
+    /// </summary>
+    public void Prefill(NativeBuffer embeds, int length, int width = 0)
     {
         if (Position != 0)
         {
@@ -265,6 +268,12 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         if (length <= 0)
         {
             throw new InvalidOperationException("Prefill needs at least one position.");
+        }
+
+        if (width > 0)
+        {
+            PrefillPadded(embeds, length, width);
+            return;
         }
 
         TensorElementType f = _s.FloatType;
@@ -309,6 +318,80 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
             _stepMask.Write(_s.OnesBytes(length));
             _binding.BindInput(_d.AttentionMask, _stepMaskValue!);
         }
+    }
+
+    /// <summary>Prefills run padded since this context was made (tests check which way a request went).</summary>
+    internal int PaddedPrefills { get; private set; }
+
+    /// <summary>
+    /// The prompt's first length-1 positions run right-padded to <paramref name="width"/> positions (any finite
+    /// padding: <paramref name="embeds"/> holds at least max(width, length) rows), so the decoder only ever sees a few
+    /// prefill shapes (<see cref="PrefillBuckets"/>), then the last position runs as a decode step, which writes its
+    /// keys and values at its own position and yields the first token's logits: the pruned graph's logits are those of
+    /// the run's last column, padding here. As in the batched prefill (<see cref="BatchDecodeContext"/>), causal
+    /// attention keeps the padding out of the prompt's positions, and what the padding wrote past them is masked, then
+    /// overwritten by later steps.
+    /// </summary>
+    private void PrefillPadded(NativeBuffer embeds, int length, int width)
+    {
+        if (_stepMask is null || !_s.LogitsPruned)
+        {
+            throw new InvalidOperationException("A padded prefill needs a GroupQueryAttention decoder with last-position logits.");
+        }
+
+        int prompt = length - 1;
+        if (prompt < 1 || width < prompt || width > Cache.Capacity)
+        {
+            throw new InvalidOperationException($"A padded prefill of {length} positions at width {width} needs 2 <= length and length - 1 <= width <= {Cache.Capacity}.");
+        }
+
+        int vec = _d.HiddenSize * NativeBuffer.ElementSize(_s.FloatType);
+        if (embeds.Bytes < (long)Math.Max(width, length) * vec)
+        {
+            throw new InvalidOperationException($"A padded prefill at width {width} needs {Math.Max(width, length)} rows of embeddings; the buffer holds {embeds.Bytes / vec}.");
+        }
+
+        RunPrompt(embeds, width);
+        _stepMask.Write(_s.OnesBytes(prompt));
+        Position = prompt;
+
+        // The last prompt position: a decode step fed its embedding instead of an embedded id (no embed run).
+        _stepEmbed.Write(embeds.HostSpan<byte>((long)prompt * vec, vec));
+        _stepMask.Write(s_one, prompt * 8L);
+        _s.Decoder.RunWithBinding(_stepRunOptions, _binding);
+        Position = length;
+        _logitsStale = _tokenStale = true;
+        PaddedPrefills++;
+    }
+
+    /// <summary>
+    /// Runs the decoder once over <paramref name="width"/> rows of <paramref name="embeds"/> as a first prompt with an
+    /// all-ones mask (a padded prefill, or the warm-up of its width), then binds the one-token step buffers and clears
+    /// the static mask; the position is left to the caller.
+    /// </summary>
+    private void RunPrompt(NativeBuffer embeds, int width)
+    {
+        using OrtValue embedsValue = embeds.View(_s.FloatType, [1, width, _d.HiddenSize]);
+        _binding.BindInput(_d.InputsEmbeds, embedsValue);
+        _binding.BindInput(_d.AttentionMask, _s.MaskView(width));
+        _s.Decoder.RunWithBinding(_s.RunOptions, _binding);
+        _binding.BindInput(_d.InputsEmbeds, _stepEmbedValue);
+        _stepMask!.Clear(0, _stepMask.Bytes);
+        _binding.BindInput(_d.AttentionMask, _stepMaskValue!);
+    }
+
+    /// <summary>
+    /// Warm-up: runs a padded prefill of <paramref name="width"/> positions over <paramref name="embeds"/> (any finite
+    /// rows) so that ONNX Runtime's per-shape set-up of that width happens at load. The context stays unused.
+    /// </summary>
+    internal void WarmPrefill(NativeBuffer embeds, int width)
+    {
+        if (Position != 0 || _stepMask is null || width > Cache.Capacity)
+        {
+            throw new InvalidOperationException($"Warm-up of a {width}-position prefill needs an unused GroupQueryAttention context of at least that capacity.");
+        }
+
+        RunPrompt(embeds, width);
     }
 
     /// <summary>

@@ -21,6 +21,9 @@ internal sealed class MagmaSessions : IDisposable
     private readonly RunOptions _visionRunOptions;
     private readonly int[]? _visionSizes;
 
+    /// <summary>Per crop count, the bound buffers of a vision run replayed as a CUDA graph (<see cref="MagmaModelOptions.VisionCudaGraphs"/>); null: plain runs.</summary>
+    private readonly Dictionary<int, VisionGraph>? _visionGraphs;
+
     /// <param name="package">The validated package.</param>
     /// <param name="options">Device and load settings.</param>
     /// <param name="log">Receives each session's creation time.</param>
@@ -139,6 +142,12 @@ internal sealed class MagmaSessions : IDisposable
         }
 
         _visionSizes = visionSizes;
+        if (options.VisionCudaGraphs)
+        {
+            // On the CPU the same bound-buffer runs, without capture (what the tests can check).
+            _visionGraphs = [];
+        }
+
         _visionRunOptions = RunOptions;
         if (options.Device == MagmaDevice.Cuda && options.EffectiveShrinkVisionArena)
         {
@@ -228,6 +237,13 @@ internal sealed class MagmaSessions : IDisposable
         {
             n = VisionChunk(Math.Min(perRun, cropCount - start));
             ReadOnlySpan<float> chunk = pixels.Slice(start * cropPixels, n * cropPixels);
+            if (_visionGraphs is not null)
+            {
+                RunVisionGraph(chunk, n, features.AsSpan(start * cropFeatureBytes, n * cropFeatureBytes), start == 0 ? separator : default);
+                VisionRuns++;
+                continue;
+            }
+
             using OrtValue input = CreateFloatInput(chunk, [n, 3, v.CropSize, v.CropSize]);
             using IDisposableReadOnlyCollection<OrtValue> results = Vision.Run(_visionRunOptions, [v.Input], [input], outputs);
             VisionRuns++;
@@ -239,6 +255,37 @@ internal sealed class MagmaSessions : IDisposable
         }
 
         return (features, separator);
+    }
+
+    /// <summary>
+    /// One vision run through the bound device buffers of its crop count, replayed as that count's CUDA graph (ONNX
+    /// Runtime captures it after its first plain runs): no per-node host work, which a run of a single crop is
+    /// dominated by (docs/perf.md).
+    /// </summary>
+    private void RunVisionGraph(ReadOnlySpan<float> pixels, int crops, Span<byte> features, Span<byte> separator)
+    {
+        if (!_visionGraphs!.TryGetValue(crops, out VisionGraph? graph))
+        {
+            graph = new VisionGraph(this, crops);
+            _visionGraphs[crops] = graph;
+        }
+
+        if (FloatType == TensorElementType.Float16)
+        {
+            System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(pixels, graph.Staging);
+            graph.Input.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(graph.Staging.AsSpan()));
+        }
+        else
+        {
+            graph.Input.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(pixels));
+        }
+
+        Vision.RunWithBinding(graph.RunOptions, graph.Binding);
+        graph.Features.Read(features);
+        if (!separator.IsEmpty)
+        {
+            graph.Separator.Read(separator);
+        }
     }
 
     /// <summary>
@@ -311,6 +358,12 @@ internal sealed class MagmaSessions : IDisposable
         int fixedBatch = vision.InputMetadata[v.Input].Dimensions[0];
         crops = fixedBatch > 0 ? Math.Min(crops, fixedBatch) : crops;
         using var runOptions = new RunOptions();
+        if (options.VisionCudaGraphs)
+        {
+            // Plain runs, not captured: the graphs are captured from the bound buffers of the requests' runs.
+            runOptions.AddRunConfigEntry("gpu_graph_id", "-1");
+        }
+
         if (options.EffectiveShrinkVisionArena)
         {
             runOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", VisionShrinkEntry(options));
@@ -363,6 +416,11 @@ internal sealed class MagmaSessions : IDisposable
             v?.Dispose();
         }
 
+        foreach (VisionGraph g in _visionGraphs?.Values ?? Enumerable.Empty<VisionGraph>())
+        {
+            g.Dispose();
+        }
+
         _ones.Dispose();
         _positions.Dispose();
         if (!ReferenceEquals(StepRunOptions, RunOptions))
@@ -381,5 +439,61 @@ internal sealed class MagmaSessions : IDisposable
         Decoder.Dispose();
         Embed.Dispose();
         Vision.Dispose();
+    }
+
+    /// <summary>The device buffers, binding and run options of the vision graph captured for one crop count.</summary>
+    private sealed class VisionGraph : IDisposable
+    {
+        private readonly List<OrtValue> _views = [];
+
+        public VisionGraph(MagmaSessions s, int crops)
+        {
+            VisionManifest v = s.Manifest.Vision;
+            TensorElementType f = s.FloatType;
+            int elem = NativeBuffer.ElementSize(f);
+            int pixels = crops * 3 * v.CropSize * v.CropSize;
+            Staging = f == TensorElementType.Float16 ? new Half[pixels] : [];
+            Input = s.AllocateDevice((long)pixels * elem);
+            Features = s.AllocateDevice((long)crops * v.FeatureGrid * v.FeatureGrid * v.HiddenSize * elem);
+            Separator = s.AllocateDevice((long)v.HiddenSize * elem);
+            Binding = s.Vision.CreateIoBinding();
+            Binding.BindInput(v.Input, View(Input.View(f, [crops, 3, v.CropSize, v.CropSize])));
+            Binding.BindOutput(v.FeaturesOutput, View(Features.View(f, [crops, v.FeatureGrid, v.FeatureGrid, v.HiddenSize])));
+            Binding.BindOutput(v.RowSeparatorOutput, View(Separator.View(f, [v.HiddenSize])));
+            RunOptions = new RunOptions();
+            RunOptions.AddRunConfigEntry("gpu_graph_id", crops.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        public Half[] Staging { get; }
+
+        public NativeBuffer Input { get; }
+
+        public NativeBuffer Features { get; }
+
+        public NativeBuffer Separator { get; }
+
+        public OrtIoBinding Binding { get; }
+
+        public RunOptions RunOptions { get; }
+
+        private OrtValue View(OrtValue value)
+        {
+            _views.Add(value);
+            return value;
+        }
+
+        public void Dispose()
+        {
+            Binding.Dispose();
+            RunOptions.Dispose();
+            foreach (OrtValue value in _views)
+            {
+                value.Dispose();
+            }
+
+            Input.Dispose();
+            Features.Dispose();
+            Separator.Dispose();
+        }
     }
 }

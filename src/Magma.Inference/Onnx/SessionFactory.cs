@@ -30,6 +30,13 @@ internal static class SessionFactory
             so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         }
 
+        if (role == GraphRole.Vision && options.VisionProfilePrefix is not null)
+        {
+            // The prefix first: setting EnableProfiling passes the current prefix to ONNX Runtime.
+            so.ProfileOutputPathPrefix = options.VisionProfilePrefix;
+            so.EnableProfiling = true;
+        }
+
         if (onCuda)
         {
             EnsureCudaAvailable();
@@ -52,6 +59,11 @@ internal static class SessionFactory
                 settings["prefer_nhwc"] = "0";
                 settings["cudnn_conv_algo_search"] = options.ConvAlgoSearch;
                 settings["cudnn_conv_use_max_workspace"] = options.EffectiveConvMaxWorkspace ? "1" : "0";
+                if (options.VisionCudaGraphs)
+                {
+                    settings["enable_cuda_graph"] = "1";
+                }
+
                 foreach ((string key, string value) in options.VisionCudaOverrides ?? new Dictionary<string, string>())
                 {
                     settings[key] = value;

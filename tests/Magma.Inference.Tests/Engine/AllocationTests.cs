@@ -33,6 +33,33 @@ public sealed class AllocationTests(TinyMagmaFixture fixture)
     }
 
     [Fact]
+    public void A_decode_step_after_a_padded_prefill_allocates_no_managed_memory()
+    {
+        MagmaModel model = fixture.Model;
+        int[] ids = [.. model.Engine.Tokenize(Magma.Inference.Text.MagmaPrompts.Conversation("hello there"))];
+        int length = model.Engine.CheckPrompt(ids, Array.Empty<Magma.Inference.Imaging.RgbImage>(), out _);
+        int width = PrefillBuckets.Width(length - 1, model.Engine.MaxSequence);
+        using NativeBuffer embeds = model.Engine.BuildEmbeddings(ids, [], out _, out _, rows: width);
+        using DecodeContext context = model.Engine.Sessions.BeginDecode(width + 64);
+        context.Prefill(embeds, length, width);
+        for (int i = 0; i < 8; i++)
+        {
+            context.Step(100 + i);
+        }
+
+        const int steps = 32;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < steps; i++)
+        {
+            context.Step(200 + i);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal((1, length + 8 + steps), (context.PaddedPrefills, context.Position));
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
     public void A_batched_decode_step_allocates_no_managed_memory_after_warm_up()
     {
         MagmaModel model = fixture.Model;

@@ -80,6 +80,39 @@ public sealed class QuantizedPackageTests : IDisposable
     }
 
     [Fact]
+    public void Padded_prefills_have_the_first_logits_and_cache_of_exact_ones()
+    {
+        // MatMulNBits (int8 activations of accuracy_level 4) over a right-padded prompt whose last position runs as a step.
+        MagmaEngine engine = _model.Engine;
+        Inference.Package.DecoderManifest d = engine.Sessions.Manifest.Decoder;
+        foreach (MagmaRequest r in BatchedPrefillTests.Mix(_model.UseImageStartEnd))
+        {
+            int[] ids = engine.Tokenize(r.Turns);
+            int length = engine.CheckPrompt(ids, r.Images, out _);
+            int width = PrefillBuckets.Width(length - 1, engine.MaxSequence);
+            using NativeBuffer embeds = engine.BuildEmbeddings(ids, r.Images, out _, out _, rows: width);
+            using DecodeContext exact = engine.Sessions.BeginDecode(width + 1);
+            using DecodeContext padded = engine.Sessions.BeginDecode(width + 1);
+            exact.Prefill(embeds, length);
+            padded.Prefill(embeds, length, width);
+            double err = TinyMagma.RelativeError(padded.CurrentLogits, exact.CurrentLogits);
+            Assert.True(err < 1e-4, $"{length} positions at width {width}: first logits differ by {err:E2}");
+            Assert.Equal(exact.SelectedToken, padded.SelectedToken);
+            for (int b = 0; b < d.NumLayers * 2; b++)
+            {
+                ReadOnlySpan<float> e = exact.Cache.SharedValue(b / 2, value: b % 2 == 1).GetTensorDataAsSpan<float>();
+                ReadOnlySpan<float> p = padded.Cache.SharedValue(b / 2, value: b % 2 == 1).GetTensorDataAsSpan<float>();
+                for (int h = 0; h < d.NumKeyValueHeads; h++)
+                {
+                    int at = h * exact.Capacity * d.HeadDim;
+                    double kv = TinyMagma.RelativeError(p.Slice(at, length * d.HeadDim), e.Slice(at, length * d.HeadDim));
+                    Assert.True(kv < 1e-4, $"{length} positions at width {width}: KV buffer {b}, head {h} differs by {kv:E2}");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task Greedy_generation_runs_to_the_token_budget()
     {
         using JsonDocument index = TinyMagma.Index();

@@ -35,4 +35,29 @@ public sealed class VisionBatchSizeTests
         Assert.True(fa.Any(x => x != 0), "the features were written");
         Assert.True(TinyMagma.RelativeError(fb, fa) < 1e-5, $"relative error {TinyMagma.RelativeError(fb, fa)}");
     }
+
+    [Fact]
+    public void Vision_runs_through_bound_buffers_give_the_features_of_plain_runs()
+    {
+        // VisionCudaGraphs: on CUDA these runs are captured and replayed; on the CPU the same bound buffers, uncaptured.
+        using MagmaModel plain = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1, VisionBatchSizes = [2, 1] });
+        using MagmaModel bound = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1, VisionBatchSizes = [2, 1], VisionCudaGraphs = true });
+        var v = plain.Package.Manifest.Vision;
+        var rng = new Random(7);
+        float[] pixels = new float[5 * 3 * v.CropSize * v.CropSize];
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = (float)((rng.NextDouble() * 4) - 2);
+        }
+
+        (byte[] a, byte[] sepA) = plain.Engine.Sessions.EncodeCrops(pixels, 5);
+        for (int run = 0; run < 3; run++)
+        {
+            (byte[] b, byte[] sepB) = bound.Engine.Sessions.EncodeCrops(pixels, 5); // 2 + 2 + 1, through the buffers of 2 and of 1
+            Assert.Equal(sepA, sepB);
+            Assert.Equal(a, b);
+        }
+
+        Assert.Equal(9, bound.Engine.Sessions.VisionRuns);
+    }
 }

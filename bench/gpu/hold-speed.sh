@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Issue 18 measurements on the packages bench/gpu/run.sh built (GPU machine; after `run.sh model int4`, app in $APP):
+#   bash bench/gpu/hold-speed.sh [stage...]      (default: all below, in this order; about 7 minutes)
+# fresh     fp16 prefill at prompt lengths new to the process (290..299, 1100..1109) and UI steps whose prompt length
+#           is new each time (time to first token, whole step), without (fp16-off, the default until measured) and
+#           with (fp16-new, the candidate CUDA default) padded prefills; both also run the LIBERO / UI steps and
+#           prefill 312 / 1,116
+# vocab     fp16 decode at 1k / 4k context and the steps with the LM head padded to 128,264 columns
+#           (tools/export/pad_vocab.py) beside the same runs on the unpadded package; greedy tokens and first logits
+#           of the two compared
+# vision    ncu over 2 vision runs of 4 crops (GPU kernel time by kind: convolutions, transposes, LayerNorm, GELU,
+#           GEMMs) plus ORT's own profile of the vision session (node / op-type view), bench/gpu/vision_profile.py;
+#           then vision per crop (1 / 4 per call) with plain runs and replayed as CUDA graphs (--vision-graphs), the
+#           latter with the LIBERO / UI steps and their greedy tokens and first logits (compared with fp16-vocab-base)
+# batched   fp16 batched LIBERO steps N = 1, 4, 8, 16, 32 and the arrival-rate curve (5-160 requests/s, 48 each)
+# always    fp16 with every prompt padded (the extra decode step's cost on a repeated prompt: LIBERO)
+# int4      int4 fresh prefills and UI steps without and with padded prefills
+# vision1   ncu over 4 vision runs of 1 crop
+# notune    fp16 fresh prefills without ORT's GEMM auto-tuning (how much of a new length's cost the tuning is)
+# A stage that would start after DEADLINE_S seconds (default 450) is skipped; BENCH_ARGS adds app arguments to every
+# run (a dry run on the CPU: WORK with fp16/int4 links to tiny packages, BENCH_ARGS="--device cpu"). Results: $WORK/results/speed18/<run>/
+# (dotnet.log, results.json, memory.txt); $OUT/speed18-summary.md and $OUT/speed18.tgz carry them back.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+OUT=${OUT:-$repo/bench-out}
+WORK=${WORK:-/tmp/magma8b}
+APP=${APP:-/root/gpu-app}
+DEADLINE_S=${DEADLINE_S:-450}
+S=$WORK/results/speed18
+mkdir -p "$S" "$OUT"
+export PYTHONUNBUFFERED=1
+# shellcheck disable=SC1091
+[[ -f /root/gpu-app.env ]] && source /root/gpu-app.env
+T0=$SECONDS
+log() { echo "[$(date +%T) +$((SECONDS - T0))s] $*"; }
+save() { tar czf "$OUT/speed18.tgz" -C "$S" . 2>/dev/null; [[ -f $S/summary.md ]] && cp "$S/summary.md" "$OUT/speed18-summary.md"; true; }
+run() {  # run NAME PACKAGE -- app args...
+  local name=$1 pkg=$2; shift 2
+  [[ ${1:-} == -- ]] && shift
+  local d=$S/$name
+  mkdir -p "$d"
+  log "run $name: $*"
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$d/memory.txt" 2>/dev/null &
+  local smi=$!
+  # shellcheck disable=SC2086
+  timeout 240 "$APP/Magma.Bench.Gpu" --model "$pkg" --out "$d" --inputs "$d/inputs" "$@" ${BENCH_ARGS:-} > "$d/dotnet.log" 2>&1
+  echo "rc $?" >> "$d/dotnet.log"
+  kill $smi 2>/dev/null
+  grep -E "loaded|warm-up prefill|median|rc " "$d/dotnet.log" | tail -30
+  save
+}
+ncu_bin() { command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1; }
+profile_vision() {  # profile_vision NAME CROPS RUNS
+  local name=$1 crops=$2 runs=$3 d=$S/$1 ncu
+  ncu=$(ncu_bin)
+  mkdir -p "$d"
+  if [[ -z $ncu ]]; then log "no ncu on this machine: ORT profile only"; fi
+  log "vision profile $name: $runs runs of $crops crops"
+  if [[ -n $ncu ]]; then
+    # shellcheck disable=SC2086
+    timeout 300 "$ncu" --profile-from-start off --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv \
+        --log-file "$d/ncu.csv" "$APP/Magma.Bench.Gpu" --model "$WORK/fp16" --out "$d" --only none --no-inputs \
+        --vision-profile "$runs" --vision-profile-crops "$crops" --vision-ort-profile ${BENCH_ARGS:-} > "$d/dotnet.log" 2>&1
+  else
+    # shellcheck disable=SC2086
+    timeout 120 "$APP/Magma.Bench.Gpu" --model "$WORK/fp16" --out "$d" --only vision --no-inputs --reps 5 --vision-ort-profile \
+        ${BENCH_ARGS:-} > "$d/dotnet.log" 2>&1
+  fi
+  echo "rc $?" >> "$d/dotnet.log"; tail -3 "$d/dotnet.log"
+  {
+    [[ -f $d/ncu.csv ]] && python3 "$here/vision_profile.py" ncu "$d/ncu.csv" --runs "$runs" --crops "$crops" --json "$d/ncu-summary.json"
+    echo
+    for f in "$d"/ort-vision_*.json; do
+      [[ -f $f ]] && python3 "$here/vision_profile.py" ort "$f" --json "$d/ort-summary.json" && gzip -f "$f"
+    done
+  } > "$d/summary.txt" 2>&1
+  head -40 "$d/summary.txt"
+  [[ -f $d/ncu.csv ]] && gzip -f "$d/ncu.csv"
+  save
+}
+stages=("$@")
+((${#stages[@]})) || stages=(fresh vocab vision batched always int4 vision1 notune)
+for stage in "${stages[@]}"; do
+  if ((SECONDS - T0 > DEADLINE_S)); then
+    log "skipped $stage: past DEADLINE_S=$DEADLINE_S"
+    echo "$stage" >> "$S/skipped.txt"
+    continue
+  fi
+  case $stage in
+    fresh)
+      run fp16-off "$WORK/fp16" -- --prefill-buckets off --only fresh,ttft,steps,prefill --no-inputs --reps 5
+      run fp16-new "$WORK/fp16" -- --prefill-buckets new --only fresh,ttft,steps,prefill --no-inputs --reps 5 ;;
+    vocab)
+      if [[ ! -f $WORK/fp16-padvocab/magma.json ]]; then
+        log "pad the fp16 LM head"
+        python3 "$repo/tools/export/pad_vocab.py" --package "$WORK/fp16" --out "$WORK/fp16-padvocab" > "$S/pad_vocab.log" 2>&1 \
+            || { cat "$S/pad_vocab.log"; continue; }
+      fi
+      run fp16-vocab-base "$WORK/fp16" -- --only decode,steps --reps 5
+      run fp16-vocab-padded "$WORK/fp16-padvocab" -- --only decode,steps --reps 5 ;;
+    vision)
+      profile_vision vision4 4 2
+      run fp16-vision "$WORK/fp16" -- --only vision --no-inputs --reps 10
+      run fp16-vision-graphs "$WORK/fp16" -- --vision-graphs --only vision,steps --reps 10 ;;
+    vision1) profile_vision vision1 1 4 ;;
+    batched)
+      run fp16-batched "$WORK/fp16" -- --only batched,arrivals --no-inputs --reps 5 --batch-sizes 1,4,8,16,32 \
+          --rates 5,10,20,40,80,160 --arrival-requests 48 --max-batch 32 ;;
+    always) run fp16-always "$WORK/fp16" -- --prefill-buckets always --only steps,prefill,fresh --no-inputs --reps 5 ;;
+    int4)
+      run int4-off "$WORK/int4" -- --prefill-buckets off --only fresh,ttft --no-inputs --reps 5
+      run int4-new "$WORK/int4" -- --prefill-buckets new --only fresh,ttft --no-inputs --reps 5 ;;
+    notune) run fp16-off-notune "$WORK/fp16" -- --prefill-buckets off --no-gemm-tune --only fresh --no-inputs --reps 5 ;;
+    *) echo "unknown stage $stage" >&2 ;;
+  esac
+done
+python3 - "$S" > "$S/summary.md" <<'PY'
+import json, os, sys
+root = sys.argv[1]
+res = {}
+for name in sorted(os.listdir(root)):
+    p = os.path.join(root, name, "results.json")
+    if os.path.isfile(p):
+        res[name] = json.load(open(p))
+print("# issue 18 hold (bench/gpu/hold-speed.sh): medians / p90 in ms\n")
+print("| run | load s | prefill widths warm-up s | GiB in use after load / at the end | measures (median / p90) |")
+print("| --- | --- | --- | --- | --- |")
+for name, r in res.items():
+    widths = sum(s["s"] for s in r.get("load_stages", []) if s["name"].startswith("warm-up prefill widths"))
+    rows = "<br>".join(f"{x['name']}: {x['median']} / {x['p90']}" + (f" ({x['actions_per_s']} actions/s, x{x.get('vs_n1')}, agree {x.get('actions_equal_to_alone')})" if "actions_per_s" in x else "")
+                       + (f" (served {x['served_per_s']}/s, agree {x['actions_equal_to_alone']})" if "served_per_s" in x else "") for x in r.get("rows", []))
+    mem = r.get("device_gib_after", {})
+    print(f"| {name} | {r.get('load_s')} | {widths:.2f} | {mem.get('load')} / {mem.get('end')} | {rows} |")
+base = res.get("fp16-vocab-base")
+for other in ("fp16-vocab-padded", "fp16-vision-graphs"):
+    pad = res.get(other)
+    if not (base and pad):
+        continue
+    print(f"\n## {other} vs fp16-vocab-base: greedy tokens and first logits\n")
+    for k in ("greedy_libero", "greedy_ui"):
+        if k in base and k in pad:
+            same = {f: base[k].get(f) == pad[k].get(f) for f in ("dotnet_greedy_16", "dotnet_action_greedy")}
+            print(f"- {k}: tokens identical {same}")
+    for n in ("libero", "ui"):
+        a, b = (os.path.join(root, r, f"logits_{n}.f32") for r in ("fp16-vocab-base", other))
+        if os.path.isfile(a) and os.path.isfile(b):
+            import numpy as np
+            x, y = np.fromfile(a, np.float32), np.fromfile(b, np.float32)
+            if x.shape == y.shape:
+                print(f"- first logits {n}: {x.size} columns, rel L2 {np.linalg.norm(x - y) / np.linalg.norm(x):.2e}, "
+                      f"same argmax {int(x.argmax()) == int(y.argmax())}")
+            else:
+                print(f"- first logits {n}: shapes differ {x.shape} vs {y.shape}")
+for v in ("vision4", "vision1"):
+    p = os.path.join(root, v, "summary.txt")
+    if os.path.isfile(p):
+        print(f"\n## {v}\n")
+        print("".join(open(p).readlines()[:60]))
+sk = os.path.join(root, "skipped.txt")
+if os.path.isfile(sk):
+    print("\nskipped (deadline): " + open(sk).read().replace("\n", " "))
+PY
+cat "$S/summary.md"
+save
+log "hold-speed done"
