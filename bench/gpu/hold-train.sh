@@ -10,7 +10,7 @@
 # call) into $DATA (default /root/train20-data, kept between calls), copies the code it needs to /root/train20-repo
 # (so that a later call replacing the work tree cannot change it under the running process), and runs
 #   train_web.py --data $DATA --work $TWORK --minutes $MINUTES --wall-minutes $WALL
-# with setsid nohup: it outlives the device call. It trains for at most MINUTES (default 4) and stops training early
+# with setsid nohup: it outlives the device call. It trains for at most MINUTES (default 3.5) and stops training early
 # so that the held-out evaluation and the export (export_magma.py + int4 quantize_package.py) end within WALL minutes
 # of its start (default 6.8). A later start with the same $TWORK and a larger MINUTES resumes from its state.pt.
 #
@@ -26,7 +26,7 @@ PARTS=${PARTS:-$repo/.gpu/train20}
 DATA=${DATA:-/root/train20-data}
 TWORK=${TWORK:-/root/train20-work}
 CODE=${CODE:-/root/train20-repo}
-MINUTES=${MINUTES:-4}
+MINUTES=${MINUTES:-3.5}
 WALL=${WALL:-6.8}
 RESERVE=${RESERVE:-2.3}
 EXTRA=${EXTRA:-}

@@ -136,7 +136,8 @@ def load_manifest(folder: str) -> dict:
     path = os.path.join(folder, "manifest.json")
     if not os.path.exists(path):
         raise SystemExit(f"{folder}: no manifest.json; pass a part folder written by webpack.py pack")
-    manifest = json.load(open(path, encoding="utf-8"))
+    with open(path, encoding="utf-8") as f:
+        manifest = json.load(f)
     if manifest.get("format") != FORMAT:
         raise SystemExit(f"{path}: format {manifest.get('format')!r}, this reader knows {FORMAT!r}")
     return manifest
@@ -154,7 +155,8 @@ def part_images(folder: str, manifest: dict, verify: bool = True, threads: int =
         by_block.setdefault(im["block"], []).append(im)
 
     def one(block: int):
-        data = lzma.decompress(open(os.path.join(folder, f"block-{block:03d}.xz"), "rb").read())
+        with open(os.path.join(folder, f"block-{block:03d}.xz"), "rb") as f:
+            data = lzma.decompress(f.read())
         out, offset = {}, 0
         for im in sorted(by_block[block], key=lambda m: m["index"]):
             n = im["width"] * im["height"] * 3
