@@ -189,7 +189,7 @@ class Tokens:
 
 def tokenize(ds: DataSet, tokens: Tokens) -> list[dict]:
     """Examples with prompt ids split around the one <image> id, answer ids, and the image's index."""
-    keys = sorted(ds.images)
+    keys = sorted({f"{e['set']}/{e['image']}" for e in ds.examples})  # only the screenshots examples use
     index = {k: i for i, k in enumerate(keys)}
     prompts = tokens.prompts([e["prompt"] for e in ds.examples])
     answers = tokens.answers([e["answer"] for e in ds.examples])
