@@ -14,7 +14,7 @@
 # so that the held-out evaluation and the export (export_magma.py + int4 quantize_package.py) end within WALL minutes
 # of its start (default 6.8). A later start with the same $TWORK and a larger MINUTES resumes from its state.pt.
 #
-# What comes back in $OUT: train20-report.md, and train20.tgz split into parts of 15 MiB (train20.tgz.00, .01, ...):
+# What comes back in $OUT: train20-report.md, and train20.tgz split into parts of 16 MiB (train20.tgz.00, .01, ...):
 # report.json/md, loss.png, train.log and package/ (magma.json, the ONNX graphs and weights, the configs; without
 # tokenizer.json, which is tests/assets/tokenizer/tokenizer.json: its SHA-256 is in package.sha256).
 # Reassemble here: cat train20.tgz.* | tar xz
@@ -73,7 +73,7 @@ collect() {
   fi
   [[ -f $TWORK/report.md ]] && cp "$TWORK/report.md" "$OUT/train20-report.md"
   rm -f "$OUT"/train20.tgz.*
-  tar czf - -C "$stage" . | split -b 15M -d - "$OUT/train20.tgz."
+  tar czf - -C "$stage" . | split -b 16M -d - "$OUT/train20.tgz."
   log "collected: $(ls -la "$OUT" | grep train20 | awk '{print $NF" "$5}' | tr '\n' ' ')"
 }
 
