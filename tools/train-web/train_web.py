@@ -348,7 +348,11 @@ class Batcher:
         if len(shapes) != 1:
             raise SystemExit(f"screenshots of several sizes {sorted(shapes)}; this trainer batches one size "
                              "(web-datagen writes 1280x800)")
-        self.store = torch.from_numpy(np.stack([images[k] for k in keys])).to(device)
+        h, w, c = next(iter(shapes))
+        # filled one screenshot at a time: no second host copy of all of them
+        self.store = torch.empty((len(keys), h, w, c), dtype=torch.uint8, device=device)
+        for i, k in enumerate(keys):
+            self.store[i].copy_(torch.from_numpy(images[k]))
 
     def pixels(self, batch: list[dict]):
         import torch
