@@ -14,10 +14,12 @@
 # so that the held-out evaluation and the export (export_magma.py + int4 quantize_package.py) end within WALL minutes
 # of its start (default 6.8). A later start with the same $TWORK and a larger MINUTES resumes from its state.pt.
 #
-# What comes back in $OUT: train20-report.md, and train20.tgz split into parts of 16 MiB (train20.tgz.00, .01, ...):
+# What comes back in $OUT (3 files at most): train20.tar.xz.NN (train20.tar.gz.NN where xz is missing), the tar split
+# into parts of 16 MiB, and
+# train20-report.md beside them when the parts are fewer than 3. The tar holds
 # report.json/md, loss.png, train.log and package/ (magma.json, the ONNX graphs and weights, the configs; without
 # tokenizer.json, which is tests/assets/tokenizer/tokenizer.json: its SHA-256 is in package.sha256).
-# Reassemble here: cat train20.tgz.* | tar xz
+# Reassemble here: cat train20.tar.xz.* | tar xJ
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -71,9 +73,14 @@ collect() {
     (cd "$TWORK/package" && sha256sum tokenizer.json > "$stage/package.sha256" 2>/dev/null)
     du -sh "$TWORK/package" > "$stage/package.du"
   fi
-  [[ -f $TWORK/report.md ]] && cp "$TWORK/report.md" "$OUT/train20-report.md"
-  rm -f "$OUT"/train20.tgz.*
-  tar czf - -C "$stage" . | split -b 16M -d - "$OUT/train20.tgz."
+  rm -f "$OUT"/train20.tar.* "$OUT/train20-report.md"
+  if command -v xz > /dev/null; then
+    tar cf - -C "$stage" . | xz -6 -T0 | split -b 16M -d - "$OUT/train20.tar.xz."
+  else
+    tar czf - -C "$stage" . | split -b 16M -d - "$OUT/train20.tar.gz."
+  fi
+  # at most 3 files come back: the report beside the parts only when the parts are 1 or 2
+  if [[ -f $TWORK/report.md ]] && (($(ls "$OUT"/train20.tar.* | wc -l) < 3)); then cp "$TWORK/report.md" "$OUT/train20-report.md"; fi
   log "collected: $(ls -la "$OUT" | grep train20 | awk '{print $NF" "$5}' | tr '\n' ' ')"
 }
 
