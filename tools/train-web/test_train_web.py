@@ -81,6 +81,22 @@ class Preprocessing(unittest.TestCase):
         self.assertGreaterEqual(exact_images, 8)
 
 
+class Stitching(unittest.TestCase):
+    def test_batched_stitch_equals_the_reference_per_image(self):
+        import torch
+        from make_tiny_model import stitch
+
+        for grid in ((2, 2), (1, 3), (3, 1), (1, 1)):
+            n, g, h = 3, 4, 5
+            feats = torch.randn(n * grid[0] * grid[1], g, g, h)
+            sep = torch.randn(1, 1, h)
+            got = train_web.stitch(feats, n, grid, sep)
+            per = grid[0] * grid[1]
+            for i in range(n):
+                want = stitch(feats[i * per:(i + 1) * per], grid[0], grid[1], sep)
+                self.assertTrue(torch.equal(got[i], want), f"grid {grid} image {i}")
+
+
 class Answers(unittest.TestCase):
     def test_action_json(self):
         e = {"style": "action_json", "action": "TYPE", "target_mark": 4, "value": "Ada"}

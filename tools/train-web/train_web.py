@@ -300,15 +300,23 @@ def build_model(args, vocab: int, fallback: bool):
 
         def image_embeds(self, pixel_values, grid, n: int):
             """[n*rows*cols,3,S,S] -> [n, rows*g*(cols*g+1), hidden] (spec 3.4, as make_tiny_model.stitch)."""
-            rows, cols = grid
             f = self.proj(self.trunk.stages(self.trunk.stem(pixel_values)).permute(0, 2, 3, 1))
-            g = f.shape[1]
-            f = f.view(n, rows, cols, g, g, -1).permute(0, 1, 3, 2, 4, 5).reshape(n, rows * g, cols * g, -1)
-            sep = self.row_sep.reshape(1, 1, 1, -1).to(f.dtype).expand(n, rows * g, 1, f.shape[-1])
-            return torch.cat((f, sep), dim=2).reshape(n, rows * g * (cols * g + 1), -1)
+            return stitch(f, n, grid, self.row_sep)
 
     model = WebMagma()
     return model, note
+
+
+def stitch(features, n: int, grid: tuple[int, int], row_sep):
+    """Projected crop features [n*rows*cols, g, g, H] of n images -> [n, rows*g*(cols*g+1), H]: crop (r, c)'s feature
+    (y, x) at (r*g+y, c*g+x), then the row separator after every feature row (spec 3.4; the engine's layout)."""
+    import torch
+
+    rows, cols = grid
+    g = features.shape[1]
+    f = features.reshape(n, rows, cols, g, g, -1).permute(0, 1, 3, 2, 4, 5).reshape(n, rows * g, cols * g, -1)
+    sep = row_sep.reshape(1, 1, 1, -1).to(f.dtype).expand(n, rows * g, 1, f.shape[-1])
+    return torch.cat((f, sep), dim=2).reshape(n, rows * g * (cols * g + 1), -1)
 
 
 def merge(model, batch: list[dict], img_embeds, with_answer: bool, extra: list[list[int]] | None = None):
