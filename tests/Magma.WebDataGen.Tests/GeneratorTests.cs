@@ -248,4 +248,40 @@ public sealed class OutputTests
             }
         }
     }
+
+    [Fact]
+    public async Task Eval_mode_answers_every_single_step_example_through_the_policy_and_its_summary_counts_the_rows()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "wdg-eval-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            // The tiny random-weight model: its answers are noise, so this checks the plumbing (every example answered by
+            // the engine through the policy, rows and summary agree), not accuracy.
+            Manifest m = await DataGenerator.RunAsync(new DataGenOptions
+            {
+                Output = dir, FirstSeed = 1_000_000, Pages = 1, Episodes = false,
+                EvalModel = Path.Combine(AppContext.BaseDirectory, "assets", "tiny-magma"),
+            });
+            string[] ids = [.. (await File.ReadAllLinesAsync(Path.Combine(dir, "examples.jsonl"))).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!)];
+            JsonElement[] rows = [.. (await File.ReadAllLinesAsync(Path.Combine(dir, "eval.jsonl"))).Select(l => JsonDocument.Parse(l).RootElement)];
+            Assert.Equal(m.Examples, ids.Length);
+            Assert.Equal(ids, rows.Select(r => r.GetProperty("id").GetString()!));
+            Assert.Contains(rows, r => r.GetProperty("style").GetString() == "ui_click");
+            Assert.Contains(rows, r => r.GetProperty("style").GetString() == "action_json");
+            Assert.All(rows, r => Assert.True(r.GetProperty("model_ms").GetDouble() > 0));
+            Assert.All(rows, r => Assert.False(r.GetProperty("correct").GetBoolean() && !r.GetProperty("mark_right").GetBoolean() && r.TryGetProperty("target_mark", out _)));
+            using JsonDocument summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "eval.json")));
+            JsonElement s = summary.RootElement;
+            Assert.Equal(rows.Length, s.GetProperty("examples").GetInt32());
+            Assert.Equal(Math.Round(rows.Count(r => r.GetProperty("correct").GetBoolean()) / (double)rows.Length, 4), s.GetProperty("correct").GetDouble());
+            Assert.Equal(rows.Length, s.GetProperty("by_style").EnumerateObject().Sum(p => p.Value[0].GetDouble()));
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
 }

@@ -28,6 +28,12 @@ internal sealed record DataGenOptions
 
     /// <summary>Also run a multi-step episode per page (2–3 of its instructions, then DONE) through the harness's loop.</summary>
     public bool Episodes { get; init; } = true;
+
+    /// <summary>
+    /// A model package to score on each page's single-step examples through the web policy (<see cref="ModelEval"/>):
+    /// eval.jsonl and eval.json in the output folder.
+    /// </summary>
+    public string? EvalModel { get; init; }
 }
 
 /// <summary>The manifest of a generated data set.</summary>
@@ -96,6 +102,7 @@ internal static class DataGenerator
         var byAction = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var byStyle = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var reasons = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        using ModelEval? eval = o.EvalModel is null ? null : new ModelEval(o.EvalModel, root);
         int count = 0, targets = 0, drops = 0, episodes = 0;
         for (int i = 0; i < o.Pages; i++)
         {
@@ -105,6 +112,11 @@ internal static class DataGenerator
             PageResult result = await ExampleBuilder.BuildAsync(session, page, o.ImageStartEnd, o.UiClick, ct).ConfigureAwait(false);
             await File.WriteAllBytesAsync(Path.Combine(root, result.Page.Image), result.Observation.Marked.EncodePng(), ct).ConfigureAwait(false);
             await pageLines.WriteLineAsync(JsonSerializer.Serialize(result.Page, ExampleBuilder.Json)).ConfigureAwait(false);
+            if (eval is not null)
+            {
+                await eval.ScoreAsync(result.Observation, result.Examples, ct).ConfigureAwait(false);
+            }
+
             IReadOnlyList<Example> episode = o.Episodes
                 ? await EpisodeBuilder.RunAsync(session, page, result, root, o.ImageStartEnd, why => { Bump(reasons, why); drops++; }, ct).ConfigureAwait(false)
                 : [];
@@ -128,7 +140,8 @@ internal static class DataGenerator
             drops += result.Page.Dropped.Count;
             if ((i + 1) % 25 == 0 || i + 1 == o.Pages)
             {
-                log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{i + 1}/{o.Pages} pages, {count} examples, {drops} targets dropped, {count / sw.Elapsed.TotalMinutes:0} examples/min"));
+                log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{i + 1}/{o.Pages} pages, {count} examples, {drops} targets dropped, {count / sw.Elapsed.TotalMinutes:0} examples/min")
+                    + (eval is null ? "" : "; " + eval.Line()));
             }
         }
 
@@ -154,6 +167,11 @@ internal static class DataGenerator
             Created = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };
         await File.WriteAllTextAsync(Path.Combine(root, "manifest.json"), JsonSerializer.Serialize(manifest, Indented), ct).ConfigureAwait(false);
+        if (eval is not null)
+        {
+            await File.WriteAllTextAsync(Path.Combine(root, "eval.json"), JsonSerializer.Serialize(eval.Summary(), Indented), ct).ConfigureAwait(false);
+        }
+
         return manifest;
     }
 

@@ -1,0 +1,914 @@
+#!/usr/bin/env python3
+"""Train the tiny Magma-shaped web model of issue 20 on tools/web-datagen data, and export it with tools/export.
+
+    python3 tools/train-web/train_web.py --data /root/train20-data --work /root/train20-work --minutes 25
+    python3 tools/train-web/train_web.py --data out/web-data --work out/train-web --dry-run
+
+The model is the project's Magma-shaped reference (tools/export/make_tiny_model.py) at widths chosen for the job:
+timm ConvNeXt (stem + 4 stages, stride 32) -> mlp2x_gelu projector -> crops stitched with the learned row separator
+-> transformers LlamaForCausalLM (GQA, RoPE 500000, tied embeddings over the real 128,263-id Magma vocabulary). The
+inputs are the engine's: the examples' own prompts (the web policy's text, LLaMA-3 chat template with the double BOS),
+tokenized by the real tokenizer (tests/assets/tokenizer), the image placeholder replaced by the stitched image
+embeddings, and the screenshot pre-processed as the real processor does (CLIP normalisation, best-fit anyres grid,
+bilinear stretch with align_corners=False and no antialias, row-major 512-pixel crops; checked against
+tests/assets/golden/preprocessing.json by test_train_web.py). The loss is on the answer tokens and the <|eot_id|>
+after them only.
+
+Data: folders written by tools/web-datagen (examples.jsonl + PNG) or parts written by webpack.py (manifest.json +
+xz blocks), found under every --data path; a part or folder of split "heldout" (or a folder named heldout*) is the
+held-out set, never trained on.
+
+Budget and resuming: --minutes is the total training time over all runs (the learning-rate schedule follows the
+fraction of it used), --max-steps an optional step cap, --stop-after the wall time of this run (then it saves and
+exits with code 3; run the same command again to resume). The checkpoint (--work/state.pt) is written every
+--save-minutes and at the end; a run that finds a finished training goes straight to evaluation and export.
+
+Writes into --work: state.pt, report.json, report.md, loss.png, checkpoint/ (Hugging Face Magma layout),
+package-float32/ (export_magma.py, with its self-check against PyTorch) and package/ (--package-dtype int4: the
+int4 decoder of quantize_package.py; float32: a copy of package-float32).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import shutil
+import signal
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, "tools", "export"))
+import webpack  # noqa: E402
+
+IMAGE_MEAN = (0.48145466, 0.4578275, 0.40821073)
+IMAGE_STD = (0.26862954, 0.26130258, 0.27577711)
+BOS, EOT, PAD, IMAGE = 128000, 128009, 128256, 128257
+EXIT_INTERRUPTED = 3
+
+
+def log(msg: str) -> None:
+    print(f"[train-web {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# data
+# ---------------------------------------------------------------------------------------------------------------
+
+class DataSet:
+    """Examples and their decoded screenshots (uint8 HxWx3, keyed by 'set/images/x.png')."""
+
+    def __init__(self):
+        self.examples: list[dict] = []
+        self.images: dict[str, np.ndarray] = {}
+        self.sources: list[dict] = []
+        self.keys: list[str] = []
+
+
+def find_sources(paths: list[str]) -> list[tuple[str, str]]:
+    """(kind, folder) for every webpack part (manifest.json) and web-datagen folder (examples.jsonl) under paths."""
+    found = []
+    for root in paths:
+        if not os.path.isdir(root):
+            raise SystemExit(f"--data {root}: not a folder")
+        for folder, dirs, files in os.walk(root, followlinks=True):
+            dirs.sort()
+            if "manifest.json" in files and any(f.startswith("block-") for f in files):
+                found.append(("part", folder))
+                dirs.clear()
+            elif "examples.jsonl" in files:
+                found.append(("folder", folder))
+                dirs.clear()
+    if not found:
+        raise SystemExit(f"--data {paths}: no web-datagen folder (examples.jsonl) or webpack part (manifest.json) found")
+    return found
+
+
+def folder_split(folder: str) -> str:
+    name = os.path.basename(os.path.normpath(folder)).lower()
+    for split in ("heldout", "val"):
+        if name.startswith(split):
+            return split
+    return "train"
+
+
+def load_data(paths: list[str], max_pages: int | None = None) -> dict[str, DataSet]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    sets = {"train": DataSet(), "val": DataSet(), "heldout": DataSet()}
+    for kind, folder in find_sources(paths):
+        t0 = time.time()
+        if kind == "part":
+            manifest = webpack.load_manifest(folder)
+            split = manifest["split"]
+            examples = webpack.part_examples(folder)
+            images = webpack.part_images(folder, manifest)
+        else:
+            split = folder_split(folder)
+            name = os.path.basename(os.path.normpath(folder))
+            examples = [dict(e, set=name) for e in webpack.read_examples(folder)]
+            keys = sorted({e["image"] for e in examples})
+            with ThreadPoolExecutor(8) as pool:
+                arrays = list(pool.map(lambda k: webpack.decode_png(os.path.join(folder, k)), keys))
+            images = {f"{name}/{k}": a for k, a in zip(keys, arrays)}
+        ds = sets[split]
+        ds.examples += examples
+        ds.images.update(images)
+        ds.sources.append({"kind": kind, "folder": folder, "split": split, "examples": len(examples),
+                           "images": len(images)})
+        log(f"{split}: {folder} ({kind}) {len(examples)} examples, {len(images)} images in {time.time() - t0:.1f}s")
+    if max_pages:
+        for ds in sets.values():
+            seeds = sorted({e["seed"] for e in ds.examples})[:max_pages]
+            keep = set(seeds)
+            ds.examples = [e for e in ds.examples if e["seed"] in keep]
+    for name, ds in sets.items():
+        for e in ds.examples:
+            key = f"{e['set']}/{e['image']}"
+            if key not in ds.images:
+                raise SystemExit(f"{name}: example {e['id']} of {e['set']} needs image {e['image']}, which is missing")
+    if sets["train"].examples and sets["heldout"].examples:
+        overlap = {e["seed"] for e in sets["train"].examples} & {e["seed"] for e in sets["heldout"].examples}
+        if overlap:
+            raise SystemExit(f"seeds {sorted(overlap)[:5]} are in both the training and the held-out data")
+    return sets
+
+
+def counts(examples: list[dict]) -> dict:
+    out: dict = {"examples": len(examples), "pages": len({(e['set'], e['seed']) for e in examples})}
+    for field in ("style", "action", "kind"):
+        c: dict = {}
+        for e in examples:
+            k = e.get(field) if field != "style" or "step" not in e else f"{e['style']}_episode"
+            c[k] = c.get(k, 0) + 1
+        out[f"by_{field}"] = dict(sorted(c.items(), key=lambda kv: -kv[1]))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# tokens
+# ---------------------------------------------------------------------------------------------------------------
+
+class Tokens:
+    """The real LLaMA-3/Magma tokenizer (Hugging Face tokenizers, as tools/export/make_tiny_model.py): prompt ids are
+    encode(prompt) with the post-processor's BOS before the template's own <|begin_of_text|> (the engine's double
+    BOS, ChatTemplate.Encode); answer ids are encode(answer) without specials, then <|eot_id|>."""
+
+    def __init__(self, tokenizer_dir: str, fallback: bool):
+        path = os.path.join(tokenizer_dir, "tokenizer.json")
+        try:
+            from tokenizers import Tokenizer
+
+            self.tok = Tokenizer.from_file(path)
+            self.note = f"tokenizers {path}"
+        except ImportError:
+            if not fallback:
+                raise SystemExit("the Python package 'tokenizers' is missing (it comes with transformers); "
+                                 "--local-fallback only for --dry-run tests on a machine without it")
+            import local_modules
+
+            self.tok = local_modules.ByteTokenizer(path)
+            self.note = "local_modules.ByteTokenizer (dry-run stand-in, NOT the real tokenizer)"
+
+    def prompts(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.tok.encode_batch(texts)]
+
+    def answers(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids + [EOT] for e in self.tok.encode_batch(texts, add_special_tokens=False)]
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tok.decode(ids, skip_special_tokens=False)
+
+
+def tokenize(ds: DataSet, tokens: Tokens) -> list[dict]:
+    """Examples with prompt ids split around the one <image> id, answer ids, and the image's index."""
+    keys = sorted({f"{e['set']}/{e['image']}" for e in ds.examples})  # only the screenshots examples use
+    index = {k: i for i, k in enumerate(keys)}
+    prompts = tokens.prompts([e["prompt"] for e in ds.examples])
+    answers = tokens.answers([e["answer"] for e in ds.examples])
+    out = []
+    for e, p, a in zip(ds.examples, prompts, answers):
+        if p[:2] != [BOS, BOS]:
+            raise SystemExit(f"example {e['id']}: prompt ids start {p[:2]}, expected the double BOS [{BOS}, {BOS}]")
+        if p.count(IMAGE) != 1:
+            raise SystemExit(f"example {e['id']}: {p.count(IMAGE)} <image> ids in the prompt, expected 1")
+        at = p.index(IMAGE)
+        out.append({"ex": e, "pre": p[:at], "post": p[at + 1:], "answer": a,
+                    "image": index[f"{e['set']}/{e['image']}"]})
+    ds.keys = keys
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# pre-processing (ImagePreprocessor.cs / MagmaImageProcessor, crop strategy)
+# ---------------------------------------------------------------------------------------------------------------
+
+def select_grid(width: int, height: int, base: int = 512, num_crops: int = 4) -> tuple[int, int]:
+    """(rows, cols): LLaVA-NeXT best fit among (i*base, j*base), i*j <= num_crops, i outer (width), first wins ties."""
+    best, best_eff, best_waste = None, 0, None
+    for i in range(1, num_crops + 1):
+        for j in range(1, num_crops // i + 1):
+            w, h = i * base, j * base
+            scale = min(w / width, h / height)
+            eff = min(int(width * scale) * int(height * scale), width * height)
+            waste = w * h - eff
+            if eff > best_eff or (eff == best_eff and waste < best_waste):
+                best, best_eff, best_waste = (w, h), eff, waste
+    return best[1] // base, best[0] // base
+
+
+def preprocess(images_u8, base: int = 512, num_crops: int = 4):
+    """uint8 [B,H,W,3] (torch, any device) -> pixel_values float32 [B*rows*cols, 3, base, base] and (rows, cols):
+    ToTensor (/255), Normalize, F.interpolate bilinear align_corners=False (no antialias), crops row-major."""
+    import torch
+    import torch.nn.functional as F
+
+    b, h, w, _ = images_u8.shape
+    rows, cols = select_grid(w, h, base, num_crops)
+    mean = torch.tensor(IMAGE_MEAN, device=images_u8.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGE_STD, device=images_u8.device).view(1, 3, 1, 1)
+    x = images_u8.permute(0, 3, 1, 2).float().div(255.0)
+    x = (x - mean) / std
+    if (h, w) != (rows * base, cols * base):
+        x = F.interpolate(x, size=(rows * base, cols * base), mode="bilinear", align_corners=False)
+    x = x.view(b, 3, rows, base, cols, base).permute(0, 2, 4, 1, 3, 5).reshape(b * rows * cols, 3, base, base)
+    return x.contiguous(), (rows, cols)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# model
+# ---------------------------------------------------------------------------------------------------------------
+
+def text_config(args, vocab: int) -> dict:
+    return {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": vocab,
+        "hidden_size": args.hidden, "intermediate_size": args.intermediate, "num_hidden_layers": args.layers,
+        "num_attention_heads": args.heads, "num_key_value_heads": args.kv_heads, "head_dim": args.hidden // args.heads,
+        "hidden_act": "silu", "max_position_embeddings": 8192, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
+        "rope_scaling": None, "attention_bias": False, "attention_dropout": 0.0, "mlp_bias": False,
+        "tie_word_embeddings": True, "bos_token_id": BOS, "eos_token_id": EOT, "pad_token_id": PAD,
+        "initializer_range": 0.02, "pretraining_tp": 1, "torch_dtype": "float32",
+    }
+
+
+def build_model(args, vocab: int, fallback: bool):
+    import torch
+
+    try:
+        import timm.models.convnext as tc
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        import export_magma
+
+        def make_llama(text):
+            cfg = LlamaConfig(**export_magma.llama_config_dict(text))
+            cfg._attn_implementation = "sdpa"
+            return LlamaForCausalLM(cfg)
+
+        def make_trunk(depths, dims):
+            return tc.ConvNeXt(in_chans=3, num_classes=0, global_pool="", depths=depths, dims=dims, patch_size=4,
+                               ls_init_value=1e-6, norm_eps=1e-5, drop_path_rate=0.0)
+
+        note = "timm ConvNeXt + transformers LlamaForCausalLM"
+    except ImportError as exc:
+        if not fallback:
+            raise SystemExit(f"{exc}: training needs timm and transformers (the GPU machine has them); "
+                             "--local-fallback only for --dry-run tests")
+        import local_modules
+
+        make_llama, make_trunk = local_modules.llama, local_modules.convnext
+        note = "local_modules stand-ins (dry-run only, NOT the reference modules)"
+
+    class WebMagma(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.text = text_config(args, vocab)
+            self.llama = make_llama(self.text)
+            self.trunk = make_trunk(args.vision_depths, args.vision_dims)
+            d = args.vision_dims[-1]
+            self.proj = torch.nn.Sequential(torch.nn.Linear(d, args.hidden), torch.nn.GELU(),
+                                            torch.nn.Linear(args.hidden, args.hidden))
+            self.row_sep = torch.nn.Parameter(torch.randn(1, 1, args.hidden) * 0.02)
+            self.llama.lm_head.weight = self.llama.model.embed_tokens.weight
+
+        def image_embeds(self, pixel_values, grid, n: int):
+            """[n*rows*cols,3,S,S] -> [n, rows*g*(cols*g+1), hidden] (spec 3.4, as make_tiny_model.stitch)."""
+            f = self.proj(self.trunk.stages(self.trunk.stem(pixel_values)).permute(0, 2, 3, 1))
+            return stitch(f, n, grid, self.row_sep)
+
+    model = WebMagma()
+    return model, note
+
+
+def stitch(features, n: int, grid: tuple[int, int], row_sep):
+    """Projected crop features [n*rows*cols, g, g, H] of n images -> [n, rows*g*(cols*g+1), H]: crop (r, c)'s feature
+    (y, x) at (r*g+y, c*g+x), then the row separator after every feature row (spec 3.4; the engine's layout)."""
+    import torch
+
+    rows, cols = grid
+    g = features.shape[1]
+    f = features.reshape(n, rows, cols, g, g, -1).permute(0, 1, 3, 2, 4, 5).reshape(n, rows * g, cols * g, -1)
+    sep = row_sep.reshape(1, 1, 1, -1).to(f.dtype).expand(n, rows * g, 1, f.shape[-1])
+    return torch.cat((f, sep), dim=2).reshape(n, rows * g * (cols * g + 1), -1)
+
+
+def merge(model, batch: list[dict], img_embeds, with_answer: bool, extra: list[list[int]] | None = None):
+    """Right-padded inputs_embeds [B,T,H], attention_mask, position_ids and, per example, the answer positions."""
+    import torch
+
+    emb = model.llama.model.embed_tokens
+    dev = img_embeds.device
+    seqs, spans = [], []
+    for i, item in enumerate(batch):
+        tail = item["post"] + (item["answer"] if with_answer else []) + (extra[i] if extra else [])
+        pre = emb(torch.tensor(item["pre"], device=dev))
+        post = emb(torch.tensor(tail, device=dev))
+        x = torch.cat((pre, img_embeds[i].to(pre.dtype), post), 0)
+        seqs.append(x)
+        start = len(item["pre"]) + img_embeds.shape[1] + len(item["post"])
+        spans.append((start, len(item["answer"]) if with_answer else 0))
+    t = max(s.shape[0] for s in seqs)
+    x = torch.zeros(len(seqs), t, seqs[0].shape[1], dtype=seqs[0].dtype, device=dev)
+    mask = torch.zeros(len(seqs), t, dtype=torch.long, device=dev)
+    for i, s in enumerate(seqs):
+        x[i, :s.shape[0]] = s
+        mask[i, :s.shape[0]] = 1
+    pos = torch.arange(t, device=dev).unsqueeze(0).expand(len(seqs), t)
+    return x, mask, pos, spans, [s.shape[0] for s in seqs]
+
+
+class Batcher:
+    """Images resident on the device as uint8; per batch, the distinct screenshots go through pre-processing and
+    the vision tower once."""
+
+    def __init__(self, items: list[dict], keys: list[str], images: dict, device):
+        import torch
+
+        self.items = items
+        shapes = {images[k].shape for k in keys}
+        if len(shapes) != 1:
+            raise SystemExit(f"screenshots of several sizes {sorted(shapes)}; this trainer batches one size "
+                             "(web-datagen writes 1280x800)")
+        h, w, c = next(iter(shapes))
+        # filled one screenshot at a time: no second host copy of all of them
+        self.store = torch.empty((len(keys), h, w, c), dtype=torch.uint8, device=device)
+        for i, k in enumerate(keys):
+            self.store[i].copy_(torch.from_numpy(images[k]))
+
+    def pixels(self, batch: list[dict]):
+        import torch
+
+        uniq = sorted({it["image"] for it in batch})
+        where = {k: i for i, k in enumerate(uniq)}
+        pv, grid = preprocess(self.store[torch.tensor(uniq, device=self.store.device)])
+        return pv, grid, len(uniq), [where[it["image"]] for it in batch]
+
+
+def forward_loss(model, batcher: Batcher, batch: list[dict], amp: bool):
+    """Mean cross-entropy over answer tokens; also the per-example 'all answer tokens argmax-correct' flags
+    (teacher-forced exact match = greedy exact match)."""
+    import torch
+    import torch.nn.functional as F
+
+    dev = batcher.store.device
+    with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp):
+        pv, grid, n, idx = batcher.pixels(batch)
+        img = model.image_embeds(pv, grid, n)[torch.tensor(idx, device=dev)]
+        x, mask, pos, spans, _ = merge(model, batch, img, with_answer=True)
+        h = model.llama.model(inputs_embeds=x, attention_mask=mask, position_ids=pos, use_cache=False).last_hidden_state
+        rows, targets = [], []
+        for i, (start, n_ans) in enumerate(spans):
+            rows.append(h[i, start - 1:start - 1 + n_ans])
+            targets += batch[i]["answer"]
+        logits = model.llama.lm_head(torch.cat(rows, 0)).float()
+    tgt = torch.tensor(targets, device=dev)
+    loss = F.cross_entropy(logits, tgt)
+    ok = (logits.argmax(-1) == tgt)
+    exact, k = [], 0
+    for _, n_ans in spans:
+        exact.append(bool(ok[k:k + n_ans].all()))
+        k += n_ans
+    return loss, exact
+
+
+def greedy(model, batcher: Batcher, batch: list[dict], tokens: Tokens, max_new: int) -> list[str]:
+    """Greedy answers, recomputing the whole sequence per step (short answers; avoids cache API differences)."""
+    import torch
+
+    dev = batcher.store.device
+    out = [[] for _ in batch]
+    done = [False] * len(batch)
+    with torch.no_grad(), torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+        pv, grid, n, idx = batcher.pixels(batch)
+        img = model.image_embeds(pv, grid, n)[torch.tensor(idx, device=dev)]
+        for _ in range(max_new):
+            x, mask, pos, _, lengths = merge(model, batch, img, with_answer=False, extra=out)
+            h = model.llama.model(inputs_embeds=x, attention_mask=mask, position_ids=pos, use_cache=False).last_hidden_state
+            last = h[torch.arange(len(batch), device=dev), torch.tensor(lengths, device=dev) - 1]
+            nxt = model.llama.lm_head(last).float().argmax(-1).tolist()
+            for i, t in enumerate(nxt):
+                if not done[i]:
+                    out[i].append(t)
+                    done[i] = t == EOT
+            if all(done):
+                break
+    return [tokens.decode([t for t in ids if t != EOT]) for ids in out]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# scoring (a Python reading of the web policy's answers; the C# readers are the reference)
+# ---------------------------------------------------------------------------------------------------------------
+
+def read_answer(style: str, text: str) -> dict | None:
+    if style == "ui_click":
+        m = re.search(r"Mark:\s*(\d+)", text)
+        c = re.search(r"\(\s*([-\d.]+)\s*,\s*([-\d.]+)\s*\)", text)
+        if not m and not c:
+            return None
+        return {"action": "CLICK", "mark": int(m.group(1)) if m else None,
+                "point": (float(c.group(1)), float(c.group(2))) if c else None}
+    m = re.search(r"\{.*\}", text, re.S)
+    if not m:
+        return None
+    try:
+        obj = json.loads(m.group(0))
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict) or not isinstance(obj.get("ACTION"), str):
+        return None
+    mark = obj.get("MARK")
+    return {"action": obj["ACTION"].upper(), "mark": mark if isinstance(mark, int) else None,
+            "value": obj.get("VALUE") if isinstance(obj.get("VALUE"), str) else None}
+
+
+def score(example: dict, text: str) -> dict:
+    got = read_answer(example["style"], text)
+    want_mark = example.get("target_mark")
+    r = {"parsed": got is not None, "mark_ok": False, "correct": False}
+    if got is None:
+        return r
+    r["mark_ok"] = want_mark is not None and got.get("mark") == want_mark
+    if example["style"] == "ui_click":
+        r["correct"] = r["mark_ok"]
+        return r
+    ok = got["action"] == example["action"]
+    if want_mark is not None:
+        ok = ok and r["mark_ok"]
+    if example["action"] == "SCROLL":
+        ok = ok and (got.get("value") or "").upper() == str(example.get("value") or "").upper()
+    elif example["action"] in ("TYPE", "SELECT"):
+        ok = ok and got.get("value") == example.get("value")
+    r["correct"] = ok
+    return r
+
+
+def evaluate(model, batcher, items: list[dict], tokens: Tokens, batch_size: int, max_new: int, amp: bool) -> dict:
+    import torch
+
+    model.eval()
+    rows, loss_sum, tf_exact = [], 0.0, []
+    with torch.no_grad():
+        for s in range(0, len(items), batch_size):
+            batch = items[s:s + batch_size]
+            loss, exact = forward_loss(model, batcher, batch, amp)
+            loss_sum += float(loss) * len(batch)
+            tf_exact += exact
+            for it, text in zip(batch, greedy(model, batcher, batch, tokens, max_new)):
+                e = it["ex"]
+                rows.append(dict(score(e, text), id=e["id"], style=e["style"] + ("_episode" if "step" in e else ""),
+                                 action=e["action"], kind=e["kind"], answer=e["answer"], got=text))
+    model.train()
+
+    def rate(sel):
+        sel = list(sel)
+        return {"n": len(sel), "correct": round(sum(r["correct"] for r in sel) / max(len(sel), 1), 4),
+                "mark_ok": round(sum(r["mark_ok"] for r in sel) / max(len(sel), 1), 4),
+                "parsed": round(sum(r["parsed"] for r in sel) / max(len(sel), 1), 4)}
+
+    out = {"loss": loss_sum / max(len(items), 1), "teacher_forced_exact": sum(tf_exact) / max(len(tf_exact), 1),
+           "greedy": rate(rows)}
+    for field in ("style", "action", "kind"):
+        out[f"greedy_by_{field}"] = {k: rate(r for r in rows if r[field] == k) for k in sorted({r[field] for r in rows})}
+    out["samples"] = [r for r in rows if r["correct"]][:8] + [r for r in rows if not r["correct"]][:16]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# checkpoint, export, report
+# ---------------------------------------------------------------------------------------------------------------
+
+def save_state(path: str, state: dict) -> None:
+    import torch
+
+    tmp = path + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def write_checkpoint(folder: str, model, args, tokenizer_dir: str) -> None:
+    """The Hugging Face Magma layout make_tiny_model.write_checkpoint writes, at this model's widths."""
+    from safetensors.torch import save_file
+
+    from checkpoint_files import dump, write_side_files
+
+    os.makedirs(folder, exist_ok=True)
+    vision = {f"vision_tower.clip_vision_model.trunk.{k}": v for k, v in model.trunk.state_dict().items()}
+    vision.update({f"multi_modal_projector.proj.{k}": v for k, v in model.proj.state_dict().items()})
+    vision["multi_modal_projector.row_seperator"] = model.row_sep
+    language = {f"language_model.{k}": v for k, v in model.llama.state_dict().items()
+                if k != "lm_head.weight" and "rotary_emb" not in k}
+    shards = {"model-00001-of-00002.safetensors": vision, "model-00002-of-00002.safetensors": language}
+    weight_map, total = {}, 0
+    for file, tensors in shards.items():
+        tensors = {k: v.detach().float().cpu().clone().contiguous() for k, v in tensors.items()}
+        save_file(tensors, os.path.join(folder, file), metadata={"format": "pt"})
+        for k, v in tensors.items():
+            weight_map[k] = file
+            total += v.numel() * v.element_size()
+    dump(os.path.join(folder, "model.safetensors.index.json"), {"metadata": {"total_size": total}, "weight_map": weight_map})
+    text = model.text
+    config = {k: v for k, v in text.items() if k not in ("architectures", "model_type")}
+    config.update({
+        "_name_or_path": args.model_id, "architectures": ["MagmaForCausalLM"],
+        "auto_map": {"AutoConfig": "configuration_magma.MagmaConfig",
+                     "AutoModelForCausalLM": "modeling_magma.MagmaForCausalLM"},
+        "model_type": "magma", "image_token_index": IMAGE, "img_size": 512, "mm_use_image_start_end": True,
+        "tokenizer_vocab_size": 128000, "text_config": text,
+        "vision_config": {
+            "vision_backbone": "convnext_web_tiny", "vision_feature_layer": "clip_vis_dense",
+            "img_anyres_strategy": "crop", "img_size": 512, "max_num_crops": 4,
+            "mm_hidden_size": args.vision_dims[-1], "hidden_size": args.hidden, "mm_projector_type": "mlp2x_gelu",
+            "mm_use_im_start_end": False, "mm_use_row_seperator": True, "vision_depths": args.vision_depths,
+            "vision_dims": args.vision_dims,
+        },
+    })
+    write_side_files(folder, config, tokenizer_dir)
+
+
+def export_package(work: str, args) -> dict:
+    import export_magma
+    import quantize_package
+
+    ckpt = os.path.join(work, "checkpoint")
+    flt = os.path.join(work, "package-float32")
+    pkg = os.path.join(work, "package")
+    for d in (flt, pkg):
+        if os.path.exists(d):
+            shutil.rmtree(d)
+    result = export_magma.export(ckpt, flt, "float32", True, not args.skip_export_check, args.model_id,
+                                 check_vision_crops=1)
+    if args.package_dtype == "int4":
+        quantize_package.quantize_package(flt, pkg, 32, True, args.lm_head, "int8", None, True, True, None)
+    else:
+        shutil.copytree(flt, pkg)
+    sizes = {n: os.path.getsize(os.path.join(pkg, n)) for n in sorted(os.listdir(pkg))}
+    weights = sum(v for n, v in sizes.items() if not n.startswith("tokenizer"))
+    check = result.get("check") or {}
+    return {"files": sizes, "bytes_without_tokenizer": weights,
+            "export_check_max_rel": max((v["max_rel"] for v in check.values()), default=None),
+            "export_seconds": result["seconds"]}
+
+
+def draw_curve(path: str, history: list[dict], evals: list[dict]) -> None:
+    """Loss curve with Pillow (matplotlib is not needed)."""
+    from PIL import Image, ImageDraw
+
+    w, h, m = 900, 500, 60
+    img = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(img)
+    pts = [(r["step"], r["loss"]) for r in history if r["loss"] > 0]
+    evp = [(r["step"], r["loss"]) for r in evals if r.get("loss", 0) > 0]
+    if not pts:
+        img.save(path)
+        return
+    xmax = max(p[0] for p in pts + evp) or 1
+    lo = min(p[1] for p in pts + evp)
+    hi = max(p[1] for p in pts + evp)
+    lo, hi = math.log10(max(lo, 1e-4)), math.log10(max(hi, 1e-4))
+    if hi - lo < 1e-6:
+        hi = lo + 1
+
+    def xy(s, v):
+        return (m + (w - 2 * m) * s / xmax, h - m - (h - 2 * m) * (math.log10(max(v, 1e-4)) - lo) / (hi - lo))
+
+    d.rectangle([m, m, w - m, h - m], outline="black")
+    for k in range(int(math.floor(lo)), int(math.ceil(hi)) + 1):
+        for f in (1, 2, 5):
+            v = f * 10 ** k
+            if lo <= math.log10(v) <= hi:
+                y = xy(0, v)[1]
+                d.line([m, y, w - m, y], fill=(225, 225, 225))
+                d.text((5, y - 6), f"{v:g}", fill="black")
+    for k in range(6):
+        s = xmax * k / 5
+        d.text((xy(s, 10 ** lo)[0] - 10, h - m + 8), f"{int(s)}", fill="black")
+    d.line([xy(*p) for p in pts], fill=(31, 119, 180), width=2)
+    if len(evp) > 1:
+        d.line([xy(*p) for p in evp], fill=(214, 39, 40), width=2)
+    for p in evp:
+        x, y = xy(*p)
+        d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=(214, 39, 40))
+    d.text((m, 20), "answer-token cross-entropy (log scale) vs step: blue = training (EMA), red = held-out", fill="black")
+    img.save(path)
+
+
+def cpu_macs(args, text_tokens: int = 600, image_size=(1280, 800)) -> dict:
+    """Multiply-accumulates of one agent step on the CPU: vision over the crops, the prefill, 20 decode steps."""
+    rows, cols = select_grid(*image_size)
+    crops, side = rows * cols, 512
+    v, res, c_in = 0, side // 4, 3
+    v += res * res * 16 * c_in * args.vision_dims[0]
+    for s, (depth, dim) in enumerate(zip(args.vision_depths, args.vision_dims)):
+        if s:
+            res //= 2
+            v += res * res * 4 * args.vision_dims[s - 1] * dim
+        v += depth * res * res * (49 * dim + 8 * dim * dim)
+    v += res * res * (args.vision_dims[-1] * args.hidden + args.hidden * args.hidden)
+    g = side // 32
+    t = text_tokens + rows * g * (cols * g + 1)
+    hd = args.hidden // args.heads
+    per_token = 2 * args.hidden * args.hidden + 2 * args.hidden * args.kv_heads * hd + 3 * args.hidden * args.intermediate
+    prefill = args.layers * (t * per_token + t * t * args.hidden)  # causal QK and AV: 2 * t^2/2 * hidden
+    decode = 20 * (args.layers * (per_token + 2 * t * args.hidden) + 128263 * args.hidden)
+    return {"vision": v * crops, "prefill": prefill, "decode_20": decode, "sequence": t,
+            "total": v * crops + prefill + decode}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------------------------------------------
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", nargs="+", required=True, help="folders holding web-datagen folders and/or webpack parts")
+    ap.add_argument("--work", required=True, help="state, report and package go here")
+    ap.add_argument("--tokenizer", default=os.path.join(REPO, "tests", "assets", "tokenizer"))
+    ap.add_argument("--minutes", type=float, default=25.0, help="total training time over all runs")
+    ap.add_argument("--max-steps", type=int, default=None, help="step cap (and the schedule's length when given)")
+    ap.add_argument("--stop-after", type=float, default=None, help="minutes of wall time for this run, then save and exit 3")
+    ap.add_argument("--wall-minutes", type=float, default=None,
+                    help="end training early so that evaluation and export finish within this many minutes of wall "
+                         "time from the start (the state stays resumable)")
+    ap.add_argument("--reserve-minutes", type=float, default=2.0,
+                    help="with --wall-minutes: the time kept for evaluation and export")
+    ap.add_argument("--save-minutes", type=float, default=1.0)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1.5e-3)
+    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--seed", type=int, default=20)
+    ap.add_argument("--styles", default="action_json,ui_click", help="example styles to train and evaluate on")
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--intermediate", type=int, default=512)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--kv-heads", type=int, default=2)
+    ap.add_argument("--vision-dims", type=lambda s: [int(v) for v in s.split(",")], default=[16, 32, 64, 128])
+    ap.add_argument("--vision-depths", type=lambda s: [int(v) for v in s.split(",")], default=[1, 1, 3, 1])
+    ap.add_argument("--eval-examples", type=int, default=256, help="held-out examples for the final greedy evaluation")
+    ap.add_argument("--eval-every", type=float, default=2.0, help="minutes between held-out loss checks")
+    ap.add_argument("--max-new-tokens", type=int, default=48)
+    ap.add_argument("--package-dtype", choices=["int4", "float32"], default="int4")
+    ap.add_argument("--lm-head", choices=["int8", "int4"], default="int8")
+    ap.add_argument("--model-id", default="magma-agents/tiny-magma-web")
+    ap.add_argument("--skip-export-check", action="store_true")
+    ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--max-pages", type=int, default=None, help="use only the first N pages of each split (tests)")
+    ap.add_argument("--dry-run", action="store_true", help="load data, tokenize, one forward/backward, no training")
+    ap.add_argument("--local-fallback", action="store_true",
+                    help="tests only: stand-in tokenizer/modules where tokenizers, timm or transformers are missing")
+    ap.add_argument("--device", default=None)
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    t_start = time.time()
+    os.makedirs(args.work, exist_ok=True)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    amp = device.type == "cuda"
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    if args.hidden % args.heads or args.heads % args.kv_heads:
+        raise SystemExit(f"--hidden {args.hidden} / --heads {args.heads} / --kv-heads {args.kv_heads} do not divide")
+    if len(args.vision_dims) != 4 or len(args.vision_depths) != 4:
+        raise SystemExit("--vision-dims and --vision-depths take 4 comma-separated values (ConvNeXt stages)")
+    styles = set(args.styles.split(","))
+
+    sets = load_data(args.data, args.max_pages)
+    for ds in sets.values():
+        ds.examples = [e for e in ds.examples if e["style"] in styles]
+    if not sets["train"].examples:
+        raise SystemExit(f"--data {args.data}: no training examples of styles {sorted(styles)}")
+    tokens = Tokens(args.tokenizer, args.local_fallback)
+    vocab = max(t["id"] for t in json.load(open(os.path.join(args.tokenizer, "tokenizer.json")))["added_tokens"]) + 1
+    t0 = time.time()
+    train = tokenize(sets["train"], tokens)
+    held_ds = sets["heldout"] if sets["heldout"].examples else sets["val"]
+    held = tokenize(held_ds, tokens) if held_ds.examples else []
+    log(f"tokenized {len(train)} training and {len(held)} held-out examples in {time.time() - t0:.1f}s ({tokens.note})")
+    if not held:
+        log("WARNING: no held-out data (a part or folder named heldout*): the report has no held-out accuracy")
+    lengths = [len(i["pre"]) + len(i["post"]) + len(i["answer"]) for i in train]
+
+    model, model_note = build_model(args, vocab, args.local_fallback)
+    model.to(device).train()
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"model: {model_note}; {n_params / 1e6:.2f} M parameters (embedding {vocab * args.hidden / 1e6:.2f} M)")
+    train_b = Batcher(train, sets["train"].keys, sets["train"].images, device)
+    held_b = Batcher(held, held_ds.keys, held_ds.images, device) if held else None
+    del sets["train"].images
+
+    rng = random.Random(args.seed)
+    held_eval = held[:]
+    rng.shuffle(held_eval)
+    held_loss_items = held_eval[:min(len(held_eval), 4 * args.batch_size)]
+    held_eval = held_eval[:args.eval_examples]
+
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embed_tokens" not in n]
+    other = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embed_tokens" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                             {"params": other, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
+
+    state_path = os.path.join(args.work, "state.pt")
+    st = {"step": 0, "train_seconds": 0.0, "history": [], "evals": [], "examples_seen": 0, "done": False}
+    if os.path.exists(state_path):
+        saved = torch.load(state_path, map_location=device, weights_only=False)
+        if saved.get("config") != vars_config(args):
+            raise SystemExit(f"{state_path} was written with other settings ({saved.get('config')}); "
+                             "use another --work or delete it")
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+        st = saved["st"]
+        rng.setstate(saved["rng"])
+        log(f"resumed from {state_path}: step {st['step']}, {st['train_seconds'] / 60:.1f} of {args.minutes} minutes")
+
+    def snapshot():
+        save_state(state_path, {"model": model.state_dict(), "opt": opt.state_dict(), "st": st,
+                                "rng": rng.getstate(), "config": vars_config(args)})
+
+    if args.dry_run:
+        batch = train[:2]
+        loss, _ = forward_loss(model, train_b, batch, amp)
+        loss.backward()
+        pv, grid = preprocess(train_b.store[:1])
+        log(f"dry run: pixel_values {list(pv.shape)} grid {grid}, prompt lengths {min(lengths)}..{max(lengths)} tokens "
+            f"+ {model.image_embeds(pv, grid, 1).shape[1]} image embeddings, loss {float(loss):.3f}")
+        text = greedy(model, train_b, batch[:1], tokens, 4)
+        log(f"dry run: greedy 4 tokens: {text!r}")
+        macs = cpu_macs(args)
+        log(f"CPU step estimate: {macs['total'] / 1e9:.2f} GMAC (vision {macs['vision'] / 1e9:.2f}, prefill "
+            f"{macs['prefill'] / 1e9:.2f} over {macs['sequence']} positions, 20 decode steps {macs['decode_20'] / 1e9:.2f})")
+        return 0
+
+    stop = {"flag": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
+    budget = args.minutes * 60
+    last_save = last_eval = time.time()
+    ema = None
+    order: list[int] = []
+    ended_by_wall = False
+    st["done"] = st["train_seconds"] >= budget or bool(args.max_steps and st["step"] >= args.max_steps)
+    while not st["done"]:
+        if args.wall_minutes and time.time() - t_start > (args.wall_minutes - args.reserve_minutes) * 60:
+            snapshot()
+            ended_by_wall = True
+            log(f"--wall-minutes {args.wall_minutes}: training ends at step {st['step']} "
+                f"({st['train_seconds'] / 60:.1f} of {args.minutes} min; resumable), evaluating and exporting")
+            break
+        if stop["flag"] or (args.stop_after and time.time() - t_start > args.stop_after * 60):
+            snapshot()
+            log(f"stopping at step {st['step']} ({st['train_seconds'] / 60:.1f} of {args.minutes} min trained); "
+                f"run the same command to resume")
+            return EXIT_INTERRUPTED
+        t_step = time.time()
+        frac = (st["step"] / args.max_steps) if args.max_steps else st["train_seconds"] / budget
+        lr = args.lr * min(1.0, (st["step"] + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        if len(order) < args.batch_size:
+            order = list(range(len(train)))
+            rng.shuffle(order)
+        batch = [train[order.pop()] for _ in range(args.batch_size)]
+        loss, exact = forward_loss(model, train_b, batch, amp)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        lv = float(loss)
+        if not math.isfinite(lv):
+            raise SystemExit(f"step {st['step']}: loss {lv}; lower --lr")
+        ema = lv if ema is None else 0.95 * ema + 0.05 * lv
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        st["step"] += 1
+        st["examples_seen"] += len(batch)
+        st["train_seconds"] += time.time() - t_step
+        if st["step"] % 10 == 0 or st["step"] == 1:
+            st["history"].append({"step": st["step"], "loss": ema, "raw": lv, "lr": lr,
+                                  "minutes": st["train_seconds"] / 60, "exact": sum(exact) / len(exact)})
+        if st["step"] % 50 == 0 or st["step"] == 1:
+            log(f"step {st['step']}: loss {lv:.4f} (ema {ema:.4f}), batch exact {sum(exact)}/{len(exact)}, lr {lr:.2e}, "
+                f"{st['train_seconds'] / 60:.2f} min, {st['examples_seen'] / max(st['train_seconds'], 1e-9):.0f} ex/s")
+        finished = st["train_seconds"] >= budget or bool(args.max_steps and st["step"] >= args.max_steps)
+        if held_b and (time.time() - last_eval > args.eval_every * 60 or finished):
+            with torch.no_grad():
+                model.eval()
+                ls, ex = [], []
+                for s in range(0, len(held_loss_items), args.batch_size):
+                    b = held_loss_items[s:s + args.batch_size]
+                    l, e = forward_loss(model, held_b, b, amp)
+                    ls.append(float(l) * len(b))
+                    ex += e
+                model.train()
+            st["evals"].append({"step": st["step"], "loss": sum(ls) / len(held_loss_items),
+                                "teacher_forced_exact": sum(ex) / len(ex), "minutes": st["train_seconds"] / 60})
+            log(f"held-out at step {st['step']}: loss {st['evals'][-1]['loss']:.4f}, teacher-forced exact "
+                f"{st['evals'][-1]['teacher_forced_exact']:.3f} ({len(held_loss_items)} examples)")
+            last_eval = time.time()
+        st["done"] = bool(finished)
+        if st["done"] or time.time() - last_save > args.save_minutes * 60:
+            snapshot()
+            last_save = time.time()
+
+    log(f"training done: {st['step']} steps, {st['examples_seen']} examples, {st['train_seconds'] / 60:.1f} min")
+    report = {"issue": 20, "what": "tiny Magma-shaped model trained on synthetic web pages (NOT Magma-8B)",
+              "model_id": args.model_id, "model": model_note, "parameters": n_params, "config": vars_config(args),
+              "tokenizer": tokens.note, "device": str(device) + (f" ({torch.cuda.get_device_name()})" if amp else ""),
+              "torch": torch.__version__,
+              "data": {name: dict(counts(ds.examples), sources=ds.sources) for name, ds in sets.items() if ds.examples},
+              "prompt_tokens": {"min": min(lengths), "max": max(lengths), "mean": sum(lengths) / len(lengths)},
+              "training": {"steps": st["step"], "examples_seen": st["examples_seen"],
+                           "epochs": st["examples_seen"] / len(train), "minutes": st["train_seconds"] / 60,
+                           "complete": st["done"], "ended_by_wall_minutes": ended_by_wall,
+                           "final_loss_ema": ema if ema is not None else (st["history"][-1]["loss"] if st["history"] else None)},
+              "history": st["history"], "held_out_checks": st["evals"], "cpu_step_macs": cpu_macs(args)}
+    if held_b:
+        t0 = time.time()
+        report["held_out"] = evaluate(model, held_b, held_eval, tokens, args.batch_size, args.max_new_tokens, amp)
+        report["held_out"]["seconds"] = time.time() - t0
+        g = report["held_out"]["greedy"]
+        log(f"held-out greedy: {g['correct']:.3f} correct, {g['mark_ok']:.3f} mark, {g['parsed']:.3f} parsed "
+            f"({g['n']} examples) {report['held_out']['greedy_by_style']}")
+    draw_curve(os.path.join(args.work, "loss.png"), st["history"], st["evals"])
+    write_report(args.work, report)
+    if not args.no_export:
+        write_checkpoint(os.path.join(args.work, "checkpoint"), model, args, args.tokenizer)
+        report["package"] = export_package(args.work, args)
+        log(f"package: {report['package']['bytes_without_tokenizer'] / 2**20:.1f} MiB without tokenizer.json")
+        write_report(args.work, report)
+    log(f"all done in {(time.time() - t_start) / 60:.1f} min -> {args.work}")
+    return 0
+
+
+def vars_config(args) -> dict:
+    keys = ["hidden", "intermediate", "layers", "heads", "kv_heads", "vision_dims", "vision_depths", "batch_size",
+            "lr", "warmup", "weight_decay", "seed", "styles"]  # not the budget: a larger one resumes
+    return {k: getattr(args, k) for k in keys}
+
+
+def write_report(work: str, report: dict) -> None:
+    with open(os.path.join(work, "report.json"), "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=1)
+    lines = [f"# Training report: {report['model_id']}", "", report["what"] + ".", ""]
+    tr = report["training"]
+    lines.append(f"- model: {report['model']}, {report['parameters'] / 1e6:.2f} M parameters; config {report['config']}")
+    lines.append(f"- device: {report['device']}, torch {report['torch']}; tokenizer: {report['tokenizer']}")
+    lines.append(f"- training: {tr['steps']} steps, {tr['examples_seen']} examples ({tr['epochs']:.2f} epochs), "
+                 f"{tr['minutes']:.1f} min, final loss (EMA) {tr['final_loss_ema']}")
+    for name, d in report["data"].items():
+        lines.append(f"- {name} data: {d['pages']} pages, {d['examples']} examples; by style {d['by_style']}; "
+                     f"by action {d['by_action']}; by kind {d['by_kind']}")
+    macs = report["cpu_step_macs"]
+    lines.append(f"- CPU step estimate (1280x800, ~600 text tokens, 20 new tokens): {macs['total'] / 1e9:.2f} GMAC")
+    if "held_out" in report:
+        h = report["held_out"]
+        lines += ["", "## Held-out synthetic pages (greedy, PyTorch, bf16 autocast)", "",
+                  f"loss {h['loss']:.4f}, teacher-forced exact answers {h['teacher_forced_exact']:.3f}", "",
+                  "| group | n | correct | mark right | parsed |", "| --- | ---: | ---: | ---: | ---: |",
+                  f"| all | {h['greedy']['n']} | {h['greedy']['correct']:.3f} | {h['greedy']['mark_ok']:.3f} | {h['greedy']['parsed']:.3f} |"]
+        for field in ("style", "action", "kind"):
+            for k, v in h[f"greedy_by_{field}"].items():
+                lines.append(f"| {field} {k} | {v['n']} | {v['correct']:.3f} | {v['mark_ok']:.3f} | {v['parsed']:.3f} |")
+        lines += ["", "Samples (first ones, then failures):", ""]
+        for r in h["samples"]:
+            lines.append(f"- `{r['id']}` {'OK ' if r['correct'] else 'BAD'} want `{r['answer']}` got `{r['got']}`")
+    if "package" in report:
+        p = report["package"]
+        lines += ["", f"Package: {p['bytes_without_tokenizer'] / 2**20:.1f} MiB without tokenizer.json; "
+                      f"export self-check max rel error {p['export_check_max_rel']}; files {p['files']}"]
+    with open(os.path.join(work, "report.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
