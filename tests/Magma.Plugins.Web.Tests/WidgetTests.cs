@@ -242,6 +242,13 @@ public sealed class GatedActionTests
         Assert.Contains(dbl.Refused, r => r.Contains("Delete message", StringComparison.Ordinal));
         WebEffect drag = await session.DragAsync(obs.Id, One(obs, "Invoice").Id, One(obs, "Delete forever").Id);
         Assert.Contains(drag.Refused, r => r.Contains("Delete forever", StringComparison.Ordinal));
+
+        // A point (a model's click outside every mark, a drop point) is judged by the names of what is under it.
+        Magma.Tasks.Marks.MarkBox msg = One(obs, "Delete message").PixelBox, bin = One(obs, "Delete forever").PixelBox;
+        WebEffect point = await session.ClickPointAsync(obs.Id, msg.X + (msg.Width / 2), msg.Y + (msg.Height / 2));
+        Assert.Contains(point.Refused, r => r.Contains("Delete message", StringComparison.Ordinal));
+        WebEffect toPoint = await session.DragToPointAsync(obs.Id, One(obs, "Invoice").Id, bin.X + (bin.Width / 2), bin.Y + (bin.Height / 2));
+        Assert.Contains(toPoint.Refused, r => r.Contains("Delete forever", StringComparison.Ordinal));
         Assert.False(await session.Page.EvaluateAsync<bool>("() => window.DELETED"));
 
         // Hovering activates nothing, so it happens; the request it sets off is judged with the element's name.

@@ -344,10 +344,43 @@ public sealed partial class WebSession : IAsyncDisposable
     private async Task<WebEffect> PointerAsync(string observationId, int mark, string verb, Func<float, float, Task> press, CancellationToken cancellationToken)
     {
         (WebMark target, _, JsonElement check) = await ValidateAsync(observationId, mark, verb, requireHit: true).ConfigureAwait(false);
-        (float x, float y) = ClickPoint(check);
-        await _page.Mouse.MoveAsync(x, y).ConfigureAwait(false);
-        IReadOnlyList<string> names = await ActorNamesAsync(new { id = observationId, mark, x, y }).ConfigureAwait(false);
+        (float x, float y) = await PointerOntoAsync(observationId, mark, target, ClickPoint(check), verb).ConfigureAwait(false);
+        IReadOnlyList<string> names = await ActorNamesAsync(new { id = observationId, mark, x = (double)x, y = (double)y }).ConfigureAwait(false);
         return await ActAsync($"{verb} {target.Describe()}", observationId, mark, names, () => press(x, y), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Moves the pointer onto a mark and returns where to press once the hover's effects on the target have settled. A
+    /// hover rule may re-render the target itself (an icon whose <c>:hover</c> picture is still loading flickers between
+    /// 0 px and its size every frame, and a press meanwhile lands on its parent), so the press waits until the point
+    /// reaches the target on consecutive frames (marker.js <c>reach</c>), up to the settle timeout; when the hover covered
+    /// that point for good, another point of the target that it reaches is tried once.
+    /// </summary>
+    /// <exception cref="WebStaleObservationException">The hover covered or removed the target.</exception>
+    private async Task<(float X, float Y)> PointerOntoAsync(string observationId, int mark, WebMark target, (float X, float Y) point, string verb)
+    {
+        int cap = _options.SettleTimeoutMilliseconds;
+        for (int attempt = 0; ; attempt++)
+        {
+            await _page.Mouse.MoveAsync(point.X, point.Y).ConfigureAwait(false);
+            JsonElement reach = await EvalAsync("reach", new { id = observationId, mark, x = (double)point.X, y = (double)point.Y, capMs = cap }).ConfigureAwait(false);
+            await ExpectOkAsync(reach, observationId, mark).ConfigureAwait(false);
+            if (reach.GetProperty("hits").GetBoolean())
+            {
+                return point;
+            }
+
+            if (attempt == 0 && reach.TryGetProperty("alt", out JsonElement alt) && alt.ValueKind == JsonValueKind.Object)
+            {
+                point = (F(alt, "x"), F(alt, "y"));
+                cap = Math.Min(cap, HoverRetryMilliseconds);
+                continue;
+            }
+
+            string what = F(reach, "w") <= 0 || F(reach, "h") <= 0 ? "has no size" : $"is covered by a <{S(reach, "hitTag")}>";
+            throw new WebStaleObservationException(
+                $"{verb} mark {mark} of {observationId} ({target.Describe()}): once the pointer is over it, it {what} (a hover effect); observe again and use the new marks.");
+        }
     }
 
     /// <summary>
@@ -377,7 +410,7 @@ public sealed partial class WebSession : IAsyncDisposable
 
         (WebMark source, _, JsonElement from) = await ValidateAsync(observationId, mark, "drag", requireHit: true).ConfigureAwait(false);
         (WebMark dest, _, JsonElement to) = await ValidateAsync(observationId, toMark, "drop onto", requireHit: false).ConfigureAwait(false);
-        return await DragCoreAsync($"drag {source.Describe()} onto {dest.Describe()}", observationId, mark, ClickPoint(from), ClickPoint(to),
+        return await DragCoreAsync($"drag {source.Describe()} onto {dest.Describe()}", observationId, mark, source, ClickPoint(from), ClickPoint(to),
             new { id = observationId, mark = toMark }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -388,18 +421,18 @@ public sealed partial class WebSession : IAsyncDisposable
         WebObservation obs = RequireCurrent(observationId, mark);
         (float x, float y) = ViewportPoint(obs, pixelX, pixelY, "drag to point");
         (WebMark source, _, JsonElement from) = await ValidateAsync(observationId, mark, "drag", requireHit: true).ConfigureAwait(false);
-        return await DragCoreAsync($"drag {source.Describe()} to point ({x:0.#}, {y:0.#})", observationId, mark, ClickPoint(from), (x, y),
-            new { x, y }, cancellationToken).ConfigureAwait(false);
+        return await DragCoreAsync($"drag {source.Describe()} to point ({x:0.#}, {y:0.#})", observationId, mark, source, ClickPoint(from), (x, y),
+            new { x = (double)x, y = (double)y }, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<WebEffect> DragCoreAsync(string description, string observationId, int mark, (float X, float Y) from, (float X, float Y) to,
+    private async Task<WebEffect> DragCoreAsync(string description, string observationId, int mark, WebMark source, (float X, float Y) from, (float X, float Y) to,
         object dropActor, CancellationToken cancellationToken)
     {
         IReadOnlyList<string> names = [.. await ActorNamesAsync(new { id = observationId, mark }).ConfigureAwait(false),
             .. await ActorNamesAsync(dropActor).ConfigureAwait(false)];
+        from = await PointerOntoAsync(observationId, mark, source, from, "drag").ConfigureAwait(false);
         return await ActAsync(description, observationId, mark, names, async () =>
         {
-            await _page.Mouse.MoveAsync(from.X, from.Y).ConfigureAwait(false);
             await _page.Mouse.DownAsync().ConfigureAwait(false);
             // A few pixels first: drag libraries start a drag only past a distance threshold; then in steps, because they
             // follow mousemove (and HTML5 drop zones need dragover) along the way.
@@ -429,7 +462,7 @@ public sealed partial class WebSession : IAsyncDisposable
         string keys = ControlCharacters(text, multiline, target);
         (string actual, _) = SubstituteSecrets(keys);
         IReadOnlyList<string> names = pressEnter ? await ActorNamesAsync(new { id = observationId, mark, enter = true }).ConfigureAwait(false) : [];
-        (float x, float y) = ClickPoint(check);
+        (float x, float y) = await PointerOntoAsync(observationId, mark, target, ClickPoint(check), "type into").ConfigureAwait(false);
         return await ActAsync($"type \"{Shown(text)}\"{(pressEnter ? " + Enter" : "")} into {target.Describe()}", observationId, mark, names, async () =>
         {
             await _page.Mouse.ClickAsync(x, y).ConfigureAwait(false);
@@ -616,6 +649,9 @@ public sealed partial class WebSession : IAsyncDisposable
     public Task<WebEffect> BackAsync(CancellationToken cancellationToken = default) =>
         ActAsync("go back", null, null, [], () => _page.GoBackAsync(new PageGoBackOptions { WaitUntil = WaitUntilState.Load }), cancellationToken);
 
+    /// <summary>How long (ms) a pointer action tries a second point of its target when the hover covered the first.</summary>
+    private const int HoverRetryMilliseconds = 500;
+
     /// <summary>The longest <see cref="WaitAsync"/> accepted, in milliseconds.</summary>
     public const int MaxWaitMilliseconds = 10_000;
 
@@ -643,7 +679,7 @@ public sealed partial class WebSession : IAsyncDisposable
         WebObservation obs = RequireCurrent(observationId, -1);
         (float x, float y) = ViewportPoint(obs, pixelX, pixelY, "click point");
         await _page.Mouse.MoveAsync(x, y).ConfigureAwait(false);
-        IReadOnlyList<string> names = await ActorNamesAsync(new { x, y }).ConfigureAwait(false);
+        IReadOnlyList<string> names = await ActorNamesAsync(new { x = (double)x, y = (double)y }).ConfigureAwait(false);
         return await ActAsync($"click point ({x:0.#}, {y:0.#})", null, null, names, () => _page.Mouse.ClickAsync(x, y), cancellationToken).ConfigureAwait(false);
     }
 
@@ -1089,6 +1125,7 @@ public sealed partial class WebSession : IAsyncDisposable
 
     // The marker script (about 48 KB) is sent and parsed only when the document does not hold it yet: every action makes
     // five or six calls, and shipping the whole script each time cost about 8 ms per call.
+    /// <remarks>Numbers in <paramref name="args"/> must be <c>double</c> or integers: Playwright serializes a <c>float</c> as <c>{}</c>.</remarks>
     private async Task<JsonElement> EvalAsync(string function, object args)
     {
         JsonElement result = await _page.EvaluateAsync<JsonElement>(

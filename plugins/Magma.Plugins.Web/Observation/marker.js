@@ -738,6 +738,48 @@ window.__magmaSom = window.__magmaSom || (function () {
       disabled: !!t.el.disabled, multiple: t.el.tagName === 'SELECT' && !!t.el.multiple };
   };
 
+  // Once the pointer is over the target, whether a press there reaches it. A hover rule may re-render the target:
+  // social-media's icons swap their `content: url(...)` picture on :hover, are 0 px wide while it loads, lose the hover,
+  // get their old picture back, are hovered again... frame after frame until the picture arrives; a press meanwhile
+  // lands on their parent (mousedown and mouseup see different layouts). So the pointer's point must reach the target
+  // on three animation frames in a row. Past capMs, { hits: false } with another point of the box that reaches it now,
+  // if any (the hover covered the first one).
+  api.reach = function (args) {
+    const t = target(args); if (t.error) return Promise.resolve(t);
+    if (!isFinite(args.x) || !isFinite(args.y)) return Promise.resolve({ error: 'point', why: 'no finite point in ' + JSON.stringify(args) });
+    const meta = api.current.meta[args.mark];
+    const hooks = window.__magmaHooks;
+    const later = hooks ? hooks.rawSetTimeout : setTimeout;
+    const reaches = function (x, y) { const h = hitTest(x, y); return { ok: !!h && composedContains(t.el, h), hit: h }; };
+    return new Promise(function (resolve) {
+      const start = performance.now(); let streak = 0; let done = false;
+      function tick() {
+        if (done) return;
+        if (!t.el.isConnected) { done = true; resolve({ error: 'detached', why: 'the element was removed from the page when the pointer moved onto it' }); return; }
+        const r = reaches(args.x, args.y);
+        streak = r.ok ? streak + 1 : 0;
+        const waited = Math.round(performance.now() - start);
+        if (streak >= 3) { done = true; resolve({ hits: true, waited: waited }); return; }
+        if (waited >= args.capMs) {
+          done = true;
+          const b = markRect(t.el, meta.nested).box; const w = b.r - b.l, h = b.b - b.t;
+          let alt = null;
+          for (const f of w > 0 && h > 0 ? [[meta.fx, meta.fy]].concat(SAMPLES) : []) {
+            const x = b.l + f[0] * w, y = b.t + f[1] * h;
+            if ((Math.abs(x - args.x) > 1 || Math.abs(y - args.y) > 1) && reaches(x, y).ok) { alt = { x: x, y: y }; break; }
+          }
+          resolve({ hits: false, alt: alt, w: w, h: h, hitTag: r.hit ? r.hit.tagName.toLowerCase() : '', waited: waited });
+          return;
+        }
+        // The next frame (layout and hover are updated per frame); a timer stands in where frames are throttled.
+        let fired = false;
+        const next = function () { if (!fired) { fired = true; tick(); } };
+        requestAnimationFrame(next); later(next, 50);
+      }
+      tick();
+    });
+  };
+
   function focusDescription() {
     let e = document.activeElement;
     for (let d = 0; d < 10 && e; d++) {
