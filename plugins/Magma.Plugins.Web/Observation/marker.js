@@ -271,19 +271,23 @@ window.__magmaSom = window.__magmaSom || (function () {
   }
 
   // Selectors of same-origin style rules that set cursor: pointer (":hover" dropped: it is the pointer's state, not the
-  // element's), so a clickable child whose own rule makes it a pointer can be told from one that merely inherits it.
-  function pointerSelectors(doc) {
-    const out = [];
+  // element's), so a clickable child whose own rule makes it a pointer can be told from one that merely inherits it; and
+  // of rules that restyle an element under the pointer (`.card:hover`, `tr:hover td` → `.card`, `tr`): feedback a page
+  // gives on what it means to be clicked, used as a hint for items whose click is delegated to their container.
+  function styleSelectors(doc) {
+    const pointer = [], hover = [];
     function rules(list) {
       for (let i = 0; i < list.length; i++) {
         const r = list[i];
         if (r.cssRules && !r.selectorText) { try { rules(r.cssRules); } catch (e) { /* unreadable */ } continue; }
-        if (r.style && r.style.cursor === 'pointer' && r.selectorText) {
-          for (const sel of r.selectorText.split(',')) {
-            if (sel.indexOf('::') >= 0) continue;
-            const plain = sel.replace(/:hover/g, '').trim();
-            if (plain) out.push(plain);
-          }
+        if (!r.style || !r.selectorText) continue;
+        const isPointer = r.style.cursor === 'pointer';
+        for (const sel of r.selectorText.split(',')) {
+          if (sel.indexOf('::') >= 0) continue;
+          if (isPointer) { const plain = sel.replace(/:hover/g, '').trim(); if (plain) pointer.push(plain); }
+          // The hovered element is the compound that carries :hover; what follows it is styled, not hovered.
+          const m = /^(.*?):hover([^\s>+~]*)/.exec(sel);
+          if (m) { const h = (m[1] + m[2]).replace(/:hover/g, '').trim(); if (h && !/[\s>+~]$/.test(h)) hover.push(h); }
         }
       }
     }
@@ -291,24 +295,36 @@ window.__magmaSom = window.__magmaSom || (function () {
       let list = null; try { list = sheet.cssRules; } catch (e) { list = null; } // cross-origin sheets are opaque
       if (list) rules(list);
     }
-    const valid = out.filter(function (sel) { try { doc.documentElement.matches(sel); return true; } catch (e) { return false; } });
-    return valid.length ? valid.join(',') : '';
+    const valid = function (list) {
+      const ok = list.filter(function (sel) { try { doc.documentElement.matches(sel); return true; } catch (e) { return false; } });
+      return ok.length ? ok.join(',') : '';
+    };
+    return { pointer: valid(pointer), hover: valid(hover) };
   }
 
-  // Pointer selectors per document, kept across observations while its style sheets (and their rule counts) stay the same.
-  const pointerCache = new WeakMap();
-  function explicitPointer(el, ctx) {
-    if (el.style && el.style.cursor === 'pointer') return true;
-    const doc = el.ownerDocument;
-    let sel = ctx.pointer.get(doc);
+  // Style selectors per document, kept across observations while its style sheets (and their rule counts) stay the same.
+  const styleCache = new WeakMap();
+  function stylesOf(doc, ctx) {
+    let sel = ctx.styles.get(doc);
     if (sel === undefined) {
       let key = '';
       for (const sheet of Array.prototype.slice.call(doc.styleSheets)) { let n = -1; try { n = sheet.cssRules.length; } catch (e) { n = -1; } key += n + ','; }
-      const cached = pointerCache.get(doc);
+      const cached = styleCache.get(doc);
       if (cached && cached.key === key) sel = cached.sel;
-      else { sel = pointerSelectors(doc); pointerCache.set(doc, { key: key, sel: sel }); }
-      ctx.pointer.set(doc, sel);
+      else { sel = styleSelectors(doc); styleCache.set(doc, { key: key, sel: sel }); }
+      ctx.styles.set(doc, sel);
     }
+    return sel;
+  }
+
+  function explicitPointer(el, ctx) {
+    if (el.style && el.style.cursor === 'pointer') return true;
+    const sel = stylesOf(el.ownerDocument, ctx).pointer;
+    return !!sel && el.matches(sel);
+  }
+
+  function hoverStyled(el, ctx) {
+    const sel = stylesOf(el.ownerDocument, ctx).hover;
     return !!sel && el.matches(sel);
   }
 
@@ -317,21 +333,26 @@ window.__magmaSom = window.__magmaSom || (function () {
     return !!(hooks && hooks.handles(el));
   }
 
-  // Elements matched by jQuery's delegated handlers on the document and body (jQuery keeps their selectors).
-  function delegated(doc) {
-    const out = new Set();
+  // Elements matched by jQuery's delegated handlers on a host (jQuery keeps their selectors): the document and body
+  // (`$(document).on('click', '.item', fn)`), and any element with a recorded listener (`$('#grid').on('click', '.card', fn)`).
+  const JQ_TYPES = ['click', 'mousedown', 'mouseup', 'dblclick', 'mouseover', 'mouseenter'];
+  function jqDelegatedTo(host, out) {
+    const doc = host.ownerDocument || host;
     const win = doc.defaultView; const jq = win && win.jQuery;
-    if (!jq || typeof jq._data !== 'function') return out;
-    for (const host of [doc, doc.body]) {
-      let events = null; try { events = host && jq._data(host, 'events'); } catch (e) { events = null; }
-      if (!events) continue;
-      for (const type of ['click', 'mousedown', 'mouseup', 'dblclick', 'mouseover', 'mouseenter']) {
-        for (const h of events[type] || []) {
-          if (!h.selector) continue;
-          try { doc.querySelectorAll(h.selector).forEach(function (e) { out.add(e); }); } catch (e) { /* jQuery-only selector */ }
-        }
+    if (!jq || typeof jq._data !== 'function') return;
+    let events = null; try { events = jq._data(host, 'events'); } catch (e) { events = null; }
+    if (!events) return;
+    for (const type of JQ_TYPES) {
+      for (const h of events[type] || []) {
+        if (!h.selector) continue;
+        try { host.querySelectorAll(h.selector).forEach(function (e) { out.add(e); }); } catch (e) { /* jQuery-only selector */ }
       }
     }
+  }
+
+  function delegated(doc) {
+    const out = new Set();
+    for (const host of [doc, doc.body]) if (host) jqDelegatedTo(host, out);
     return out;
   }
 
@@ -347,25 +368,72 @@ window.__magmaSom = window.__magmaSom || (function () {
     return tag !== 'BODY' && tag !== 'HTML' && hookHandles(el) && !ctx.tooBig(el);
   }
 
-  // An item of a list whose pointer or drag listener sits on the list (addEventListener on the container, as sortable
-  // lists and hand-written delegation do): the items are the targets, though none has a handler of its own.
+  // An item whose pointer or drag listener sits on its container (addEventListener on the container, as sortable lists
+  // and hand-written delegation do): the items are the targets, though none has a handler of its own. The container is
+  // the nearest listening ancestor within three levels, never the body or the root (a listener there is the page's own
+  // and would make everything an item). Items are
+  // - a list's items (li, tr, roles listitem/option/row/treeitem/menuitem/gridcell) when the list is their parent or
+  //   grandparent;
+  // - otherwise the shallowest repeated children below the container (two or more siblings of the same tag and first
+  //   class, with no repeated ancestor below the container: a table's body rows in a listening div, a grid's cards, a
+  //   toolbar's tools, not the cells inside them), and only those that hint they are targets: a table row, a data-*
+  //   attribute (what the handler reads to know which item was hit), a :hover style or a pointer cursor.
   const ITEM_ROLES = new Set(['listitem', 'option', 'row', 'treeitem', 'menuitem', 'gridcell']);
-  function delegatedItem(el) {
-    const tag = el.tagName;
-    if (tag !== 'LI' && tag !== 'TR' && !ITEM_ROLES.has((el.getAttribute('role') || '').toLowerCase())) return false;
-    let q = parentOf(el);
-    for (let d = 0; q && d < 2; q = parentOf(q), d++) {
+  function delegatedItem(el, ctx) {
+    let host = null, depth = 0;
+    for (let q = parentOf(el), d = 1; q && d <= 3; q = parentOf(q), d++) {
       if (q.tagName === 'BODY' || q.tagName === 'HTML') return false;
-      if (hookHandles(q)) return true;
+      if (hookHandles(q)) { host = q; depth = d; break; }
     }
-    return false;
+    if (!host) return false;
+    const tag = el.tagName;
+    if (depth <= 2 && (tag === 'LI' || tag === 'TR' || ITEM_ROLES.has((el.getAttribute('role') || '').toLowerCase()))) { ctx.hosts.add(host); return true; }
+    if (!repeated(el, ctx) || rootLike(host, ctx)) return false;
+    for (let q = parentOf(el); q && q !== host; q = parentOf(q)) if (repeated(q, ctx)) return false;
+    let hint = tag === 'TR';
+    for (let i = 0; !hint && i < el.attributes.length; i++) hint = el.attributes[i].name.startsWith('data-');
+    if (!hint && !hoverStyled(el, ctx) && getComputedStyle(el).cursor !== 'pointer') return false;
+    ctx.hosts.add(host);
+    return true;
+  }
+
+  // A container that holds the whole page (body > #root, as frameworks mount their apps and put their one listener
+  // per event type): like the body, its listener says nothing about which of its descendants are targets.
+  const PAGE_CHROME = /^(SCRIPT|STYLE|LINK|NOSCRIPT|TEMPLATE|META)$/;
+  function rootLike(el, ctx) {
+    let r = ctx.roots.get(el);
+    if (r === undefined) {
+      const p = el.parentNode;
+      if (!p || p.nodeType !== 1) r = false;
+      else if (el.tagName === 'BODY' || el.tagName === 'HTML') r = true;
+      else {
+        r = true;
+        for (let c = p.firstElementChild; c && r; c = c.nextElementSibling) if (c !== el && !PAGE_CHROME.test(c.tagName)) r = false;
+        r = r && rootLike(p, ctx);
+      }
+      ctx.roots.set(el, r);
+    }
+    return r;
+  }
+
+  // Whether an element is one of two or more siblings of the same tag and first class (counts cached per parent).
+  function signature(el) { const c = typeof el.className === 'string' ? el.className.trim().split(/\s+/)[0] : ''; return el.tagName + '.' + c; }
+  function repeated(el, ctx) {
+    const p = el.parentNode; if (!p) return false;
+    let counts = ctx.repeats.get(p);
+    if (!counts) {
+      counts = new Map();
+      for (let c = p.firstElementChild; c; c = c.nextElementSibling) { const k = signature(c); counts.set(k, (counts.get(k) || 0) + 1); }
+      ctx.repeats.set(p, counts);
+    }
+    return (counts.get(signature(el)) || 0) >= 2;
   }
 
   function isCandidate(el, ctx) {
     const tag = el.tagName;
     if (tag === 'INPUT') return (el.type || '').toLowerCase() !== 'hidden';
     if (strongSignal(el, ctx)) return true;
-    if (delegatedItem(el)) return true;
+    if (delegatedItem(el, ctx)) return true;
     const ti = el.getAttribute('tabindex');
     if (ti !== null && parseInt(ti, 10) >= 0) return true;
     if (el.isContentEditable && !(parentOf(el) && parentOf(el).isContentEditable)) return true;
@@ -388,6 +456,8 @@ window.__magmaSom = window.__magmaSom || (function () {
     const all = root.querySelectorAll('*');
     for (let i = 0; i < all.length; i++) {
       const el = all[i];
+      // A listening element's jQuery-delegated targets, before its descendants are visited (document order).
+      if (hookHandles(el)) jqDelegatedTo(el, ctx.delegated);
       if (isCandidate(el, ctx)) out.push(el);
       if (el.shadowRoot) collect(el.shadowRoot, out, ctx);
       if (el.tagName === 'IFRAME') {
@@ -611,7 +681,7 @@ window.__magmaSom = window.__magmaSom || (function () {
   function makeContext() {
     const area = window.innerWidth * window.innerHeight;
     return {
-      pointer: new Map(), delegated: delegated(document), kept: null,
+      styles: new Map(), delegated: delegated(document), kept: null, repeats: new Map(), roots: new Map(), hosts: new Set(),
       // A listener on a page-sized container is event delegation, not a control.
       tooBig: function (el) { const r = el.getBoundingClientRect(); return r.width * r.height > 0.25 * area; },
     };
@@ -645,8 +715,10 @@ window.__magmaSom = window.__magmaSom || (function () {
       const vis = markRect(el, inner);
       // A wrapper whose whole content is other marks (a clickable bar around "Reply" and "Forward", whose handler only
       // delegates to them) is not a target of its own; a native control or an element with an interactive role still is.
-      if (vis.onlyNested && !isAtomic(el) && !ROLES.has((el.getAttribute('role') || '').toLowerCase())
-        && !/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) continue;
+      // Likewise a container whose listener serves its delegated items (a listening table wrapper, toolbar, grid) and
+      // that does not look clickable itself (a folder row with a pointer cursor around its files still does).
+      if ((vis.onlyNested || (ctx.hosts.has(el) && getComputedStyle(el).cursor !== 'pointer')) && !isAtomic(el)
+        && !ROLES.has((el.getAttribute('role') || '').toLowerCase()) && !/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) continue;
       const w = vis.box.r - vis.box.l, h = vis.box.b - vis.box.t;
       if (w < 2 || h < 2 || w * h < 20) continue;
       const cs = getComputedStyle(el);
