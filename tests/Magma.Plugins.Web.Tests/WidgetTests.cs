@@ -128,6 +128,36 @@ public sealed class WidgetTests
     }
 
     [Fact]
+    public async Task Sliders_without_an_input_are_sliders_with_values_and_set_value_moves_them_by_keyboard()
+    {
+        await using WebSession session = await Pages.LaunchAsync();
+        await session.OpenAsync(Pages.Url("slider.html"));
+        WebObservation obs = await session.ObserveAsync();
+
+        // jQuery UI's handle (no ARIA, no jQuery here): a slider whose value is its position along the track.
+        WebMark volume = One(obs, "Volume", "slider"), height = One(obs, "Height", "slider"), rating = One(obs, "Rating", "slider");
+        Assert.Equal("40%", volume.Value);
+        Assert.Equal("50%", height.Value);
+        Assert.Contains("vertical", height.States);
+        Assert.Equal("3", rating.Value);
+        Assert.Contains("min=0", rating.States);
+        Assert.Contains("max=10", rating.States);
+
+        await Assert.ThrowsAsync<WebActionException>(() => session.SetValueAsync(obs.Id, rating.Id, "11"));
+        await Assert.ThrowsAsync<WebActionException>(() => session.SetValueAsync(obs.Id, rating.Id, "50%"));
+        await Assert.ThrowsAsync<WebActionException>(() => session.SetValueAsync(obs.Id, volume.Id, "loud"));
+
+        WebEffect v = await session.SetValueAsync(obs.Id, volume.Id, "70%");
+        Assert.Equal("70%", v.Value);
+        Assert.Equal(35, await session.Page.EvaluateAsync<int>("() => VOLUME()"));
+        WebEffect r = await session.SetValueAsync(obs.Id, rating.Id, "7");
+        Assert.Equal("7", r.Value);
+        Assert.Equal(7, await session.Page.EvaluateAsync<int>("() => RATING()"));
+        await session.TypeAsync(obs.Id, height.Id, "20%");
+        Assert.Equal(2, await session.Page.EvaluateAsync<int>("() => HEIGHT()"));
+    }
+
+    [Fact]
     public async Task Multi_select_adds_and_removes_options_keeping_the_others()
     {
         await using WebSession session = await Pages.LaunchAsync();

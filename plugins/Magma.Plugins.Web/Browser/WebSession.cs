@@ -458,6 +458,11 @@ public sealed partial class WebSession : IAsyncDisposable
             return await SetValueCoreAsync(target, observationId, mark, check, text, pressEnter, cancellationToken).ConfigureAwait(false);
         }
 
+        if (check.TryGetProperty("slider", out JsonElement slider) && slider.ValueKind == JsonValueKind.Object)
+        {
+            return await SetSliderAsync(target, observationId, mark, slider, text, cancellationToken).ConfigureAwait(false);
+        }
+
         bool multiline = check.TryGetProperty("multiline", out JsonElement ml) && ml.GetBoolean();
         string keys = ControlCharacters(text, multiline, target);
         (string actual, _) = SubstituteSecrets(keys);
@@ -491,6 +496,11 @@ public sealed partial class WebSession : IAsyncDisposable
         if (tag == "select")
         {
             return await SelectAsync(observationId, mark, value, WebSelectMode.Replace, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (check.TryGetProperty("slider", out JsonElement slider) && slider.ValueKind == JsonValueKind.Object)
+        {
+            return await SetSliderAsync(target, observationId, mark, slider, value, cancellationToken).ConfigureAwait(false);
         }
 
         return tag == "input" && InputValues.IsSettable(S(check, "type"))
@@ -552,6 +562,75 @@ public sealed partial class WebSession : IAsyncDisposable
             }
         }, cancellationToken, askFirst: pressEnter).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Moves a slider that is not an <c>&lt;input&gt;</c> (an ARIA slider, jQuery UI's handle) with the arrow keys, as a
+    /// person does: it gets the focus, one press shows how far a step goes (when the slider does not say), then the
+    /// presses that remain, checked against the value the slider shows and corrected. The value is a number within
+    /// min/max, or a percentage of the track when the slider says nothing but its handle's position (<c>40%</c>).
+    /// </summary>
+    private async Task<WebEffect> SetSliderAsync(WebMark target, string observationId, int mark, JsonElement info, string value, CancellationToken cancellationToken)
+    {
+        string unit = S(info, "unit");
+        string text = value.Trim();
+        bool percent = text.EndsWith('%');
+        if (percent)
+        {
+            text = text[..^1].Trim();
+        }
+
+        string format = unit == "%" ? "a percentage of its track (0-100, e.g. 40%): it tells no value of its own" : "a number";
+        if ((percent && unit != "%") || !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double want) || !double.IsFinite(want))
+        {
+            throw new WebActionException($"set \"{Shown(value)}\" in {target.Describe()}: this slider takes {format}.");
+        }
+
+        double? min = Num(info, "min"), max = Num(info, "max");
+        if ((min is double lo && want < lo) || (max is double hi && want > hi))
+        {
+            throw new WebActionException($"set \"{Shown(value)}\" in {target.Describe()}: the slider goes from {min?.ToString(CultureInfo.InvariantCulture) ?? "?"} to {max?.ToString(CultureInfo.InvariantCulture) ?? "?"}{unit}.");
+        }
+
+        IReadOnlyList<string> names = await ActorNamesAsync(new { id = observationId, mark }).ConfigureAwait(false);
+        return await ActAsync($"set {target.Describe()} to \"{want.ToString(CultureInfo.InvariantCulture)}{unit}\"", observationId, mark, names, async () =>
+        {
+            await ExpectOkAsync(await EvalAsync("focusSelect", new { id = observationId, mark }).ConfigureAwait(false), observationId, mark).ConfigureAwait(false);
+            double now = Num(info, "now") ?? 0;
+            double? step = Num(info, "step");
+            int presses = 0;
+            for (int round = 0; round < 4 && presses < InputValues.MaxRangeKeys; round++)
+            {
+                double gap = want - now;
+                if (Math.Abs(gap) < (step is double st ? st / 2 : 1e-9))
+                {
+                    break;
+                }
+
+                // One press when the step is unknown (to learn it), else the presses that close the gap.
+                int n = step is double s && s > 0 ? Math.Max(1, (int)Math.Round(Math.Abs(gap) / s)) : 1;
+                n = Math.Min(n, InputValues.MaxRangeKeys - presses);
+                for (int i = 0; i < n; i++)
+                {
+                    await _page.Keyboard.PressAsync(gap > 0 ? "ArrowRight" : "ArrowLeft").ConfigureAwait(false);
+                }
+
+                presses += n;
+                JsonElement read = await EvalAsync("slider", new { id = observationId, mark }).ConfigureAwait(false);
+                await ExpectOkAsync(read, observationId, mark).ConfigureAwait(false);
+                double after = Num(read, "now") ?? now;
+                if (after == now)
+                {
+                    throw new WebActionException($"set {target.Describe()}: the arrow keys do not move it (it stays at {now.ToString(CultureInfo.InvariantCulture)}{unit}); drag it instead.");
+                }
+
+                step ??= Math.Abs(after - now) / n;
+                now = after;
+            }
+        }, cancellationToken, askFirst: false).ConfigureAwait(false);
+    }
+
+    private static double? Num(JsonElement e, string name) =>
+        e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
 
     /// <summary>Selects the option of a <c>&lt;select&gt;</c> mark whose label matches best (exact, case-insensitive, containment).</summary>
     public Task<WebEffect> SelectAsync(string observationId, int mark, string option, CancellationToken cancellationToken = default) =>

@@ -127,6 +127,9 @@ window.__magmaSom = window.__magmaSom || (function () {
     const explicit = (el.getAttribute('role') || '').trim().toLowerCase();
     // ARIA's conflict rule: a focusable element (a link, a control, tabindex) keeps its own role under presentation/none.
     if (explicit && !((explicit === 'presentation' || explicit === 'none') && focusable(el))) return explicit;
+    // jQuery UI's slider handle (`<span tabindex=0 class="ui-slider-handle">`, an `<a href="#">` before 1.12) carries no
+    // ARIA, yet it is the slider: it takes the keyboard and its position is the value.
+    if (el.classList.contains('ui-slider-handle') && el.parentElement && el.parentElement.classList.contains('ui-slider')) return 'slider';
     const tag = el.tagName;
     if (tag === 'A') return 'link';
     if (tag === 'BUTTON' || tag === 'SUMMARY') return 'button';
@@ -142,6 +145,33 @@ window.__magmaSom = window.__magmaSom || (function () {
     }
     if (el.isContentEditable) return 'textbox';
     return 'generic';
+  }
+
+  // A slider that is not an <input>: { now, min, max, step, unit, vertical } or null. ARIA's aria-valuenow/min/max first;
+  // a jQuery UI handle's value and options from the widget on its track (read only: jQuery UI's value getter); without
+  // them, the handle's position along its track in percent (what jQuery UI writes as `left: P%` or `bottom: P%`).
+  function sliderInfo(el) {
+    const num = function (a) { const v = el.getAttribute(a); return v !== null && v.trim() !== '' && isFinite(+v) ? +v : null; };
+    const track = el.classList.contains('ui-slider-handle') ? el.parentElement : null;
+    const vertical = el.getAttribute('aria-orientation') === 'vertical' || !!(track && track.classList.contains('ui-slider-vertical'));
+    const now = num('aria-valuenow');
+    if (now !== null) return { now: now, min: num('aria-valuemin'), max: num('aria-valuemax'), step: null, unit: '', vertical: vertical };
+    if (!track) return null;
+    const win = el.ownerDocument.defaultView; const jq = win && win.jQuery;
+    let inst = null; try { inst = jq && typeof jq.data === 'function' ? (jq.data(track, 'ui-slider') || jq.data(track, 'slider')) : null; } catch (e) { inst = null; }
+    if (inst && inst.options && typeof inst.value === 'function') {
+      const o = inst.options; const handles = track.querySelectorAll('.ui-slider-handle');
+      const i = Array.prototype.indexOf.call(handles, el);
+      const v = o.values && o.values.length && typeof inst.values === 'function' ? inst.values(Math.max(0, i)) : inst.value();
+      if (isFinite(v)) return { now: +v, min: +o.min, max: +o.max, step: +o.step || 1, unit: '', vertical: vertical || o.orientation === 'vertical' };
+    }
+    const style = vertical ? el.style.bottom : el.style.left;
+    let pct = /%$/.test(style || '') ? parseFloat(style) : NaN;
+    if (!isFinite(pct)) {
+      const t = track.getBoundingClientRect(), h = el.getBoundingClientRect();
+      pct = vertical ? (t.bottom - (h.top + h.bottom) / 2) / (t.height || 1) * 100 : ((h.left + h.right) / 2 - t.left) / (t.width || 1) * 100;
+    }
+    return { now: Math.round(Math.max(0, Math.min(100, pct)) * 10) / 10, min: 0, max: 100, step: null, unit: '%', vertical: vertical };
   }
 
   function clean(s, max) {
@@ -486,6 +516,12 @@ window.__magmaSom = window.__magmaSom || (function () {
       return { value: el.multiple ? clean(chosen.join(', '), 200) : (chosen[0] || ''), masked: false };
     }
     if (el.isContentEditable) return { value: clean(el.innerText, 200), masked: false };
+    if (role(el) === 'slider') {
+      const text = el.getAttribute('aria-valuetext');
+      if (text) return { value: clean(text, 80), masked: false };
+      const info = sliderInfo(el);
+      return { value: info ? String(info.now) + info.unit : null, masked: false };
+    }
     return { value: null, masked: false };
   }
 
@@ -513,6 +549,12 @@ window.__magmaSom = window.__magmaSom || (function () {
       if (el.min) s.push('min=' + el.min);
       if (el.max) s.push('max=' + el.max);
       if (type === 'range' && el.step && el.step !== '1') s.push('step=' + el.step);
+    } else if (r === 'slider') {
+      const info = sliderInfo(el);
+      if (info && info.unit === '' && info.min !== null) s.push('min=' + info.min);
+      if (info && info.unit === '' && info.max !== null) s.push('max=' + info.max);
+      if (info && info.step !== null && info.step !== 1) s.push('step=' + info.step);
+      if (info && info.vertical) s.push('vertical');
     }
     return s;
   }
@@ -807,7 +849,14 @@ window.__magmaSom = window.__magmaSom || (function () {
     return { x: x, y: y, w: w, h: h, px: px, py: py, hits: !!hit && composedContains(t.el, hit), hitTag: hit ? hit.tagName.toLowerCase() : '',
       multiline: t.el.tagName === 'TEXTAREA' || !!t.el.isContentEditable, tag: t.el.tagName.toLowerCase(), type: type,
       value: t.el.value === undefined ? null : String(t.el.value), min: t.el.min || '', max: t.el.max || '', step: t.el.step || '',
-      disabled: !!t.el.disabled, multiple: t.el.tagName === 'SELECT' && !!t.el.multiple };
+      disabled: !!t.el.disabled, multiple: t.el.tagName === 'SELECT' && !!t.el.multiple,
+      slider: t.el.tagName !== 'INPUT' && role(t.el) === 'slider' ? sliderInfo(t.el) : null };
+  };
+
+  // A non-input slider's value now, read between the key presses that move it.
+  api.slider = function (args) {
+    const t = target(args); if (t.error) return t;
+    return sliderInfo(t.el) || { error: 'notslider', why: 'mark ' + args.mark + ' is not a slider with a value' };
   };
 
   // Once the pointer is over the target, whether a press there reaches it. A hover rule may re-render the target:
