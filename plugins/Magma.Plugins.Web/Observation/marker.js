@@ -753,6 +753,10 @@ window.__magmaSom = window.__magmaSom || (function () {
     }
     let kept = [];
     for (const el of survivors) {
+      // Outside its frame's viewport (every frame clips to its own), or without a box: not visible, and cheap to tell
+      // before the clipping walk up its ancestors (a long list or table has hundreds of items out of view).
+      const r0 = el.getBoundingClientRect(); const win0 = el.ownerDocument.defaultView;
+      if (r0.bottom <= 0 || r0.right <= 0 || r0.top >= win0.innerHeight || r0.left >= win0.innerWidth || (r0.width === 0 && r0.height === 0)) continue;
       const inner = nested.get(el) || null;
       const vis = markRect(el, inner);
       // A wrapper whose whole content is other marks (a clickable bar around "Reply" and "Forward", whose handler only
