@@ -95,6 +95,26 @@ public sealed class ActingTests
     }
 
     [Fact]
+    public async Task A_click_after_a_container_scroll_waits_for_a_hover_that_re_renders_its_target()
+    {
+        // social-media's icons swap their picture on :hover and are 0 px wide until it arrives; a press sent at once
+        // landed on the bar around them ("the click did nothing"). The press waits until the target is back under it.
+        await using WebSession session = await Pages.LaunchAsync();
+        await session.OpenAsync(Pages.Url("feed.html"));
+        WebObservation obs = await session.ObserveAsync();
+        WebEffect down = await session.ScrollAsync("down", obs.Id, obs.Marks.First(m => m.Name == "reply").Id);
+        Assert.True(down.Scrolled > 0, down.ToString());
+        WebObservation scrolled = await session.ObserveAsync();
+        WebMark like = scrolled.Marks.Where(m => m.Name == "like").OrderBy(m => m.CssBox.Y).Last();
+        await session.ClickAsync(scrolled.Id, like.Id);
+        WebObservation again = await session.ObserveAsync();
+        await session.ClickAsync(again.Id, again.Marks.Single(m => m.Name == "reply" && Math.Abs(m.CssBox.Y - like.CssBox.Y) < 4).Id);
+        string log = await session.Page.EvaluateAsync<string>("() => LOG.join('|')");
+        Assert.Matches("^like @user[2-6]\\|reply @user[2-6]$", log);
+        Assert.Equal(log.Split('|')[0][5..], log.Split('|')[1][6..]);
+    }
+
+    [Fact]
     public async Task A_new_tab_becomes_the_active_page_and_is_reported()
     {
         await using WebSession session = await Pages.LaunchAsync();

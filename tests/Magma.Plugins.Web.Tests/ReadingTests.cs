@@ -73,6 +73,41 @@ public sealed class ReadingTests
     }
 }
 
+/// <summary>Clicks delegated to a container that is not a list: its repeated items are marked, page-level listeners mark nothing.</summary>
+public sealed class DelegationTests
+{
+    [Fact]
+    public async Task Rows_cards_and_tools_of_a_listening_container_are_marked_and_reached_and_nothing_else_is()
+    {
+        await using WebSession session = await Pages.LaunchAsync();
+        await session.OpenAsync(Pages.Url("delegation.html"));
+        WebObservation obs = await session.ObserveAsync();
+        string list = obs.MarkList();
+
+        // Targets: body rows of a table whose listener is on the div around it, cards (data-id) of a listening grid, tools
+        // (:hover style) of a listening toolbar.
+        foreach (string name in new[] { "A-1 $5", "A-2 $7", "A-3 $9", "Teapot £12", "Kettle £30", "Mug £4", "Bold", "Italic", "Underline" })
+        {
+            Assert.True(obs.Marks.Count(m => m.Name == name) == 1, $"\"{name}\" not marked once:\n{list}");
+        }
+
+        // Not targets: the header row, cells, the cards' parts, repeated notes that nothing says are targets, entries and
+        // panels under the page's root listener, and the containers whose listener serves their items.
+        foreach (string name in new[] { "Order Total", "A-1", "$5", "Teapot", "£12", "First note", "Entry one", "Entry two", "Orders" })
+        {
+            Assert.False(obs.Marks.Any(m => m.Name == name), $"\"{name}\" marked:\n{list}");
+        }
+
+        Assert.DoesNotContain(obs.Marks, m => m.Name.StartsWith("A-1 $5 A-2", StringComparison.Ordinal) || m.Name.StartsWith("Teapot £12 Kettle", StringComparison.Ordinal)
+            || m.Name.StartsWith("Bold Italic", StringComparison.Ordinal) || m.Name.StartsWith("Orders", StringComparison.Ordinal));
+
+        await session.ClickAsync(obs.Id, obs.Marks.Single(m => m.Name == "A-2 $7").Id);
+        await session.ClickAsync(obs.Id, obs.Marks.Single(m => m.Name == "Mug £4").Id);
+        await session.ClickAsync(obs.Id, obs.Marks.Single(m => m.Name == "Italic").Id);
+        Assert.Equal("row A-2|card mug|tool Italic", await session.Page.EvaluateAsync<string>("() => LOG.join('|')"));
+    }
+}
+
 /// <summary>Settling waits for the timers an action sets inside a same-origin frame.</summary>
 public sealed class FrameSettleTests
 {

@@ -128,6 +128,36 @@ public sealed class WidgetTests
     }
 
     [Fact]
+    public async Task Sliders_without_an_input_are_sliders_with_values_and_set_value_moves_them_by_keyboard()
+    {
+        await using WebSession session = await Pages.LaunchAsync();
+        await session.OpenAsync(Pages.Url("slider.html"));
+        WebObservation obs = await session.ObserveAsync();
+
+        // jQuery UI's handle (no ARIA, no jQuery here): a slider whose value is its position along the track.
+        WebMark volume = One(obs, "Volume", "slider"), height = One(obs, "Height", "slider"), rating = One(obs, "Rating", "slider");
+        Assert.Equal("40%", volume.Value);
+        Assert.Equal("50%", height.Value);
+        Assert.Contains("vertical", height.States);
+        Assert.Equal("3", rating.Value);
+        Assert.Contains("min=0", rating.States);
+        Assert.Contains("max=10", rating.States);
+
+        await Assert.ThrowsAsync<WebActionException>(() => session.SetValueAsync(obs.Id, rating.Id, "11"));
+        await Assert.ThrowsAsync<WebActionException>(() => session.SetValueAsync(obs.Id, rating.Id, "50%"));
+        await Assert.ThrowsAsync<WebActionException>(() => session.SetValueAsync(obs.Id, volume.Id, "loud"));
+
+        WebEffect v = await session.SetValueAsync(obs.Id, volume.Id, "70%");
+        Assert.Equal("70%", v.Value);
+        Assert.Equal(35, await session.Page.EvaluateAsync<int>("() => VOLUME()"));
+        WebEffect r = await session.SetValueAsync(obs.Id, rating.Id, "7");
+        Assert.Equal("7", r.Value);
+        Assert.Equal(7, await session.Page.EvaluateAsync<int>("() => RATING()"));
+        await session.TypeAsync(obs.Id, height.Id, "20%");
+        Assert.Equal(2, await session.Page.EvaluateAsync<int>("() => HEIGHT()"));
+    }
+
+    [Fact]
     public async Task Multi_select_adds_and_removes_options_keeping_the_others()
     {
         await using WebSession session = await Pages.LaunchAsync();
@@ -242,6 +272,13 @@ public sealed class GatedActionTests
         Assert.Contains(dbl.Refused, r => r.Contains("Delete message", StringComparison.Ordinal));
         WebEffect drag = await session.DragAsync(obs.Id, One(obs, "Invoice").Id, One(obs, "Delete forever").Id);
         Assert.Contains(drag.Refused, r => r.Contains("Delete forever", StringComparison.Ordinal));
+
+        // A point (a model's click outside every mark, a drop point) is judged by the names of what is under it.
+        Magma.Tasks.Marks.MarkBox msg = One(obs, "Delete message").PixelBox, bin = One(obs, "Delete forever").PixelBox;
+        WebEffect point = await session.ClickPointAsync(obs.Id, msg.X + (msg.Width / 2), msg.Y + (msg.Height / 2));
+        Assert.Contains(point.Refused, r => r.Contains("Delete message", StringComparison.Ordinal));
+        WebEffect toPoint = await session.DragToPointAsync(obs.Id, One(obs, "Invoice").Id, bin.X + (bin.Width / 2), bin.Y + (bin.Height / 2));
+        Assert.Contains(toPoint.Refused, r => r.Contains("Delete forever", StringComparison.Ordinal));
         Assert.False(await session.Page.EvaluateAsync<bool>("() => window.DELETED"));
 
         // Hovering activates nothing, so it happens; the request it sets off is judged with the element's name.

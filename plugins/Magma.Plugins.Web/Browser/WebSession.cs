@@ -344,10 +344,43 @@ public sealed partial class WebSession : IAsyncDisposable
     private async Task<WebEffect> PointerAsync(string observationId, int mark, string verb, Func<float, float, Task> press, CancellationToken cancellationToken)
     {
         (WebMark target, _, JsonElement check) = await ValidateAsync(observationId, mark, verb, requireHit: true).ConfigureAwait(false);
-        (float x, float y) = ClickPoint(check);
-        await _page.Mouse.MoveAsync(x, y).ConfigureAwait(false);
-        IReadOnlyList<string> names = await ActorNamesAsync(new { id = observationId, mark, x, y }).ConfigureAwait(false);
+        (float x, float y) = await PointerOntoAsync(observationId, mark, target, ClickPoint(check), verb).ConfigureAwait(false);
+        IReadOnlyList<string> names = await ActorNamesAsync(new { id = observationId, mark, x = (double)x, y = (double)y }).ConfigureAwait(false);
         return await ActAsync($"{verb} {target.Describe()}", observationId, mark, names, () => press(x, y), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Moves the pointer onto a mark and returns where to press once the hover's effects on the target have settled. A
+    /// hover rule may re-render the target itself (an icon whose <c>:hover</c> picture is still loading flickers between
+    /// 0 px and its size every frame, and a press meanwhile lands on its parent), so the press waits until the point
+    /// reaches the target on consecutive frames (marker.js <c>reach</c>), up to the settle timeout; when the hover covered
+    /// that point for good, another point of the target that it reaches is tried once.
+    /// </summary>
+    /// <exception cref="WebStaleObservationException">The hover covered or removed the target.</exception>
+    private async Task<(float X, float Y)> PointerOntoAsync(string observationId, int mark, WebMark target, (float X, float Y) point, string verb)
+    {
+        int cap = _options.SettleTimeoutMilliseconds;
+        for (int attempt = 0; ; attempt++)
+        {
+            await _page.Mouse.MoveAsync(point.X, point.Y).ConfigureAwait(false);
+            JsonElement reach = await EvalAsync("reach", new { id = observationId, mark, x = (double)point.X, y = (double)point.Y, capMs = cap }).ConfigureAwait(false);
+            await ExpectOkAsync(reach, observationId, mark).ConfigureAwait(false);
+            if (reach.GetProperty("hits").GetBoolean())
+            {
+                return point;
+            }
+
+            if (attempt == 0 && reach.TryGetProperty("alt", out JsonElement alt) && alt.ValueKind == JsonValueKind.Object)
+            {
+                point = (F(alt, "x"), F(alt, "y"));
+                cap = Math.Min(cap, HoverRetryMilliseconds);
+                continue;
+            }
+
+            string what = F(reach, "w") <= 0 || F(reach, "h") <= 0 ? "has no size" : $"is covered by a <{S(reach, "hitTag")}>";
+            throw new WebStaleObservationException(
+                $"{verb} mark {mark} of {observationId} ({target.Describe()}): once the pointer is over it, it {what} (a hover effect); observe again and use the new marks.");
+        }
     }
 
     /// <summary>
@@ -377,7 +410,7 @@ public sealed partial class WebSession : IAsyncDisposable
 
         (WebMark source, _, JsonElement from) = await ValidateAsync(observationId, mark, "drag", requireHit: true).ConfigureAwait(false);
         (WebMark dest, _, JsonElement to) = await ValidateAsync(observationId, toMark, "drop onto", requireHit: false).ConfigureAwait(false);
-        return await DragCoreAsync($"drag {source.Describe()} onto {dest.Describe()}", observationId, mark, ClickPoint(from), ClickPoint(to),
+        return await DragCoreAsync($"drag {source.Describe()} onto {dest.Describe()}", observationId, mark, source, ClickPoint(from), ClickPoint(to),
             new { id = observationId, mark = toMark }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -388,18 +421,18 @@ public sealed partial class WebSession : IAsyncDisposable
         WebObservation obs = RequireCurrent(observationId, mark);
         (float x, float y) = ViewportPoint(obs, pixelX, pixelY, "drag to point");
         (WebMark source, _, JsonElement from) = await ValidateAsync(observationId, mark, "drag", requireHit: true).ConfigureAwait(false);
-        return await DragCoreAsync($"drag {source.Describe()} to point ({x:0.#}, {y:0.#})", observationId, mark, ClickPoint(from), (x, y),
-            new { x, y }, cancellationToken).ConfigureAwait(false);
+        return await DragCoreAsync($"drag {source.Describe()} to point ({x:0.#}, {y:0.#})", observationId, mark, source, ClickPoint(from), (x, y),
+            new { x = (double)x, y = (double)y }, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<WebEffect> DragCoreAsync(string description, string observationId, int mark, (float X, float Y) from, (float X, float Y) to,
+    private async Task<WebEffect> DragCoreAsync(string description, string observationId, int mark, WebMark source, (float X, float Y) from, (float X, float Y) to,
         object dropActor, CancellationToken cancellationToken)
     {
         IReadOnlyList<string> names = [.. await ActorNamesAsync(new { id = observationId, mark }).ConfigureAwait(false),
             .. await ActorNamesAsync(dropActor).ConfigureAwait(false)];
+        from = await PointerOntoAsync(observationId, mark, source, from, "drag").ConfigureAwait(false);
         return await ActAsync(description, observationId, mark, names, async () =>
         {
-            await _page.Mouse.MoveAsync(from.X, from.Y).ConfigureAwait(false);
             await _page.Mouse.DownAsync().ConfigureAwait(false);
             // A few pixels first: drag libraries start a drag only past a distance threshold; then in steps, because they
             // follow mousemove (and HTML5 drop zones need dragover) along the way.
@@ -425,11 +458,16 @@ public sealed partial class WebSession : IAsyncDisposable
             return await SetValueCoreAsync(target, observationId, mark, check, text, pressEnter, cancellationToken).ConfigureAwait(false);
         }
 
+        if (check.TryGetProperty("slider", out JsonElement slider) && slider.ValueKind == JsonValueKind.Object)
+        {
+            return await SetSliderAsync(target, observationId, mark, slider, text, cancellationToken).ConfigureAwait(false);
+        }
+
         bool multiline = check.TryGetProperty("multiline", out JsonElement ml) && ml.GetBoolean();
         string keys = ControlCharacters(text, multiline, target);
         (string actual, _) = SubstituteSecrets(keys);
         IReadOnlyList<string> names = pressEnter ? await ActorNamesAsync(new { id = observationId, mark, enter = true }).ConfigureAwait(false) : [];
-        (float x, float y) = ClickPoint(check);
+        (float x, float y) = await PointerOntoAsync(observationId, mark, target, ClickPoint(check), "type into").ConfigureAwait(false);
         return await ActAsync($"type \"{Shown(text)}\"{(pressEnter ? " + Enter" : "")} into {target.Describe()}", observationId, mark, names, async () =>
         {
             await _page.Mouse.ClickAsync(x, y).ConfigureAwait(false);
@@ -458,6 +496,11 @@ public sealed partial class WebSession : IAsyncDisposable
         if (tag == "select")
         {
             return await SelectAsync(observationId, mark, value, WebSelectMode.Replace, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (check.TryGetProperty("slider", out JsonElement slider) && slider.ValueKind == JsonValueKind.Object)
+        {
+            return await SetSliderAsync(target, observationId, mark, slider, value, cancellationToken).ConfigureAwait(false);
         }
 
         return tag == "input" && InputValues.IsSettable(S(check, "type"))
@@ -519,6 +562,75 @@ public sealed partial class WebSession : IAsyncDisposable
             }
         }, cancellationToken, askFirst: pressEnter).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Moves a slider that is not an <c>&lt;input&gt;</c> (an ARIA slider, jQuery UI's handle) with the arrow keys, as a
+    /// person does: it gets the focus, one press shows how far a step goes (when the slider does not say), then the
+    /// presses that remain, checked against the value the slider shows and corrected. The value is a number within
+    /// min/max, or a percentage of the track when the slider says nothing but its handle's position (<c>40%</c>).
+    /// </summary>
+    private async Task<WebEffect> SetSliderAsync(WebMark target, string observationId, int mark, JsonElement info, string value, CancellationToken cancellationToken)
+    {
+        string unit = S(info, "unit");
+        string text = value.Trim();
+        bool percent = text.EndsWith('%');
+        if (percent)
+        {
+            text = text[..^1].Trim();
+        }
+
+        string format = unit == "%" ? "a percentage of its track (0-100, e.g. 40%): it tells no value of its own" : "a number";
+        if ((percent && unit != "%") || !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double want) || !double.IsFinite(want))
+        {
+            throw new WebActionException($"set \"{Shown(value)}\" in {target.Describe()}: this slider takes {format}.");
+        }
+
+        double? min = Num(info, "min"), max = Num(info, "max");
+        if ((min is double lo && want < lo) || (max is double hi && want > hi))
+        {
+            throw new WebActionException($"set \"{Shown(value)}\" in {target.Describe()}: the slider goes from {min?.ToString(CultureInfo.InvariantCulture) ?? "?"} to {max?.ToString(CultureInfo.InvariantCulture) ?? "?"}{unit}.");
+        }
+
+        IReadOnlyList<string> names = await ActorNamesAsync(new { id = observationId, mark }).ConfigureAwait(false);
+        return await ActAsync($"set {target.Describe()} to \"{want.ToString(CultureInfo.InvariantCulture)}{unit}\"", observationId, mark, names, async () =>
+        {
+            await ExpectOkAsync(await EvalAsync("focusSelect", new { id = observationId, mark }).ConfigureAwait(false), observationId, mark).ConfigureAwait(false);
+            double now = Num(info, "now") ?? 0;
+            double? step = Num(info, "step");
+            int presses = 0;
+            for (int round = 0; round < 4 && presses < InputValues.MaxRangeKeys; round++)
+            {
+                double gap = want - now;
+                if (Math.Abs(gap) < (step is double st ? st / 2 : 1e-9))
+                {
+                    break;
+                }
+
+                // One press when the step is unknown (to learn it), else the presses that close the gap.
+                int n = step is double s && s > 0 ? Math.Max(1, (int)Math.Round(Math.Abs(gap) / s)) : 1;
+                n = Math.Min(n, InputValues.MaxRangeKeys - presses);
+                for (int i = 0; i < n; i++)
+                {
+                    await _page.Keyboard.PressAsync(gap > 0 ? "ArrowRight" : "ArrowLeft").ConfigureAwait(false);
+                }
+
+                presses += n;
+                JsonElement read = await EvalAsync("slider", new { id = observationId, mark }).ConfigureAwait(false);
+                await ExpectOkAsync(read, observationId, mark).ConfigureAwait(false);
+                double after = Num(read, "now") ?? now;
+                if (after == now)
+                {
+                    throw new WebActionException($"set {target.Describe()}: the arrow keys do not move it (it stays at {now.ToString(CultureInfo.InvariantCulture)}{unit}); drag it instead.");
+                }
+
+                step ??= Math.Abs(after - now) / n;
+                now = after;
+            }
+        }, cancellationToken, askFirst: false).ConfigureAwait(false);
+    }
+
+    private static double? Num(JsonElement e, string name) =>
+        e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
 
     /// <summary>Selects the option of a <c>&lt;select&gt;</c> mark whose label matches best (exact, case-insensitive, containment).</summary>
     public Task<WebEffect> SelectAsync(string observationId, int mark, string option, CancellationToken cancellationToken = default) =>
@@ -616,6 +728,9 @@ public sealed partial class WebSession : IAsyncDisposable
     public Task<WebEffect> BackAsync(CancellationToken cancellationToken = default) =>
         ActAsync("go back", null, null, [], () => _page.GoBackAsync(new PageGoBackOptions { WaitUntil = WaitUntilState.Load }), cancellationToken);
 
+    /// <summary>How long (ms) a pointer action tries a second point of its target when the hover covered the first.</summary>
+    private const int HoverRetryMilliseconds = 500;
+
     /// <summary>The longest <see cref="WaitAsync"/> accepted, in milliseconds.</summary>
     public const int MaxWaitMilliseconds = 10_000;
 
@@ -643,7 +758,7 @@ public sealed partial class WebSession : IAsyncDisposable
         WebObservation obs = RequireCurrent(observationId, -1);
         (float x, float y) = ViewportPoint(obs, pixelX, pixelY, "click point");
         await _page.Mouse.MoveAsync(x, y).ConfigureAwait(false);
-        IReadOnlyList<string> names = await ActorNamesAsync(new { x, y }).ConfigureAwait(false);
+        IReadOnlyList<string> names = await ActorNamesAsync(new { x = (double)x, y = (double)y }).ConfigureAwait(false);
         return await ActAsync($"click point ({x:0.#}, {y:0.#})", null, null, names, () => _page.Mouse.ClickAsync(x, y), cancellationToken).ConfigureAwait(false);
     }
 
@@ -1089,6 +1204,7 @@ public sealed partial class WebSession : IAsyncDisposable
 
     // The marker script (about 48 KB) is sent and parsed only when the document does not hold it yet: every action makes
     // five or six calls, and shipping the whole script each time cost about 8 ms per call.
+    /// <remarks>Numbers in <paramref name="args"/> must be <c>double</c> or integers: Playwright serializes a <c>float</c> as <c>{}</c>.</remarks>
     private async Task<JsonElement> EvalAsync(string function, object args)
     {
         JsonElement result = await _page.EvaluateAsync<JsonElement>(

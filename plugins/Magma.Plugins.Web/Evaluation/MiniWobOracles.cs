@@ -341,9 +341,10 @@ internal static partial class MiniWobOracles
         yield return Click(v.Mark("Submit"), "Submit");
     }
 
-    // ---- sliders without ARIA (jQuery UI): focus the handle, Home/End to learn the ends, drag to the interpolated spot,
-    // then arrow keys; the value is read from the number shown next to the slider.
-    private static WebMark? Handle(OracleView v) => v.Marks("/slider/").FirstOrDefault() ?? v.Marks("", "generic").FirstOrDefault(m => m.Name.Length == 0);
+    // ---- sliders without ARIA (jQuery UI): the handle is a slider mark with the widget's value, so set_value moves it by
+    // keyboard; checked against the number shown next to the slider. Should it carry no number (a position in percent),
+    // by hand: focus the handle, Home/End to learn the ends, drag to the interpolated spot, then arrow keys.
+    private static WebMark? Handle(OracleView v) => v.Marks("", "slider").FirstOrDefault() ?? v.Marks("/slider/").FirstOrDefault();
 
     private static int? ShownValue(OracleView v, WebMark handle) =>
         v.PageTexts.Where(t => IntRx().IsMatch(t.Text))
@@ -352,6 +353,15 @@ internal static partial class MiniWobOracles
 
     private static IEnumerable<WebDecision> Slide(OracleView v, int target)
     {
+        if (Handle(v) is { Role: "slider" } handle && int.TryParse(handle.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+        {
+            yield return SetValue(handle, target.ToString(CultureInfo.InvariantCulture), "slider");
+            if (Handle(v) is { } after && ShownValue(v, after) == target)
+            {
+                yield break;
+            }
+        }
+
         yield return Click(Handle(v), "slider handle");
         yield return Press("Home");
         WebMark? h = Handle(v);

@@ -136,7 +136,7 @@ public sealed class WebPlugin
         };
 
     /// <summary>Sets a field's value.</summary>
-    [KernelFunction("set_value"), Description("Set the value of the field with this mark: dates as YYYY-MM-DD, times as HH:MM, months as YYYY-MM, weeks as YYYY-Www, colours as #rrggbb, sliders as a number; other fields get the text typed.")]
+    [KernelFunction("set_value"), Description("Set the value of the field with this mark: dates as YYYY-MM-DD, times as HH:MM, months as YYYY-MM, weeks as YYYY-Www, colours as #rrggbb, sliders as a number (a percentage such as 40% when the slider's value reads like value=\"40%\"); other fields get the text typed.")]
     public Task<string> SetValueAsync(string observation_id, int mark, string value, CancellationToken cancellationToken = default) =>
         Guard(() => Session.SetValueAsync(observation_id, mark, value, cancellationToken));
 

@@ -127,6 +127,9 @@ window.__magmaSom = window.__magmaSom || (function () {
     const explicit = (el.getAttribute('role') || '').trim().toLowerCase();
     // ARIA's conflict rule: a focusable element (a link, a control, tabindex) keeps its own role under presentation/none.
     if (explicit && !((explicit === 'presentation' || explicit === 'none') && focusable(el))) return explicit;
+    // jQuery UI's slider handle (`<span tabindex=0 class="ui-slider-handle">`, an `<a href="#">` before 1.12) carries no
+    // ARIA, yet it is the slider: it takes the keyboard and its position is the value.
+    if (el.classList.contains('ui-slider-handle') && el.parentElement && el.parentElement.classList.contains('ui-slider')) return 'slider';
     const tag = el.tagName;
     if (tag === 'A') return 'link';
     if (tag === 'BUTTON' || tag === 'SUMMARY') return 'button';
@@ -142,6 +145,33 @@ window.__magmaSom = window.__magmaSom || (function () {
     }
     if (el.isContentEditable) return 'textbox';
     return 'generic';
+  }
+
+  // A slider that is not an <input>: { now, min, max, step, unit, vertical } or null. ARIA's aria-valuenow/min/max first;
+  // a jQuery UI handle's value and options from the widget on its track (read only: jQuery UI's value getter); without
+  // them, the handle's position along its track in percent (what jQuery UI writes as `left: P%` or `bottom: P%`).
+  function sliderInfo(el) {
+    const num = function (a) { const v = el.getAttribute(a); return v !== null && v.trim() !== '' && isFinite(+v) ? +v : null; };
+    const track = el.classList.contains('ui-slider-handle') ? el.parentElement : null;
+    const vertical = el.getAttribute('aria-orientation') === 'vertical' || !!(track && track.classList.contains('ui-slider-vertical'));
+    const now = num('aria-valuenow');
+    if (now !== null) return { now: now, min: num('aria-valuemin'), max: num('aria-valuemax'), step: null, unit: '', vertical: vertical };
+    if (!track) return null;
+    const win = el.ownerDocument.defaultView; const jq = win && win.jQuery;
+    let inst = null; try { inst = jq && typeof jq.data === 'function' ? (jq.data(track, 'ui-slider') || jq.data(track, 'slider')) : null; } catch (e) { inst = null; }
+    if (inst && inst.options && typeof inst.value === 'function') {
+      const o = inst.options; const handles = track.querySelectorAll('.ui-slider-handle');
+      const i = Array.prototype.indexOf.call(handles, el);
+      const v = o.values && o.values.length && typeof inst.values === 'function' ? inst.values(Math.max(0, i)) : inst.value();
+      if (isFinite(v)) return { now: +v, min: +o.min, max: +o.max, step: +o.step || 1, unit: '', vertical: vertical || o.orientation === 'vertical' };
+    }
+    const style = vertical ? el.style.bottom : el.style.left;
+    let pct = /%$/.test(style || '') ? parseFloat(style) : NaN;
+    if (!isFinite(pct)) {
+      const t = track.getBoundingClientRect(), h = el.getBoundingClientRect();
+      pct = vertical ? (t.bottom - (h.top + h.bottom) / 2) / (t.height || 1) * 100 : ((h.left + h.right) / 2 - t.left) / (t.width || 1) * 100;
+    }
+    return { now: Math.round(Math.max(0, Math.min(100, pct)) * 10) / 10, min: 0, max: 100, step: null, unit: '%', vertical: vertical };
   }
 
   function clean(s, max) {
@@ -271,19 +301,23 @@ window.__magmaSom = window.__magmaSom || (function () {
   }
 
   // Selectors of same-origin style rules that set cursor: pointer (":hover" dropped: it is the pointer's state, not the
-  // element's), so a clickable child whose own rule makes it a pointer can be told from one that merely inherits it.
-  function pointerSelectors(doc) {
-    const out = [];
+  // element's), so a clickable child whose own rule makes it a pointer can be told from one that merely inherits it; and
+  // of rules that restyle an element under the pointer (`.card:hover`, `tr:hover td` → `.card`, `tr`): feedback a page
+  // gives on what it means to be clicked, used as a hint for items whose click is delegated to their container.
+  function styleSelectors(doc) {
+    const pointer = [], hover = [];
     function rules(list) {
       for (let i = 0; i < list.length; i++) {
         const r = list[i];
         if (r.cssRules && !r.selectorText) { try { rules(r.cssRules); } catch (e) { /* unreadable */ } continue; }
-        if (r.style && r.style.cursor === 'pointer' && r.selectorText) {
-          for (const sel of r.selectorText.split(',')) {
-            if (sel.indexOf('::') >= 0) continue;
-            const plain = sel.replace(/:hover/g, '').trim();
-            if (plain) out.push(plain);
-          }
+        if (!r.style || !r.selectorText) continue;
+        const isPointer = r.style.cursor === 'pointer';
+        for (const sel of r.selectorText.split(',')) {
+          if (sel.indexOf('::') >= 0) continue;
+          if (isPointer) { const plain = sel.replace(/:hover/g, '').trim(); if (plain) pointer.push(plain); }
+          // The hovered element is the compound that carries :hover; what follows it is styled, not hovered.
+          const m = /^(.*?):hover([^\s>+~]*)/.exec(sel);
+          if (m) { const h = (m[1] + m[2]).replace(/:hover/g, '').trim(); if (h && !/[\s>+~]$/.test(h)) hover.push(h); }
         }
       }
     }
@@ -291,24 +325,36 @@ window.__magmaSom = window.__magmaSom || (function () {
       let list = null; try { list = sheet.cssRules; } catch (e) { list = null; } // cross-origin sheets are opaque
       if (list) rules(list);
     }
-    const valid = out.filter(function (sel) { try { doc.documentElement.matches(sel); return true; } catch (e) { return false; } });
-    return valid.length ? valid.join(',') : '';
+    const valid = function (list) {
+      const ok = list.filter(function (sel) { try { doc.documentElement.matches(sel); return true; } catch (e) { return false; } });
+      return ok.length ? ok.join(',') : '';
+    };
+    return { pointer: valid(pointer), hover: valid(hover) };
   }
 
-  // Pointer selectors per document, kept across observations while its style sheets (and their rule counts) stay the same.
-  const pointerCache = new WeakMap();
-  function explicitPointer(el, ctx) {
-    if (el.style && el.style.cursor === 'pointer') return true;
-    const doc = el.ownerDocument;
-    let sel = ctx.pointer.get(doc);
+  // Style selectors per document, kept across observations while its style sheets (and their rule counts) stay the same.
+  const styleCache = new WeakMap();
+  function stylesOf(doc, ctx) {
+    let sel = ctx.styles.get(doc);
     if (sel === undefined) {
       let key = '';
       for (const sheet of Array.prototype.slice.call(doc.styleSheets)) { let n = -1; try { n = sheet.cssRules.length; } catch (e) { n = -1; } key += n + ','; }
-      const cached = pointerCache.get(doc);
+      const cached = styleCache.get(doc);
       if (cached && cached.key === key) sel = cached.sel;
-      else { sel = pointerSelectors(doc); pointerCache.set(doc, { key: key, sel: sel }); }
-      ctx.pointer.set(doc, sel);
+      else { sel = styleSelectors(doc); styleCache.set(doc, { key: key, sel: sel }); }
+      ctx.styles.set(doc, sel);
     }
+    return sel;
+  }
+
+  function explicitPointer(el, ctx) {
+    if (el.style && el.style.cursor === 'pointer') return true;
+    const sel = stylesOf(el.ownerDocument, ctx).pointer;
+    return !!sel && el.matches(sel);
+  }
+
+  function hoverStyled(el, ctx) {
+    const sel = stylesOf(el.ownerDocument, ctx).hover;
     return !!sel && el.matches(sel);
   }
 
@@ -317,21 +363,26 @@ window.__magmaSom = window.__magmaSom || (function () {
     return !!(hooks && hooks.handles(el));
   }
 
-  // Elements matched by jQuery's delegated handlers on the document and body (jQuery keeps their selectors).
-  function delegated(doc) {
-    const out = new Set();
+  // Elements matched by jQuery's delegated handlers on a host (jQuery keeps their selectors): the document and body
+  // (`$(document).on('click', '.item', fn)`), and any element with a recorded listener (`$('#grid').on('click', '.card', fn)`).
+  const JQ_TYPES = ['click', 'mousedown', 'mouseup', 'dblclick', 'mouseover', 'mouseenter'];
+  function jqDelegatedTo(host, out) {
+    const doc = host.ownerDocument || host;
     const win = doc.defaultView; const jq = win && win.jQuery;
-    if (!jq || typeof jq._data !== 'function') return out;
-    for (const host of [doc, doc.body]) {
-      let events = null; try { events = host && jq._data(host, 'events'); } catch (e) { events = null; }
-      if (!events) continue;
-      for (const type of ['click', 'mousedown', 'mouseup', 'dblclick', 'mouseover', 'mouseenter']) {
-        for (const h of events[type] || []) {
-          if (!h.selector) continue;
-          try { doc.querySelectorAll(h.selector).forEach(function (e) { out.add(e); }); } catch (e) { /* jQuery-only selector */ }
-        }
+    if (!jq || typeof jq._data !== 'function') return;
+    let events = null; try { events = jq._data(host, 'events'); } catch (e) { events = null; }
+    if (!events) return;
+    for (const type of JQ_TYPES) {
+      for (const h of events[type] || []) {
+        if (!h.selector) continue;
+        try { host.querySelectorAll(h.selector).forEach(function (e) { out.add(e); }); } catch (e) { /* jQuery-only selector */ }
       }
     }
+  }
+
+  function delegated(doc) {
+    const out = new Set();
+    for (const host of [doc, doc.body]) if (host) jqDelegatedTo(host, out);
     return out;
   }
 
@@ -347,25 +398,72 @@ window.__magmaSom = window.__magmaSom || (function () {
     return tag !== 'BODY' && tag !== 'HTML' && hookHandles(el) && !ctx.tooBig(el);
   }
 
-  // An item of a list whose pointer or drag listener sits on the list (addEventListener on the container, as sortable
-  // lists and hand-written delegation do): the items are the targets, though none has a handler of its own.
+  // An item whose pointer or drag listener sits on its container (addEventListener on the container, as sortable lists
+  // and hand-written delegation do): the items are the targets, though none has a handler of its own. The container is
+  // the nearest listening ancestor within three levels, never the body or the root (a listener there is the page's own
+  // and would make everything an item). Items are
+  // - a list's items (li, tr, roles listitem/option/row/treeitem/menuitem/gridcell) when the list is their parent or
+  //   grandparent;
+  // - otherwise the shallowest repeated children below the container (two or more siblings of the same tag and first
+  //   class, with no repeated ancestor below the container: a table's body rows in a listening div, a grid's cards, a
+  //   toolbar's tools, not the cells inside them), and only those that hint they are targets: a table row, a data-*
+  //   attribute (what the handler reads to know which item was hit), a :hover style or a pointer cursor.
   const ITEM_ROLES = new Set(['listitem', 'option', 'row', 'treeitem', 'menuitem', 'gridcell']);
-  function delegatedItem(el) {
-    const tag = el.tagName;
-    if (tag !== 'LI' && tag !== 'TR' && !ITEM_ROLES.has((el.getAttribute('role') || '').toLowerCase())) return false;
-    let q = parentOf(el);
-    for (let d = 0; q && d < 2; q = parentOf(q), d++) {
+  function delegatedItem(el, ctx) {
+    let host = null, depth = 0;
+    for (let q = parentOf(el), d = 1; q && d <= 3; q = parentOf(q), d++) {
       if (q.tagName === 'BODY' || q.tagName === 'HTML') return false;
-      if (hookHandles(q)) return true;
+      if (hookHandles(q)) { host = q; depth = d; break; }
     }
-    return false;
+    if (!host) return false;
+    const tag = el.tagName;
+    if (depth <= 2 && (tag === 'LI' || tag === 'TR' || ITEM_ROLES.has((el.getAttribute('role') || '').toLowerCase()))) { ctx.hosts.add(host); return true; }
+    if (!repeated(el, ctx) || rootLike(host, ctx)) return false;
+    for (let q = parentOf(el); q && q !== host; q = parentOf(q)) if (repeated(q, ctx)) return false;
+    let hint = tag === 'TR';
+    for (let i = 0; !hint && i < el.attributes.length; i++) hint = el.attributes[i].name.startsWith('data-');
+    if (!hint && !hoverStyled(el, ctx) && getComputedStyle(el).cursor !== 'pointer') return false;
+    ctx.hosts.add(host);
+    return true;
+  }
+
+  // A container that holds the whole page (body > #root, as frameworks mount their apps and put their one listener
+  // per event type): like the body, its listener says nothing about which of its descendants are targets.
+  const PAGE_CHROME = /^(SCRIPT|STYLE|LINK|NOSCRIPT|TEMPLATE|META)$/;
+  function rootLike(el, ctx) {
+    let r = ctx.roots.get(el);
+    if (r === undefined) {
+      const p = el.parentNode;
+      if (!p || p.nodeType !== 1) r = false;
+      else if (el.tagName === 'BODY' || el.tagName === 'HTML') r = true;
+      else {
+        r = true;
+        for (let c = p.firstElementChild; c && r; c = c.nextElementSibling) if (c !== el && !PAGE_CHROME.test(c.tagName)) r = false;
+        r = r && rootLike(p, ctx);
+      }
+      ctx.roots.set(el, r);
+    }
+    return r;
+  }
+
+  // Whether an element is one of two or more siblings of the same tag and first class (counts cached per parent).
+  function signature(el) { const c = typeof el.className === 'string' ? el.className.trim().split(/\s+/)[0] : ''; return el.tagName + '.' + c; }
+  function repeated(el, ctx) {
+    const p = el.parentNode; if (!p) return false;
+    let counts = ctx.repeats.get(p);
+    if (!counts) {
+      counts = new Map();
+      for (let c = p.firstElementChild; c; c = c.nextElementSibling) { const k = signature(c); counts.set(k, (counts.get(k) || 0) + 1); }
+      ctx.repeats.set(p, counts);
+    }
+    return (counts.get(signature(el)) || 0) >= 2;
   }
 
   function isCandidate(el, ctx) {
     const tag = el.tagName;
     if (tag === 'INPUT') return (el.type || '').toLowerCase() !== 'hidden';
     if (strongSignal(el, ctx)) return true;
-    if (delegatedItem(el)) return true;
+    if (delegatedItem(el, ctx)) return true;
     const ti = el.getAttribute('tabindex');
     if (ti !== null && parseInt(ti, 10) >= 0) return true;
     if (el.isContentEditable && !(parentOf(el) && parentOf(el).isContentEditable)) return true;
@@ -388,6 +486,8 @@ window.__magmaSom = window.__magmaSom || (function () {
     const all = root.querySelectorAll('*');
     for (let i = 0; i < all.length; i++) {
       const el = all[i];
+      // A listening element's jQuery-delegated targets, before its descendants are visited (document order).
+      if (hookHandles(el)) jqDelegatedTo(el, ctx.delegated);
       if (isCandidate(el, ctx)) out.push(el);
       if (el.shadowRoot) collect(el.shadowRoot, out, ctx);
       if (el.tagName === 'IFRAME') {
@@ -416,6 +516,12 @@ window.__magmaSom = window.__magmaSom || (function () {
       return { value: el.multiple ? clean(chosen.join(', '), 200) : (chosen[0] || ''), masked: false };
     }
     if (el.isContentEditable) return { value: clean(el.innerText, 200), masked: false };
+    if (role(el) === 'slider') {
+      const text = el.getAttribute('aria-valuetext');
+      if (text) return { value: clean(text, 80), masked: false };
+      const info = sliderInfo(el);
+      return { value: info ? String(info.now) + info.unit : null, masked: false };
+    }
     return { value: null, masked: false };
   }
 
@@ -443,6 +549,12 @@ window.__magmaSom = window.__magmaSom || (function () {
       if (el.min) s.push('min=' + el.min);
       if (el.max) s.push('max=' + el.max);
       if (type === 'range' && el.step && el.step !== '1') s.push('step=' + el.step);
+    } else if (r === 'slider') {
+      const info = sliderInfo(el);
+      if (info && info.unit === '' && info.min !== null) s.push('min=' + info.min);
+      if (info && info.unit === '' && info.max !== null) s.push('max=' + info.max);
+      if (info && info.step !== null && info.step !== 1) s.push('step=' + info.step);
+      if (info && info.vertical) s.push('vertical');
     }
     return s;
   }
@@ -611,7 +723,7 @@ window.__magmaSom = window.__magmaSom || (function () {
   function makeContext() {
     const area = window.innerWidth * window.innerHeight;
     return {
-      pointer: new Map(), delegated: delegated(document), kept: null,
+      styles: new Map(), delegated: delegated(document), kept: null, repeats: new Map(), roots: new Map(), hosts: new Set(),
       // A listener on a page-sized container is event delegation, not a control.
       tooBig: function (el) { const r = el.getBoundingClientRect(); return r.width * r.height > 0.25 * area; },
     };
@@ -641,12 +753,18 @@ window.__magmaSom = window.__magmaSom || (function () {
     }
     let kept = [];
     for (const el of survivors) {
+      // Outside its frame's viewport (every frame clips to its own), or without a box: not visible, and cheap to tell
+      // before the clipping walk up its ancestors (a long list or table has hundreds of items out of view).
+      const r0 = el.getBoundingClientRect(); const win0 = el.ownerDocument.defaultView;
+      if (r0.bottom <= 0 || r0.right <= 0 || r0.top >= win0.innerHeight || r0.left >= win0.innerWidth || (r0.width === 0 && r0.height === 0)) continue;
       const inner = nested.get(el) || null;
       const vis = markRect(el, inner);
       // A wrapper whose whole content is other marks (a clickable bar around "Reply" and "Forward", whose handler only
       // delegates to them) is not a target of its own; a native control or an element with an interactive role still is.
-      if (vis.onlyNested && !isAtomic(el) && !ROLES.has((el.getAttribute('role') || '').toLowerCase())
-        && !/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) continue;
+      // Likewise a container whose listener serves its delegated items (a listening table wrapper, toolbar, grid) and
+      // that does not look clickable itself (a folder row with a pointer cursor around its files still does).
+      if ((vis.onlyNested || (ctx.hosts.has(el) && getComputedStyle(el).cursor !== 'pointer')) && !isAtomic(el)
+        && !ROLES.has((el.getAttribute('role') || '').toLowerCase()) && !/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName)) continue;
       const w = vis.box.r - vis.box.l, h = vis.box.b - vis.box.t;
       if (w < 2 || h < 2 || w * h < 20) continue;
       const cs = getComputedStyle(el);
@@ -735,7 +853,56 @@ window.__magmaSom = window.__magmaSom || (function () {
     return { x: x, y: y, w: w, h: h, px: px, py: py, hits: !!hit && composedContains(t.el, hit), hitTag: hit ? hit.tagName.toLowerCase() : '',
       multiline: t.el.tagName === 'TEXTAREA' || !!t.el.isContentEditable, tag: t.el.tagName.toLowerCase(), type: type,
       value: t.el.value === undefined ? null : String(t.el.value), min: t.el.min || '', max: t.el.max || '', step: t.el.step || '',
-      disabled: !!t.el.disabled, multiple: t.el.tagName === 'SELECT' && !!t.el.multiple };
+      disabled: !!t.el.disabled, multiple: t.el.tagName === 'SELECT' && !!t.el.multiple,
+      slider: t.el.tagName !== 'INPUT' && role(t.el) === 'slider' ? sliderInfo(t.el) : null };
+  };
+
+  // A non-input slider's value now, read between the key presses that move it.
+  api.slider = function (args) {
+    const t = target(args); if (t.error) return t;
+    return sliderInfo(t.el) || { error: 'notslider', why: 'mark ' + args.mark + ' is not a slider with a value' };
+  };
+
+  // Once the pointer is over the target, whether a press there reaches it. A hover rule may re-render the target:
+  // social-media's icons swap their `content: url(...)` picture on :hover, are 0 px wide while it loads, lose the hover,
+  // get their old picture back, are hovered again... frame after frame until the picture arrives; a press meanwhile
+  // lands on their parent (mousedown and mouseup see different layouts). So the pointer's point must reach the target
+  // on three animation frames in a row. Past capMs, { hits: false } with another point of the box that reaches it now,
+  // if any (the hover covered the first one).
+  api.reach = function (args) {
+    const t = target(args); if (t.error) return Promise.resolve(t);
+    if (!isFinite(args.x) || !isFinite(args.y)) return Promise.resolve({ error: 'point', why: 'no finite point in ' + JSON.stringify(args) });
+    const meta = api.current.meta[args.mark];
+    const hooks = window.__magmaHooks;
+    const later = hooks ? hooks.rawSetTimeout : setTimeout;
+    const reaches = function (x, y) { const h = hitTest(x, y); return { ok: !!h && composedContains(t.el, h), hit: h }; };
+    return new Promise(function (resolve) {
+      const start = performance.now(); let streak = 0; let done = false;
+      function tick() {
+        if (done) return;
+        if (!t.el.isConnected) { done = true; resolve({ error: 'detached', why: 'the element was removed from the page when the pointer moved onto it' }); return; }
+        const r = reaches(args.x, args.y);
+        streak = r.ok ? streak + 1 : 0;
+        const waited = Math.round(performance.now() - start);
+        if (streak >= 3) { done = true; resolve({ hits: true, waited: waited }); return; }
+        if (waited >= args.capMs) {
+          done = true;
+          const b = markRect(t.el, meta.nested).box; const w = b.r - b.l, h = b.b - b.t;
+          let alt = null;
+          for (const f of w > 0 && h > 0 ? [[meta.fx, meta.fy]].concat(SAMPLES) : []) {
+            const x = b.l + f[0] * w, y = b.t + f[1] * h;
+            if ((Math.abs(x - args.x) > 1 || Math.abs(y - args.y) > 1) && reaches(x, y).ok) { alt = { x: x, y: y }; break; }
+          }
+          resolve({ hits: false, alt: alt, w: w, h: h, hitTag: r.hit ? r.hit.tagName.toLowerCase() : '', waited: waited });
+          return;
+        }
+        // The next frame (layout and hover are updated per frame); a timer stands in where frames are throttled.
+        let fired = false;
+        const next = function () { if (!fired) { fired = true; tick(); } };
+        requestAnimationFrame(next); later(next, 50);
+      }
+      tick();
+    });
   };
 
   function focusDescription() {
