@@ -124,8 +124,9 @@ public sealed class MagmaModelOptions
     /// vs 18.8 ms padded (290-299 positions) and 73.4 vs 40.9 ms (1100-1109); a UI step's first token at a new length
     /// came after 131.0 vs 76.6 ms. NewLengths rather than <see cref="PrefillBucketing.Always"/>: a length that comes
     /// again (a robot's fixed prompt) runs exactly from its second request on, paying its shape's first exact run once
-    /// (prefill 312 p90 59.9 ms vs median 12.1), where Always would pay one extra decode step (about 5.7 ms fp16, 9 % of
-    /// a LIBERO step) on every request; Always was not measured. The warm-up of the widths adds 1.6 s to CUDA loads.
+    /// (prefill 312: p90 59.9 ms, median 12.1), where Always would pay the padded prefill's extra decode step on every
+    /// request (padded 18.8 ms vs exact 12.1 at about 300 positions: some 10 % of a 62 ms LIBERO step; Always itself was
+    /// not measured). The warm-up of the widths adds 1.6 s to CUDA loads.
     /// </summary>
     internal PrefillBucketing? PrefillBuckets { get; init; }
 
