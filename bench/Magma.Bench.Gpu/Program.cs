@@ -24,7 +24,7 @@ using Magma.Inference.Text;
 //        [--vision-profile N]: N vision runs of --vision-profile-crops crops (default 4) inside cudaProfilerStart/Stop
 //        [--vision-graphs]: vision runs replayed as CUDA graphs (MagmaModelOptions.VisionCudaGraphs)
 //        [--vision-ort-profile]: ONNX Runtime's profile of the vision session (JSON in --out; bench/gpu/vision_profile.py)
-//        [--prefill-buckets off|new|always] [--no-warm-widths] [--warm-widths-up-to N]: padded prefills (MagmaModelOptions.PrefillBuckets)
+//        [--prefill-buckets off|new|always] [--no-warm-widths] [--warm-widths-up-to N]: padded prefills (MagmaModelOptions.PrefillBuckets; default: new on CUDA, off on the CPU)
 var a = ArgsParser.Parse(args);
 GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
 Directory.CreateDirectory(a.Out);

@@ -2,8 +2,8 @@
 # Issue 18 measurements on the packages bench/gpu/run.sh built (GPU machine; after `run.sh model int4`, app in $APP):
 #   bash bench/gpu/hold-speed.sh [stage...]      (default: all below, in this order; about 7 minutes)
 # fresh     fp16 prefill at prompt lengths new to the process (290..299, 1100..1109) and UI steps whose prompt length
-#           is new each time (time to first token, whole step), without (fp16-off, the default until measured) and
-#           with (fp16-new, the candidate CUDA default) padded prefills; both also run the LIBERO / UI steps and
+#           is new each time (time to first token, whole step), without (fp16-off) and with (fp16-new, the CUDA
+#           default since the hold of 2026-12-03) padded prefills; both also run the LIBERO / UI steps and
 #           prefill 312 / 1,116
 # vocab     fp16 decode at 1k / 4k context and the steps with the LM head padded to 128,264 columns
 #           (tools/export/pad_vocab.py) beside the same runs on the unpadded package; greedy tokens and first logits
@@ -19,7 +19,11 @@
 # notune    fp16 fresh prefills without ORT's GEMM auto-tuning (how much of a new length's cost the tuning is)
 # A stage that would start after DEADLINE_S seconds (default 450) is skipped; BENCH_ARGS adds app arguments to every
 # run (a dry run on the CPU: WORK with fp16/int4 links to tiny packages, BENCH_ARGS="--device cpu"). Results: $WORK/results/speed18/<run>/
-# (dotnet.log, results.json, memory.txt); $OUT/speed18-summary.md and $OUT/speed18.tgz carry them back.
+# (dotnet.log, results.json, memory.txt), packed after each stage into $WORK/results/speed18.tgz and
+# $WORK/results/speed18-summary.md. Nothing is written to $OUT while the stages run: the device tool empties $OUT
+# (/root/out) at the start of every call, and this script runs in the background across several calls (the hold of
+# 2026-12-03 lost its copies that way). In the last call, `bash bench/gpu/hold-speed.sh collect` copies the two files
+# into that call's $OUT.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -28,13 +32,17 @@ WORK=${WORK:-/tmp/magma8b}
 APP=${APP:-/root/gpu-app}
 DEADLINE_S=${DEADLINE_S:-450}
 S=$WORK/results/speed18
-mkdir -p "$S" "$OUT"
+if [[ ${1:-} == collect ]]; then
+  mkdir -p "$OUT" && cp "$S.tgz" "$S-summary.md" "$OUT/" && ls -l "$OUT"
+  exit
+fi
+mkdir -p "$S"
 export PYTHONUNBUFFERED=1
 # shellcheck disable=SC1091
 [[ -f /root/gpu-app.env ]] && source /root/gpu-app.env
 T0=$SECONDS
 log() { echo "[$(date +%T) +$((SECONDS - T0))s] $*"; }
-save() { tar czf "$OUT/speed18.tgz" -C "$S" . 2>/dev/null; [[ -f $S/summary.md ]] && cp "$S/summary.md" "$OUT/speed18-summary.md"; true; }
+save() { tar czf "$S.tgz" -C "$S" . 2>/dev/null; [[ -f $S/summary.md ]] && cp "$S/summary.md" "$S-summary.md"; true; }
 run() {  # run NAME PACKAGE -- app args...
   local name=$1 pkg=$2; shift 2
   [[ ${1:-} == -- ]] && shift

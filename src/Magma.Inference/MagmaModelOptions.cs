@@ -118,9 +118,15 @@ public sealed class MagmaModelOptions
 
     /// <summary>
     /// How prompts are prefilled: at their own length, or padded to one of a few widths (<see cref="Onnx.PrefillBuckets"/>)
-    /// with their last position fed by the first decode step. Null: <see cref="PrefillBucketing.Off"/> until the GPU
-    /// run of bench/gpu/hold-speed.sh (<c>fresh</c>) has measured <see cref="PrefillBucketing.NewLengths"/>, the
-    /// candidate default on CUDA; the CPU's kernels have no per-shape set-up, so padding would only cost there.
+    /// with their last position fed by the first decode step. Null: <see cref="PrefillBucketing.NewLengths"/> on CUDA,
+    /// <see cref="PrefillBucketing.Off"/> on the CPU (its kernels have no per-shape set-up, so padding would only cost).
+    /// On the H200 (docs/perf.md, "GPU hold of 2026-12-03") a prompt length new to the process prefilled in 52.7 ms off
+    /// vs 18.8 ms padded (290-299 positions) and 73.4 vs 40.9 ms (1100-1109); a UI step's first token at a new length
+    /// came after 131.0 vs 76.6 ms. NewLengths rather than <see cref="PrefillBucketing.Always"/>: a length that comes
+    /// again (a robot's fixed prompt) runs exactly from its second request on, paying its shape's first exact run once
+    /// (prefill 312: p90 59.9 ms, median 12.1), where Always would pay the padded prefill's extra decode step on every
+    /// request (padded 18.8 ms vs exact 12.1 at about 300 positions: some 10 % of a 62 ms LIBERO step; Always itself was
+    /// not measured). The warm-up of the widths adds 1.6 s to CUDA loads.
     /// </summary>
     internal PrefillBucketing? PrefillBuckets { get; init; }
 
@@ -136,15 +142,17 @@ public sealed class MagmaModelOptions
 
     /// <summary>
     /// CUDA: replay each vision batch size's run as a CUDA graph (bound device buffers; captured after ONNX Runtime's
-    /// first plain runs of that size); on the CPU the same bound runs without capture. Not yet measured: off by
-    /// default; benchmarks turn it on.
+    /// first plain runs of that size); on the CPU the same bound runs without capture. Off: its first GPU run (H200,
+    /// 2026-12-03) failed at capture on the row separator output's synchronous copy, since bound out of the capture
+    /// (see MagmaSessions); not measured since. What it may buy: about 2.7 ms per crop in fours is host and launch time
+    /// (7.9 ms measured vs 5.2 ms of kernels, docs/perf.md).
     /// </summary>
     internal bool VisionCudaGraphs { get; init; }
 
     /// <summary>Where ONNX Runtime writes its profile of the vision session (path prefix; null: no profiling); benchmarks only.</summary>
     internal string? VisionProfilePrefix { get; init; }
 
-    internal PrefillBucketing EffectivePrefillBuckets => PrefillBuckets ?? PrefillBucketing.Off;
+    internal PrefillBucketing EffectivePrefillBuckets => PrefillBuckets ?? (Device == MagmaDevice.Cuda ? PrefillBucketing.NewLengths : PrefillBucketing.Off);
 
     internal bool EffectiveShrinkVisionArena => ShrinkVisionArena ?? ReleaseVisionMemory;
 

@@ -10,7 +10,9 @@ decoder.onnx changes. A tied head (the embedding table, transposed in the graph)
 
   python3 tools/export/pad_vocab.py --package PKG --out PKG-padded [--multiple 8]
 
-Every other file of the package is hard-linked (symlinked across file systems); the new matrix goes to lm_head.data,
+Every other file of the package is hard-linked (symlinked across file systems): ONNX Runtime loads such a package, but
+onnx.checker (1.17 and later) refuses external data with several hard links or behind a symlink ("potential hardlink
+attack"), so the new decoder.onnx is checked without its data (_check) instead. The new matrix goes to lm_head.data,
 listed in magma.json's weights_files. Quantize before padding (quantize_package.py looks for the MatMul that writes
 `logits`).
 """
@@ -48,6 +50,27 @@ def _link(src: str, dst: str) -> None:
         os.link(src, dst)
     except OSError:
         os.symlink(src, dst)
+
+
+def _check(model: onnx.ModelProto, folder: str) -> None:
+    """onnx.checker over the graph with each external initializer as a graph input of its type and shape (the checker
+    opens no data file, so linked ones pass), and each external tensor's bytes inside its file in `folder`."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    g = m.graph
+    external = [t for t in g.initializer if t.data_location == TensorProto.EXTERNAL]
+    for t in external:
+        info = {e.key: e.value for e in t.external_data}
+        file = os.path.join(folder, info["location"])
+        end = int(info.get("offset", 0)) + int(info.get("length", 0))
+        if not os.path.isfile(file) or os.path.getsize(file) < end:
+            raise SystemExit(f"{folder}: the data of '{t.name}' ({info['location']}, up to byte {end}) is missing.")
+    names = {t.name for t in external}
+    kept = [t for t in g.initializer if t.name not in names]
+    del g.initializer[:]
+    g.initializer.extend(kept)
+    g.input.extend(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in external)
+    onnx.checker.check_model(m)
 
 
 def pad_vocab(package: str, out_dir: str, multiple: int = 8) -> dict:
@@ -106,7 +129,7 @@ def pad_vocab(package: str, out_dir: str, multiple: int = 8) -> dict:
     g.initializer.extend(kept + consts + [tensor])
     out_path = os.path.join(out_dir, os.path.basename(path))
     onnx.save_model(model, out_path)
-    onnx.checker.check_model(out_path)
+    _check(model, out_dir)
 
     manifest["weights_files"] = list(manifest.get("weights_files", [])) + ["lm_head.data"]
     with open(os.path.join(out_dir, "magma.json"), "w") as f:

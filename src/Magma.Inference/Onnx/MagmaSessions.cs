@@ -24,6 +24,15 @@ internal sealed class MagmaSessions : IDisposable
     /// <summary>Per crop count, the bound buffers of a vision run replayed as a CUDA graph (<see cref="MagmaModelOptions.VisionCudaGraphs"/>); null: plain runs.</summary>
     private readonly Dictionary<int, VisionGraph>? _visionGraphs;
 
+    /// <summary>
+    /// The row separator, kept from the first plain vision run when the runs are captured: it is a weight that ONNX
+    /// Runtime's optimizer turns into an output no node writes (Identity of an initializer), and such an output is
+    /// copied to a bound buffer by a synchronous copy, which CUDA refuses inside a capture ("CUDA failure 900: operation
+    /// not permitted when stream is capturing", gpu_data_transfer.cc, the GPU run of 2026-12-03). So the captured runs
+    /// bind the features alone.
+    /// </summary>
+    private byte[]? _separator;
+
     /// <param name="package">The validated package.</param>
     /// <param name="options">Device and load settings.</param>
     /// <param name="log">Receives each session's creation time.</param>
@@ -149,10 +158,19 @@ internal sealed class MagmaSessions : IDisposable
         }
 
         _visionRunOptions = RunOptions;
-        if (options.Device == MagmaDevice.Cuda && options.EffectiveShrinkVisionArena)
+        if (options.Device == MagmaDevice.Cuda && (options.EffectiveShrinkVisionArena || options.VisionCudaGraphs))
         {
             _visionRunOptions = new RunOptions();
-            _visionRunOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", VisionShrinkEntry(options));
+            if (options.EffectiveShrinkVisionArena)
+            {
+                _visionRunOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", VisionShrinkEntry(options));
+            }
+
+            if (options.VisionCudaGraphs)
+            {
+                // The plain run that reads the row separator is not captured (graph 0 would be, from unbound outputs).
+                _visionRunOptions.AddRunConfigEntry("gpu_graph_id", "-1");
+            }
         }
     }
 
@@ -237,10 +255,16 @@ internal sealed class MagmaSessions : IDisposable
         {
             n = VisionChunk(Math.Min(perRun, cropCount - start));
             ReadOnlySpan<float> chunk = pixels.Slice(start * cropPixels, n * cropPixels);
-            if (_visionGraphs is not null)
+            if (_visionGraphs is not null && (start > 0 || _separator is not null))
             {
-                RunVisionGraph(chunk, n, features.AsSpan(start * cropFeatureBytes, n * cropFeatureBytes), start == 0 ? separator : default);
+                RunVisionGraph(chunk, n, features.AsSpan(start * cropFeatureBytes, n * cropFeatureBytes));
+                if (start == 0)
+                {
+                    _separator!.CopyTo(separator, 0);
+                }
+
                 VisionRuns++;
+                BoundVisionRuns++;
                 continue;
             }
 
@@ -251,6 +275,10 @@ internal sealed class MagmaSessions : IDisposable
             if (start == 0)
             {
                 results[1].GetTensorMutableRawData().CopyTo(separator);
+                if (_visionGraphs is not null)
+                {
+                    _separator = [.. separator];
+                }
             }
         }
 
@@ -262,7 +290,7 @@ internal sealed class MagmaSessions : IDisposable
     /// Runtime captures it after its first plain runs): no per-node host work, which a run of a single crop is
     /// dominated by (docs/perf.md).
     /// </summary>
-    private void RunVisionGraph(ReadOnlySpan<float> pixels, int crops, Span<byte> features, Span<byte> separator)
+    private void RunVisionGraph(ReadOnlySpan<float> pixels, int crops, Span<byte> features)
     {
         if (!_visionGraphs!.TryGetValue(crops, out VisionGraph? graph))
         {
@@ -282,10 +310,6 @@ internal sealed class MagmaSessions : IDisposable
 
         Vision.RunWithBinding(graph.RunOptions, graph.Binding);
         graph.Features.Read(features);
-        if (!separator.IsEmpty)
-        {
-            graph.Separator.Read(separator);
-        }
     }
 
     /// <summary>
@@ -333,6 +357,9 @@ internal sealed class MagmaSessions : IDisposable
 
     /// <summary>Vision graph runs since load (tests check that a batch's crops share runs).</summary>
     internal long VisionRuns { get; private set; }
+
+    /// <summary>Vision runs through the bound buffers of <see cref="MagmaModelOptions.VisionCudaGraphs"/> (captured on CUDA).</summary>
+    internal long BoundVisionRuns { get; private set; }
 
     /// <summary>Embeds <paramref name="ids"/> into <paramref name="destination"/> ([T,H] raw elements).</summary>
     public void EmbedTokens(ReadOnlySpan<int> ids, Span<byte> destination)
@@ -455,11 +482,10 @@ internal sealed class MagmaSessions : IDisposable
             Staging = f == TensorElementType.Float16 ? new Half[pixels] : [];
             Input = s.AllocateDevice((long)pixels * elem);
             Features = s.AllocateDevice((long)crops * v.FeatureGrid * v.FeatureGrid * v.HiddenSize * elem);
-            Separator = s.AllocateDevice((long)v.HiddenSize * elem);
             Binding = s.Vision.CreateIoBinding();
             Binding.BindInput(v.Input, View(Input.View(f, [crops, 3, v.CropSize, v.CropSize])));
             Binding.BindOutput(v.FeaturesOutput, View(Features.View(f, [crops, v.FeatureGrid, v.FeatureGrid, v.HiddenSize])));
-            Binding.BindOutput(v.RowSeparatorOutput, View(Separator.View(f, [v.HiddenSize])));
+            // Not the row separator (see _separator): the features are all that a captured run may write.
             RunOptions = new RunOptions();
             RunOptions.AddRunConfigEntry("gpu_graph_id", crops.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
@@ -469,8 +495,6 @@ internal sealed class MagmaSessions : IDisposable
         public NativeBuffer Input { get; }
 
         public NativeBuffer Features { get; }
-
-        public NativeBuffer Separator { get; }
 
         public OrtIoBinding Binding { get; }
 
@@ -493,7 +517,6 @@ internal sealed class MagmaSessions : IDisposable
 
             Input.Dispose();
             Features.Dispose();
-            Separator.Dispose();
         }
     }
 }

@@ -27,6 +27,21 @@ public sealed class PrefillBucketTests(TinyMagmaFixture fixture, PrefillBucketTe
     }
 
     [Fact]
+    public void Cuda_pads_new_lengths_by_default_the_cpu_pads_nothing_and_an_explicit_choice_wins()
+    {
+        Assert.Equal(PrefillBucketing.NewLengths, new MagmaModelOptions { Device = MagmaDevice.Cuda }.EffectivePrefillBuckets);
+        Assert.Equal(PrefillBucketing.Off, new MagmaModelOptions().EffectivePrefillBuckets);
+        Assert.Equal(PrefillBucketing.Off, new MagmaModelOptions { Device = MagmaDevice.Cuda, PrefillBuckets = PrefillBucketing.Off }.EffectivePrefillBuckets);
+        Assert.Equal(PrefillBucketing.Always, new MagmaModelOptions { Device = MagmaDevice.Cuda, PrefillBuckets = PrefillBucketing.Always }.EffectivePrefillBuckets);
+        Assert.Equal(PrefillBucketing.NewLengths, new MagmaModelOptions { PrefillBuckets = PrefillBucketing.NewLengths }.EffectivePrefillBuckets);
+
+        // The engine takes the resolved choice: the CPU default pads nothing, an explicit NewLengths pads a new length.
+        Assert.Equal(PrefillBucketing.Off, _model.Engine.Bucketing);
+        Assert.Equal(PrefillBucketing.NewLengths, models.NewLengths.Engine.Bucketing);
+        Assert.Equal(0, _model.Engine.PrefillWidth(300));
+    }
+
+    [Fact]
     public void Padded_prefills_have_the_logits_cache_choice_and_later_steps_of_the_exact_one()
     {
         MagmaEngine engine = _model.Engine;

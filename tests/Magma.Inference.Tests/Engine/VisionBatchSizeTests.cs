@@ -40,6 +40,7 @@ public sealed class VisionBatchSizeTests
     public void Vision_runs_through_bound_buffers_give_the_features_of_plain_runs()
     {
         // VisionCudaGraphs: on CUDA these runs are captured and replayed; on the CPU the same bound buffers, uncaptured.
+        // The first run is plain and gives the row separator, which the bound (captured) runs do not write.
         using MagmaModel plain = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1, VisionBatchSizes = [2, 1] });
         using MagmaModel bound = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1, VisionBatchSizes = [2, 1], VisionCudaGraphs = true });
         var v = plain.Package.Manifest.Vision;
@@ -59,5 +60,7 @@ public sealed class VisionBatchSizeTests
         }
 
         Assert.Equal(9, bound.Engine.Sessions.VisionRuns);
+        Assert.Equal(8, bound.Engine.Sessions.BoundVisionRuns);
+        Assert.Equal(0, plain.Engine.Sessions.BoundVisionRuns);
     }
 }
