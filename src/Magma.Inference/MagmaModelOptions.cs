@@ -74,8 +74,9 @@ public sealed class MagmaModelOptions
     /// in host memory anyway (the option only adds the row copy). Null (the default): on for quantized (int4) packages on
     /// CUDA, off otherwise. Measured on the H200 with the int4 package (docs/perf.md, "Session 6 hold"): logits identical to
     /// the table on the GPU, 0.6 GiB less after load (8.65 to 8.02 GiB) and 0.9 GiB lower peak (9.74 to 8.86), decode and
-    /// the LIBERO and UI steps no slower (3.78 vs 3.80 ms per token, 53.0 vs 55.7 ms, 192.9 vs 200.7 ms), but a text-only
-    /// prefill of 1,116 positions 53.0 instead of 45.1 ms (its rows are looked up and copied up from the host).
+    /// the LIBERO and UI steps no slower (3.78 vs 3.80 ms per token, 53.0 vs 55.7 ms, 192.9 vs 200.7 ms); a text-only
+    /// prefill of 312 positions 1.5-1.8 ms slower (its rows are looked up on the host and copied up). Set false to keep
+    /// the table on the GPU, true to move a float package's table too.
     /// </summary>
     public bool? EmbeddingOnCpu { get; init; }
 
