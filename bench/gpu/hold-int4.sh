@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 19 on the GPU machine, after `bash bench/gpu/run.sh model int4` (packages in $WORK) and with the app in $APP:
-#   bash bench/gpu/hold-int4.sh [variant...]      (default: all below; about 6.5 minutes if a vision shape switch costs
-#                                                 under a second, more if it costs a first set-up: see "switch")
+#   bash bench/gpu/hold-int4.sh [variant...]      (default: all below; about 9 minutes: 2026-12-03's hold ran all but
+#                                                 one-shape in 8, each vision shape switch costing 6-8 s)
 # head4       quantize the fp16 package again with a 4-bit LM head into $WORK/int4-head4 (about 1 minute; skipped if there)
 # int4        the default int4 package (8-bit LM head), its embedding table on the GPU (--embed-gpu: the default before
 #             2026-12-03's hold): steps, prefill, decode 1k/4k, vision, shape switches; writes the first-step logits and
