@@ -18,7 +18,8 @@ using Magma.Inference.Text;
 //        load knobs (docs/perf.md, "Load time and memory"): [--conv-search EXHAUSTIVE|HEURISTIC|DEFAULT] [--conv-max-ws 0|1]
 //        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4] [--shrink-vision] [--release-vision-memory] [--vision-cuda KEY=VALUE]... [--vision-chunks 4,1]
 //        [--profile-steps N]: N decode steps at 1k context inside cudaProfilerStart/Stop (ncu --profile-from-start off)
-//        memory and load (issue 19): [--embed-cpu] (MagmaModelOptions.EmbeddingOnCpu) [--background-warmup]
+//        memory and load (issue 19): [--embed-cpu|--embed-gpu] (MagmaModelOptions.EmbeddingOnCpu; default: on for int4 on CUDA) [--background-warmup]
+//        [--vision-all-crops] (MagmaModelOptions.VisionRunsAllCrops: num_crops crops per vision run instead of one on CUDA)
 //        (WarmUpVisionInBackground: load_s is then "ready for text", ready_all_s "ready for images")
 //        --only switch: single vision runs alternating 1 and 4 crops (each run changes every Conv node's input shape)
 //        [--vision-profile N]: N vision runs of --vision-profile-crops crops (default 4) inside cudaProfilerStart/Stop
@@ -78,6 +79,7 @@ using MagmaModel model = MagmaModel.Load(a.Model, new MagmaModelOptions
     VisionCudaOverrides = a.VisionCuda,
     VisionBatchSizes = a.VisionChunks,
     EmbeddingOnCpu = a.EmbedCpu,
+    VisionRunsAllCrops = a.VisionAllCrops,
     WarmUpVisionInBackground = a.BackgroundWarmUp,
     PrefillBuckets = a.PrefillBuckets,
     WarmPrefillBuckets = a.WarmWidths,
@@ -115,7 +117,8 @@ results["load_options"] = new JsonObject
     ["vision_chunks"] = a.VisionChunks is null ? "default" : string.Join(',', a.VisionChunks),
     ["vision_cuda"] = string.Join(',', a.VisionCuda.Select(kv => kv.Key + "=" + kv.Value)),
     ["warm_crops"] = a.WarmCrops is null ? "default" : string.Join(',', a.WarmCrops),
-    ["embedding_on_cpu"] = a.EmbedCpu,
+    ["embedding_on_cpu"] = model.Engine.Sessions.HostEmbedding,
+    ["vision_runs_all_crops"] = a.VisionAllCrops,
     ["background_warmup"] = a.BackgroundWarmUp,
     ["max_seq"] = a.MaxSequence,
     ["prefill_buckets"] = model.Engine.Bucketing.ToString(),
@@ -686,7 +689,9 @@ internal sealed record Args(string Model, MagmaDevice Device, string Out, string
 
     public int[]? VisionChunks { get; init; }
 
-    public bool EmbedCpu { get; init; }
+    public bool? EmbedCpu { get; init; }
+
+    public bool VisionAllCrops { get; init; }
 
     public bool BackgroundWarmUp { get; init; }
     public PrefillBucketing? PrefillBuckets { get; init; }
@@ -722,7 +727,8 @@ internal static class ArgsParser
         bool gemmTune = true, parallel = true, dump = true;
         int[]? warmCrops = null;
         int profile = 0;
-        bool shrink = false, release = false, embedCpu = false, background = false;
+        bool shrink = false, release = false, background = false, allCrops = false;
+        bool? embedCpu = null;
         var visionCuda = new Dictionary<string, string>();
         int[]? visionChunks = null;
         PrefillBucketing? buckets = null;
@@ -755,6 +761,8 @@ internal static class ArgsParser
                 case "--shrink-vision": shrink = true; break;
                 case "--release-vision-memory": release = true; break;
                 case "--embed-cpu": embedCpu = true; break;
+                case "--embed-gpu": embedCpu = false; break;
+                case "--vision-all-crops": allCrops = true; break;
                 case "--background-warmup": background = true; break;
                 case "--vision-cuda": string[] kv = args[++i].Split('=', 2); visionCuda[kv[0]] = kv[1]; break;
                 case "--profile-steps": profile = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
@@ -797,6 +805,7 @@ internal static class ArgsParser
             VisionCuda = visionCuda,
             VisionChunks = visionChunks,
             EmbedCpu = embedCpu,
+            VisionAllCrops = allCrops,
             BackgroundWarmUp = background,
             PrefillBuckets = buckets,
             WarmWidths = warmWidths,

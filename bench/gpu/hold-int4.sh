@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Issue 19 on the GPU machine, after `bash bench/gpu/run.sh model int4` (packages in $WORK) and with the app in $APP:
-#   bash bench/gpu/hold-int4.sh [variant...]      (default: all below; about 6.5 minutes if a vision shape switch costs
-#                                                 under a second, more if it costs a first set-up: see "switch")
+#   bash bench/gpu/hold-int4.sh [variant...]      (default: all below; about 9 minutes: 2026-12-03's hold ran all but
+#                                                 one-shape in 8, each vision shape switch costing 6-8 s)
 # head4       quantize the fp16 package again with a 4-bit LM head into $WORK/int4-head4 (about 1 minute; skipped if there)
-# int4        the default int4 package (8-bit LM head): steps, prefill, decode 1k/4k, vision, shape switches; writes the
-#             first-step logits and greedy tokens (the reference for the variants below)
-# head4-run   int4 + 4-bit LM head: the same measures (decode predicted 3.84 -> ~3.1 ms/token)
+# int4        the default int4 package (8-bit LM head), its embedding table on the GPU (--embed-gpu: the default before
+#             2026-12-03's hold): steps, prefill, decode 1k/4k, vision, shape switches; writes the first-step logits and
+#             greedy tokens (the reference for the variants below)
+# head4-run   int4 + 4-bit LM head (table on the GPU): the same measures (measured 3.80 vs 3.89 ms/token: ORT 1.31's
+#             4-bit M = 1 kernel refuses N = 128,263, not a multiple of 8, and dequantizes the head as for 8 bits)
 # lean        int4 + 4-bit head + embedding table on the CPU: what the CPU table costs per decode step and saves in
 #             memory; greedy tokens and first logits against head4-run (expected equal: an int8 row times an fp16
 #             scale rounds the same on both sides)
@@ -18,25 +20,28 @@
 #             builds the graph a second time; fp16 data is not rounded by TF32. Load stages, vision speed, switches, steps
 # bg          int4 with the vision shapes warmed after Load returns: "ready for text" (load_s) and "ready for images"
 #             (ready_all_s), a text request timed during the warm-up, switches
-# one-shape   int4 with every image run one crop at a time (one shape to warm up): load, vision, steps (UI pays for it)
+# two-shape   int4 with an image's crops run num_crops at a time (--vision-all-crops, warmed up alone) instead of the
+#             default one crop per run: load, vision, switches, steps (the UI step's gain, the LIBERO step's switches)
 # fp16-bg     fp16 with tf32 on vision and the background warm-up: the load figures of both changes on fp16
 # fp16        fp16 default: load stages, switches, and the fp16 logits/greedy tokens every int4 variant is compared with
 # Results: $WORK/results/engine19/<variant>/ (dotnet.log, results.json, memory.txt = nvidia-smi every 200 ms),
-# summary.md; $OUT/engine19.tgz and $OUT/engine19-summary.md.
+# summary.md; $BACK/engine19.tgz and $BACK/engine19-summary.md, BACK default $WORK/back: the device tool empties its
+# $OUT at the start of every call, so a run that outlives its call writes there and the last call copies them
+# (cp $WORK/back/* "$OUT"/).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-OUT=${OUT:-$repo/bench-out}
+BACK=${BACK:-$WORK/back}
 WORK=${WORK:-/tmp/magma8b}
 APP=${APP:-/root/gpu-app}
 V=$WORK/results/engine19
-mkdir -p "$V" "$OUT"
+mkdir -p "$V" "$BACK"
 export PYTHONUNBUFFERED=1
 # shellcheck disable=SC1091
 [[ -f /root/gpu-app.env ]] && source /root/gpu-app.env
 log() { echo "[$(date +%T)] $*" | tee -a "$V/hold.log"; }
 # The pixels the app writes for PyTorch (12 MB for a UI image) stay behind: the device brings back files of 16 MiB at most.
-save() { tar czf "$OUT/engine19.tgz" --exclude='*/inputs/*.f32' -C "$V" . 2>/dev/null; [[ -f $V/summary.md ]] && cp "$V/summary.md" "$OUT/engine19-summary.md"; true; }
+save() { tar czf "$BACK/engine19.tgz" --exclude='*/inputs/*.f32' -C "$V" . 2>/dev/null; [[ -f $V/summary.md ]] && cp "$V/summary.md" "$BACK/engine19-summary.md"; true; }
 run() {  # run NAME PACKAGE [app args...]
   local name=$1 pkg=$2; shift 2
   local d=$V/$name start=$SECONDS
@@ -54,7 +59,7 @@ run() {  # run NAME PACKAGE [app args...]
 }
 stages=("$@")
 # Most telling first: results are saved after each variant, so a hold cut short keeps them.
-((${#stages[@]})) || stages=(head4 int4 head4-run lean lean-mem tf32 bg fp16-bg lean-2k one-shape fp16)
+((${#stages[@]})) || stages=(head4 int4 head4-run lean lean-mem tf32 bg fp16-bg lean-2k two-shape fp16)
 H4=$WORK/int4-head4
 MEM=(--embed-cpu --release-vision-memory)
 for stage in "${stages[@]}"; do
@@ -71,14 +76,14 @@ for stage in "${stages[@]}"; do
       [[ -f $H4/quantization_check.json ]] && cp "$H4/quantization_check.json" "$V/head4-quantization_check.json"
       [[ -f $WORK/int4/quantization_check.json ]] && cp "$WORK/int4/quantization_check.json" "$V/int4-quantization_check.json"
       du -sh "$H4" "$WORK/int4" 2>/dev/null | tee -a "$V/hold.log" ;;
-    int4) run int4 "$WORK/int4" --only vision,switch,steps,prefill,decode ;;
-    head4-run) run head4 "$H4" --only steps,prefill,decode ;;
+    int4) run int4 "$WORK/int4" --embed-gpu --only vision,switch,steps,prefill,decode ;;
+    head4-run) run head4 "$H4" --embed-gpu --only steps,prefill,decode ;;
     lean) run lean "$H4" --embed-cpu --only steps,prefill,decode ;;
     lean-mem) run lean-mem "$H4" "${MEM[@]}" --only steps,prefill,decode --no-inputs ;;
     lean-2k) run lean-2k "$H4" "${MEM[@]}" --max-seq 2048 --decode-contexts 1024 --only steps,decode,batched --batch-sizes 1,4,16 --no-inputs ;;
     tf32) run tf32 "$WORK/int4" --vision-cuda use_tf32=1 --only vision,switch,steps --no-inputs ;;
     bg) run bg "$WORK/int4" --background-warmup --only switch --no-inputs ;;
-    one-shape) run one-shape "$WORK/int4" --vision-chunks 1 --warm-crops 1 --only vision,steps --no-inputs ;;
+    two-shape) run two-shape "$WORK/int4" --embed-gpu --vision-all-crops --only vision,switch,steps --no-inputs ;;
     fp16-bg) run fp16-bg "$WORK/fp16" --background-warmup --vision-cuda use_tf32=1 --only switch --no-inputs ;;
     fp16) run fp16 "$WORK/fp16" --only switch ;;
     *) echo "unknown variant $stage" >&2 ;;
@@ -100,7 +105,7 @@ def peak(name):
     p = os.path.join(root, name, "memory.txt")
     vals = [int(x) for x in open(p).read().split() if x.isdigit()] if os.path.isfile(p) else []
     return f"{max(vals) / 1024:.2f}" if vals else ""
-names = [n for n in ["int4", "head4", "lean", "lean-mem", "lean-2k", "tf32", "bg", "one-shape", "fp16-bg", "fp16"] if load(n)]
+names = [n for n in ["int4", "head4", "lean", "lean-mem", "lean-2k", "tf32", "bg", "two-shape", "fp16-bg", "fp16"] if load(n)]
 print("## Issue 19 hold (bench/gpu/hold-int4.sh)\n")
 print("| variant | load s (ready all s) | vision warm-up stages s | peak GiB | GiB after load / steps / decode 4k / end | LIBERO ms | UI ms | decode 1k / 4k ms | prefill 312 / 1116 ms | vision 1 / 4 crops ms per crop | switch ->1 / ->4 ms |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")

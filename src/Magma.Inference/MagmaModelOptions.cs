@@ -28,9 +28,9 @@ public sealed class MagmaModelOptions
     public bool CudaGraphs { get; init; } = true;
 
     /// <summary>
-    /// CUDA only: at load, run every graph once per shape a request uses (vision for one crop and for num_crops crops,
-    /// a prefill, decode steps) so cuDNN's per-shape set-up and the CUDA graph capture happen before the first request.
-    /// Default true.
+    /// CUDA only: at load, run every graph once per shape a request uses (vision for one crop, or for num_crops crops
+    /// with <see cref="VisionRunsAllCrops"/>; a prefill; decode steps) so cuDNN's per-shape set-up and the CUDA graph
+    /// capture happen before the first request. Default true.
     /// </summary>
     public bool WarmUp { get; init; } = true;
 
@@ -45,8 +45,8 @@ public sealed class MagmaModelOptions
     /// <summary>
     /// Batching (<see cref="MagmaModel.GenerateBatchAsync"/>, <see cref="MagmaBatchScheduler"/>): the most image crops
     /// that go through the vision encoder in one run; the crops of several requests are concatenated up to it. Larger
-    /// runs use the GPU better and need more activation memory. On CUDA a run is further cut into runs of num_crops or 1
-    /// crops, the shapes warmed up at load (each new shape costs seconds of cuDNN set-up). Default 16.
+    /// runs use the GPU better and need more activation memory. On CUDA a run is further cut into runs of one crop (or of
+    /// num_crops and 1 with <see cref="VisionRunsAllCrops"/>), the vision shape warmed up at load. Default 16.
     /// </summary>
     public int MaxVisionCropsPerRun { get; init; } = 16;
 
@@ -71,13 +71,29 @@ public sealed class MagmaModelOptions
     /// (the captured CUDA graph's input), and a prompt's rows go up with its merged embeddings as before. Saves the
     /// table's GPU memory: 0.49 GiB for the int8 table of an int4 Magma-8B package, 1.0 GiB in fp16. Results are those
     /// of the table on the GPU up to the rounding of the int8 rows' scaling (CPU and GPU kernels). On the CPU the table is
-    /// in host memory anyway (the option only adds the row copy). Default false.
+    /// in host memory anyway (the option only adds the row copy). Null (the default): on for quantized (int4) packages on
+    /// CUDA, off otherwise. Measured on the H200 with the int4 package (docs/perf.md, "Session 6 hold"): logits identical to
+    /// the table on the GPU, 0.6 GiB less after load (8.65 to 8.02 GiB) and 0.9 GiB lower peak (9.74 to 8.86), decode and
+    /// the LIBERO and UI steps no slower (3.78 vs 3.80 ms per token, 53.0 vs 55.7 ms, 192.9 vs 200.7 ms); a text-only
+    /// prefill of 312 positions 1.5-1.8 ms slower (its rows are looked up on the host and copied up). Set false to keep
+    /// the table on the GPU, true to move a float package's table too.
     /// </summary>
-    public bool EmbeddingOnCpu { get; init; }
+    public bool? EmbeddingOnCpu { get; init; }
+
+    /// <summary>
+    /// CUDA only: run an image's crops through the vision encoder num_crops at a time (the other counts one crop per run)
+    /// and warm up that shape at load, instead of one crop per run (the default). For a workload whose images are all
+    /// num_crops-crop screenshots (a web agent): vision in fours was measured at 7.9 instead of 10.1 ms per crop on the
+    /// H200 (fp16), about 9 ms less per 4-crop UI step. But ONNX Runtime's convolutions keep the cuDNN set-up of one input
+    /// shape per node, and every switch between a 1-crop and a num_crops-crop run was measured at 6 to 8 s: with this option
+    /// any image of fewer crops (a LIBERO frame, a small image, the last crops of a batch) after a full one, and the next
+    /// full one after it, each stall that long. Default false; ignored on the CPU, whose runs take all of an image's crops.
+    /// </summary>
+    public bool VisionRunsAllCrops { get; init; }
 
     /// <summary>
     /// CUDA only, with <see cref="WarmUp"/>: <see cref="MagmaModel.Load"/> returns once the text graphs are warm and the
-    /// vision shapes (one crop and num_crops crops, seconds of cuDNN set-up each) warm up on a background thread
+    /// vision shape (one crop, or num_crops crops with <see cref="VisionRunsAllCrops"/>; seconds of cuDNN set-up) warms up on a background thread
     /// (<see cref="MagmaModel.BackgroundWarmUp"/>). Text-only requests run at once; a request with an image waits until
     /// that warm-up has ended: ONNX Runtime's convolution kernels keep the cuDNN set-up of one input shape per node,
     /// behind a per-node lock held for the whole run, so a vision run beside the warm-up would wait for it node by node
@@ -108,12 +124,16 @@ public sealed class MagmaModelOptions
 
     /// <summary>
     /// Crop counts one vision run may take (an image's crops run in the largest that fits, then smaller; 1 is always
-    /// allowed). Null: on CUDA {num_crops, 1}, so that only two input shapes exist and are warmed up (each new shape
-    /// costs seconds of cuDNN setup); on the CPU all of an image's crops in one run.
+    /// allowed). Null: on CUDA {1}, one input shape (every switch of shape costs 6-8 s of cuDNN set-up: ONNX Runtime keeps
+    /// the last shape's per node), or {num_crops, 1} with <see cref="VisionRunsAllCrops"/>; on the CPU all of an image's
+    /// crops in one run.
     /// </summary>
     internal IReadOnlyList<int>? VisionBatchSizes { get; init; }
 
-    /// <summary>Crop counts the vision warm-up runs; null: the vision batch sizes (every count 1..num_crops when unbounded).</summary>
+    /// <summary>
+    /// Crop counts the vision warm-up runs; null: the largest vision batch size only (the last shape run is the only one
+    /// whose set-up survives, so warming another first would be lost), every count 1..num_crops when unbounded.
+    /// </summary>
     internal IReadOnlyList<int>? WarmUpCrops { get; init; }
 
     /// <summary>
@@ -161,7 +181,18 @@ public sealed class MagmaModelOptions
     /// <summary>The crop counts of a vision run (see <see cref="VisionBatchSizes"/>), largest first; null: unbounded.</summary>
     internal int[]? ResolveVisionBatchSizes(int numCrops)
     {
-        IEnumerable<int>? sizes = VisionBatchSizes ?? (Device == MagmaDevice.Cuda ? [numCrops, 1] : null);
+        IEnumerable<int>? sizes = VisionBatchSizes ?? (Device != MagmaDevice.Cuda ? null : VisionRunsAllCrops ? [numCrops, 1] : [1]);
         return sizes is null ? null : [.. sizes.Where(x => x > 0).Append(1).Distinct().OrderDescending()];
     }
+
+    /// <summary>The crop counts the CUDA vision warm-up runs (see <see cref="WarmUpCrops"/>).</summary>
+    internal int[] ResolveWarmUpCrops(int numCrops)
+    {
+        int[]? sizes = ResolveVisionBatchSizes(numCrops);
+        return WarmUpCrops is { } crops ? [.. crops] : sizes is null ? [.. Enumerable.Range(1, numCrops)] : [sizes[0]];
+    }
+
+    /// <summary>Whether the token embedding table stays on the host (see <see cref="EmbeddingOnCpu"/>).</summary>
+    internal bool ResolveEmbeddingOnCpu(Magma.Inference.Package.WeightQuantization? quantization) =>
+        EmbeddingOnCpu ?? (Device == MagmaDevice.Cuda && quantization is not null);
 }

@@ -71,9 +71,9 @@ internal sealed class MagmaEngine : IDisposable
         int[]? visionSizes = options.ResolveVisionBatchSizes(Preprocessor.Config.NumCrops);
         if (options.Device == MagmaDevice.Cuda && options.WarmUp)
         {
-            // Each input shape costs seconds of cuDNN set-up on first use (docs/perf.md); the vision batch sizes are the
-            // only shapes requests run.
-            IReadOnlyList<int> crops = options.WarmUpCrops ?? visionSizes ?? [.. Enumerable.Range(1, Preprocessor.Config.NumCrops)];
+            // Each input shape costs seconds of cuDNN set-up on its first run and again after a run of another shape
+            // (docs/perf.md): the warm-up runs the shape requests run most (the largest vision batch size).
+            IReadOnlyList<int> crops = options.ResolveWarmUpCrops(Preprocessor.Config.NumCrops);
             if (options.WarmUpVisionInBackground)
             {
                 // Every shape after the load: an image run beside the warm-up would wait for it node by node anyway

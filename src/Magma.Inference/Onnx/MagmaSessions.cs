@@ -54,7 +54,7 @@ internal sealed class MagmaSessions : IDisposable
         // buffers on CUDA.
         SharedKv = gqa && (options.Device == MagmaDevice.Cpu || FloatType != TensorElementType.Float);
         UsesCudaGraphs = options.Device == MagmaDevice.Cuda && SharedKv && options.CudaGraphs;
-        HostEmbedding = options.EmbeddingOnCpu;
+        HostEmbedding = options.ResolveEmbeddingOnCpu(m.Quantization);
         InferenceSession? vision = null, embed = null, decoder = null;
         void CreateVision()
         {

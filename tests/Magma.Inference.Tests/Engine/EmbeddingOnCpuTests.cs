@@ -2,6 +2,7 @@ using System.Text.Json;
 using Magma.Inference.Generation;
 using Magma.Inference.Imaging;
 using Magma.Inference.Onnx;
+using Magma.Inference.Package;
 
 namespace Magma.Inference.Tests.Engine;
 
@@ -15,6 +16,35 @@ public sealed class EmbeddingOnCpuTests
 {
     private static readonly MagmaModelOptions InGraph = new() { IntraOpThreads = 1 };
     private static readonly MagmaModelOptions OnCpu = new() { IntraOpThreads = 1, EmbeddingOnCpu = true };
+
+    [Fact]
+    public void By_default_the_table_stays_on_the_host_for_quantized_packages_on_cuda_only()
+    {
+        var int4 = new WeightQuantization { Method = "MatMulNBits", Bits = 4, BlockSize = 32, Symmetric = true, LmHead = "int8", Embed = "int8" };
+        var cuda = new MagmaModelOptions { Device = MagmaDevice.Cuda };
+        Assert.True(cuda.ResolveEmbeddingOnCpu(int4));
+        Assert.False(cuda.ResolveEmbeddingOnCpu(null));
+        Assert.False(new MagmaModelOptions().ResolveEmbeddingOnCpu(int4));
+        Assert.False(new MagmaModelOptions { Device = MagmaDevice.Cuda, EmbeddingOnCpu = false }.ResolveEmbeddingOnCpu(int4));
+        Assert.True(new MagmaModelOptions { Device = MagmaDevice.Cuda, EmbeddingOnCpu = true }.ResolveEmbeddingOnCpu(null));
+        Assert.True(new MagmaModelOptions { EmbeddingOnCpu = true }.ResolveEmbeddingOnCpu(null));
+    }
+
+    [Fact]
+    public void The_int4_package_on_the_cpu_keeps_its_table_in_the_graph_by_default()
+    {
+        string dir = QuantizedPackageTests.Compose(reference: false);
+        try
+        {
+            using MagmaModel model = MagmaModel.Load(dir, InGraph);
+            Assert.NotNull(model.Package.Manifest.Quantization);
+            Assert.False(model.Engine.Sessions.HostEmbedding);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 
     [Fact]
     public void The_option_puts_the_embed_graph_on_the_host()
