@@ -118,6 +118,20 @@ class Answers(unittest.TestCase):
         self.assertFalse(train_web.score(e, "no idea")["parsed"])
 
 
+class TargetGroups(unittest.TestCase):
+    LIST = ('<image>\nTask: t\nPrevious actions:\nNone\nCandidates:\n[0] link "Home"\n[1] button "Share"\n'
+            '[2] button "Share"\n[3] checkbox "Gift \\"wrap\\"" unchecked\n[4] textbox\nWhat is the next action? ...')
+
+    def test_groups(self):
+        g = train_web.target_group
+        self.assertEqual(g({"prompt": self.LIST, "target_mark": 0}), "list, unique name")
+        self.assertEqual(g({"prompt": self.LIST, "target_mark": 2}), "list, shared name")
+        self.assertEqual(g({"prompt": self.LIST, "target_mark": 3}), "list, unique name")
+        self.assertEqual(g({"prompt": self.LIST, "target_mark": 4}), "list, unique name")
+        self.assertEqual(g({"prompt": self.LIST, "target_mark": None}), "no target")
+        self.assertEqual(g({"prompt": "<image>\nIn this view I need to click ...", "target_mark": 1}), "no list")
+
+
 class WordVariants(unittest.TestCase):
     """--merge-word-variants: the mark list's `"Last` (split ` "` + `Last`) must reach the decoder as the task's ` Last`."""
 

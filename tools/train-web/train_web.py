@@ -490,6 +490,26 @@ def score(example: dict, text: str) -> dict:
     return r
 
 
+def target_group(example: dict) -> str:
+    """Whether the prompt's text alone can name the target: 'list, unique name' (its name occurs once in the mark
+    list), 'list, shared name' (e.g. nine `button "Share"` rows: only the page tells them apart), 'no list'
+    (ui_click: the mark must be read from the screenshot) or 'no target' (DONE, SCROLL)."""
+    mark = example.get("target_mark")
+    if mark is None:
+        return "no target"
+    m = re.search(r"\nCandidates:\n(.*?)\nWhat is the next action", example["prompt"], re.S)
+    if not m:
+        return "no list"
+    names = {}
+    for line in m.group(1).split("\n"):
+        item = re.match(r'\[(\d+)\] (\S+) "((?:[^"\\]|\\.)*)"', line)
+        if item:
+            names[int(item.group(1))] = item.group(3)
+    if mark not in names:
+        return "list, unique name"  # an unnamed target is told by its role and states, which are unique here
+    return "list, unique name" if list(names.values()).count(names[mark]) == 1 else "list, shared name"
+
+
 def evaluate(model, batcher, items: list[dict], tokens: Tokens, batch_size: int, max_new: int, amp: bool) -> dict:
     import torch
 
@@ -504,7 +524,8 @@ def evaluate(model, batcher, items: list[dict], tokens: Tokens, batch_size: int,
             for it, text in zip(batch, greedy(model, batcher, batch, tokens, max_new)):
                 e = it["ex"]
                 rows.append(dict(score(e, text), id=e["id"], style=e["style"] + ("_episode" if "step" in e else ""),
-                                 action=e["action"], kind=e["kind"], answer=e["answer"], got=text))
+                                 action=e["action"], kind=e["kind"], target=target_group(e), answer=e["answer"],
+                                 got=text))
     model.train()
 
     def rate(sel):
@@ -515,7 +536,7 @@ def evaluate(model, batcher, items: list[dict], tokens: Tokens, batch_size: int,
 
     out = {"loss": loss_sum / max(len(items), 1), "teacher_forced_exact": sum(tf_exact) / max(len(tf_exact), 1),
            "greedy": rate(rows)}
-    for field in ("style", "action", "kind"):
+    for field in ("style", "action", "kind", "target"):
         out[f"greedy_by_{field}"] = {k: rate(r for r in rows if r[field] == k) for k in sorted({r[field] for r in rows})}
     out["samples"] = [r for r in rows if r["correct"]][:8] + [r for r in rows if not r["correct"]][:16]
     return out
@@ -861,19 +882,15 @@ def main(argv=None) -> int:
                 f"{st['train_seconds'] / 60:.2f} min, {st['examples_seen'] / max(st['train_seconds'], 1e-9):.0f} ex/s")
         finished = st["train_seconds"] >= budget or bool(args.max_steps and st["step"] >= args.max_steps)
         if held_b and (time.time() - last_eval > args.eval_every * 60 or finished):
-            with torch.no_grad():
-                model.eval()
-                ls, ex = [], []
-                for s in range(0, len(held_loss_items), args.batch_size):
-                    b = held_loss_items[s:s + args.batch_size]
-                    l, e = forward_loss(model, held_b, b, amp)
-                    ls.append(float(l) * len(b))
-                    ex += e
-                model.train()
-            st["evals"].append({"step": st["step"], "loss": sum(ls) / len(held_loss_items),
-                                "teacher_forced_exact": sum(ex) / len(ex), "minutes": st["train_seconds"] / 60})
-            log(f"held-out at step {st['step']}: loss {st['evals'][-1]['loss']:.4f}, teacher-forced exact "
-                f"{st['evals'][-1]['teacher_forced_exact']:.3f} ({len(held_loss_items)} examples)")
+            # loss and greedy marks by target group: the early sign that the mark is learned (docs/web-model.md)
+            ev = evaluate(model, held_b, held_loss_items, tokens, args.batch_size, args.max_new_tokens, amp)
+            marks = {k: v["mark_ok"] for k, v in ev["greedy_by_target"].items()}
+            st["evals"].append({"step": st["step"], "loss": ev["loss"], "teacher_forced_exact": ev["teacher_forced_exact"],
+                                "mark_ok": ev["greedy"]["mark_ok"], "mark_ok_by_target": marks,
+                                "minutes": st["train_seconds"] / 60})
+            log(f"held-out at step {st['step']}: loss {ev['loss']:.4f}, teacher-forced exact "
+                f"{ev['teacher_forced_exact']:.3f}, greedy mark right {ev['greedy']['mark_ok']:.3f} {marks} "
+                f"({len(held_loss_items)} examples)")
             last_eval = time.time()
         st["done"] = bool(finished)
         if st["done"] or time.time() - last_save > args.save_minutes * 60:
@@ -936,8 +953,8 @@ def write_report(work: str, report: dict) -> None:
                   f"loss {h['loss']:.4f}, teacher-forced exact answers {h['teacher_forced_exact']:.3f}", "",
                   "| group | n | correct | mark right | parsed |", "| --- | ---: | ---: | ---: | ---: |",
                   f"| all | {h['greedy']['n']} | {h['greedy']['correct']:.3f} | {h['greedy']['mark_ok']:.3f} | {h['greedy']['parsed']:.3f} |"]
-        for field in ("style", "action", "kind"):
-            for k, v in h[f"greedy_by_{field}"].items():
+        for field in ("style", "action", "kind", "target"):
+            for k, v in h.get(f"greedy_by_{field}", {}).items():
                 lines.append(f"| {field} {k} | {v['n']} | {v['correct']:.3f} | {v['mark_ok']:.3f} | {v['parsed']:.3f} |")
         lines += ["", "Samples (first ones, then failures):", ""]
         for r in h["samples"]:
