@@ -118,6 +118,60 @@ class Answers(unittest.TestCase):
         self.assertFalse(train_web.score(e, "no idea")["parsed"])
 
 
+class TargetGroups(unittest.TestCase):
+    LIST = ('<image>\nTask: t\nPrevious actions:\nNone\nCandidates:\n[0] link "Home"\n[1] button "Share"\n'
+            '[2] button "Share"\n[3] checkbox "Gift \\"wrap\\"" unchecked\n[4] textbox\nWhat is the next action? ...')
+
+    def test_groups(self):
+        g = train_web.target_group
+        self.assertEqual(g({"prompt": self.LIST, "target_mark": 0}), "list, unique name")
+        self.assertEqual(g({"prompt": self.LIST, "target_mark": 2}), "list, shared name")
+        self.assertEqual(g({"prompt": self.LIST, "target_mark": 3}), "list, unique name")
+        self.assertEqual(g({"prompt": self.LIST, "target_mark": 4}), "list, unique name")
+        self.assertEqual(g({"prompt": self.LIST, "target_mark": None}), "no target")
+        self.assertEqual(g({"prompt": "<image>\nIn this view I need to click ...", "target_mark": 1}), "no list")
+
+
+class WordVariants(unittest.TestCase):
+    """--merge-word-variants: the mark list's `"Last` (split ` "` + `Last`) must reach the decoder as the task's ` Last`."""
+
+    TOKENIZER = os.path.join(REPO, "tests", "assets", "tokenizer", "tokenizer.json")
+
+    def setUp(self):
+        with open(self.TOKENIZER, encoding="utf-8") as f:
+            self.vocab = json.load(f)["model"]["vocab"]
+        self.map = train_web.word_variant_map(self.TOKENIZER, 128263)
+
+    def test_no_space_words_read_as_their_spaced_form(self):
+        v = self.vocab
+        for word in ("Last", "Accept", "Share", "Email"):
+            self.assertEqual(self.map[v[word]], v["\u0120" + word], word)
+        # spaced words, punctuation, digits (the marks), specials and words without a spaced form stay
+        for tok in ("\u0120Last", "\"", "\u0120\"", "0", "12", "ricing"):
+            self.assertEqual(self.map[v[tok]], v[tok], tok)
+        for special in (128000, 128009, 128256, 128257, 128262):
+            self.assertEqual(self.map[special], special)
+
+    def test_merge_feeds_the_mapped_embedding(self):
+        import torch
+
+        args = train_web.parse_args(["--data", "x", "--work", "x", "--hidden", "32", "--intermediate", "64",
+                                     "--layers", "1", "--heads", "2", "--kv-heads", "1", "--vision-dims", "8,8,8,8",
+                                     "--vision-depths", "1,1,1,1"])
+        model, _ = train_web.build_model(args, 128263, True, self.map)
+        v = self.vocab
+        item = {"pre": [128000, v["Last"]], "post": [v["\u0120Last"], v["Last"]], "answer": [v["Last"]]}
+        img = torch.zeros(1, 3, 32)
+        with torch.no_grad():
+            x, _, _, spans, _ = train_web.merge(model, [item], img, with_answer=True)
+        spaced = model.llama.model.embed_tokens.weight[v["\u0120Last"]]
+        for pos in (1, 5, 6, 7):  # pre[1], post[0], post[1], answer[0]
+            self.assertTrue(torch.equal(x[0, pos], spaced), pos)
+        self.assertFalse(torch.equal(x[0, 0], spaced))
+        # the head still scores every id apart: the answer can spell "Last" without the space
+        self.assertFalse(torch.equal(model.llama.lm_head.weight[v["Last"]], spaced))
+
+
 @unittest.skipUnless(DATA, "set TRAIN_WEB_DATA to a tools/web-datagen output folder")
 class WithData(unittest.TestCase):
     def setUp(self):

@@ -210,6 +210,24 @@ def tokenize(ds: DataSet, tokens: Tokens) -> list[dict]:
 # pre-processing (ImagePreprocessor.cs / MagmaImageProcessor, crop strategy)
 # ---------------------------------------------------------------------------------------------------------------
 
+def word_variant_map(tokenizer_json: str, vocab: int) -> list[int]:
+    """Input-id map for --merge-word-variants: every token whose byte-level string begins with a letter and whose
+    space-prefixed form is also a token ('Last' and 'ĠLast') is read as that form; all others map to themselves.
+
+    Why: the agent's mark list quotes names (`[4] textbox "Last name"`), and LLaMA-3's pre-tokenizer splits `"Last` into
+    ` "` + `Last`, while the task says ` Last`: a decoder trained from scratch sees two unrelated ids and cannot match
+    the task to the mark (docs/web-model.md, 'Why the first runs did not learn the mark'). Reading both as one id makes
+    it a copy of equal tokens. The map folds into the exported embedding table (write_checkpoint), so the package and
+    the engine are unchanged; the LM head keeps every id, so answers still spell `"Rossi` as the tokenizer does."""
+    with open(tokenizer_json, encoding="utf-8") as f:
+        words = json.load(f)["model"]["vocab"]
+    out = list(range(vocab))
+    for text, i in words.items():
+        if i < vocab and text[:1].isalpha() and ("\u0120" + text) in words:
+            out[i] = words["\u0120" + text]
+    return out
+
+
 def select_grid(width: int, height: int, base: int = 512, num_crops: int = 4) -> tuple[int, int]:
     """(rows, cols): LLaVA-NeXT best fit among (i*base, j*base), i*j <= num_crops, i outer (width), first wins ties."""
     best, best_eff, best_waste = None, 0, None
@@ -258,7 +276,7 @@ def text_config(args, vocab: int) -> dict:
     }
 
 
-def build_model(args, vocab: int, fallback: bool):
+def build_model(args, vocab: int, fallback: bool, input_map: list[int] | None = None):
     import torch
 
     try:
@@ -297,6 +315,9 @@ def build_model(args, vocab: int, fallback: bool):
                                             torch.nn.Linear(args.hidden, args.hidden))
             self.row_sep = torch.nn.Parameter(torch.randn(1, 1, args.hidden) * 0.02)
             self.llama.lm_head.weight = self.llama.model.embed_tokens.weight
+            # input ids as the embedding reads them (identity unless --merge-word-variants)
+            self.register_buffer("input_map", torch.tensor(input_map if input_map else list(range(vocab))),
+                                 persistent=False)
 
         def image_embeds(self, pixel_values, grid, n: int):
             """[n*rows*cols,3,S,S] -> [n, rows*g*(cols*g+1), hidden] (spec 3.4, as make_tiny_model.stitch)."""
@@ -328,8 +349,8 @@ def merge(model, batch: list[dict], img_embeds, with_answer: bool, extra: list[l
     seqs, spans = [], []
     for i, item in enumerate(batch):
         tail = item["post"] + (item["answer"] if with_answer else []) + (extra[i] if extra else [])
-        pre = emb(torch.tensor(item["pre"], device=dev))
-        post = emb(torch.tensor(tail, device=dev))
+        pre = emb(model.input_map[torch.tensor(item["pre"], device=dev, dtype=torch.long)])
+        post = emb(model.input_map[torch.tensor(tail, device=dev, dtype=torch.long)])
         x = torch.cat((pre, img_embeds[i].to(pre.dtype), post), 0)
         seqs.append(x)
         start = len(item["pre"]) + img_embeds.shape[1] + len(item["post"])
@@ -469,6 +490,26 @@ def score(example: dict, text: str) -> dict:
     return r
 
 
+def target_group(example: dict) -> str:
+    """Whether the prompt's text alone can name the target: 'list, unique name' (its name occurs once in the mark
+    list), 'list, shared name' (e.g. nine `button "Share"` rows: only the page tells them apart), 'no list'
+    (ui_click: the mark must be read from the screenshot) or 'no target' (DONE, SCROLL)."""
+    mark = example.get("target_mark")
+    if mark is None:
+        return "no target"
+    m = re.search(r"\nCandidates:\n(.*?)\nWhat is the next action", example["prompt"], re.S)
+    if not m:
+        return "no list"
+    names = {}
+    for line in m.group(1).split("\n"):
+        item = re.match(r'\[(\d+)\] (\S+) "((?:[^"\\]|\\.)*)"', line)
+        if item:
+            names[int(item.group(1))] = item.group(3)
+    if mark not in names:
+        return "list, unique name"  # an unnamed target is told by its role and states, which are unique here
+    return "list, unique name" if list(names.values()).count(names[mark]) == 1 else "list, shared name"
+
+
 def evaluate(model, batcher, items: list[dict], tokens: Tokens, batch_size: int, max_new: int, amp: bool) -> dict:
     import torch
 
@@ -483,7 +524,8 @@ def evaluate(model, batcher, items: list[dict], tokens: Tokens, batch_size: int,
             for it, text in zip(batch, greedy(model, batcher, batch, tokens, max_new)):
                 e = it["ex"]
                 rows.append(dict(score(e, text), id=e["id"], style=e["style"] + ("_episode" if "step" in e else ""),
-                                 action=e["action"], kind=e["kind"], answer=e["answer"], got=text))
+                                 action=e["action"], kind=e["kind"], target=target_group(e), answer=e["answer"],
+                                 got=text))
     model.train()
 
     def rate(sel):
@@ -494,7 +536,7 @@ def evaluate(model, batcher, items: list[dict], tokens: Tokens, batch_size: int,
 
     out = {"loss": loss_sum / max(len(items), 1), "teacher_forced_exact": sum(tf_exact) / max(len(tf_exact), 1),
            "greedy": rate(rows)}
-    for field in ("style", "action", "kind"):
+    for field in ("style", "action", "kind", "target"):
         out[f"greedy_by_{field}"] = {k: rate(r for r in rows if r[field] == k) for k in sorted({r[field] for r in rows})}
     out["samples"] = [r for r in rows if r["correct"]][:8] + [r for r in rows if not r["correct"]][:16]
     return out
@@ -514,6 +556,7 @@ def save_state(path: str, state: dict) -> None:
 
 def write_checkpoint(folder: str, model, args, tokenizer_dir: str) -> None:
     """The Hugging Face Magma layout make_tiny_model.write_checkpoint writes, at this model's widths."""
+    import torch
     from safetensors.torch import save_file
 
     from checkpoint_files import dump, write_side_files
@@ -524,6 +567,15 @@ def write_checkpoint(folder: str, model, args, tokenizer_dir: str) -> None:
     vision["multi_modal_projector.row_seperator"] = model.row_sep
     language = {f"language_model.{k}": v for k, v in model.llama.state_dict().items()
                 if k != "lm_head.weight" and "rotary_emb" not in k}
+    text = dict(model.text)
+    merged = bool((model.input_map != torch.arange(len(model.input_map), device=model.input_map.device)).any())
+    if merged:
+        # --merge-word-variants: fold the input map into the embedding table; the head keeps the trained table
+        # (untied, as Magma-8B's own checkpoint; the package has separate embedding and head tables either way)
+        table = model.llama.model.embed_tokens.weight
+        language["language_model.model.embed_tokens.weight"] = table[model.input_map]
+        language["language_model.lm_head.weight"] = table
+        text["tie_word_embeddings"] = False
     shards = {"model-00001-of-00002.safetensors": vision, "model-00002-of-00002.safetensors": language}
     weight_map, total = {}, 0
     for file, tensors in shards.items():
@@ -533,7 +585,6 @@ def write_checkpoint(folder: str, model, args, tokenizer_dir: str) -> None:
             weight_map[k] = file
             total += v.numel() * v.element_size()
     dump(os.path.join(folder, "model.safetensors.index.json"), {"metadata": {"total_size": total}, "weight_map": weight_map})
-    text = model.text
     config = {k: v for k, v in text.items() if k not in ("architectures", "model_type")}
     config.update({
         "_name_or_path": args.model_id, "architectures": ["MagmaForCausalLM"],
@@ -665,6 +716,9 @@ def parse_args(argv=None):
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=20)
     ap.add_argument("--styles", default="action_json,ui_click", help="example styles to train and evaluate on")
+    ap.add_argument("--merge-word-variants", action=argparse.BooleanOptionalAction, default=True,
+                    help="read a word's no-space token as its space-prefixed one (folded into the exported embedding "
+                         "table; see word_variant_map)")
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--intermediate", type=int, default=512)
     ap.add_argument("--layers", type=int, default=4)
@@ -720,7 +774,14 @@ def main(argv=None) -> int:
         log("WARNING: no held-out data (a part or folder named heldout*): the report has no held-out accuracy")
     lengths = [len(i["pre"]) + len(i["post"]) + len(i["answer"]) for i in train]
 
-    model, model_note = build_model(args, vocab, args.local_fallback)
+    input_map = None
+    if args.merge_word_variants and "ByteTokenizer" in tokens.note:
+        log("--merge-word-variants: off with the stand-in byte tokenizer (its ids are not the vocabulary's)")
+    elif args.merge_word_variants:
+        input_map = word_variant_map(os.path.join(args.tokenizer, "tokenizer.json"), vocab)
+        log(f"--merge-word-variants: {sum(i != j for i, j in enumerate(input_map))} token ids read as their "
+            "space-prefixed form")
+    model, model_note = build_model(args, vocab, args.local_fallback, input_map)
     model.to(device).train()
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {model_note}; {n_params / 1e6:.2f} M parameters (embedding {vocab * args.hidden / 1e6:.2f} M)")
@@ -821,19 +882,15 @@ def main(argv=None) -> int:
                 f"{st['train_seconds'] / 60:.2f} min, {st['examples_seen'] / max(st['train_seconds'], 1e-9):.0f} ex/s")
         finished = st["train_seconds"] >= budget or bool(args.max_steps and st["step"] >= args.max_steps)
         if held_b and (time.time() - last_eval > args.eval_every * 60 or finished):
-            with torch.no_grad():
-                model.eval()
-                ls, ex = [], []
-                for s in range(0, len(held_loss_items), args.batch_size):
-                    b = held_loss_items[s:s + args.batch_size]
-                    l, e = forward_loss(model, held_b, b, amp)
-                    ls.append(float(l) * len(b))
-                    ex += e
-                model.train()
-            st["evals"].append({"step": st["step"], "loss": sum(ls) / len(held_loss_items),
-                                "teacher_forced_exact": sum(ex) / len(ex), "minutes": st["train_seconds"] / 60})
-            log(f"held-out at step {st['step']}: loss {st['evals'][-1]['loss']:.4f}, teacher-forced exact "
-                f"{st['evals'][-1]['teacher_forced_exact']:.3f} ({len(held_loss_items)} examples)")
+            # loss and greedy marks by target group: the early sign that the mark is learned (docs/web-model.md)
+            ev = evaluate(model, held_b, held_loss_items, tokens, args.batch_size, args.max_new_tokens, amp)
+            marks = {k: v["mark_ok"] for k, v in ev["greedy_by_target"].items()}
+            st["evals"].append({"step": st["step"], "loss": ev["loss"], "teacher_forced_exact": ev["teacher_forced_exact"],
+                                "mark_ok": ev["greedy"]["mark_ok"], "mark_ok_by_target": marks,
+                                "minutes": st["train_seconds"] / 60})
+            log(f"held-out at step {st['step']}: loss {ev['loss']:.4f}, teacher-forced exact "
+                f"{ev['teacher_forced_exact']:.3f}, greedy mark right {ev['greedy']['mark_ok']:.3f} {marks} "
+                f"({len(held_loss_items)} examples)")
             last_eval = time.time()
         st["done"] = bool(finished)
         if st["done"] or time.time() - last_save > args.save_minutes * 60:
@@ -872,7 +929,7 @@ def main(argv=None) -> int:
 
 def vars_config(args) -> dict:
     keys = ["hidden", "intermediate", "layers", "heads", "kv_heads", "vision_dims", "vision_depths", "batch_size",
-            "lr", "warmup", "weight_decay", "seed", "styles"]  # not the budget: a larger one resumes
+            "lr", "warmup", "weight_decay", "seed", "styles", "merge_word_variants"]  # not the budget: a larger one resumes
     return {k: getattr(args, k) for k in keys}
 
 
@@ -896,8 +953,8 @@ def write_report(work: str, report: dict) -> None:
                   f"loss {h['loss']:.4f}, teacher-forced exact answers {h['teacher_forced_exact']:.3f}", "",
                   "| group | n | correct | mark right | parsed |", "| --- | ---: | ---: | ---: | ---: |",
                   f"| all | {h['greedy']['n']} | {h['greedy']['correct']:.3f} | {h['greedy']['mark_ok']:.3f} | {h['greedy']['parsed']:.3f} |"]
-        for field in ("style", "action", "kind"):
-            for k, v in h[f"greedy_by_{field}"].items():
+        for field in ("style", "action", "kind", "target"):
+            for k, v in h.get(f"greedy_by_{field}", {}).items():
                 lines.append(f"| {field} {k} | {v['n']} | {v['correct']:.3f} | {v['mark_ok']:.3f} | {v['parsed']:.3f} |")
         lines += ["", "Samples (first ones, then failures):", ""]
         for r in h["samples"]:
