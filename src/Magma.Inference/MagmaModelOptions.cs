@@ -137,8 +137,11 @@ public sealed class MagmaModelOptions
     internal IReadOnlyList<int>? WarmUpCrops { get; init; }
 
     /// <summary>
-    /// How prompts are prefilled: at their own length, or padded to one of a few widths (<see cref="Onnx.PrefillBuckets"/>)
-    /// with their last position fed by the first decode step. Null: <see cref="PrefillBucketing.NewLengths"/> on CUDA,
+    /// How prompts are prefilled: at their own length, or padded to one of a few widths (steps of 64 positions up to
+    /// 1,024, of 128 up to 2,048, of 256 beyond) with their last position fed by the first decode step. Padding changes no
+    /// result by construction (the pads come after the prompt, which causal attention keeps them from reaching), but GPU
+    /// matrix products of another size round differently; <see cref="PrefillBucketing.Off"/> prefills every prompt at its
+    /// own length. Null: <see cref="PrefillBucketing.NewLengths"/> on CUDA,
     /// <see cref="PrefillBucketing.Off"/> on the CPU (its kernels have no per-shape set-up, so padding would only cost).
     /// On the H200 (docs/perf.md, "GPU hold of 2026-12-03") a prompt length new to the process prefilled in 52.7 ms off
     /// vs 18.8 ms padded (290-299 positions) and 73.4 vs 40.9 ms (1100-1109); a UI step's first token at a new length
@@ -148,7 +151,7 @@ public sealed class MagmaModelOptions
     /// request (padded 18.8 ms vs exact 12.1 at about 300 positions: some 10 % of a 62 ms LIBERO step; Always itself was
     /// not measured). The warm-up of the widths adds 1.6 s to CUDA loads.
     /// </summary>
-    internal PrefillBucketing? PrefillBuckets { get; init; }
+    public PrefillBucketing? PrefillBuckets { get; init; }
 
     /// <summary>CUDA warm-up: run every padded prefill width once at load, so no request pays a width's first run.</summary>
     internal bool WarmPrefillBuckets { get; init; } = true;

@@ -1,7 +1,7 @@
 namespace Magma.Inference;
 
 /// <summary>How <see cref="MagmaModelOptions.PrefillBuckets"/> shapes a prompt's prefill.</summary>
-internal enum PrefillBucketing
+public enum PrefillBucketing
 {
     /// <summary>Every prompt at its own length: one decoder run, but each new length pays its shape's first-run cost.</summary>
     Off,
