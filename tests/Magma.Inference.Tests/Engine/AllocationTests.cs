@@ -6,6 +6,9 @@ namespace Magma.Inference.Tests.Engine;
 [Collection(TinyMagmaGroup.Name)]
 public sealed class AllocationTests(TinyMagmaFixture fixture)
 {
+    private const int WarmSteps = 8;
+    private const int MeasuredSteps = 32;
+
     [Fact]
     public void A_decode_step_allocates_no_managed_memory_after_warm_up()
     {
@@ -14,21 +17,9 @@ public sealed class AllocationTests(TinyMagmaFixture fixture)
         using NativeBuffer embeds = model.Engine.BuildEmbeddings(ids, [], out int length, out _);
         using DecodeContext context = model.Engine.Sessions.BeginDecode(length + 64);
         context.Prefill(embeds, length);
-        for (int i = 0; i < 8; i++)
-        {
-            context.Step(100 + i);
-        }
-
-        const int steps = 32;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < steps; i++)
-        {
-            context.Step(200 + i);
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = AllocatedByStepsAfterWarmUp(context, WarmSteps, MeasuredSteps);
         Assert.True(model.Engine.Sessions.SharedKv);
-        Assert.Equal(length + 8 + steps, context.Position);
+        Assert.Equal(length + WarmSteps + MeasuredSteps, context.Position);
         Assert.Equal(0, allocated);
     }
 
@@ -42,20 +33,8 @@ public sealed class AllocationTests(TinyMagmaFixture fixture)
         using NativeBuffer embeds = model.Engine.BuildEmbeddings(ids, [], out _, out _, rows: width);
         using DecodeContext context = model.Engine.Sessions.BeginDecode(width + 64);
         context.Prefill(embeds, length, width);
-        for (int i = 0; i < 8; i++)
-        {
-            context.Step(100 + i);
-        }
-
-        const int steps = 32;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < steps; i++)
-        {
-            context.Step(200 + i);
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal((1, length + 8 + steps), (context.PaddedPrefills, context.Position));
+        long allocated = AllocatedByStepsAfterWarmUp(context, WarmSteps, MeasuredSteps);
+        Assert.Equal((1, length + WarmSteps + MeasuredSteps), (context.PaddedPrefills, context.Position));
         Assert.Equal(0, allocated);
     }
 
@@ -104,5 +83,22 @@ public sealed class AllocationTests(TinyMagmaFixture fixture)
         (long steps, long total, long runs) = context.StepTimings;
         Assert.Equal(4, steps);
         Assert.InRange(runs, 1, total);
+    }
+
+    /// <summary>Managed bytes allocated by <paramref name="measured"/> decode steps, after <paramref name="warm"/> unmeasured ones.</summary>
+    private static long AllocatedByStepsAfterWarmUp(DecodeContext context, int warm, int measured)
+    {
+        for (int i = 0; i < warm; i++)
+        {
+            context.Step(100 + i);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < measured; i++)
+        {
+            context.Step(200 + i);
+        }
+
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 }

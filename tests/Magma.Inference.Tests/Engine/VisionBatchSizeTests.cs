@@ -37,12 +37,7 @@ public sealed class VisionBatchSizeTests
         using MagmaModel together = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1 });
         using MagmaModel ones = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1, VisionBatchSizes = new MagmaModelOptions { Device = MagmaDevice.Cuda }.ResolveVisionBatchSizes(4) });
         var v = together.Package.Manifest.Vision;
-        var rng = new Random(3);
-        float[] pixels = new float[4 * 3 * v.CropSize * v.CropSize];
-        for (int i = 0; i < pixels.Length; i++)
-        {
-            pixels[i] = (float)((rng.NextDouble() * 4) - 2);
-        }
+        float[] pixels = RandomCrops(4, v.CropSize, seed: 3);
 
         (byte[] a, byte[] sepA) = together.Engine.Sessions.EncodeCrops(pixels, 4);
         (byte[] b, byte[] sepB) = ones.Engine.Sessions.EncodeCrops(pixels, 4);
@@ -63,12 +58,7 @@ public sealed class VisionBatchSizeTests
         using MagmaModel together = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1 });
         using MagmaModel split = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1, VisionBatchSizes = [2, 1] });
         var v = together.Package.Manifest.Vision;
-        var rng = new Random(5);
-        float[] pixels = new float[3 * 3 * v.CropSize * v.CropSize];
-        for (int i = 0; i < pixels.Length; i++)
-        {
-            pixels[i] = (float)((rng.NextDouble() * 4) - 2);
-        }
+        float[] pixels = RandomCrops(3, v.CropSize, seed: 5);
 
         (byte[] a, byte[] sepA) = together.Engine.Sessions.EncodeCrops(pixels, 3);
         (byte[] b, byte[] sepB) = split.Engine.Sessions.EncodeCrops(pixels, 3); // 2 + 1
@@ -89,12 +79,7 @@ public sealed class VisionBatchSizeTests
         using MagmaModel plain = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1, VisionBatchSizes = [2, 1] });
         using MagmaModel bound = TinyMagma.Load(new MagmaModelOptions { IntraOpThreads = 1, VisionBatchSizes = [2, 1], VisionCudaGraphs = true });
         var v = plain.Package.Manifest.Vision;
-        var rng = new Random(7);
-        float[] pixels = new float[5 * 3 * v.CropSize * v.CropSize];
-        for (int i = 0; i < pixels.Length; i++)
-        {
-            pixels[i] = (float)((rng.NextDouble() * 4) - 2);
-        }
+        float[] pixels = RandomCrops(5, v.CropSize, seed: 7);
 
         (byte[] a, byte[] sepA) = plain.Engine.Sessions.EncodeCrops(pixels, 5);
         for (int run = 0; run < 3; run++)
@@ -107,5 +92,18 @@ public sealed class VisionBatchSizeTests
         Assert.Equal(9, bound.Engine.Sessions.VisionRuns);
         Assert.Equal(8, bound.Engine.Sessions.BoundVisionRuns);
         Assert.Equal(0, plain.Engine.Sessions.BoundVisionRuns);
+    }
+
+    /// <summary>Normalised-range pixels for <paramref name="crops"/> crops, from a fixed seed.</summary>
+    private static float[] RandomCrops(int crops, int cropSize, int seed)
+    {
+        var rng = new Random(seed);
+        float[] pixels = new float[crops * 3 * cropSize * cropSize];
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = (float)((rng.NextDouble() * 4) - 2);
+        }
+
+        return pixels;
     }
 }
