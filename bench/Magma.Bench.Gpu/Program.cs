@@ -472,33 +472,23 @@ foreach (int length in a.Wants("prefill") ? new[] { 312, 1116 } : [])
 // prefill at lengths the process has not seen yet: what a request of a new prompt length pays (per-shape tuning)
 if (a.Wants("fresh"))
 {
-    var times = new List<double>();
     var options = new GenerationOptions { MaxNewTokens = 1, StopTokenIds = [] };
-    for (int length = 290; length < 300; length++)
+    foreach (int first in (int[])[290, 1100])
     {
-        long s = Stopwatch.GetTimestamp();
-        using (RequestRun run = engine.Start(Prompt(length), [], options))
+        var times = new List<double>();
+        for (int length = first; length < first + 10; length++)
         {
-            run.MoveNext(CancellationToken.None, out _, out _);
+            long s = Stopwatch.GetTimestamp();
+            using (RequestRun run = engine.Start(Prompt(length), [], options))
+            {
+                run.MoveNext(CancellationToken.None, out _, out _);
+            }
+
+            times.Add(Ms(s));
         }
 
-        times.Add(Ms(s));
+        Report($"prefill {first}..{first + 9} tokens, each length new to the process", "ms", times);
     }
-
-    Report("prefill 290..299 tokens, each length new to the process", "ms", times);
-    times = [];
-    for (int length = 1100; length < 1110; length++)
-    {
-        long s = Stopwatch.GetTimestamp();
-        using (RequestRun run = engine.Start(Prompt(length), [], options))
-        {
-            run.MoveNext(CancellationToken.None, out _, out _);
-        }
-
-        times.Add(Ms(s));
-    }
-
-    Report("prefill 1100..1109 tokens, each length new to the process", "ms", times);
 
     // UI steps whose instruction grows by a word each time: every prompt length is new, as for a real agent.
     var ttft = new List<double>();
