@@ -9,6 +9,7 @@ between kernels), and the kernels grouped by kind and by name, largest first; --
 import argparse
 import collections
 import csv
+import gzip
 import json
 import re
 import sys
@@ -25,11 +26,35 @@ KINDS = [  # first match wins; names are ORT 1.31 / cuBLAS / cuDNN kernel names 
 ]
 
 
-def kind(name: str) -> str:
-    for k, pattern in KINDS:
+def kind(name: str, kinds=KINDS) -> str:
+    for k, pattern in kinds:
         if re.search(pattern, name):
             return k
     return "other"
+
+
+def kernel_times(path: str) -> list:
+    """(kernel name, microseconds) of every gpu__time_duration.sum row of an ncu --csv log (plain or .gz)."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", newline="", errors="replace") as f:
+        lines = [line for line in f if line.startswith('"')]  # ncu prefixes its own log lines with ==PROF==
+    times = []
+    for r in csv.DictReader(lines):
+        if r.get("Metric Name") != "gpu__time_duration.sum":
+            continue
+        value = float(str(r["Metric Value"]).replace(",", ""))
+        times.append((r.get("Kernel Name") or r.get("Function Name") or "?", value * UNITS.get(r.get("Metric Unit", "ns"), 1e-3)))
+    return times
+
+
+def group(times: list, kinds=KINDS):
+    """Count and total time by kind and by kernel name: two dicts of key -> [count, microseconds]."""
+    by_kind, by_name = collections.defaultdict(lambda: [0, 0.0]), collections.defaultdict(lambda: [0, 0.0])
+    for name, t in times:
+        for d, key in ((by_kind, kind(name, kinds)), (by_name, name)):
+            d[key][0] += 1
+            d[key][1] += t
+    return by_kind, by_name
 
 
 def main(argv=None) -> int:
@@ -39,26 +64,13 @@ def main(argv=None) -> int:
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--json")
     a = ap.parse_args(argv)
-    with open(a.csv, newline="", errors="replace") as f:
-        lines = [line for line in f if line.startswith('"')]  # ncu prefixes its own log lines with ==PROF==
-    rows = list(csv.DictReader(lines))
-    times = []  # (name, us)
-    for r in rows:
-        if r.get("Metric Name") != "gpu__time_duration.sum":
-            continue
-        value = float(str(r["Metric Value"]).replace(",", ""))
-        times.append((r.get("Kernel Name") or r.get("Function Name") or "?", value * UNITS.get(r.get("Metric Unit", "ns"), 1e-3)))
+    times = kernel_times(a.csv)
     if not times:
         print(f"no gpu__time_duration rows in {a.csv}", file=sys.stderr)
         return 1
     s = a.steps
     total = sum(t for _, t in times)
-    by_kind = collections.defaultdict(lambda: [0, 0.0])
-    by_name = collections.defaultdict(lambda: [0, 0.0])
-    for name, t in times:
-        for d, key in ((by_kind, kind(name)), (by_name, name)):
-            d[key][0] += 1
-            d[key][1] += t
+    by_kind, by_name = group(times)
     print(f"{len(times) / s:.0f} kernels per step; kernel time {total / s / 1000:.3f} ms per step (sum of durations, {s} steps)")
     print(f"{'kind':<36} {'per step':>8} {'us/step':>9} {'share':>6}")
     for k, (n, t) in sorted(by_kind.items(), key=lambda x: -x[1][1]):

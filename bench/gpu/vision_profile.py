@@ -13,13 +13,12 @@
 """
 import argparse
 import collections
-import csv
 import gzip
 import json
-import re
 import sys
 
-UNITS = {"nsecond": 1e-3, "ns": 1e-3, "usecond": 1.0, "us": 1.0, "msecond": 1e3, "ms": 1e3, "second": 1e6, "s": 1e6}
+import ncu_summary  # beside this file: the ncu CSV reader and the grouping by kind
+
 KINDS = [  # first match wins; cuDNN / cuBLAS / ORT 1.31 kernel names (demangled)
     ("layout transposes (NCHW<->NHWC)", r"[Tt]ranspose|nchwToNhwc|nhwcToNchw|NCHWToNHWC|NHWCToNCHW|permute|Permute|swizzle"),
     ("convolutions (cuDNN)", r"conv|Conv|fprop|dgrad|implicit|depthwise|Depthwise|cudnn|xmma_fprop|winograd|fft|precomputed"),
@@ -30,13 +29,6 @@ KINDS = [  # first match wins; cuDNN / cuBLAS / ORT 1.31 kernel names (demangled
     ("reduce / pooling", r"Reduce|reduce|cub|Pool|pool|Mean"),
     ("copies / concat / slice", r"Copy|copy|Concat|Slice|Gather|Memcpy|memcpy|Fill|Expand|Pad"),
 ]
-
-
-def kind(name: str) -> str:
-    for k, pattern in KINDS:
-        if re.search(pattern, name):
-            return k
-    return "other"
 
 
 def _open(path: str):
@@ -53,21 +45,10 @@ def table(title, groups, per, unit_note, top=None):
 
 
 def ncu(a) -> dict:
-    with _open(a.file) as f:
-        rows = list(csv.DictReader([line for line in f if line.startswith('"')]))
-    times = []
-    for r in rows:
-        if r.get("Metric Name") != "gpu__time_duration.sum":
-            continue
-        value = float(str(r["Metric Value"]).replace(",", ""))
-        times.append((r.get("Kernel Name") or r.get("Function Name") or "?", value * UNITS.get(r.get("Metric Unit", "ns"), 1e-3)))
+    times = ncu_summary.kernel_times(a.file)
     if not times:
         sys.exit(f"no gpu__time_duration rows in {a.file}")
-    by_kind, by_name = collections.defaultdict(lambda: [0, 0.0]), collections.defaultdict(lambda: [0, 0.0])
-    for name, t in times:
-        for d, key in ((by_kind, kind(name)), (by_name, name)):
-            d[key][0] += 1
-            d[key][1] += t
+    by_kind, by_name = ncu_summary.group(times, KINDS)
     total = sum(t for _, t in times)
     print(f"{len(times)} kernels in {a.runs} runs of {a.crops} crops: {total / a.runs / 1000:.3f} ms of GPU time per run, "
           f"{total / a.runs / a.crops / 1000:.3f} ms per crop (sum of kernel durations: no launch gaps)\n")
