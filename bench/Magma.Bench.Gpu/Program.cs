@@ -13,7 +13,7 @@ using Magma.Inference.Text;
 //                   bench/gpu/torch_reference.py runs PyTorch on the same inputs and the outputs can be compared.
 //   logits_<name>.f32 - the first-step logits row of the LIBERO and UI prompts (fp16 vs int4 packages: bench/gpu/report.py).
 // Usage: Magma.Bench.Gpu --model DIR [--device cuda|cpu] [--out DIR] [--inputs DIR] [--reps N] [--max-seq N] [--no-graphs]
-//        [--only steps,vision,batched,arrivals,ttft,prefill,fresh,decode] [--decode-contexts 1024,4096] [--no-inputs]
+//        [--only steps,vision,batched,arrivals,ttft,prefill,fresh,decode,parity] [--decode-contexts 1024,4096] [--no-inputs]
 //        [--batch-sizes 1,4,8,16,32] [--rates 5,10,20,40,80,160] [--arrival-requests 96] [--max-batch 32]
 //        load knobs (docs/perf.md, "Load time and memory"): [--conv-search EXHAUSTIVE|HEURISTIC|DEFAULT] [--conv-max-ws 0|1]
 //        [--no-gemm-tune] [--serial-load] [--warm-crops 1,4] [--shrink-vision] [--release-vision-memory] [--vision-cuda KEY=VALUE]... [--vision-chunks 4,1]
@@ -405,6 +405,138 @@ if (a.Wants("arrivals"))
     }
 }
 
+// --- parity on this device (issue 18): what the speed paths may change is rounding, nothing else ----------------------
+// Compared by first-step logits (the prefill's last position, before any constraint) and greedy tokens:
+//   padded vs exact: under PrefillBucketing.NewLengths a prompt length's first request runs padded, its second exactly
+//                    (a third, exact again, shows whether repeated runs are bit-identical at all);
+//   batched vs alone: GenerateBatchAsync rows against the same requests one at a time, on the production path (device
+//                    token choice under the action bias) and on the host path (logits read, which the check needs);
+//   copies:           a batch of one request N times: a row's result must not depend on its slot;
+//   text batched:     text-only requests, batched vs alone (the decoder without vision).
+// A greedy difference is rounding when the logits differ by about the reference's top-2 margin where the choice flips.
+if (a.Wants("parity"))
+{
+    var parity = new JsonObject();
+    results["parity"] = parity;
+    int[] actionIds = [.. Enumerable.Range(action.FirstActionId, ActionTokenConstraint.BinCount)];
+    GenerationOptions Traced(FirstLogits first, bool robot) => robot
+        ? new GenerationOptions { MaxNewTokens = 8, LogitsProcessors = [first, action] }
+        : new GenerationOptions { MaxNewTokens = 16, StopTokenIds = [], LogitsProcessors = [first] };
+    (IReadOnlyList<int> Tokens, float[] Logits) Alone1(MagmaRequest r, bool robot)
+    {
+        var first = new FirstLogits();
+        MagmaResponse response = model.GenerateAsync(new MagmaRequest { Images = r.Images, Turns = r.Turns, Options = Traced(first, robot) }).GetAwaiter().GetResult();
+        return (response.TokenIds, first.Row);
+    }
+
+    List<(IReadOnlyList<int> Tokens, float[] Logits)> Batch(IReadOnlyList<MagmaRequest> requests, bool robot)
+    {
+        var firsts = requests.Select(_ => new FirstLogits()).ToArray();
+        IReadOnlyList<MagmaResponse> responses = model.GenerateBatchAsync(
+            [.. requests.Select((r, i) => new MagmaRequest { Images = r.Images, Turns = r.Turns, Options = Traced(firsts[i], robot) })]).GetAwaiter().GetResult();
+        return [.. responses.Select((r, i) => (r.TokenIds, firsts[i].Row))];
+    }
+
+    void Group(string name, IEnumerable<(IReadOnlyList<int> RefTokens, float[] RefLogits, IReadOnlyList<int> Tokens, float[] Logits, int[]? Subset)> pairs)
+    {
+        var rows = new JsonArray();
+        int same = 0, count = 0, argmaxSame = 0;
+        double worstRel = 0, worstAbs = 0;
+        foreach (var p in pairs)
+        {
+            JsonObject c = LogitsCompare.Compare(p.RefLogits, p.Logits, p.Subset);
+            bool tokens = p.RefTokens.SequenceEqual(p.Tokens);
+            c["tokens_equal"] = tokens;
+            c["ref_tokens"] = string.Join(' ', p.RefTokens);
+            c["tokens"] = string.Join(' ', p.Tokens);
+            rows.Add(c);
+            count++;
+            same += tokens ? 1 : 0;
+            argmaxSame += (bool)c["argmax_equal"]! ? 1 : 0;
+            worstRel = Math.Max(worstRel, (double)c["rel_l2"]!);
+            worstAbs = Math.Max(worstAbs, (double)c["max_abs"]!);
+        }
+
+        parity[name] = new JsonObject
+        {
+            ["tokens_equal"] = $"{same}/{count}",
+            ["first_argmax_equal"] = $"{argmaxSame}/{count}",
+            ["worst_rel_l2"] = worstRel,
+            ["worst_max_abs"] = worstAbs,
+            ["rows"] = rows,
+        };
+        Console.WriteLine($"parity {name,-28} tokens equal {same}/{count}, first argmax equal {argmaxSame}/{count}, worst rel L2 {worstRel:E2}, worst max |d| {worstAbs:G4}");
+        File.WriteAllText(Path.Combine(a.Out, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    // 1. padded vs exact prefill (a no-op comparison when bucketing is off: then all three runs are exact)
+    var prompts = new List<(MagmaRequest Request, bool Robot)>();
+    for (int k = 0; k < 3; k++)
+    {
+        prompts.Add((new MagmaRequest { Images = [screenshot], Turns = MagmaPrompts.Conversation(MagmaPrompts.UiClick(Click + string.Concat(Enumerable.Repeat(" Then check it.", 20 + (3 * k))), startEnd)) }, false));
+        prompts.Add((new MagmaRequest { Images = [frame], Turns = MagmaPrompts.Conversation(MagmaPrompts.RobotAction(Task + string.Concat(Enumerable.Repeat(" slowly", 2 + k)), startEnd)) }, true));
+        prompts.Add((new MagmaRequest { Turns = MagmaPrompts.Conversation("Say what a robot arm does, in one sentence" + new string('!', 1 + k)) }, false));
+    }
+
+    var padded = prompts.Select(p => Alone1(p.Request, p.Robot)).ToList();
+    var exact = prompts.Select(p => Alone1(p.Request, p.Robot)).ToList();
+    var again = prompts.Select(p => Alone1(p.Request, p.Robot)).ToList();
+    parity["bucketing"] = engine.Bucketing.ToString();
+    Group("padded vs exact prefill", prompts.Select((p, i) => (exact[i].Tokens, exact[i].Logits, padded[i].Tokens, padded[i].Logits, p.Robot ? actionIds : null)));
+    Group("exact vs exact again", prompts.Select((p, i) => (exact[i].Tokens, exact[i].Logits, again[i].Tokens, again[i].Logits, p.Robot ? actionIds : null)));
+
+    // 2. batched vs alone, LIBERO (alone: lengths seen above or in the first alone run, so exact prefills)
+    foreach (int n in new[] { 4, 16 })
+    {
+        MagmaRequest[] robots = [.. Enumerable.Range(0, n).Select(i => Robot(i, liberoGreedy))];
+        foreach (MagmaRequest r in robots.Take(2))
+        {
+            model.GenerateAsync(r).GetAwaiter().GetResult(); // each prompt length once, so the alone runs below are exact
+        }
+
+        var alone = robots.Select(r => Alone1(r, robot: true)).ToList();
+        var batched = Batch(robots, robot: true);
+        Group($"batched N={n} vs alone (host)", alone.Select((x, i) => (x.Tokens, x.Logits, batched[i].Tokens, batched[i].Logits, (int[]?)actionIds)));
+        IReadOnlyList<MagmaResponse> production = model.GenerateBatchAsync(robots).GetAwaiter().GetResult();
+        var productionAlone = robots.Select(r => model.GenerateAsync(r).GetAwaiter().GetResult().TokenIds).ToList();
+        int agree = Enumerable.Range(0, n).Count(i => production[i].TokenIds.SequenceEqual(productionAlone[i]));
+        int hostAgree = Enumerable.Range(0, n).Count(i => production[i].TokenIds.SequenceEqual(batched[i].Tokens));
+        int aloneHostAgree = Enumerable.Range(0, n).Count(i => productionAlone[i].SequenceEqual(alone[i].Tokens));
+        parity[$"batched N={n} production path"] = new JsonObject
+        {
+            ["batch_vs_alone"] = $"{agree}/{n}",
+            ["batch_device_vs_batch_host"] = $"{hostAgree}/{n}",
+            ["alone_device_vs_alone_host"] = $"{aloneHostAgree}/{n}",
+        };
+        Console.WriteLine($"parity batched N={n} production path: batch vs alone {agree}/{n}, batch device vs host choice {hostAgree}/{n}, alone device vs host choice {aloneHostAgree}/{n}");
+    }
+
+    // 3. one request 8 times in one batch: every row against row 0, and row 0 against the request alone
+    {
+        MagmaRequest[] copies = [.. Enumerable.Repeat(Robot(0, liberoGreedy), 8)];
+        var slots = Batch(copies, robot: true);
+        Group("copies: row k vs row 0", slots.Skip(1).Select(x => (slots[0].Tokens, slots[0].Logits, x.Tokens, x.Logits, (int[]?)actionIds)));
+        var alone = Alone1(copies[0], robot: true);
+        Group("copies: row 0 vs alone", [(alone.Tokens, alone.Logits, slots[0].Tokens, slots[0].Logits, (int[]?)actionIds)]);
+    }
+
+    // 4. text-only batched vs alone: the decoder's batched prefill and steps without vision
+    {
+        MagmaRequest[] texts = [.. Enumerable.Range(0, 4).Select(i => new MagmaRequest
+        {
+            Turns = MagmaPrompts.Conversation("Describe step " + (i + 1) + " of moving a bowl" + string.Concat(Enumerable.Repeat(" carefully", 1 + (2 * i)))),
+        })];
+        foreach (MagmaRequest r in texts)
+        {
+            model.GenerateAsync(r).GetAwaiter().GetResult();
+        }
+
+        var alone = texts.Select(r => Alone1(r, robot: false)).ToList();
+        var batched = Batch(texts, robot: false);
+        Group("text batched N=4 vs alone", alone.Select((x, i) => (x.Tokens, x.Logits, batched[i].Tokens, batched[i].Logits, (int[]?)null)));
+    }
+}
+
 // time to first token of the UI step (streaming)
 if (a.Wants("ttft"))
 {
@@ -618,6 +750,66 @@ internal sealed class FirstLogits : ILogitsProcessor
         {
             Row = logits.ToArray();
         }
+    }
+}
+
+/// <summary>First-step logits of a run against a reference run of the same request.</summary>
+internal static class LogitsCompare
+{
+    /// <summary>
+    /// Relative L2 and largest absolute difference over the whole row; the argmax over <paramref name="subset"/> (the
+    /// allowed ids, or every id when null) of both, and the reference's top-2 margin there (a flip smaller than the
+    /// differences is rounding, one larger is not).
+    /// </summary>
+    public static JsonObject Compare(float[] reference, float[] other, int[]? subset)
+    {
+        if (reference.Length != other.Length || reference.Length == 0)
+        {
+            return new JsonObject { ["rel_l2"] = double.NaN, ["max_abs"] = double.NaN, ["argmax_equal"] = false, ["note"] = $"rows of {reference.Length} and {other.Length}" };
+        }
+
+        double num = 0, den = 0, maxAbs = 0;
+        for (int i = 0; i < reference.Length; i++)
+        {
+            double d = other[i] - (double)reference[i];
+            num += d * d;
+            den += (double)reference[i] * reference[i];
+            maxAbs = Math.Max(maxAbs, Math.Abs(d));
+        }
+
+        (int refBest, float refTop, float refSecond) = Top2(reference, subset);
+        (int otherBest, _, _) = Top2(other, subset);
+        return new JsonObject
+        {
+            ["rel_l2"] = Math.Sqrt(num / Math.Max(den, 1e-30)),
+            ["max_abs"] = maxAbs,
+            ["argmax_equal"] = refBest == otherBest,
+            ["ref_argmax"] = refBest,
+            ["argmax"] = otherBest,
+            ["ref_margin"] = refTop - refSecond,
+        };
+    }
+
+    private static (int Best, float Top, float Second) Top2(float[] row, int[]? subset)
+    {
+        int best = -1;
+        float top = float.NegativeInfinity, second = float.NegativeInfinity;
+        int count = subset?.Length ?? row.Length;
+        for (int k = 0; k < count; k++)
+        {
+            int i = subset is null ? k : subset[k];
+            float v = row[i];
+            if (v > top)
+            {
+                (second, top, best) = (top, v, i);
+            }
+            else if (v > second)
+            {
+                second = v;
+            }
+        }
+
+        return (best, top, second);
     }
 }
 

@@ -17,6 +17,11 @@
 # int4      int4 fresh prefills and UI steps without and with padded prefills
 # vision1   ncu over 4 vision runs of 1 crop
 # notune    fp16 fresh prefills without ORT's GEMM auto-tuning (how much of a new length's cost the tuning is)
+# parity    fp16 and int4 (CUDA defaults): first-step logits and greedy tokens of padded vs exact prefills, batched vs
+#           alone (LIBERO N = 4, 16: host and device token choice), 8 copies of one request in one batch, text-only
+#           batched vs alone (--only parity; the summary lists each comparison)
+# shapes    load and steps with the default one vision shape (int4, fp16) and int4 with --vision-all-crops (two
+#           shapes): load time, LIBERO / UI steps, shape-switch cost measured end to end
 # A stage that would start after DEADLINE_S seconds (default 450) is skipped; BENCH_ARGS adds app arguments to every
 # run (a dry run on the CPU: WORK with fp16/int4 links to tiny packages, BENCH_ARGS="--device cpu"). Results: $WORK/results/speed18/<run>/
 # (dotnet.log, results.json, memory.txt), packed after each stage into $WORK/results/speed18.tgz and
@@ -55,7 +60,7 @@ run() {  # run NAME PACKAGE -- app args...
   timeout 240 "$APP/Magma.Bench.Gpu" --model "$pkg" --out "$d" --inputs "$d/inputs" "$@" ${BENCH_ARGS:-} > "$d/dotnet.log" 2>&1
   echo "rc $?" >> "$d/dotnet.log"
   kill $smi 2>/dev/null
-  grep -E "loaded|warm-up prefill|median|rc " "$d/dotnet.log" | tail -30
+  grep -E "loaded|ready for|warm-up prefill|median|parity|rc " "$d/dotnet.log" | tail -30
   save
 }
 ncu_bin() { command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1; }
@@ -119,6 +124,13 @@ for stage in "${stages[@]}"; do
     int4)
       run int4-off "$WORK/int4" -- --prefill-buckets off --only fresh,ttft --no-inputs --reps 5
       run int4-new "$WORK/int4" -- --prefill-buckets new --only fresh,ttft --no-inputs --reps 5 ;;
+    parity)
+      run fp16-parity "$WORK/fp16" -- --only parity --no-inputs
+      run int4-parity "$WORK/int4" -- --only parity --no-inputs ;;
+    shapes)
+      run int4-one-shape "$WORK/int4" -- --only steps,switch --no-inputs --reps 5
+      run int4-two-shape "$WORK/int4" -- --vision-all-crops --only steps,switch --no-inputs --reps 5
+      run fp16-one-shape "$WORK/fp16" -- --only steps --no-inputs --reps 5 ;;
     notune) run fp16-off-notune "$WORK/fp16" -- --prefill-buckets off --no-gemm-tune --only fresh --no-inputs --reps 5 ;;
     *) echo "unknown stage $stage" >&2 ;;
   esac
@@ -160,6 +172,17 @@ for other in ("fp16-vocab-padded", "fp16-vision-graphs"):
                       f"same argmax {int(x.argmax()) == int(y.argmax())}")
             else:
                 print(f"- first logits {n}: shapes differ {x.shape} vs {y.shape}")
+for name, r in res.items():
+    if "parity" not in r:
+        continue
+    print(f"\n## {name}: parity (bucketing {r['parity'].get('bucketing')})\n")
+    for k, v in r["parity"].items():
+        if isinstance(v, dict) and "tokens_equal" in v:
+            flips = [f"{x['ref_argmax']}->{x['argmax']} margin {x['ref_margin']:.3g} max|d| {x['max_abs']:.3g}" for x in v["rows"] if not x["argmax_equal"]]
+            print(f"- {k}: tokens equal {v['tokens_equal']}, first argmax equal {v['first_argmax_equal']}, worst rel L2 "
+                  f"{v['worst_rel_l2']:.2e}, worst max|d| {v['worst_max_abs']:.3g}" + (f"; flips: {'; '.join(flips)}" if flips else ""))
+        elif isinstance(v, dict):
+            print(f"- {k}: " + ", ".join(f"{a} {b}" for a, b in v.items()))
 for v in ("vision4", "vision1"):
     p = os.path.join(root, v, "summary.txt")
     if os.path.isfile(p):
