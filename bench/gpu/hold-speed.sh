@@ -16,6 +16,7 @@
 # always    fp16 with every prompt padded (the extra decode step's cost on a repeated prompt: LIBERO)
 # int4      int4 fresh prefills and UI steps without and with padded prefills
 # vision1   ncu over 4 vision runs of 1 crop
+# graphs    fp16 vision replayed as CUDA graphs (--vision-graphs) with the steps, without the vision profile
 # notune    fp16 fresh prefills without ORT's GEMM auto-tuning (how much of a new length's cost the tuning is)
 # parity    fp16 and int4 (CUDA defaults): first-step logits and greedy tokens of padded vs exact prefills, batched vs
 #           alone (LIBERO N = 4, 16: host and device token choice), 8 copies of one request in one batch, text-only
@@ -131,6 +132,7 @@ for stage in "${stages[@]}"; do
       run int4-one-shape "$WORK/int4" -- --only steps,switch --no-inputs --reps 5
       run int4-two-shape "$WORK/int4" -- --vision-all-crops --only steps,switch --no-inputs --reps 5
       run fp16-one-shape "$WORK/fp16" -- --only steps --no-inputs --reps 5 ;;
+    graphs) run fp16-vision-graphs "$WORK/fp16" -- --vision-graphs --only vision,steps --reps 10 ;;
     notune) run fp16-off-notune "$WORK/fp16" -- --prefill-buckets off --no-gemm-tune --only fresh --no-inputs --reps 5 ;;
     *) echo "unknown stage $stage" >&2 ;;
   esac
