@@ -465,7 +465,10 @@ if (a.Wants("parity"))
             ["worst_max_abs"] = worstAbs,
             ["rows"] = rows,
         };
-        Console.WriteLine($"parity {name,-28} tokens equal {same}/{count}, first argmax equal {argmaxSame}/{count}, worst rel L2 {worstRel:E2}, worst max |d| {worstAbs:G4}");
+        string flips = string.Join("; ", rows.Select(r => r!.AsObject()).Where(r => !(bool)r["argmax_equal"]!)
+            .Select(r => $"{r["ref_argmax"]}->{r["argmax"]} margin {(double)r["ref_margin"]!:G3}"));
+        Console.WriteLine($"parity {name,-28} tokens equal {same}/{count}, first argmax equal {argmaxSame}/{count}, worst rel L2 {worstRel:E2}, worst max |d| {worstAbs:G4}"
+            + $", non-finite mismatches {rows.Sum(r => (int)r!["non_finite_mismatch"]!)}{(flips.Length > 0 ? "; flips " + flips : "")}");
         File.WriteAllText(Path.Combine(a.Out, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
@@ -765,12 +768,22 @@ internal static class LogitsCompare
     {
         if (reference.Length != other.Length || reference.Length == 0)
         {
-            return new JsonObject { ["rel_l2"] = double.NaN, ["max_abs"] = double.NaN, ["argmax_equal"] = false, ["note"] = $"rows of {reference.Length} and {other.Length}" };
+            return new JsonObject { ["rel_l2"] = -1.0, ["max_abs"] = -1.0, ["argmax_equal"] = false, ["ref_margin"] = -1.0, ["non_finite_mismatch"] = 0, ["note"] = $"rows of {reference.Length} and {other.Length}" };
         }
 
+        // Over the ids finite in both rows: a graph that applies a token set's bias writes -inf (or fp16's lowest) outside
+        // it; equal non-finite values count as equal, a non-finite value against a finite one is counted apart.
         double num = 0, den = 0, maxAbs = 0;
+        int nonFiniteMismatch = 0, nonFinite = 0;
         for (int i = 0; i < reference.Length; i++)
         {
+            if (!float.IsFinite(reference[i]) || !float.IsFinite(other[i]))
+            {
+                nonFinite++;
+                nonFiniteMismatch += reference[i].Equals(other[i]) ? 0 : 1;
+                continue;
+            }
+
             double d = other[i] - (double)reference[i];
             num += d * d;
             den += (double)reference[i] * reference[i];
@@ -786,7 +799,9 @@ internal static class LogitsCompare
             ["argmax_equal"] = refBest == otherBest,
             ["ref_argmax"] = refBest,
             ["argmax"] = otherBest,
-            ["ref_margin"] = refTop - refSecond,
+            ["ref_margin"] = float.IsFinite(refTop - refSecond) ? refTop - refSecond : -1,
+            ["non_finite"] = nonFinite,
+            ["non_finite_mismatch"] = nonFiniteMismatch,
         };
     }
 
