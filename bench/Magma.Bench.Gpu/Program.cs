@@ -489,7 +489,7 @@ if (a.Wants("parity"))
     Group("exact vs exact again", prompts.Select((p, i) => (exact[i].Tokens, exact[i].Logits, again[i].Tokens, again[i].Logits, p.Robot ? actionIds : null)));
 
     // 2. batched vs alone, LIBERO (alone: lengths seen above or in the first alone run, so exact prefills)
-    foreach (int n in new[] { 4, 16 })
+    foreach (int n in new[] { 1, 4, 16 })
     {
         MagmaRequest[] robots = [.. Enumerable.Range(0, n).Select(i => Robot(i, liberoGreedy))];
         foreach (MagmaRequest r in robots.Take(2))

@@ -19,8 +19,10 @@
 # graphs    fp16 vision replayed as CUDA graphs (--vision-graphs) with the steps, without the vision profile
 # notune    fp16 fresh prefills without ORT's GEMM auto-tuning (how much of a new length's cost the tuning is)
 # parity    fp16 and int4 (CUDA defaults): first-step logits and greedy tokens of padded vs exact prefills, batched vs
-#           alone (LIBERO N = 4, 16: host and device token choice), 8 copies of one request in one batch, text-only
+#           alone (LIBERO N = 1, 4, 16: host and device token choice), 8 copies of one request in one batch, text-only
 #           batched vs alone (--only parity; the summary lists each comparison)
+# parity-variants  fp16 parity without CUDA graphs (--no-graphs) and with exact prefills (--prefill-buckets off): which
+#           path a batched-vs-alone difference comes from
 # shapes    load and steps with the default one vision shape (int4, fp16) and int4 with --vision-all-crops (two
 #           shapes): load time, LIBERO / UI steps, shape-switch cost measured end to end
 # A stage that would start after DEADLINE_S seconds (default 450) is skipped; BENCH_ARGS adds app arguments to every
@@ -128,6 +130,9 @@ for stage in "${stages[@]}"; do
     parity)
       run fp16-parity "$WORK/fp16" -- --only parity --no-inputs
       run int4-parity "$WORK/int4" -- --only parity --no-inputs ;;
+    parity-variants)
+      run fp16-parity-nographs "$WORK/fp16" -- --only parity --no-inputs --no-graphs
+      run fp16-parity-off "$WORK/fp16" -- --only parity --no-inputs --prefill-buckets off ;;
     shapes)
       run int4-one-shape "$WORK/int4" -- --only steps,switch --no-inputs --reps 5
       run int4-two-shape "$WORK/int4" -- --vision-all-crops --only steps,switch --no-inputs --reps 5

@@ -30,7 +30,6 @@ return await SampleCommandLine.RunAsync(
     string goal = line.Value("--goal") ?? "Add the Earl grey to the basket, open the basket and place the order for ada@example.com.";
     int steps = line.Int("--steps", 6, minimum: 1);
     bool yes = line.Flag("--yes");
-    bool tiny = line.Value("--model") is null;
 
     // The browser first: on a fresh machine a missing Chromium is the likeliest failure, and its message says which package
     // to install; print it as one line rather than an unhandled-exception stack.
@@ -55,8 +54,13 @@ return await SampleCommandLine.RunAsync(
 
     await using WebSession session = launched;
     Console.WriteLine($"browser: Chromium {session.BrowserVersion}");
-    Console.WriteLine($"model: {modelDir}{(tiny ? " (tiny random weights: its choices are NOT meaningful; the pipeline is real)" : "")}");
     using MagmaModel model = MagmaModel.Load(modelDir);
+    // The package says what it is (magma.json "description"): a tiny model must not pass for Magma-8B.
+    Console.WriteLine($"model: {model.Package.Manifest.ModelId} ({modelDir})");
+    if (model.Package.Manifest.Description is string about)
+    {
+        Console.WriteLine($"about the model: {about}");
+    }
 
     string traceRoot = Path.GetFullPath(line.Value("--out") ?? Path.Combine("out", "web-traces"));
     var plugin = new WebPlugin(session, model) { TraceRoot = traceRoot };

@@ -555,7 +555,7 @@ def added_token_ids(folder: str) -> dict[str, int]:
 
 
 def write_manifest(out_dir: str, folder: str, arch: Arch, dtype: str, logits_last_only: bool, model_id: str,
-                   decoder_facts: dict | None = None) -> dict:
+                   decoder_facts: dict | None = None, description: str | None = None) -> dict:
     facts = decoder_facts or {"attention": "plain", "has_position_ids": True, "kv_cache_sharing": False}
     added = added_token_ids(folder)
     text = arch.text_config
@@ -574,6 +574,7 @@ def write_manifest(out_dir: str, folder: str, arch: Arch, dtype: str, logits_las
     manifest = {
         "format_version": FORMAT_VERSION,
         "model_id": model_id,
+        **({"description": description} if description else {}),
         "dtype": dtype,
         "vision": {"file": "vision.onnx", "input": "pixel_values", "features_output": "image_features",
                    "row_separator_output": "row_separator", "crop_size": arch.crop,
@@ -883,7 +884,8 @@ def self_check(out_dir: str, ckpt: Checkpoint, arch: Arch, dtype: str, logits_la
 
 def export(checkpoint: str, out_dir: str, dtype: str = "float32", logits_last_only: bool = True,
            check: bool = True, model_id: str | None = None, vision_norm_eps: float = 1e-5,
-           attention: str = "gqa", packed_qkv: bool = True, check_vision_crops: int = 2, fused_norm: bool = True) -> dict:
+           attention: str = "gqa", packed_qkv: bool = True, check_vision_crops: int = 2, fused_norm: bool = True,
+           description: str | None = None) -> dict:
     t0 = time.time()
     os.makedirs(out_dir, exist_ok=True)
     np_dt = np.float16 if dtype == "float16" else np.float32
@@ -904,7 +906,7 @@ def export(checkpoint: str, out_dir: str, dtype: str = "float32", logits_last_on
                 shutil.copyfile(src, os.path.join(out_dir, name))
         manifest = write_manifest(out_dir, checkpoint, arch, dtype, logits_last_only,
                                   model_id or arch.config.get("_name_or_path") or os.path.basename(os.path.normpath(checkpoint)),
-                                  facts)
+                                  facts, description)
         t_written = time.time() - t0
         log(f"package written in {t_written:.1f}s")
         results = self_check(out_dir, ckpt, arch, dtype, logits_last_only, vision_crops=check_vision_crops) if check else {}
@@ -925,6 +927,8 @@ def main(argv=None) -> int:
                     help="logits for every position (default: last position only, [B,1,V])")
     ap.add_argument("--skip-check", action="store_true", help="do not compare the graphs against PyTorch")
     ap.add_argument("--model-id", default=None)
+    ap.add_argument("--description", default=None,
+                    help="what the model is, in a sentence, for people and apps that load it (manifest field description)")
     ap.add_argument("--vision-norm-eps", type=float, default=1e-5, help="ConvNeXt LayerNorm eps (1e-5 for Magma-8B)")
     ap.add_argument("--attention", choices=["gqa", "plain"], default="gqa",
                     help="gqa: com.microsoft.GroupQueryAttention, no position_ids, past/present may share one buffer "
@@ -939,7 +943,8 @@ def main(argv=None) -> int:
         quantize_package.export_int4(export, args)
         return 0
     export(args.checkpoint, args.out, args.dtype, not args.all_logits, not args.skip_check, args.model_id,
-           args.vision_norm_eps, args.attention, not args.separate_qkv, fused_norm=not args.graph_norm)
+           args.vision_norm_eps, args.attention, not args.separate_qkv, fused_norm=not args.graph_norm,
+           description=args.description)
     return 0
 
 

@@ -596,7 +596,8 @@ def export_int4(export, args) -> dict:
     float_dtype = "float16" if args.target == "cuda" else "float32"
     log(f"--dtype int4 --target {args.target}: {float_dtype} export into {base}, then 4-bit weights into {args.out}")
     export(args.checkpoint, base, float_dtype, not args.all_logits, not args.skip_check, args.model_id,
-           args.vision_norm_eps, args.attention, not args.separate_qkv, fused_norm=not args.graph_norm)
+           args.vision_norm_eps, args.attention, not args.separate_qkv, fused_norm=not args.graph_norm,
+           description=getattr(args, "description", None))
     check = quantize_package(base, args.out, args.block_size, not args.zero_points, args.lm_head, args.embed,
                              args.accuracy_level, check_logits=not args.skip_check)
     if not args.keep_unquantised:

@@ -603,6 +603,12 @@ def write_checkpoint(folder: str, model, args, tokenizer_dir: str) -> None:
     write_side_files(folder, config, tokenizer_dir)
 
 
+# Written into the package's manifest (issue 20 item 5): every app that loads the model can say what it is.
+PACKAGE_DESCRIPTION = ("Tiny Magma-shaped model trained by tools/train-web on the project's synthetic web pages: NOT Magma-8B. "
+                       "It picks marks on simple synthetic pages in the web agent's prompt format; it cannot chat, act "
+                       "as a robot or handle real sites. Its measured accuracy: docs/web-model.md.")
+
+
 def export_package(work: str, args) -> dict:
     import export_magma
     import quantize_package
@@ -614,7 +620,7 @@ def export_package(work: str, args) -> dict:
         if os.path.exists(d):
             shutil.rmtree(d)
     result = export_magma.export(ckpt, flt, "float32", True, not args.skip_export_check, args.model_id,
-                                 check_vision_crops=1)
+                                 check_vision_crops=1, description=PACKAGE_DESCRIPTION)
     if args.package_dtype == "int4":
         quantize_package.quantize_package(flt, pkg, 32, True, args.lm_head, "int8", None, True, True, None)
     else:

@@ -9,6 +9,12 @@ public sealed class MagmaManifest
     /// <summary>The checkpoint the package was exported from, for display.</summary>
     public required string ModelId { get; init; }
 
+    /// <summary>
+    /// What the model is, in the exporter's words (<c>description</c> in magma.json), e.g. that it is a tiny model trained
+    /// on synthetic pages and not Magma-8B; null when the manifest has none. Apps show it where they name the model.
+    /// </summary>
+    public string? Description { get; init; }
+
     /// <summary>Element type of the graphs' float inputs and outputs: <c>float32</c> or <c>float16</c>.</summary>
     public required string DType { get; init; }
 

@@ -46,6 +46,7 @@ internal static class ManifestReader
         {
             FormatVersion = version,
             ModelId = OptStr(root, "model_id", "unknown"),
+            Description = root.TryGetProperty("description", out JsonElement about) && about.ValueKind != JsonValueKind.Null ? OptStr(root, "description", "") : null,
             DType = dtype,
             Vision = vision,
             Embed = embed,

@@ -74,6 +74,28 @@ public sealed class MagmaPackageTests
     }
 
     [Fact]
+    public void Description_is_read_when_present_and_null_when_absent()
+    {
+        using var p = new TempPackage();
+        Assert.Null(MagmaPackage.Open(p.Directory).Manifest.Description);
+        p.Manifest["description"] = "Tiny model trained on synthetic pages: NOT Magma-8B.";
+        p.Save();
+        Assert.Equal("Tiny model trained on synthetic pages: NOT Magma-8B.", MagmaPackage.Open(p.Directory).Manifest.Description);
+        p.Manifest["description"] = " ";
+        p.Save();
+        Assert.Contains("'description'", Fails(p).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_committed_tiny_packages_say_they_are_random_weights()
+    {
+        Assert.Contains("random-weight", MagmaPackage.Open(Engine.TinyMagma.Directory).Manifest.Description, StringComparison.Ordinal);
+        // The int4 fixture holds only the quantized decoder (tests overlay it on tiny-magma): its manifest is read as JSON.
+        string int4 = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "assets", "tiny-magma-int4", "magma.json"));
+        Assert.Contains("random-weight", JsonNode.Parse(int4)!["description"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Quantization_is_read_and_absent_for_float_packages()
     {
         using var p = new TempPackage();

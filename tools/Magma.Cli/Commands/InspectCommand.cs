@@ -68,6 +68,11 @@ internal static class InspectCommand
         var s = new System.Text.StringBuilder();
         s.AppendLine(c, $"Package    {r.Path}");
         s.AppendLine(c, $"Model      {m.ModelId} (format {m.FormatVersion}, {m.DType})");
+        if (m.Description is not null)
+        {
+            s.AppendLine(c, $"About      {m.Description}");
+        }
+
         s.AppendLine(c, $"Vision     {m.Vision.File}: crop {m.Vision.CropSize} px, grid {m.Vision.FeatureGrid}x{m.Vision.FeatureGrid}, hidden {m.Vision.HiddenSize}, strategy {m.Vision.Strategy}");
         s.AppendLine(c, $"Embed      {m.Embed.File}: hidden {m.Embed.HiddenSize}");
         s.AppendLine(c, $"Decoder    {m.Decoder.File}: {m.Decoder.NumLayers} layers, {m.Decoder.NumAttentionHeads} heads ({m.Decoder.NumKeyValueHeads} KV), head dim {m.Decoder.HeadDim}, hidden {m.Decoder.HiddenSize}, vocab {m.Decoder.VocabSize}, context {m.Decoder.MaxPositionEmbeddings}");
