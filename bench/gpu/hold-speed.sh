@@ -63,7 +63,7 @@ run() {  # run NAME PACKAGE -- app args...
   timeout 240 "$APP/Magma.Bench.Gpu" --model "$pkg" --out "$d" --inputs "$d/inputs" "$@" ${BENCH_ARGS:-} > "$d/dotnet.log" 2>&1
   echo "rc $?" >> "$d/dotnet.log"
   kill $smi 2>/dev/null
-  grep -E "loaded|ready for|warm-up prefill|median|parity|rc " "$d/dotnet.log" | tail -30
+  grep -E "loaded|ready for|load stage|warm-up prefill|median|parity|rc " "$d/dotnet.log" | tail -30
   save
 }
 ncu_bin() { command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1; }
