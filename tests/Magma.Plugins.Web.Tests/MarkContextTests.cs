@@ -146,6 +146,7 @@ public sealed class MarkContextTests
         Assert.Equal("[4] textbox: Last name [9] button: Pay | in: row [8] link: Home | value: Ada / required | required | options: A/B*, C | in frame #pay", m.Describe());
         Assert.Equal("[2] button", new WebMark { Id = 2, Role = "button", Name = "", Tag = "button", CssBox = box, PixelBox = box }.Describe());
         Assert.Equal("[9] textbox (nearby text): Email", new WebMark { Id = 9, Role = "textbox", Name = "Email", NameFrom = "nearby", Tag = "input", CssBox = box, PixelBox = box }.Describe());
+        Assert.Equal("[8] generic (from attributes): trash", new WebMark { Id = 8, Role = "generic", Name = "trash", NameFrom = "attribute", Tag = "span", CssBox = box, PixelBox = box }.Describe());
         Assert.Equal("[3] checkbox: Gift wrap | unchecked", new WebMark { Id = 3, Role = "checkbox", Name = "Gift wrap", Checked = false, Tag = "input", CssBox = box, PixelBox = box }.Describe());
     }
 }

@@ -90,7 +90,8 @@ public sealed record WebMark
     /// Compact one-line description for prompts and logs: the id, the role and then fields separated by <c> | </c>, e.g.
     /// <c>[4] textbox: Last name | value: Ada | required</c>, <c>[7] button: Add to basket | in: Amber lamp</c>,
     /// <c>[3] checkbox: Gift wrap | unchecked</c>, <c>[5] combobox: Delivery | options: Standard*, Express</c>,
-    /// <c>[9] textbox (nearby text): Email</c> (a guessed name), <c>[2] button</c> (no name),
+    /// <c>[9] textbox (nearby text): Email</c> and <c>[8] generic (from attributes): trash</c> (guessed names),
+    /// <c>[2] button</c> (no name),
     /// <c>[6] button: Pay | in frame #pay</c>.
     /// </summary>
     /// <remarks>
@@ -107,7 +108,7 @@ public sealed record WebMark
         string name = Text(Name);
         if (name.Length > 0)
         {
-            s.Append(NameGuessed ? (NameFrom == "nearby" ? " (nearby text): " : " (name attribute): ") : ": ").Append(name);
+            s.Append(NameGuessed ? (NameFrom == "nearby" ? " (nearby text): " : " (from attributes): ") : ": ").Append(name);
         }
 
         if (Context is { Length: > 0 } && Text(Context) is { Length: > 0 } context)
