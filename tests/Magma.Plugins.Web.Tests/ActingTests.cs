@@ -83,7 +83,7 @@ public sealed class ActingTests
         WebEffect inner = await session.ScrollAsync("down", obs.Id, ByName(obs, "Row 1").Id);
         Assert.Contains("Row 6", (await session.ObserveAsync()).MarkList(), StringComparison.Ordinal);
         Assert.Equal(0, await session.Page.EvaluateAsync<int>("() => window.scrollY"));
-        Assert.Equal("scroll down at [0] generic \"Row 1\"", inner.Action);
+        Assert.Equal("scroll down at [0] generic: Row 1", inner.Action);
 
         for (int i = 0; i < 10 && !(obs = await session.ObserveAsync()).Marks.Any(m => m.Name == "Item 42"); i++)
         {

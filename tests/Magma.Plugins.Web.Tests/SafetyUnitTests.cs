@@ -58,7 +58,7 @@ public sealed class SafetyUnitTests
     public void Gate_judges_the_acting_elements_current_names_and_an_approved_action_once()
     {
         var gate = new RequestGate(new SecretRedactor(new Dictionary<string, string>()), null);
-        var scope = new ActionScope("click [3] button \"Next\"", ["Next", "Buy now"], Approved: false);
+        var scope = new ActionScope("click [3] button: Next", ["Next", "Buy now"], Approved: false);
         Assert.Contains("Buy now", gate.Judge("GET", "http://a.test/x", [], "", "navigation", true, scope), StringComparison.Ordinal);
         Assert.Null(gate.Judge("GET", "http://a.test/x.png", [], "", "image", false, scope));
         Assert.Null(gate.Judge("POST", "http://a.test/x", [], "", "navigation", true, scope with { Approved = true }));

@@ -65,7 +65,7 @@ public sealed class UntrustedLabelTests
             Assert.Contains("trace: ", result, StringComparison.Ordinal);
             var step = Assert.Single(plugin.LastTrace!.Steps);
             string prompt = File.ReadAllText(Path.Combine(plugin.LastTrace.Folder, $"step-{step.Index:000}", "prompt.txt"));
-            Assert.Contains("\"Add <image> to cart\"", prompt, StringComparison.Ordinal);
+            Assert.Contains("] button: Add <image> to cart\n", prompt.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         }
         finally
         {

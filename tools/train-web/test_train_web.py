@@ -119,8 +119,13 @@ class Answers(unittest.TestCase):
 
 
 class TargetGroups(unittest.TestCase):
-    LIST = ('<image>\nTask: t\nPrevious actions:\nNone\nCandidates:\n[0] link "Home"\n[1] button "Share"\n'
-            '[2] button "Share"\n[3] checkbox "Gift \\"wrap\\"" unchecked\n[4] textbox\nWhat is the next action? ...')
+    LIST = ('<image>\nTask: t\nPrevious actions:\nNone\nCandidates:\n[0] link: Home\n[1] button: Share\n'
+            '[2] button: Share\n[3] checkbox: Gift "wrap" | unchecked\n[4] textbox\n'
+            '[5] button: Edit | in: Ada Lovelace\n[6] button: Edit | in: Alan Turing\n'
+            '[7] textbox (nearby text): Email | value: a@b.c | required\n[8] textbox: Email | in frame #pay\n'
+            '[9] button | in: Ada Lovelace\nWhat is the next action? ...')
+    OLD = ('<image>\nTask: t\nPrevious actions:\nNone\nCandidates:\n[0] link "Home"\n[1] button "Share"\n'
+           '[2] button "Share"\n[3] checkbox "Gift \\"wrap\\"" unchecked\n[4] textbox\nWhat is the next action? ...')
 
     def test_groups(self):
         g = train_web.target_group
@@ -128,8 +133,22 @@ class TargetGroups(unittest.TestCase):
         self.assertEqual(g({"prompt": self.LIST, "target_mark": 2}), "list, shared name")
         self.assertEqual(g({"prompt": self.LIST, "target_mark": 3}), "list, unique name")
         self.assertEqual(g({"prompt": self.LIST, "target_mark": 4}), "list, unique name")
+        # a shared name with a context that tells it apart is unique
+        self.assertEqual(g({"prompt": self.LIST, "target_mark": 5}), "list, unique name")
         self.assertEqual(g({"prompt": self.LIST, "target_mark": None}), "no target")
         self.assertEqual(g({"prompt": "<image>\nIn this view I need to click ...", "target_mark": 1}), "no list")
+        # the quoted format of earlier data still reads
+        self.assertEqual(g({"prompt": self.OLD, "target_mark": 2}), "list, shared name")
+        self.assertEqual(g({"prompt": self.OLD, "target_mark": 3}), "list, unique name")
+
+    def test_mark_names(self):
+        names = train_web.mark_names(self.LIST.split("Candidates:\n")[1])
+        self.assertEqual(names[3], ('Gift "wrap"', ""))
+        self.assertEqual(names[5], ("Edit", "Ada Lovelace"))
+        self.assertEqual(names[7], ("Email", ""))
+        self.assertEqual(names[8], ("Email", ""))
+        self.assertEqual(names[9], ("", "Ada Lovelace"))
+        self.assertNotIn(4, names)
 
 
 class WordVariants(unittest.TestCase):

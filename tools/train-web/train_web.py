@@ -214,11 +214,13 @@ def word_variant_map(tokenizer_json: str, vocab: int) -> list[int]:
     """Input-id map for --merge-word-variants: every token whose byte-level string begins with a letter and whose
     space-prefixed form is also a token ('Last' and 'ĠLast') is read as that form; all others map to themselves.
 
-    Why: the agent's mark list quotes names (`[4] textbox "Last name"`), and LLaMA-3's pre-tokenizer splits `"Last` into
-    ` "` + `Last`, while the task says ` Last`: a decoder trained from scratch sees two unrelated ids and cannot match
-    the task to the mark (docs/web-model.md, 'Why the first runs did not learn the mark'). Reading both as one id makes
-    it a copy of equal tokens. The map folds into the exported embedding table (write_checkpoint), so the package and
-    the engine are unchanged; the LM head keeps every id, so answers still spell `"Rossi` as the tokenizer does."""
+    Why: the agent's mark list used to quote names (`[4] textbox "Last name"`), and LLaMA-3's pre-tokenizer splits
+    `"Last` into ` "` + `Last`, while the task says ` Last`: a decoder trained from scratch sees two unrelated ids and
+    cannot match the task to the mark (docs/web-model.md, 'Why it does not learn the mark'). Reading both as one id
+    makes it a copy of equal tokens. The mark list now puts every name after a space (`[4] textbox: Last name`), so
+    this matters less (still: a name after `(` or at the start of a typed value); it stays harmless. The map folds
+    into the exported embedding table (write_checkpoint), so the package and the engine are unchanged; the LM head
+    keeps every id, so answers still spell words as the tokenizer does."""
     with open(tokenizer_json, encoding="utf-8") as f:
         words = json.load(f)["model"]["vocab"]
     out = list(range(vocab))
@@ -490,21 +492,44 @@ def score(example: dict, text: str) -> dict:
     return r
 
 
+MARK_HEAD = re.compile(r"\[(\d+)\] ([^\s:|]+)(?:(?: \((?:nearby text|from attributes)\))?: ([^|]*))?")
+OLD_MARK_LINE = re.compile(r'\[(\d+)\] (\S+) ~?"((?:[^"\\]|\\.)*)"')
+
+
+def mark_names(mark_list: str) -> dict[int, tuple[str, str]]:
+    """Mark id -> (name, context) of the named or placed marks of a mark list (WebMark.Describe:
+    `[7] button: Add to basket | in: Amber lamp`, fields after the name separated by ' | ', no text of the page
+    holds '|'); the context is '' when the line has none. The quoted format before it (`[7] button "Add to basket"`,
+    no context) reads as well."""
+    out = {}
+    for line in mark_list.split("\n"):
+        old = OLD_MARK_LINE.match(line)
+        if old:
+            out[int(old.group(1))] = (old.group(3), "")
+            continue
+        head = MARK_HEAD.match(line)
+        if not head:
+            continue
+        name = (head.group(3) or "").rstrip(" ")
+        fields = [f.strip(" ") for f in line[head.end():].split("|")[1:]]
+        context = next((f[len("in: "):] for f in fields if f.startswith("in: ")), "")
+        if name or context:
+            out[int(head.group(1))] = (name, context)
+    return out
+
+
 def target_group(example: dict) -> str:
-    """Whether the prompt's text alone can name the target: 'list, unique name' (its name occurs once in the mark
-    list), 'list, shared name' (e.g. nine `button "Share"` rows: only the page tells them apart), 'no list'
-    (ui_click: the mark must be read from the screenshot) or 'no target' (DONE, SCROLL)."""
+    """Whether the prompt's text alone can name the target: 'list, unique name' (its name, with the context the mark
+    list gives shared names, `| in: Amber lamp`, occurs once in the mark list), 'list, shared name' (e.g. two
+    `button: Delete` side by side that no text tells apart: only the page does), 'no list' (ui_click: the mark must be
+    read from the screenshot) or 'no target' (DONE, SCROLL)."""
     mark = example.get("target_mark")
     if mark is None:
         return "no target"
     m = re.search(r"\nCandidates:\n(.*?)\nWhat is the next action", example["prompt"], re.S)
     if not m:
         return "no list"
-    names = {}
-    for line in m.group(1).split("\n"):
-        item = re.match(r'\[(\d+)\] (\S+) "((?:[^"\\]|\\.)*)"', line)
-        if item:
-            names[int(item.group(1))] = item.group(3)
+    names = mark_names(m.group(1))
     if mark not in names:
         return "list, unique name"  # an unnamed target is told by its role and states, which are unique here
     return "list, unique name" if list(names.values()).count(names[mark]) == 1 else "list, shared name"

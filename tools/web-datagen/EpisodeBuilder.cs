@@ -105,6 +105,7 @@ internal static class EpisodeBuilder
                 TargetBox = rec.Mark is null ? null : [Math.Round(rec.Mark.PixelBox.X, 1), Math.Round(rec.Mark.PixelBox.Y, 1), Math.Round(rec.Mark.PixelBox.Width, 1), Math.Round(rec.Mark.PixelBox.Height, 1)],
                 TargetRole = rec.Mark?.Role,
                 TargetName = rec.Mark?.Name,
+                TargetContext = rec.Mark?.Context,
                 GenId = rec.Target?.GenId ?? "",
                 Effect = rec.Target?.Effect ?? string.Join(" && ", steps.Select(s => "(" + s.Effect + ")")),
             });

@@ -69,6 +69,9 @@ internal sealed record Example
 
     public string? TargetName { get; init; }
 
+    /// <summary>The target mark's <see cref="WebMark.Context"/> (the <c>in:</c> field of a shared name); null when it has none.</summary>
+    public string? TargetContext { get; init; }
+
     /// <summary>For <c>ui_click</c>: whether the answer's point lies inside the target mark (not only its <c>Mark: N</c>).</summary>
     public bool? PointInMark { get; init; }
 
@@ -80,7 +83,7 @@ internal sealed record Example
 }
 
 /// <summary>A mark as recorded with its page.</summary>
-internal sealed record PageMark(int Id, string Role, string Name, double[] Box);
+internal sealed record PageMark(int Id, string Role, string Name, double[] Box, string? Context = null);
 
 /// <summary>A target the builder could not turn into an example, and why.</summary>
 internal sealed record Drop(string GenId, string Reason);
@@ -201,7 +204,7 @@ internal static class ExampleBuilder
             Url = url,
             Width = obs.Marked.Width,
             Height = obs.Marked.Height,
-            Marks = [.. obs.Marks.Select(m => new PageMark(m.Id, m.Role, m.Name, Box(m)))],
+            Marks = [.. obs.Marks.Select(m => new PageMark(m.Id, m.Role, m.Name, Box(m), m.Context))],
             Targets = page.Targets.Count,
             Dropped = dropped,
         };
@@ -314,6 +317,7 @@ internal static class ExampleBuilder
             TargetBox = mark is null ? null : Box(mark),
             TargetRole = mark?.Role,
             TargetName = mark?.Name,
+            TargetContext = mark?.Context,
             PointInMark = pointInMark,
             GenId = target.GenId,
             Effect = target.Effect,

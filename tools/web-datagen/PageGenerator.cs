@@ -15,9 +15,10 @@ internal static class PageGenerator
 {
     /// <summary>
     /// Version of the generator's output. Bump it whenever a seed's page, instructions or answers change (templates,
-    /// words, themes), so that data sets made by different versions are never mixed up.
+    /// words, themes) or the prompts do, so that data sets made by different versions are never mixed up. 2: the mark
+    /// list of the prompts in WebMark.Describe's unquoted format with <c>| in:</c> contexts for shared names.
     /// </summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>The page kinds, in the order a seed picks them.</summary>
     public static readonly string[] Kinds = ["shop", "form", "list", "table", "menu", "dialog", "navbar"];

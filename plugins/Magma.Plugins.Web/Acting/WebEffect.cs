@@ -5,7 +5,7 @@ namespace Magma.Plugins.Web.Acting;
 /// <summary>What an action did to the page, for the next prompt and the trace.</summary>
 public sealed record WebEffect
 {
-    /// <summary>The action as performed, e.g. <c>click [3] button "Send"</c>.</summary>
+    /// <summary>The action as performed, e.g. <c>click [3] button: Send</c>.</summary>
     public required string Action { get; init; }
 
     /// <summary>URL after the action.</summary>

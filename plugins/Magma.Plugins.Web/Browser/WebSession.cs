@@ -269,6 +269,8 @@ public sealed partial class WebSession : IAsyncDisposable
                 Role = S(e, "role"),
                 Name = _redactor.Redact(S(e, "name")),
                 NameFrom = S(e, "nameFrom"),
+                Context = e.TryGetProperty("context", out JsonElement cx) && cx.ValueKind == JsonValueKind.String && cx.GetString() is { Length: > 0 } near
+                    ? _redactor.Redact(near) : null,
                 States = e.TryGetProperty("states", out JsonElement st) && st.ValueKind == JsonValueKind.Array ? [.. st.EnumerateArray().Select(x => _redactor.Redact(x.GetString() ?? ""))] : [],
                 Options = e.TryGetProperty("options", out JsonElement op) && op.ValueKind == JsonValueKind.Array
                     ? [.. op.EnumerateArray().Select(o => new WebOption(_redactor.Redact(S(o, "text")), o.GetProperty("selected").GetBoolean()))]

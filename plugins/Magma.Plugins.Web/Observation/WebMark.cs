@@ -77,48 +77,100 @@ public sealed record WebMark
     public bool IsFileInput { get; init; }
 
     /// <summary>
-    /// Compact one-line description for prompts and logs, e.g. <c>[3] button "Send"</c>,
-    /// <c>[4] treeitem "Docs" collapsed</c>, <c>[5] textbox ~"Username"</c> (a guessed name),
-    /// <c>[6] listbox "Toppings" value="Ham, Olives" multiselectable options=[Ham*, Olives*, Onion]</c>.
+    /// For a mark whose role and name another mark of the same observation shares (an "Edit" button on every table row,
+    /// "Add to basket" on every product card): the text that tells it apart, taken in the page from its lowest ancestor
+    /// (6 levels at most) that holds visible text outside the mark and no other mark with that role and name; that
+    /// ancestor's first visible text run outside every mark and unlike the mark's own name (the row's first cell, the
+    /// card's title), whitespace collapsed, 40 characters at most, redacted like the name. Null when the role and name
+    /// are unique, or no such ancestor exists.
     /// </summary>
+    public string? Context { get; init; }
+
+    /// <summary>
+    /// Compact one-line description for prompts and logs: the id, the role and then fields separated by <c> | </c>, e.g.
+    /// <c>[4] textbox: Last name | value: Ada | required</c>, <c>[7] button: Add to basket | in: Amber lamp</c>,
+    /// <c>[3] checkbox: Gift wrap | unchecked</c>, <c>[5] combobox: Delivery | options: Standard*, Express</c>,
+    /// <c>[9] textbox (nearby text): Email</c> and <c>[8] generic (from attributes): trash</c> (guessed names),
+    /// <c>[2] button</c> (no name),
+    /// <c>[6] button: Pay | in frame #pay</c>.
+    /// </summary>
+    /// <remarks>
+    /// Every free text (name, value, context, option, frame path) follows a space and is not quoted: LLaMA-3's
+    /// pre-tokenizer then splits a name into the same word tokens as the instruction that names it (a quote before it
+    /// would glue to its first word), which is what lets a small model copy it (docs/web-model.md). Texts come from the
+    /// page, so <see cref="Text"/> keeps each on one line and turns <c>|</c> into <c>/</c>: a page cannot forge a mark
+    /// line or a field.
+    /// </remarks>
     public string Describe()
     {
         var s = new System.Text.StringBuilder();
         s.Append('[').Append(Id.ToString(CultureInfo.InvariantCulture)).Append("] ").Append(Role);
-        if (Name.Length > 0)
+        string name = Text(Name);
+        if (name.Length > 0)
         {
-            s.Append(NameGuessed ? " ~\"" : " \"").Append(Name).Append('"');
+            s.Append(NameGuessed ? (NameFrom == "nearby" ? " (nearby text): " : " (from attributes): ") : ": ").Append(name);
         }
 
-        if (Value is { Length: > 0 })
+        if (Context is { Length: > 0 } && Text(Context) is { Length: > 0 } context)
         {
-            s.Append(" value=\"").Append(Value).Append('"');
+            s.Append(" | in: ").Append(context);
+        }
+
+        if (Value is { Length: > 0 } && Text(Value) is { Length: > 0 } value)
+        {
+            s.Append(" | value: ").Append(value);
         }
 
         if (Checked is bool c)
         {
-            s.Append(c ? " checked" : " unchecked");
+            s.Append(c ? " | checked" : " | unchecked");
         }
 
         foreach (string state in States)
         {
-            s.Append(' ').Append(state);
+            s.Append(" | ").Append(Text(state));
         }
 
         if (Options is { Count: > 0 } options)
         {
-            s.Append(" options=[");
+            s.Append(" | options: ");
             for (int i = 0; i < options.Count; i++)
             {
-                s.Append(i == 0 ? "" : ", ").Append(options[i].Text).Append(options[i].Selected ? "*" : "");
+                s.Append(i == 0 ? "" : ", ").Append(Text(options[i].Text)).Append(options[i].Selected ? "*" : "");
             }
-
-            s.Append(']');
         }
 
         if (FramePath.Length > 0)
         {
-            s.Append(" in ").Append(FramePath);
+            s.Append(" | in frame ").Append(Text(FramePath));
+        }
+
+        return s.ToString();
+    }
+
+    /// <summary>
+    /// A page's text made safe for one field of a mark line: control characters and line breaks (every Unicode line or
+    /// paragraph separator) become spaces, runs of whitespace one space, and <c>|</c> (the field separator) <c>/</c>.
+    /// </summary>
+    internal static string Text(string text)
+    {
+        var s = new System.Text.StringBuilder(text.Length);
+        bool space = false;
+        foreach (char ch in text)
+        {
+            if (char.IsControl(ch) || char.IsWhiteSpace(ch) || char.GetUnicodeCategory(ch) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            {
+                space = s.Length > 0;
+                continue;
+            }
+
+            if (space)
+            {
+                s.Append(' ');
+                space = false;
+            }
+
+            s.Append(ch == '|' ? '/' : ch);
         }
 
         return s.ToString();

@@ -719,6 +719,55 @@ window.__magmaSom = window.__magmaSom || (function () {
     return out;
   }
 
+  // What tells apart marks that share a role and a name (an "Edit" button on every table row, "Add to basket" on every
+  // product card): for each, its lowest ancestor (6 levels at most) that holds no other mark of that role and name and
+  // has visible text outside every mark; that ancestor's first such text run (the row's first cell, the card's title)
+  // unlike the mark's own name (a wrapping label), 40 characters at most. Stops at the first ancestor holding a twin.
+  const CONTEXT_LEVELS = 6, CONTEXT_LEN = 40;
+  function contextText(root, marks, own) {
+    let seen = 0;
+    return (function walk(n) {
+      for (let c = n.firstChild; c && seen < 400; c = c.nextSibling) {
+        seen++;
+        if (c.nodeType === 3) {
+          const t = clean(c.data, CONTEXT_LEN);
+          if (!t || t.toLowerCase() === own) continue;
+          const range = c.ownerDocument.createRange(); range.selectNodeContents(c);
+          const r = range.getBoundingClientRect();
+          if (r.width >= 1 && r.height >= 1) return t;
+          continue;
+        }
+        if (c.nodeType !== 1 || marks.has(c)) continue;
+        if (/^(SCRIPT|STYLE|TEMPLATE|NOSCRIPT|SELECT|TEXTAREA|OPTION|TITLE)$/.test(c.tagName) || hiddenElement(c)) continue;
+        const inner = walk(c) || (c.shadowRoot ? walk(c.shadowRoot) : '');
+        if (inner) return inner;
+      }
+      return '';
+    })(root);
+  }
+
+  function addContexts(ordered, descs) {
+    const groups = new Map();
+    descs.forEach(function (d, i) {
+      const key = d.role + '\u0000' + d.name;
+      const g = groups.get(key); if (g) g.push(i); else groups.set(key, [i]);
+    });
+    const marks = new Set(ordered.map(function (k) { return k.el; }));
+    groups.forEach(function (g) {
+      if (g.length < 2) return;
+      for (const i of g) {
+        const el = ordered[i].el; const own = descs[i].name.toLowerCase();
+        let a = parentOf(el);
+        for (let level = 0; a && level < CONTEXT_LEVELS; level++, a = parentOf(a)) {
+          if (g.some(function (j) { return j !== i && composedContains(a, ordered[j].el); })) break;
+          const t = contextText(a, marks, own);
+          if (t) { descs[i].context = t; break; }
+        }
+      }
+    });
+    return descs;
+  }
+
   // Per-call caches of discovery.
   function makeContext() {
     const area = window.innerWidth * window.innerHeight;
@@ -826,7 +875,7 @@ window.__magmaSom = window.__magmaSom || (function () {
     return {
       url: location.href, title: document.title, vw: window.innerWidth, vh: window.innerHeight,
       dpr: window.devicePixelRatio, scrollX: window.scrollX, scrollY: window.scrollY,
-      elements: ordered.map(function (k) { return describe(k.el, k.vis, ctx); }), masks: masks, fields: fields || undefined,
+      elements: addContexts(ordered, ordered.map(function (k) { return describe(k.el, k.vis, ctx); })), masks: masks, fields: fields || undefined,
       texts: args.texts ? visibleTexts() : undefined,
     };
   };

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Magma.Plugins.Web.Safety;
 
 /// <summary>A request the session holds until the host approves it (nothing of it has been sent).</summary>
-/// <param name="Action">The agent's action it came from (e.g. <c>click [7] button "Continue"</c>), or <c>page</c> when the page sent it on its own.</param>
+/// <param name="Action">The agent's action it came from (e.g. <c>click [7] button: Continue</c>), or <c>page</c> when the page sent it on its own.</param>
 /// <param name="Reason">Why it needs approval, e.g. <c>sends a POST form submission</c>.</param>
 /// <param name="Method">HTTP method; empty for an action asked about before it runs.</param>
 /// <param name="Url">Target URL with secrets replaced by their placeholders; empty for an action asked about before it runs.</param>
