@@ -799,7 +799,7 @@ internal static class LogitsCompare
             ["argmax_equal"] = refBest == otherBest,
             ["ref_argmax"] = refBest,
             ["argmax"] = otherBest,
-            ["ref_margin"] = float.IsFinite(refTop - refSecond) ? refTop - refSecond : -1,
+            ["ref_margin"] = float.IsFinite(refTop - refSecond) ? (double)(refTop - refSecond) : -1.0,
             ["non_finite"] = nonFinite,
             ["non_finite_mismatch"] = nonFiniteMismatch,
         };
