@@ -1206,9 +1206,10 @@ public sealed partial class WebSession : IAsyncDisposable
 
     // The marker script (about 48 KB) is sent and parsed only when the document does not hold it yet: every action makes
     // five or six calls, and shipping the whole script each time cost about 8 ms per call.
-    /// <remarks>Numbers in <paramref name="args"/> must be <c>double</c> or integers: Playwright serializes a <c>float</c> as <c>{}</c>.</remarks>
+    /// <remarks>Numbers in <paramref name="args"/> must be <c>double</c> or integers: Playwright serializes a <c>float</c> as <c>{}</c> (<see cref="PageArguments"/> refuses one).</remarks>
     private async Task<JsonElement> EvalAsync(string function, object args)
     {
+        PageArguments.Check(function, args);
         JsonElement result = await _page.EvaluateAsync<JsonElement>(
             "(a) => window.__magmaSom ? window.__magmaSom." + function + "(a) : '" + MarkerMissing + "'", args).ConfigureAwait(false);
         return result.ValueKind == JsonValueKind.String && result.GetString() == MarkerMissing
