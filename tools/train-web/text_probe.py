@@ -246,8 +246,8 @@ def build_model(vocab: int, max_len: int, hidden: int, layers: int, heads: int):
 
         def forward(self, x):
             t = x.shape[1]
-            h = self.embed(x) + self.pos(torch.arange(t))[None]
-            mask = torch.triu(torch.full((t, t), float("-inf")), 1)
+            h = self.embed(x) + self.pos(torch.arange(t, device=x.device))[None]
+            mask = torch.triu(torch.full((t, t), float("-inf"), device=x.device), 1)
             return self.norm(self.blocks(h, mask=mask)) @ self.embed.weight.T  # tied head
 
     return Decoder()
@@ -286,7 +286,7 @@ def bucketed(items: list[dict], batch: int, rng: random.Random, window: int = 20
     return out
 
 
-def batch_tensors(items: list[dict], vocab: Vocab, answer_len=None):
+def batch_tensors(items: list[dict], vocab: Vocab, answer_len=None, mark_only: bool = False):
     """Inputs (prompt + answer, shifted), targets (-100 but on answer tokens), right-padded. answer_len(it) cuts the
     answer (teacher-forced check: up to the mark)."""
     import torch
@@ -297,6 +297,8 @@ def batch_tensors(items: list[dict], vocab: Vocab, answer_len=None):
         ids = it["prompt"] + a
         x = vocab.compact(vocab.inputs(ids[:-1]))
         y = [-100] * (len(it["prompt"]) - 1) + vocab.compact(a)
+        if mark_only:  # --loss mark: the mark token alone (the one-off check of docs/web-model.md, item 5)
+            y = [-100] * (len(it["prompt"]) - 1 + it["mark_at"]) + [y[len(it["prompt"]) - 1 + it["mark_at"]]]
         seqs.append(x)
         tgts.append(y)
     t = max(len(s) for s in seqs)
@@ -319,7 +321,7 @@ def teacher_forced(model, items: list[dict], vocab: Vocab, batch: int = 32) -> l
         for s in range(0, len(with_mark), batch):
             chunk = with_mark[s:s + batch]
             x, _ = batch_tensors(chunk, vocab, answer_len=lambda it: it["mark_at"] + 1)
-            logits = model(x)
+            logits = model(x.to(next(model.parameters()).device)).cpu()
             for i, it in enumerate(chunk):
                 pos = len(it["prompt"]) + it["mark_at"] - 1
                 right[id(it)] = int(logits[i, pos].argmax()) == vocab.compact([it["answer"][it["mark_at"]]])[0]
@@ -345,7 +347,7 @@ def greedy(model, items: list[dict], vocab: Vocab, tokens: train_web.Tokens, max
                 x = torch.zeros(len(chunk), t, dtype=torch.long)
                 for i, q in enumerate(seqs):
                     x[i, :len(q)] = torch.tensor(q)
-                logits = model(x)
+                logits = model(x.to(next(model.parameters()).device)).cpu()
                 for i, q in enumerate(seqs):
                     if done[i]:
                         continue
@@ -372,6 +374,21 @@ def by_group(items: list[dict], ok: list) -> dict:
     return out
 
 
+def print_table(report: dict) -> None:
+    """The end-of-run table (also: /usr/bin/python3 tools/train-web/text_probe.py --table out/text-probe/x.json)."""
+    final, a = report["final"], report["args"]
+    print(f"\ntext probe: {report['steps']} steps ({report['epochs']} epochs of {report['data']['train']} examples) in "
+          f"{report['train_minutes']:.1f} min, merge word variants {a['merge_word_variants']}, loss on "
+          f"{a.get('loss', 'answer')}")
+    print(f"{'held-out group':<28}{'n tf':>6}{'teacher-forced mark':>21}{'n greedy':>10}{'greedy mark':>13}"
+          f"{'greedy action':>15}")
+    fmt = lambda v: "-" if v["right"] is None else f"{100 * v['right']:.1f} %"  # noqa: E731
+    for g in GROUPS + ("all with a mark",):
+        tf, gm, ga = (final[k][g] for k in ("teacher_forced_mark_right", "greedy_mark_right", "greedy_action_right"))
+        print(f"{g:<28}{tf['n']:>6}{fmt(tf):>21}{ga['n']:>10}{fmt(gm):>13}{fmt(ga):>15}")
+    print(f"no target, greedy answer right (action, and SCROLL's direction): {final['greedy_no_target_correct']}")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 
 def parse_args(argv=None):
@@ -392,13 +409,21 @@ def parse_args(argv=None):
     ap.add_argument("--eval-examples", type=int, default=256, help="held-out examples of the periodic check")
     ap.add_argument("--greedy-examples", type=int, default=200,
                     help="held-out examples decoded greedily at the end (0: all; ~0.6 s each here)")
+    ap.add_argument("--loss", choices=["answer", "mark"], default="answer",
+                    help="answer: every answer token; mark: the mark token alone, on examples with a mark")
     ap.add_argument("--merge-word-variants", action="store_true", help="train_web.word_variant_map on the inputs")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="e.g. cuda (the same probe, many more steps, on a GPU machine)")
     ap.add_argument("--seed", type=int, default=21)
     return ap.parse_args(argv)
 
 
 def main(argv=None) -> int:
+    if argv is None and sys.argv[1:2] == ["--table"]:
+        for path in sys.argv[2:]:
+            with open(path, encoding="utf-8") as f:
+                print_table(json.load(f))
+        return 0
     import torch
     import torch.nn.functional as F
 
@@ -413,7 +438,8 @@ def main(argv=None) -> int:
     held_all = encode(sets["heldout"], tokens)
     held = [it for it in held_all if len(it["prompt"]) + len(it["answer"]) <= args.max_len]
     long = [it for it in train if len(it["prompt"]) + len(it["answer"]) > args.max_len]
-    train = [it for it in train if len(it["prompt"]) + len(it["answer"]) <= args.max_len]
+    train = [it for it in train if len(it["prompt"]) + len(it["answer"]) <= args.max_len
+             and (args.loss == "answer" or it["mark_at"] is not None)]
     input_map = train_web.word_variant_map(os.path.join(args.tokenizer, "tokenizer.json"), train_web.PAD) \
         if args.merge_word_variants else None
     vocab = Vocab(train, input_map)
@@ -426,11 +452,11 @@ def main(argv=None) -> int:
                  "vocab": vocab.size, "heldout_unknown_tokens": unknown,
                  "train_tokens_median": lengths[len(lengths) // 2], "train_tokens_max": lengths[-1]}
     log(f"data in {time.time() - t0:.0f}s: {json.dumps(data_note)}")
-    model = build_model(vocab.size, max_len, args.hidden, args.layers, args.heads)
+    model = build_model(vocab.size, max_len, args.hidden, args.layers, args.heads).to(args.device)
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
     log(f"model: hidden {args.hidden}, {args.layers} layers, {args.heads} heads, {params} parameters; "
-        f"merge word variants {args.merge_word_variants}; {args.minutes} minutes")
+        f"merge word variants {args.merge_word_variants}; loss on {args.loss}; {args.minutes} minutes")
 
     history, order, ema = [], [], None
     budget, start, step = args.minutes * 60, time.time(), 0
@@ -456,7 +482,8 @@ def main(argv=None) -> int:
         if not order:
             order = bucketed(train, args.batch_size, rng)
         chunk = order.pop()
-        x, y = batch_tensors(chunk, vocab)
+        x, y = batch_tensors(chunk, vocab, mark_only=args.loss == "mark")
+        x, y = x.to(args.device), y.to(args.device)
         loss = F.cross_entropy(model(x).reshape(-1, vocab.size), y.reshape(-1))
         opt.zero_grad()
         loss.backward()
@@ -470,6 +497,8 @@ def main(argv=None) -> int:
     check(held)  # the final check: every held-out example
 
     g_items = rng.sample(held, min(args.greedy_examples, len(held))) if args.greedy_examples else held
+    if args.loss == "mark":
+        g_items = []  # nothing but the mark was trained: no greedy answers
     t1 = time.time()
     texts = greedy(model, g_items, vocab, tokens)
     scores = [train_web.score(it["ex"], t) for it, t in zip(g_items, texts)]
@@ -493,14 +522,7 @@ def main(argv=None) -> int:
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(report, f, indent=1)
 
-    print(f"\ntext probe: {step} steps ({report['epochs']} epochs of {len(train)} examples) in {train_minutes:.1f} "
-          f"min, merge word variants {args.merge_word_variants}")
-    print(f"{'held-out group':<28}{'n':>5}{'teacher-forced mark':>21}{'greedy mark':>13}{'greedy action':>15}")
-    for g in GROUPS + ("all with a mark",):
-        tf, gm, ga = (final[k][g] for k in ("teacher_forced_mark_right", "greedy_mark_right", "greedy_action_right"))
-        fmt = lambda v: "-" if v["right"] is None else f"{100 * v['right']:.1f} %"  # noqa: E731
-        print(f"{g:<28}{ga['n']:>5}{fmt(tf):>21}{fmt(gm):>13}{fmt(ga):>15}")
-    print(f"no target, greedy answer right (action, and SCROLL's direction): {final['greedy_no_target_correct']}")
+    print_table(report)
     print(f"report: {args.out}")
     return 0
 
