@@ -4,6 +4,11 @@
     /usr/bin/python3 tools/train-web/text_probe.py --data /work/main/.gpu/train21 --minutes 20 --out out/text-probe/orig.json
     /usr/bin/python3 tools/train-web/text_probe.py --data /work/main/.gpu/train21 --minutes 20 --merge-word-variants \\
         --out out/text-probe/merge.json
+    /usr/bin/python3 tools/train-web/text_probe.py --data /work/main/.gpu/train21 --minutes 20 --loss mark \\
+        --out out/text-probe/mark.json          # the loss on the mark token alone
+    /usr/bin/python3 tools/train-web/text_probe.py --table out/text-probe/*.json     # the tables again
+    python3 tools/train-web/text_probe.py --data <parts> --device cuda --hidden 128 --layers 4 --batch-size 64 \\
+        --minutes 3 --out out/text-probe/gpu.json  # on a GPU machine (not tried yet)
 
 No screenshot, no vision tower, no Magma architecture: the `action_json` examples (single steps and episode steps)
 of web-datagen folders or webpack parts (train_web.find_sources; split as train_web: a part's manifest, a folder
