@@ -191,6 +191,61 @@ class WordVariants(unittest.TestCase):
         self.assertFalse(torch.equal(model.llama.lm_head.weight[v["Last"]], spaced))
 
 
+class TextProbe(unittest.TestCase):
+    """text_probe.py: the prompt and answer cuts, its target groups, and its plain-Python tokenizer."""
+
+    PROMPT = ('<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<image_start><image><image_end>\n'
+              'Imagine ... bounding boxes.\nTask: press Share for Ada\nPrevious actions:\nNone\nCandidates:\n'
+              '[0] link: Home\n[1] button: Share | in: Ada\n[2] button: Share | in: Alan\n[3] button: Edit\n'
+              'What is the next action? Answer with JSON: {"ACTION": ...}<|eot_id|>')
+
+    def test_cuts(self):
+        import text_probe
+
+        self.assertEqual(text_probe.cut_prompt(self.PROMPT),
+                         "Task: press Share for Ada\nPrevious actions:\nNone\nCandidates:\n[0] link: Home\n"
+                         "[1] button: Share | in: Ada\n[2] button: Share | in: Alan\n[3] button: Edit\n")
+        with self.assertRaises(ValueError):
+            text_probe.cut_prompt("<image>\nIn this view I need to click Share")
+        self.assertEqual(text_probe.cut_answer('{"ACTION": "TYPE", "MARK": 12, "VALUE": "Ada 3"}'),
+                         '{"ACTION": "TYPE", "MARK": 12')
+        self.assertEqual(text_probe.cut_answer('{"ACTION": "CLICK", "MARK": 1}'), '{"ACTION": "CLICK", "MARK": 1')
+        self.assertIsNone(text_probe.cut_answer('{"ACTION": "SCROLL", "VALUE": "DOWN"}'))
+
+    def test_groups(self):
+        import text_probe
+
+        g = text_probe.probe_group
+        self.assertEqual(g({"prompt": self.PROMPT, "target_mark": 0}), "name unique")
+        self.assertEqual(g({"prompt": self.PROMPT, "target_mark": 3}), "name unique")
+        self.assertEqual(g({"prompt": self.PROMPT, "target_mark": 1}), "name shared, context tells")
+        self.assertEqual(g({"prompt": self.PROMPT, "target_mark": None}), "no target")
+        twins = self.PROMPT.replace("| in: Alan", "| in: Ada")
+        self.assertEqual(g({"prompt": twins, "target_mark": 2}), "list, shared name")
+
+    def test_python_bpe_matches_the_js_oracle(self):
+        import unicodedata
+
+        import text_probe
+
+        bpe = text_probe.PyBPE(os.path.join(REPO, "tests", "assets", "tokenizer", "tokenizer.json"))
+        with open(os.path.join(REPO, "tests", "assets", "tokenizer", "js-oracle.json"), encoding="utf-8") as f:
+            cases = json.load(f)
+        checked = 0
+        for case in cases:
+            # Python's re has no \p{N}: numbers other than decimal digits (½, Ⅻ) read as letters (not in the data)
+            if any(unicodedata.category(c) in ("No", "Nl") for c in case["text"]):
+                continue
+            self.assertEqual(bpe.encode(case["text"], add_special_tokens=False).ids, case["ids"], case["text"])
+            self.assertEqual(bpe.decode(case["ids"]), case["text"])
+            checked += 1
+        self.assertGreater(checked, 400)
+        self.assertEqual(bpe.encode("Task: x").ids[0], 128000)  # the post-processor's BOS
+        # the mark list and the task now give a name the same tokens (docs/web.md, 'The mark list')
+        task, line = bpe.encode(" Last name", False).ids, bpe.encode("[0] textbox: Last name", False).ids
+        self.assertEqual(line[-len(task):], task)
+
+
 @unittest.skipUnless(DATA, "set TRAIN_WEB_DATA to a tools/web-datagen output folder")
 class WithData(unittest.TestCase):
     def setUp(self):
