@@ -79,7 +79,8 @@ public class WebBenchmarks
 /// (nested tree, list row icons, menu, covered button; own-content boxes and point sampling), widgets.html (dates,
 /// slider, multi-select, hover menus, drag, autocomplete), names.html (every naming rule and the nearby-text guess),
 /// delegation.html (rows, cards and tools whose clicks are delegated to their container, and listeners that mark
-/// nothing), slider.html (jQuery UI's slider handle shape and an ARIA slider), and form.html as the baseline of
+/// nothing), slider.html (jQuery UI's slider handle shape and an ARIA slider), twins.html (many marks sharing a name:
+/// the mark contexts' walk, its worst case included), and form.html as the baseline of
 /// <see cref="WebBenchmarks"/>.
 /// </summary>
 [MemoryDiagnoser]
@@ -88,7 +89,7 @@ public class WebObserveBenchmarks
     private WebSession _session = null!;
 
     /// <summary>The page observed.</summary>
-    [Params("form.html", "tree.html", "widgets.html", "names.html", "delegation.html", "slider.html")]
+    [Params("form.html", "tree.html", "widgets.html", "names.html", "delegation.html", "slider.html", "twins.html")]
     public string Page { get; set; } = "form.html";
 
     /// <summary>Whether the observation reads the page's visible text (<see cref="WebSessionOptions.ReadText"/>).</summary>
