@@ -73,15 +73,7 @@ internal sealed class BatchDecodeContext : IDisposable
         _kv = new NativeBuffer[_d.NumLayers * 2];
         for (int i = 0; i < _kv.Length; i++)
         {
-            _kv[i] = sessions.AllocateDevice(_slotBytes * batch);
-            // On the GPU, zeros rather than whatever the arena held: the positions past a row's length are masked, but a
-            // CUDA attention kernel may still read them and weight them by zero, and 0 x NaN is NaN; reused arena memory
-            // (a vision run's fp16 activations) can hold NaN or Inf. The 2026-12-03 GPU runs saw batched rows whose logits
-            // were all NaN (docs/perf.md). The CPU kernels never read past the length: no memset there.
-            if (!_kv[i].IsHost)
-            {
-                _kv[i].Clear(0, _kv[i].Bytes);
-            }
+            _kv[i] = sessions.AllocateCache(_slotBytes * batch);
         }
 
         _mask = sessions.AllocateDevice(batch * capacity * 8L);

@@ -64,7 +64,7 @@ internal sealed class DecodeContext : Generation.IDecodeSteps, IDisposable
         _d = sessions.Manifest.Decoder;
         TensorElementType f = sessions.FloatType;
         int elem = NativeBuffer.ElementSize(f);
-        Cache = new KvCache(sessions.AllocateDevice, f, _d.NumLayers, _d.NumKeyValueHeads, _d.HeadDim, capacity, sessions.SharedKv);
+        Cache = new KvCache(sessions.AllocateCache, f, _d.NumLayers, _d.NumKeyValueHeads, _d.HeadDim, capacity, sessions.SharedKv);
         _binding = sessions.Decoder.CreateIoBinding();
         _embedBinding = sessions.Embed.CreateIoBinding();
 

@@ -35,12 +35,6 @@ internal sealed class KvCache : IDisposable
             for (int i = 0; i < count; i++)
             {
                 _buffers[i] = allocate(bytes);
-                // On the GPU, zeros rather than the arena's leftovers, as in BatchDecodeContext: masked positions must hold
-                // finite values for kernels that weight them by zero (one device memset per cache; none on the CPU).
-                if (!_buffers[i].IsHost)
-                {
-                    _buffers[i].Clear(0, bytes);
-                }
             }
         }
         catch

@@ -219,6 +219,23 @@ internal sealed class MagmaSessions : IDisposable
     public NativeBuffer AllocateDevice(long bytes) =>
         _deviceAllocator is null ? NativeBuffer.Host(bytes) : NativeBuffer.Device(_deviceAllocator, bytes);
 
+    /// <summary>
+    /// Allocates a KV cache buffer (<see cref="AllocateDevice"/>), zeroed on the GPU. Positions past a row's length are
+    /// masked, but a CUDA attention kernel may still read them and weight them by zero, and 0 x NaN is NaN; arena memory
+    /// reused from a vision run's fp16 activations can hold NaN or Inf (the 2026-12-03 GPU runs saw rows whose logits
+    /// were all NaN, docs/perf.md). The CPU kernels never read past the length: no memset there.
+    /// </summary>
+    public NativeBuffer AllocateCache(long bytes)
+    {
+        NativeBuffer buffer = AllocateDevice(bytes);
+        if (!buffer.IsHost)
+        {
+            buffer.Clear(0, bytes);
+        }
+
+        return buffer;
+    }
+
     /// <summary>An all-ones [1,length] mask; cached, so steps after warm-up create nothing.</summary>
     public OrtValue MaskView(int length) =>
         _maskViews[length] ??= _ones.View(TensorElementType.Int64, [1, length]);
