@@ -13,6 +13,7 @@ see local_modules.py): it checks the data, batching, loss, resume, greedy and re
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -295,6 +296,14 @@ class WithData(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("resumed from", r.stdout)
         self.assertEqual(json.load(open(os.path.join(work, "report.json")))["training"]["steps"], 3)
+        # text-only steps first (--text-warmup): no screenshot, the action_json prompts alone
+        r = subprocess.run(base + ["--max-steps", "2", "--work", work + "-text", "--text-warmup", "60",
+                                   "--text-batch-size", "3"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("without the screenshot, batch 3", r.stdout)
+        text_report = json.load(open(os.path.join(work + "-text", "report.json")))
+        self.assertEqual(text_report["training"]["examples_seen"], 6)
+        self.assertTrue(math.isfinite(text_report["history"][-1]["raw"]))
         # other model settings are refused
         r = subprocess.run(base + ["--max-steps", "3", "--layers", "2"], capture_output=True, text=True)
         self.assertNotEqual(r.returncode, 0)

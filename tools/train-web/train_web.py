@@ -394,16 +394,21 @@ class Batcher:
         return pv, grid, len(uniq), [where[it["image"]] for it in batch]
 
 
-def forward_loss(model, batcher: Batcher, batch: list[dict], amp: bool):
+def forward_loss(model, batcher: Batcher | None, batch: list[dict], amp: bool, device=None):
     """Mean cross-entropy over answer tokens; also the per-example 'all answer tokens argmax-correct' flags
-    (teacher-forced exact match = greedy exact match)."""
+    (teacher-forced exact match = greedy exact match). Without a batcher the screenshot is left out: the prompt's
+    text around <image> with nothing in its place (--text-warmup: the decoder learns to copy a mark from the list at
+    a fraction of a full step's cost)."""
     import torch
     import torch.nn.functional as F
 
-    dev = batcher.store.device
+    dev = batcher.store.device if batcher else device
     with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp):
-        pv, grid, n, idx = batcher.pixels(batch)
-        img = model.image_embeds(pv, grid, n)[torch.tensor(idx, device=dev)]
+        if batcher:
+            pv, grid, n, idx = batcher.pixels(batch)
+            img = model.image_embeds(pv, grid, n)[torch.tensor(idx, device=dev)]
+        else:
+            img = torch.zeros(len(batch), 0, model.llama.model.embed_tokens.embedding_dim, device=dev)
         x, mask, pos, spans, _ = merge(model, batch, img, with_answer=True)
         h = model.llama.model(inputs_embeds=x, attention_mask=mask, position_ids=pos, use_cache=False).last_hidden_state
         rows, targets = [], []
@@ -746,6 +751,10 @@ def parse_args(argv=None):
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=20)
+    ap.add_argument("--text-warmup", type=float, default=0.0,
+                    help="minutes of the budget spent first on text-only steps (action_json prompts without the "
+                         "screenshot): the mark copy is learned from the list at a fraction of a full step's cost")
+    ap.add_argument("--text-batch-size", type=int, default=128, help="batch size of the --text-warmup steps")
     ap.add_argument("--styles", default="action_json,ui_click", help="example styles to train and evaluate on")
     ap.add_argument("--merge-word-variants", action=argparse.BooleanOptionalAction, default=True,
                     help="read a word's no-space token as its space-prefixed one (folded into the exported embedding "
@@ -868,6 +877,12 @@ def main(argv=None) -> int:
     last_save = last_eval = time.time()
     ema = None
     order: list[int] = []
+    # only prompts whose answer can be read off the text: the mark list is in the action_json prompts
+    text_items = [it for it in train if it["ex"]["style"] == "action_json"] if args.text_warmup > 0 else []
+    text_order: list[int] = []
+    if args.text_warmup > 0:
+        log(f"--text-warmup {args.text_warmup} min: {len(text_items)} action_json examples without the screenshot, "
+            f"batch {args.text_batch_size}")
     ended_by_wall = False
     st["done"] = st["train_seconds"] >= budget or bool(args.max_steps and st["step"] >= args.max_steps)
     while not st["done"]:
@@ -887,11 +902,18 @@ def main(argv=None) -> int:
         lr = args.lr * min(1.0, (st["step"] + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
         for g in opt.param_groups:
             g["lr"] = lr
-        if len(order) < args.batch_size:
-            order = list(range(len(train)))
-            rng.shuffle(order)
-        batch = [train[order.pop()] for _ in range(args.batch_size)]
-        loss, exact = forward_loss(model, train_b, batch, amp)
+        if st["train_seconds"] < args.text_warmup * 60 and text_items:
+            if len(text_order) < args.text_batch_size:
+                text_order = list(range(len(text_items)))
+                rng.shuffle(text_order)
+            batch = [text_items[text_order.pop()] for _ in range(args.text_batch_size)]
+            loss, exact = forward_loss(model, None, batch, amp, device)
+        else:
+            if len(order) < args.batch_size:
+                order = list(range(len(train)))
+                rng.shuffle(order)
+            batch = [train[order.pop()] for _ in range(args.batch_size)]
+            loss, exact = forward_loss(model, train_b, batch, amp)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -960,7 +982,7 @@ def main(argv=None) -> int:
 
 def vars_config(args) -> dict:
     keys = ["hidden", "intermediate", "layers", "heads", "kv_heads", "vision_dims", "vision_depths", "batch_size",
-            "lr", "warmup", "weight_decay", "seed", "styles", "merge_word_variants"]  # not the budget: a larger one resumes
+            "lr", "warmup", "weight_decay", "seed", "styles", "merge_word_variants", "text_warmup", "text_batch_size"]  # not the budget: a larger one resumes
     return {k: getattr(args, k) for k in keys}
 
 
