@@ -205,6 +205,23 @@ def probe_group(example: dict) -> str:
     return "name shared, context tells"
 
 
+def name_the_element(example: dict) -> dict:
+    """--answer-name: the answer names the target's mark line before its number (`{"ACTION": "CLICK", "ELEMENT":
+    "link: Deals", "MARK": 1`), so that the mark is read next to a name the answer has just written (a one-hop
+    lookup in the list) instead of from the task (two hops)."""
+    mark = example.get("target_mark")
+    m = MARK_PREFIX.search(example["answer"])
+    if mark is None or not m:
+        return example
+    lines = cut_prompt(example["prompt"]).split("\nCandidates:\n", 1)[1].split("\n")
+    line = next((l[len(f"[{mark}] "):] for l in lines if l.startswith(f"[{mark}] ")), None)
+    if line is None:
+        return example
+    at = example["answer"].rindex('"MARK"', 0, m.end())
+    element = json.dumps(line, ensure_ascii=False)
+    return dict(example, answer=f'{example["answer"][:at]}"ELEMENT": {element}, {example["answer"][at:]}')
+
+
 def encode(examples: list[dict], tokens: train_web.Tokens) -> list[dict]:
     """Per example: prompt ids (BOS + cut prompt), answer ids (cut after the mark, or whole + <|eot_id|>), the
     length of the answer before the mark token (for the teacher-forced check) and the target group."""
@@ -416,6 +433,8 @@ def parse_args(argv=None):
                     help="held-out examples decoded greedily at the end (0: all; ~0.6 s each here)")
     ap.add_argument("--loss", choices=["answer", "mark"], default="answer",
                     help="answer: every answer token; mark: the mark token alone, on examples with a mark")
+    ap.add_argument("--answer-name", action="store_true",
+                    help="the answer names the target's mark line before the mark (name_the_element)")
     ap.add_argument("--merge-word-variants", action="store_true", help="train_web.word_variant_map on the inputs")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="e.g. cuda (the same probe, many more steps, on a GPU machine)")
@@ -439,6 +458,8 @@ def main(argv=None) -> int:
     t0 = time.time()
     tokens = make_tokens(args.tokenizer)
     sets = load_examples(args.data)
+    if args.answer_name:
+        sets = {k: [name_the_element(e) for e in v] for k, v in sets.items()}
     train = encode(sets["train"], tokens)
     held_all = encode(sets["heldout"], tokens)
     held = [it for it in held_all if len(it["prompt"]) + len(it["answer"]) <= args.max_len]
