@@ -191,6 +191,36 @@ class WordVariants(unittest.TestCase):
         # the head still scores every id apart: the answer can spell "Last" without the space
         self.assertFalse(torch.equal(model.llama.lm_head.weight[v["Last"]], spaced))
 
+    def test_checkpoint_folds_the_map_into_the_embedding(self):
+        """write_checkpoint (checkpoint_files.write_shards): the map is folded into the exported embedding table, the
+        head keeps the trained table (untied); read back from the safetensors bytes with numpy."""
+        import torch
+        from test_safetensors_writer import read
+
+        args = train_web.parse_args(["--data", "x", "--work", "x", "--hidden", "32", "--intermediate", "64",
+                                     "--layers", "1", "--heads", "2", "--kv-heads", "1", "--vision-dims", "8,8,8,8",
+                                     "--vision-depths", "1,1,1,1"])
+        model, _ = train_web.build_model(args, 128263, True, self.map)
+        table = model.llama.model.embed_tokens.weight.detach().numpy()
+        with tempfile.TemporaryDirectory() as tmp:
+            train_web.write_checkpoint(tmp, model, args, os.path.dirname(self.TOKENIZER))
+            _, vision = read(os.path.join(tmp, "model-00001-of-00002.safetensors"))
+            _, language = read(os.path.join(tmp, "model-00002-of-00002.safetensors"))
+            with open(os.path.join(tmp, "config.json"), encoding="utf-8") as f:
+                config = json.load(f)
+            with open(os.path.join(tmp, "model.safetensors.index.json"), encoding="utf-8") as f:
+                index = json.load(f)
+        v = self.vocab
+        embed = language["language_model.model.embed_tokens.weight"]
+        np.testing.assert_array_equal(embed[v["Last"]], table[v["\u0120Last"]])
+        np.testing.assert_array_equal(embed, table[self.map])
+        np.testing.assert_array_equal(language["language_model.lm_head.weight"], table)
+        np.testing.assert_array_equal(vision["multi_modal_projector.row_seperator"], model.row_sep.detach().numpy())
+        self.assertFalse(config["text_config"]["tie_word_embeddings"])
+        self.assertEqual(set(index["weight_map"]), set(vision) | set(language))
+        self.assertEqual(index["metadata"]["total_size"],
+                         sum(a.nbytes for a in vision.values()) + sum(a.nbytes for a in language.values()))
+
 
 class TextProbe(unittest.TestCase):
     """text_probe.py: the prompt and answer cuts, its target groups, and its plain-Python tokenizer."""

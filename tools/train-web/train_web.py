@@ -585,18 +585,14 @@ def save_state(path: str, state: dict) -> None:
 
 
 def write_checkpoint(folder: str, model, args, tokenizer_dir: str) -> None:
-    """The Hugging Face Magma layout make_tiny_model.write_checkpoint writes, at this model's widths."""
+    """The Hugging Face Magma layout make_tiny_model.write_checkpoint writes (checkpoint_files), at this model's widths."""
     import torch
-    from safetensors.torch import save_file
 
-    from checkpoint_files import dump, write_side_files
+    from checkpoint_files import LANGUAGE_SHARD, magma_shards, write_shards, write_side_files
 
     os.makedirs(folder, exist_ok=True)
-    vision = {f"vision_tower.clip_vision_model.trunk.{k}": v for k, v in model.trunk.state_dict().items()}
-    vision.update({f"multi_modal_projector.proj.{k}": v for k, v in model.proj.state_dict().items()})
-    vision["multi_modal_projector.row_seperator"] = model.row_sep
-    language = {f"language_model.{k}": v for k, v in model.llama.state_dict().items()
-                if k != "lm_head.weight" and "rotary_emb" not in k}
+    shards = magma_shards(model.llama, model.trunk, model.proj, model.row_sep)
+    language = shards[LANGUAGE_SHARD]
     text = dict(model.text)
     merged = bool((model.input_map != torch.arange(len(model.input_map), device=model.input_map.device)).any())
     if merged:
@@ -606,15 +602,7 @@ def write_checkpoint(folder: str, model, args, tokenizer_dir: str) -> None:
         language["language_model.model.embed_tokens.weight"] = table[model.input_map]
         language["language_model.lm_head.weight"] = table
         text["tie_word_embeddings"] = False
-    shards = {"model-00001-of-00002.safetensors": vision, "model-00002-of-00002.safetensors": language}
-    weight_map, total = {}, 0
-    for file, tensors in shards.items():
-        tensors = {k: v.detach().float().cpu().clone().contiguous() for k, v in tensors.items()}
-        save_file(tensors, os.path.join(folder, file), metadata={"format": "pt"})
-        for k, v in tensors.items():
-            weight_map[k] = file
-            total += v.numel() * v.element_size()
-    dump(os.path.join(folder, "model.safetensors.index.json"), {"metadata": {"total_size": total}, "weight_map": weight_map})
+    write_shards(folder, {file: {k: v.float() for k, v in tensors.items()} for file, tensors in shards.items()})
     config = {k: v for k, v in text.items() if k not in ("architectures", "model_type")}
     config.update({
         "_name_or_path": args.model_id, "architectures": ["MagmaForCausalLM"],
