@@ -7,8 +7,9 @@
 
 The pre-processing test compares train_web.preprocess with tests/assets/golden/preprocessing.json, the goldens of
 Magma's own MagmaImageProcessor that the C# ImagePreprocessor is tested against: same grid, same crops, every sampled
-value and 64x64 block mean within 2e-5. The training loop runs with --local-fallback (stand-in tokenizer and modules,
-see local_modules.py): it checks the data, batching, loss, resume, greedy and report code, not the real modules.
+value and 64x64 block mean within 2e-5. The training loop runs with --local-fallback (stand-in modules, see
+local_modules.py, and the real tokenizer.json through pybpe.PyBPE): it checks the data, batching, loss, resume,
+greedy and report code, not the real modules.
 """
 from __future__ import annotations
 
@@ -223,7 +224,8 @@ class WordVariants(unittest.TestCase):
 
 
 class TextProbe(unittest.TestCase):
-    """text_probe.py: the prompt and answer cuts, its target groups, and its plain-Python tokenizer."""
+    """text_probe.py: the prompt and answer cuts, its target groups, and the plain-Python tokenizer (pybpe.py) it and
+    train_web.py --local-fallback use where the tokenizers package is missing."""
 
     PROMPT = ('<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<image_start><image><image_end>\n'
               'Imagine ... bounding boxes.\nTask: press Share for Ada\nPrevious actions:\nNone\nCandidates:\n'
@@ -257,9 +259,9 @@ class TextProbe(unittest.TestCase):
     def test_python_bpe_matches_the_js_oracle(self):
         import unicodedata
 
-        import text_probe
+        import pybpe
 
-        bpe = text_probe.PyBPE(os.path.join(REPO, "tests", "assets", "tokenizer", "tokenizer.json"))
+        bpe = pybpe.PyBPE(os.path.join(REPO, "tests", "assets", "tokenizer", "tokenizer.json"))
         with open(os.path.join(REPO, "tests", "assets", "tokenizer", "js-oracle.json"), encoding="utf-8") as f:
             cases = json.load(f)
         checked = 0
@@ -320,6 +322,9 @@ class WithData(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         report = json.load(open(os.path.join(work, "report.json")))
         self.assertEqual(report["training"]["steps"], 2)
+        # the fallback tokenizes with the real vocabulary, so --merge-word-variants (on by default) stays on
+        self.assertIn("pybpe.PyBPE", report["tokenizer"])
+        self.assertIn("token ids read as their space-prefixed form", r.stdout)
         self.assertTrue(os.path.exists(os.path.join(work, "loss.png")))
         # a larger budget resumes from the state: one more step
         r = subprocess.run(base + ["--max-steps", "3"], capture_output=True, text=True)
