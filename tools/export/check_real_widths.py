@@ -44,7 +44,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import export_magma  # noqa: E402
-from checkpoint_files import dump, write_side_files  # noqa: E402
+from checkpoint_files import dump, write_shards, write_side_files  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 VOCAB = 128263  # 128256 LLaMA-3 ids + <pad>, <image>, <image_start>, <image_end>, <action>, ... (the tokenizer's ids)
@@ -141,7 +141,6 @@ def shard_of(key: str, layers: int) -> str:
 
 def build_checkpoint(folder: str, tokenizer_dir: str, seed: int, layers: int, device: str) -> dict:
     import torch
-    from safetensors.torch import save_file
 
     t0 = time.time()
     os.makedirs(folder, exist_ok=True)
@@ -159,11 +158,7 @@ def build_checkpoint(folder: str, tokenizer_dir: str, seed: int, layers: int, de
         shards.setdefault(shard_of(key, layers), {})[key] = t
         total += t.numel() * t.element_size()
     t_gen = time.time() - t0
-    weight_map = {}
-    for file, tensors in sorted(shards.items()):
-        save_file(tensors, os.path.join(folder, file), metadata={"format": "pt"})
-        weight_map.update({k: file for k in tensors})
-    dump(os.path.join(folder, "model.safetensors.index.json"), {"metadata": {"total_size": total}, "weight_map": weight_map})
+    write_shards(folder, dict(sorted(shards.items())))
 
     config = {k: v for k, v in text.items() if k not in ("architectures", "model_type")}
     config.update({

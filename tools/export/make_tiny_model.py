@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export_magma  # noqa: E402
-from checkpoint_files import dump, write_side_files  # noqa: E402
+from checkpoint_files import dump, magma_shards, write_shards, write_side_files  # noqa: E402
 
 SYSTEM = "You are agent that can see, talk and act."
 IMAGE = "<image_start><image><image_end>"
@@ -118,23 +118,8 @@ def build_models(seed: int, vocab: int):
 
 
 def write_checkpoint(folder: str, tokenizer_dir: str, text: dict, llama, trunk, proj, row_sep) -> None:
-    from safetensors.torch import save_file
-
     os.makedirs(folder, exist_ok=True)
-    vision = {f"vision_tower.clip_vision_model.trunk.{k}": v for k, v in trunk.state_dict().items()}
-    vision.update({f"multi_modal_projector.proj.{k}": v for k, v in proj.state_dict().items()})
-    vision["multi_modal_projector.row_seperator"] = row_sep
-    language = {f"language_model.{k}": v for k, v in llama.state_dict().items()
-                if k != "lm_head.weight" and "rotary_emb" not in k}
-    shards = {"model-00001-of-00002.safetensors": vision, "model-00002-of-00002.safetensors": language}
-    weight_map, total = {}, 0
-    for file, tensors in shards.items():
-        tensors = {k: v.detach().clone().contiguous() for k, v in tensors.items()}
-        save_file(tensors, os.path.join(folder, file), metadata={"format": "pt"})
-        for k, v in tensors.items():
-            weight_map[k] = file
-            total += v.numel() * v.element_size()
-    dump(os.path.join(folder, "model.safetensors.index.json"), {"metadata": {"total_size": total}, "weight_map": weight_map})
+    write_shards(folder, magma_shards(llama, trunk, proj, row_sep))
 
     config = {k: v for k, v in text.items() if k not in ("architectures", "model_type")}
     config.update({

@@ -1,51 +1,19 @@
 """Stand-ins for --local-fallback: let test_train_web.py run train_web.py's data, batching, loss, resume, greedy and
-report code on a machine without tokenizers, timm or transformers (this development machine has torch 1.13 CPU only).
+report code on a machine without timm or transformers (this development machine has torch 1.13 CPU only). The
+tokenizer needs no stand-in: without the tokenizers package, --local-fallback reads the real tokenizer.json through
+pybpe.PyBPE.
 
-NOT the model or tokenizer that gets trained or exported: train_web.py refuses to train without the real packages
-unless --local-fallback is given, and its report names the stand-ins when they were used. The module names and
-parameter names follow timm's ConvNeXt and transformers' LlamaForCausalLM so that the state dict has the same keys.
+NOT the modules that get trained or exported: train_web.py refuses to train without the real packages unless
+--local-fallback is given, and its report names the stand-ins when they were used. The module names and parameter
+names follow timm's ConvNeXt and transformers' LlamaForCausalLM so that the state dict has the same keys.
 """
 from __future__ import annotations
 
-import json
-import re
 import types
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-
-class ByteTokenizer:
-    """Added tokens by their ids in tokenizer.json, every other UTF-8 byte as id byte + 1000; BOS first."""
-
-    def __init__(self, path: str):
-        added = json.load(open(path, encoding="utf-8"))["added_tokens"]
-        self.ids = {t["content"]: t["id"] for t in added}
-        self.names = {v: k for k, v in self.ids.items()}
-        self.split = re.compile("(" + "|".join(re.escape(k) for k in sorted(self.ids, key=len, reverse=True)) + ")")
-
-    def encode(self, text: str, add_special_tokens: bool = True):
-        ids = [self.ids["<|begin_of_text|>"]] if add_special_tokens else []
-        for part in self.split.split(text):
-            ids += [self.ids[part]] if part in self.ids else [b + 1000 for b in part.encode("utf-8")]
-        return types.SimpleNamespace(ids=ids)
-
-    def encode_batch(self, texts, add_special_tokens: bool = True):
-        return [self.encode(t, add_special_tokens) for t in texts]
-
-    def decode(self, ids, skip_special_tokens: bool = False) -> str:
-        out, raw = [], bytearray()
-        for i in ids:
-            if 1000 <= i < 1256:
-                raw.append(i - 1000)
-                continue
-            out.append(raw.decode("utf-8", "replace"))
-            raw = bytearray()
-            if not skip_special_tokens:
-                out.append(self.names.get(i, f"<{i}>"))
-        out.append(raw.decode("utf-8", "replace"))
-        return "".join(out)
 
 
 class LayerNorm2d(nn.LayerNorm):

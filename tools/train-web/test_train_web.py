@@ -7,8 +7,9 @@
 
 The pre-processing test compares train_web.preprocess with tests/assets/golden/preprocessing.json, the goldens of
 Magma's own MagmaImageProcessor that the C# ImagePreprocessor is tested against: same grid, same crops, every sampled
-value and 64x64 block mean within 2e-5. The training loop runs with --local-fallback (stand-in tokenizer and modules,
-see local_modules.py): it checks the data, batching, loss, resume, greedy and report code, not the real modules.
+value and 64x64 block mean within 2e-5. The training loop runs with --local-fallback (stand-in modules, see
+local_modules.py, and the real tokenizer.json through pybpe.PyBPE): it checks the data, batching, loss, resume,
+greedy and report code, not the real modules.
 """
 from __future__ import annotations
 
@@ -191,9 +192,40 @@ class WordVariants(unittest.TestCase):
         # the head still scores every id apart: the answer can spell "Last" without the space
         self.assertFalse(torch.equal(model.llama.lm_head.weight[v["Last"]], spaced))
 
+    def test_checkpoint_folds_the_map_into_the_embedding(self):
+        """write_checkpoint (checkpoint_files.write_shards): the map is folded into the exported embedding table, the
+        head keeps the trained table (untied); read back from the safetensors bytes with numpy."""
+        import torch
+        from test_safetensors_writer import read
+
+        args = train_web.parse_args(["--data", "x", "--work", "x", "--hidden", "32", "--intermediate", "64",
+                                     "--layers", "1", "--heads", "2", "--kv-heads", "1", "--vision-dims", "8,8,8,8",
+                                     "--vision-depths", "1,1,1,1"])
+        model, _ = train_web.build_model(args, 128263, True, self.map)
+        table = model.llama.model.embed_tokens.weight.detach().numpy()
+        with tempfile.TemporaryDirectory() as tmp:
+            train_web.write_checkpoint(tmp, model, args, os.path.dirname(self.TOKENIZER))
+            _, vision = read(os.path.join(tmp, "model-00001-of-00002.safetensors"))
+            _, language = read(os.path.join(tmp, "model-00002-of-00002.safetensors"))
+            with open(os.path.join(tmp, "config.json"), encoding="utf-8") as f:
+                config = json.load(f)
+            with open(os.path.join(tmp, "model.safetensors.index.json"), encoding="utf-8") as f:
+                index = json.load(f)
+        v = self.vocab
+        embed = language["language_model.model.embed_tokens.weight"]
+        np.testing.assert_array_equal(embed[v["Last"]], table[v["\u0120Last"]])
+        np.testing.assert_array_equal(embed, table[self.map])
+        np.testing.assert_array_equal(language["language_model.lm_head.weight"], table)
+        np.testing.assert_array_equal(vision["multi_modal_projector.row_seperator"], model.row_sep.detach().numpy())
+        self.assertFalse(config["text_config"]["tie_word_embeddings"])
+        self.assertEqual(set(index["weight_map"]), set(vision) | set(language))
+        self.assertEqual(index["metadata"]["total_size"],
+                         sum(a.nbytes for a in vision.values()) + sum(a.nbytes for a in language.values()))
+
 
 class TextProbe(unittest.TestCase):
-    """text_probe.py: the prompt and answer cuts, its target groups, and its plain-Python tokenizer."""
+    """text_probe.py: the prompt and answer cuts, its target groups, and the plain-Python tokenizer (pybpe.py) it and
+    train_web.py --local-fallback use where the tokenizers package is missing."""
 
     PROMPT = ('<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<image_start><image><image_end>\n'
               'Imagine ... bounding boxes.\nTask: press Share for Ada\nPrevious actions:\nNone\nCandidates:\n'
@@ -227,9 +259,9 @@ class TextProbe(unittest.TestCase):
     def test_python_bpe_matches_the_js_oracle(self):
         import unicodedata
 
-        import text_probe
+        import pybpe
 
-        bpe = text_probe.PyBPE(os.path.join(REPO, "tests", "assets", "tokenizer", "tokenizer.json"))
+        bpe = pybpe.PyBPE(os.path.join(REPO, "tests", "assets", "tokenizer", "tokenizer.json"))
         with open(os.path.join(REPO, "tests", "assets", "tokenizer", "js-oracle.json"), encoding="utf-8") as f:
             cases = json.load(f)
         checked = 0
@@ -290,6 +322,9 @@ class WithData(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         report = json.load(open(os.path.join(work, "report.json")))
         self.assertEqual(report["training"]["steps"], 2)
+        # the fallback tokenizes with the real vocabulary, so --merge-word-variants (on by default) stays on
+        self.assertIn("pybpe.PyBPE", report["tokenizer"])
+        self.assertIn("token ids read as their space-prefixed form", r.stdout)
         self.assertTrue(os.path.exists(os.path.join(work, "loss.png")))
         # a larger budget resumes from the state: one more step
         r = subprocess.run(base + ["--max-steps", "3"], capture_output=True, text=True)

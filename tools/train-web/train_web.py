@@ -157,7 +157,8 @@ def counts(examples: list[dict]) -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 
 class Tokens:
-    """The real LLaMA-3/Magma tokenizer (Hugging Face tokenizers, as tools/export/make_tiny_model.py): prompt ids are
+    """The real LLaMA-3/Magma tokenizer (Hugging Face tokenizers, as tools/export/make_tiny_model.py, or with
+    --local-fallback where that package is missing, pybpe.PyBPE over the same tokenizer.json): prompt ids are
     encode(prompt) with the post-processor's BOS before the template's own <|begin_of_text|> (the engine's double
     BOS, ChatTemplate.Encode); answer ids are encode(answer) without specials, then <|eot_id|>."""
 
@@ -172,10 +173,12 @@ class Tokens:
             if not fallback:
                 raise SystemExit("the Python package 'tokenizers' is missing (it comes with transformers); "
                                  "--local-fallback only for --dry-run tests on a machine without it")
-            import local_modules
+            # the same vocabulary and ids (checked against the JS tokenizer), in plain Python: slower to load, and
+            # numbers outside \d (½, Ⅻ) split differently, so real training keeps to the tokenizers package
+            from pybpe import PyBPE
 
-            self.tok = local_modules.ByteTokenizer(path)
-            self.note = "local_modules.ByteTokenizer (dry-run stand-in, NOT the real tokenizer)"
+            self.tok = PyBPE(path)
+            self.note = f"pybpe.PyBPE {path} (plain-Python reader of the real tokenizer, --local-fallback)"
 
     def prompts(self, texts: list[str]) -> list[list[int]]:
         return [e.ids for e in self.tok.encode_batch(texts)]
@@ -585,18 +588,14 @@ def save_state(path: str, state: dict) -> None:
 
 
 def write_checkpoint(folder: str, model, args, tokenizer_dir: str) -> None:
-    """The Hugging Face Magma layout make_tiny_model.write_checkpoint writes, at this model's widths."""
+    """The Hugging Face Magma layout make_tiny_model.write_checkpoint writes (checkpoint_files), at this model's widths."""
     import torch
-    from safetensors.torch import save_file
 
-    from checkpoint_files import dump, write_side_files
+    from checkpoint_files import LANGUAGE_SHARD, magma_shards, write_shards, write_side_files
 
     os.makedirs(folder, exist_ok=True)
-    vision = {f"vision_tower.clip_vision_model.trunk.{k}": v for k, v in model.trunk.state_dict().items()}
-    vision.update({f"multi_modal_projector.proj.{k}": v for k, v in model.proj.state_dict().items()})
-    vision["multi_modal_projector.row_seperator"] = model.row_sep
-    language = {f"language_model.{k}": v for k, v in model.llama.state_dict().items()
-                if k != "lm_head.weight" and "rotary_emb" not in k}
+    shards = magma_shards(model.llama, model.trunk, model.proj, model.row_sep)
+    language = shards[LANGUAGE_SHARD]
     text = dict(model.text)
     merged = bool((model.input_map != torch.arange(len(model.input_map), device=model.input_map.device)).any())
     if merged:
@@ -606,15 +605,7 @@ def write_checkpoint(folder: str, model, args, tokenizer_dir: str) -> None:
         language["language_model.model.embed_tokens.weight"] = table[model.input_map]
         language["language_model.lm_head.weight"] = table
         text["tie_word_embeddings"] = False
-    shards = {"model-00001-of-00002.safetensors": vision, "model-00002-of-00002.safetensors": language}
-    weight_map, total = {}, 0
-    for file, tensors in shards.items():
-        tensors = {k: v.detach().float().cpu().clone().contiguous() for k, v in tensors.items()}
-        save_file(tensors, os.path.join(folder, file), metadata={"format": "pt"})
-        for k, v in tensors.items():
-            weight_map[k] = file
-            total += v.numel() * v.element_size()
-    dump(os.path.join(folder, "model.safetensors.index.json"), {"metadata": {"total_size": total}, "weight_map": weight_map})
+    write_shards(folder, {file: {k: v.float() for k, v in tensors.items()} for file, tensors in shards.items()})
     config = {k: v for k, v in text.items() if k not in ("architectures", "model_type")}
     config.update({
         "_name_or_path": args.model_id, "architectures": ["MagmaForCausalLM"],
@@ -777,7 +768,8 @@ def parse_args(argv=None):
     ap.add_argument("--max-pages", type=int, default=None, help="use only the first N pages of each split (tests)")
     ap.add_argument("--dry-run", action="store_true", help="load data, tokenize, one forward/backward, no training")
     ap.add_argument("--local-fallback", action="store_true",
-                    help="tests only: stand-in tokenizer/modules where tokenizers, timm or transformers are missing")
+                    help="tests only: stand-in modules where timm or transformers are missing, the plain-Python "
+                         "tokenizer (pybpe) where tokenizers is")
     ap.add_argument("--device", default=None)
     return ap.parse_args(argv)
 
@@ -815,9 +807,7 @@ def main(argv=None) -> int:
     lengths = [len(i["pre"]) + len(i["post"]) + len(i["answer"]) for i in train]
 
     input_map = None
-    if args.merge_word_variants and "ByteTokenizer" in tokens.note:
-        log("--merge-word-variants: off with the stand-in byte tokenizer (its ids are not the vocabulary's)")
-    elif args.merge_word_variants:
+    if args.merge_word_variants:
         input_map = word_variant_map(os.path.join(args.tokenizer, "tokenizer.json"), vocab)
         log(f"--merge-word-variants: {sum(i != j for i, j in enumerate(input_map))} token ids read as their "
             "space-prefixed form")
