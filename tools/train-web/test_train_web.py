@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -151,6 +152,36 @@ class TargetGroups(unittest.TestCase):
         self.assertEqual(names[8], ("Email", ""))
         self.assertEqual(names[9], ("", "Ada Lovelace"))
         self.assertNotIn(4, names)
+
+
+class RenumberMarks(unittest.TestCase):
+    PROMPT = ("<|start_header_id|>user<|end_header_id|>\n\n<image>\nTask: go to Deals and then press Share for Zara\n"
+              "Previous actions:\nCLICK [1] -> click [1] link: Deals\nCandidates:\n[0] link: Gallery\n[1] link: Deals\n"
+              "[2] button: Share | in: Zara\n[3] button: Share | in: Noah\nWhat is the next action? Answer with JSON")
+
+    def test_lines_keep_their_text_and_the_answer_follows_its_line(self):
+        seen = set()
+        for seed in range(20):
+            prompt, answer = train_web.renumber_marks(self.PROMPT, '{"ACTION": "CLICK", "MARK": 2}', random.Random(seed))
+            names = train_web.mark_names(prompt.split("\nCandidates:\n", 1)[1].split("\nWhat is")[0])
+            self.assertEqual(sorted(names), [0, 1, 2, 3])  # numbered 0..N-1 again, in list order
+            mark = int(answer.rsplit(" ", 1)[1].rstrip("}"))
+            self.assertEqual(names[mark], ("Share", "Zara"))
+            deals = next(k for k, v in names.items() if v == ("Deals", ""))
+            self.assertIn(f"CLICK [{deals}] -> click [{deals}] link: Deals\n", prompt)
+            self.assertTrue(prompt.startswith(self.PROMPT[:self.PROMPT.index("Previous")]))
+            self.assertTrue(prompt.endswith("\nWhat is the next action? Answer with JSON"))
+            seen.add(mark)
+        self.assertGreater(len(seen), 2)  # the target moves
+
+    def test_drag_target_and_prompts_without_a_list(self):
+        prompt, answer = train_web.renumber_marks(self.PROMPT, '{"ACTION": "DRAG", "MARK": 0, "TO": 3}', random.Random(1))
+        names = train_web.mark_names(prompt.split("\nCandidates:\n", 1)[1].split("\nWhat is")[0])
+        got = json.loads(answer)
+        self.assertEqual((names[got["MARK"]], names[got["TO"]]), (("Gallery", ""), ("Share", "Noah")))
+        ui = "<image>\nClick the Deals link."
+        self.assertEqual(train_web.renumber_marks(ui, "Coordinate: (1, 2). Mark: 3", random.Random(1)),
+                         (ui, "Coordinate: (1, 2). Mark: 3"))
 
 
 class WordVariants(unittest.TestCase):
@@ -335,7 +366,7 @@ class WithData(unittest.TestCase):
         r = subprocess.run(base + ["--max-steps", "2", "--work", work + "-text", "--text-warmup", "60",
                                    "--text-batch-size", "3"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("without the screenshot, batch 3", r.stdout)
+        self.assertIn("without the screenshot, batch 3, mark lists shuffled and renumbered", r.stdout)
         text_report = json.load(open(os.path.join(work + "-text", "report.json")))
         self.assertEqual(text_report["training"]["examples_seen"], 6)
         self.assertTrue(math.isfinite(text_report["history"][-1]["raw"]))

@@ -123,6 +123,14 @@ def name_the_element(example: dict) -> dict:
     return dict(example, answer=f'{example["answer"][:at]}"ELEMENT": {element}, {example["answer"][at:]}')
 
 
+def renumbered(example: dict, rng: random.Random) -> dict:
+    """--renumber: train_web.renumber_marks's variant of the example, its target mark moved along."""
+    prompt, answer = train_web.renumber_marks(example["prompt"], example["answer"], rng)
+    m = MARK_PREFIX.search(answer)
+    return dict(example, prompt=prompt, answer=answer,
+                target_mark=int(m.group(0).rsplit(" ", 1)[1]) if m else example.get("target_mark"))
+
+
 def encode(examples: list[dict], tokens: train_web.Tokens) -> list[dict]:
     """Per example: prompt ids (BOS + cut prompt), answer ids (cut after the mark, or whole + <|eot_id|>), the
     length of the answer before the mark token (for the teacher-forced check) and the target group."""
@@ -334,6 +342,8 @@ def parse_args(argv=None):
                     help="held-out examples decoded greedily at the end (0: all; ~0.6 s each here)")
     ap.add_argument("--loss", choices=["answer", "mark"], default="answer",
                     help="answer: every answer token; mark: the mark token alone, on examples with a mark")
+    ap.add_argument("--renumber", action="store_true",
+                    help="train on train_web.renumber_marks variants, drawn anew at every step")
     ap.add_argument("--answer-name", action="store_true",
                     help="the answer names the target's mark line before the mark (name_the_element)")
     ap.add_argument("--merge-word-variants", action="store_true", help="train_web.word_variant_map on the inputs")
@@ -409,6 +419,8 @@ def main(argv=None) -> int:
         if not order:
             order = bucketed(train, args.batch_size, rng)
         chunk = order.pop()
+        if args.renumber:  # the same steps with their mark lists shuffled and renumbered: no answer from memory
+            chunk = encode([renumbered(it["ex"], rng) for it in chunk], tokens)
         x, y = batch_tensors(chunk, vocab, mark_only=args.loss == "mark")
         x, y = x.to(args.device), y.to(args.device)
         loss = F.cross_entropy(model(x).reshape(-1, vocab.size), y.reshape(-1))

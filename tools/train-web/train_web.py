@@ -543,6 +543,52 @@ def target_group(example: dict) -> str:
     return "list, unique name" if list(names.values()).count(names[mark]) == 1 else "list, shared name"
 
 
+CANDIDATES = re.compile(r"(\nCandidates:\n)(.*?)(\nWhat is the next action)", re.S)
+MARK_LINE_NUMBER = re.compile(r"^\[(\d+)\] ")
+ANSWER_MARK = re.compile(r'("(?:MARK|TO)": )(\d+)')
+
+
+def renumber_marks(prompt: str, answer: str, rng: random.Random) -> tuple[str, str]:
+    """The same step with the mark list's lines in a random order, numbered 0..N-1 again, and the answer's (and the
+    previous actions') mark numbers mapped to match. A text-only step (no screenshot, whose drawn labels would no
+    longer agree) then cannot be answered from memory of the page, only by reading the list: without it, the probe
+    models learned the 15 k training steps by heart (answer loss 0.005) and stayed near 40 % on held-out pages
+    (docs/web-model.md, session 8). Prompts without a parsable list come back unchanged."""
+    m = CANDIDATES.search(prompt)
+    if not m:
+        return prompt, answer
+    lines = m.group(2).split("\n")
+    numbers = [MARK_LINE_NUMBER.match(line) for line in lines]
+    if not all(numbers):
+        return prompt, answer
+    order = list(range(len(lines)))
+    rng.shuffle(order)
+    new_of = {int(numbers[i].group(1)): j for j, i in enumerate(order)}
+    body = "\n".join(f"[{j}] {lines[i][numbers[i].end():]}" for j, i in enumerate(order))
+
+    def mapped(k: re.Match) -> str:
+        return f"[{new_of.get(int(k.group(1)), k.group(1))}]"
+
+    head = prompt[:m.start()]
+    at = head.find("\nPrevious actions:\n")
+    if at >= 0:  # `CLICK [1] -> click [1] link: Deals`: the earlier steps' marks, renumbered alike
+        head = head[:at] + re.sub(r"\[(\d+)\]", mapped, head[at:])
+    answer = ANSWER_MARK.sub(lambda k: k.group(1) + str(new_of.get(int(k.group(2)), k.group(2))), answer)
+    return head + m.group(1) + body + m.group(3) + prompt[m.end():], answer
+
+
+def renumbered(items: list[dict], tokens: Tokens, rng: random.Random) -> list[dict]:
+    """Tokenized items of renumber_marks's variants of the items' examples (for text-only steps)."""
+    pairs = [renumber_marks(it["ex"]["prompt"], it["ex"]["answer"], rng) for it in items]
+    prompts = tokens.prompts([p for p, _ in pairs])
+    answers = tokens.answers([a for _, a in pairs])
+    out = []
+    for it, p, a in zip(items, prompts, answers):
+        at = p.index(IMAGE)
+        out.append(dict(it, pre=p[:at], post=p[at + 1:], answer=a))
+    return out
+
+
 def evaluate(model, batcher, items: list[dict], tokens: Tokens, batch_size: int, max_new: int, amp: bool) -> dict:
     import torch
 
@@ -745,7 +791,11 @@ def parse_args(argv=None):
     ap.add_argument("--text-warmup", type=float, default=0.0,
                     help="minutes of the budget spent first on text-only steps (action_json prompts without the "
                          "screenshot): the mark copy is learned from the list at a fraction of a full step's cost")
-    ap.add_argument("--text-batch-size", type=int, default=128, help="batch size of the --text-warmup steps")
+    ap.add_argument("--text-batch-size", type=int, default=128, help="batch size of the text-only steps")
+    ap.add_argument("--text-every", type=int, default=0,
+                    help="after --text-warmup, every Nth step is a text-only step as well (0: none)")
+    ap.add_argument("--text-renumber", action=argparse.BooleanOptionalAction, default=True,
+                    help="text-only steps see the mark list shuffled and renumbered (renumber_marks)")
     ap.add_argument("--styles", default="action_json,ui_click", help="example styles to train and evaluate on")
     ap.add_argument("--merge-word-variants", action=argparse.BooleanOptionalAction, default=True,
                     help="read a word's no-space token as its space-prefixed one (folded into the exported embedding "
@@ -868,11 +918,13 @@ def main(argv=None) -> int:
     ema = None
     order: list[int] = []
     # only prompts whose answer can be read off the text: the mark list is in the action_json prompts
-    text_items = [it for it in train if it["ex"]["style"] == "action_json"] if args.text_warmup > 0 else []
+    text_only = args.text_warmup > 0 or args.text_every > 0
+    text_items = [it for it in train if it["ex"]["style"] == "action_json"] if text_only else []
     text_order: list[int] = []
-    if args.text_warmup > 0:
-        log(f"--text-warmup {args.text_warmup} min: {len(text_items)} action_json examples without the screenshot, "
-            f"batch {args.text_batch_size}")
+    if text_only:
+        log(f"text-only steps (--text-warmup {args.text_warmup} min, --text-every {args.text_every}): "
+            f"{len(text_items)} action_json examples without the screenshot, batch {args.text_batch_size}, "
+            f"mark lists {'shuffled and renumbered' if args.text_renumber else 'as generated'}")
     ended_by_wall = False
     st["done"] = st["train_seconds"] >= budget or bool(args.max_steps and st["step"] >= args.max_steps)
     while not st["done"]:
@@ -892,11 +944,14 @@ def main(argv=None) -> int:
         lr = args.lr * min(1.0, (st["step"] + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
         for g in opt.param_groups:
             g["lr"] = lr
-        if st["train_seconds"] < args.text_warmup * 60 and text_items:
+        text_step = st["train_seconds"] < args.text_warmup * 60 or bool(args.text_every and st["step"] % args.text_every == 0)
+        if text_step and text_items:
             if len(text_order) < args.text_batch_size:
                 text_order = list(range(len(text_items)))
                 rng.shuffle(text_order)
             batch = [text_items[text_order.pop()] for _ in range(args.text_batch_size)]
+            if args.text_renumber:
+                batch = renumbered(batch, tokens, rng)
             loss, exact = forward_loss(model, None, batch, amp, device)
         else:
             if len(order) < args.batch_size:
@@ -972,7 +1027,8 @@ def main(argv=None) -> int:
 
 def vars_config(args) -> dict:
     keys = ["hidden", "intermediate", "layers", "heads", "kv_heads", "vision_dims", "vision_depths", "batch_size",
-            "lr", "warmup", "weight_decay", "seed", "styles", "merge_word_variants", "text_warmup", "text_batch_size"]  # not the budget: a larger one resumes
+            "lr", "warmup", "weight_decay", "seed", "styles", "merge_word_variants", "text_warmup", "text_batch_size",
+            "text_every", "text_renumber"]  # not the budget: a larger one resumes
     return {k: getattr(args, k) for k in keys}
 
 
