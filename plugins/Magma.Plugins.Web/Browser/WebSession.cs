@@ -1221,26 +1221,24 @@ public sealed partial class WebSession : IAsyncDisposable
     // For a large result (an observation: every mark's names, states, boxes and contexts): the page returns it as one JSON
     // string. Playwright's own serialization of a returned object visits each value in the page and again in its driver;
     // on twins.html (64 marks in view) that was about 25 of the observation's 37 ms of discovery, against 2-3 ms for
-    // JSON.stringify and JsonDocument.Parse (docs/perf.md, "Observe: where the time goes").
+    // JSON.stringify and JsonDocument.Parse (docs/perf.md, "Observe: where the time goes"). The page answers null when it
+    // has changed what JSON.stringify does (marker.js, api.json), and the result then comes the old way.
     private async Task<JsonDocument> EvalJsonAsync(string function, object args)
     {
         PageArguments.Check(function, args);
-        string? json = await _page.EvaluateAsync<string?>(
-            "(a) => window.__magmaSom ? JSON.stringify(window.__magmaSom." + function + "(a)) : '" + MarkerMissing + "'", args).ConfigureAwait(false);
-        if (json == MarkerMissing)
+        JsonElement json = await EvalAsync("json", new { fn = function, args }).ConfigureAwait(false);
+        if (json.ValueKind != JsonValueKind.String)
         {
-            json = await _page.EvaluateAsync<string?>(
-                "(a) => {\n" + MarkerScript + "\nreturn JSON.stringify(window.__magmaSom." + function + "(a));\n}", args).ConfigureAwait(false);
+            return JsonDocument.Parse((await EvalAsync(function, args).ConfigureAwait(false)).GetRawText());
         }
 
         try
         {
-            return JsonDocument.Parse(json ?? throw new JsonException("no result"));
+            return JsonDocument.Parse(json.GetString()!);
         }
         catch (JsonException e)
         {
-            // Only a page that replaced JSON.stringify gets here; say so rather than fail inside the reading of marks.
-            throw new WebActionException($"The page's {function} result was not JSON (has the page replaced JSON.stringify?): {e.Message}", e);
+            throw new WebActionException($"The page's {function} result was not valid JSON: {e.Message}", e);
         }
     }
 
