@@ -72,6 +72,23 @@ public sealed class MarkContextTests
         Assert.Equal($"[{save.Id}] button: Save all", save.Describe());
     }
 
+    // The observation comes back as one JSON string (api.json in marker.js). A page that changed what JSON.stringify
+    // writes (Prototype.js's Array.prototype.toJSON returns a string; a page may replace the function) must still get the
+    // same marks, through Playwright's own serialization.
+    [Theory]
+    [InlineData("Array.prototype.toJSON = function () { return '[' + this.map(function (x) { return JSON.stringify(x); }).join(', ') + ']'; };")]
+    [InlineData("Object.prototype.toJSON = function () { return 'x'; };")]
+    [InlineData("JSON.stringify = function () { return '{\\\"elements\\\":[]}'; };")]
+    public async Task Marks_and_contexts_survive_a_page_that_changed_JSON_stringify(string script)
+    {
+        await using OnePage page = await OnePage.OpenAsync(Table + "<script>" + script + "</script>");
+        WebObservation obs = await page.Session.ObserveAsync();
+        WebMark[] edits = [.. obs.Marks.Where(m => m.Role == "button" && m.Name == "Edit").OrderBy(m => m.CssBox.Y)];
+        Assert.True(edits.Length == 3, obs.MarkList());
+        Assert.Equal(["Ada Lovelace", "Alan Turing", "Grace Hopper"], edits.Select(m => m.Context));
+        Assert.Equal(["button", "button", "button", "button"], obs.Marks.Select(m => m.Role));
+    }
+
     [Fact]
     public async Task Add_to_basket_buttons_of_the_demo_shop_carry_their_cards_title()
     {
