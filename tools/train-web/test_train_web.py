@@ -174,6 +174,19 @@ class RenumberMarks(unittest.TestCase):
             seen.add(mark)
         self.assertGreater(len(seen), 2)  # the target moves
 
+    def test_keep_cuts_the_list_but_never_the_answers_lines(self):
+        for seed in range(10):
+            prompt, answer = train_web.renumber_marks(self.PROMPT, '{"ACTION": "DRAG", "MARK": 0, "TO": 3}',
+                                                      random.Random(seed), keep=2)
+            names = train_web.mark_names(prompt.split("\nCandidates:\n", 1)[1].split("\nWhat is")[0])
+            got = json.loads(answer)
+            self.assertEqual(sorted(names), [0, 1])
+            self.assertEqual({names[got["MARK"]], names[got["TO"]]}, {("Gallery", ""), ("Share", "Noah")})
+        prompt, answer = train_web.renumber_marks(self.PROMPT, '{"ACTION": "CLICK", "MARK": 1}', random.Random(3), keep=3)
+        names = train_web.mark_names(prompt.split("\nCandidates:\n", 1)[1].split("\nWhat is")[0])
+        self.assertEqual(len(names), 3)
+        self.assertEqual(names[json.loads(answer)["MARK"]], ("Deals", ""))
+
     def test_drag_target_and_prompts_without_a_list(self):
         prompt, answer = train_web.renumber_marks(self.PROMPT, '{"ACTION": "DRAG", "MARK": 0, "TO": 3}', random.Random(1))
         names = train_web.mark_names(prompt.split("\nCandidates:\n", 1)[1].split("\nWhat is")[0])
@@ -262,6 +275,27 @@ class TextProbe(unittest.TestCase):
               'Imagine ... bounding boxes.\nTask: press Share for Ada\nPrevious actions:\nNone\nCandidates:\n'
               '[0] link: Home\n[1] button: Share | in: Ada\n[2] button: Share | in: Alan\n[3] button: Edit\n'
               'What is the next action? Answer with JSON: {"ACTION": ...}<|eot_id|>')
+
+    def test_rope_decoder_is_causal(self):
+        import torch
+        import text_probe
+
+        torch.manual_seed(0)
+        model = text_probe.build_model(50, 64, 16, 2, 2, rope=True)
+        x = torch.randint(2, 50, (2, 12))
+        y = x.clone()
+        y[:, 8:] = (y[:, 8:] + 1) % 50  # later tokens changed
+        a, b = model(x), model(y)
+        self.assertEqual(tuple(a.shape), (2, 12, 50))
+        torch.testing.assert_close(a[:, :8], b[:, :8])
+        self.assertFalse(torch.allclose(a[:, 8:], b[:, 8:]))
+
+    def test_answer_names_the_element(self):
+        import text_probe
+
+        e = {"prompt": self.PROMPT, "answer": '{"ACTION": "CLICK", "MARK": 1}', "target_mark": 1}
+        self.assertEqual(text_probe.name_the_element(e)["answer"],
+                         '{"ACTION": "CLICK", "ELEMENT": "button: Share | in: Ada", "MARK": 1}')
 
     def test_cuts(self):
         import text_probe

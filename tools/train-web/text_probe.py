@@ -123,9 +123,9 @@ def name_the_element(example: dict) -> dict:
     return dict(example, answer=f'{example["answer"][:at]}"ELEMENT": {element}, {example["answer"][at:]}')
 
 
-def renumbered(example: dict, rng: random.Random) -> dict:
+def renumbered(example: dict, rng: random.Random, keep: int | None = None) -> dict:
     """--renumber: train_web.renumber_marks's variant of the example, its target mark moved along."""
-    prompt, answer = train_web.renumber_marks(example["prompt"], example["answer"], rng)
+    prompt, answer = train_web.renumber_marks(example["prompt"], example["answer"], rng, keep)
     m = MARK_PREFIX.search(answer)
     return dict(example, prompt=prompt, answer=answer,
                 target_mark=int(m.group(0).rsplit(" ", 1)[1]) if m else example.get("target_mark"))
@@ -159,9 +159,12 @@ def encode(examples: list[dict], tokens: train_web.Tokens) -> list[dict]:
 # model
 # ---------------------------------------------------------------------------------------------------------------
 
-def build_model(vocab: int, max_len: int, hidden: int, layers: int, heads: int):
+def build_model(vocab: int, max_len: int, hidden: int, layers: int, heads: int, rope: bool = False):
     import torch
     from torch import nn
+
+    if rope:
+        return rope_model(vocab, hidden, layers, heads)
 
     class Decoder(nn.Module):
         def __init__(self):
@@ -180,6 +183,54 @@ def build_model(vocab: int, max_len: int, hidden: int, layers: int, heads: int):
             h = self.embed(x) + self.pos(torch.arange(t, device=x.device))[None]
             mask = torch.triu(torch.full((t, t), float("-inf"), device=x.device), 1)
             return self.norm(self.blocks(h, mask=mask)) @ self.embed.weight.T  # tied head
+
+    return Decoder()
+
+
+def rope_model(vocab: int, hidden: int, layers: int, heads: int):
+    """The probe's decoder with rotary positions (θ 500,000 as LLaMA-3) in pre-norm blocks: a fixed-offset look back
+    ("the mark number three tokens before this name") is then the same at every position."""
+    import torch
+    from torch import nn
+
+    dh = hidden // heads
+    inv = 1.0 / (500000.0 ** (torch.arange(0, dh, 2).float() / dh))
+
+    def rotate(x):
+        f = torch.outer(torch.arange(x.shape[-2], device=x.device).float(), inv.to(x.device))
+        c, s = f.cos(), f.sin()
+        x1, x2 = x[..., 0::2], x[..., 1::2]
+        return torch.stack((x1 * c - x2 * s, x1 * s + x2 * c), -1).flatten(-2)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.n1, self.n2 = nn.LayerNorm(hidden), nn.LayerNorm(hidden)
+            self.qkv, self.out = nn.Linear(hidden, 3 * hidden), nn.Linear(hidden, hidden)
+            self.mlp = nn.Sequential(nn.Linear(hidden, 4 * hidden), nn.GELU(), nn.Linear(4 * hidden, hidden))
+
+        def forward(self, x):
+            b, t, _ = x.shape
+            q, k, v = self.qkv(self.n1(x)).view(b, t, 3, heads, dh).permute(2, 0, 3, 1, 4)
+            w = (rotate(q) @ rotate(k).transpose(-1, -2)) / dh ** 0.5
+            w = w.masked_fill(torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1), float("-inf"))
+            a = w.softmax(-1) @ v
+            x = x + self.out(a.transpose(1, 2).reshape(b, t, hidden))
+            return x + self.mlp(self.n2(x))
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, hidden)
+            self.blocks = nn.ModuleList(Block() for _ in range(layers))
+            self.norm = nn.LayerNorm(hidden)
+            nn.init.normal_(self.embed.weight, std=0.02)
+
+        def forward(self, x):
+            h = self.embed(x)
+            for block in self.blocks:
+                h = block(h)
+            return self.norm(h) @ self.embed.weight.T  # tied head
 
     return Decoder()
 
@@ -344,6 +395,9 @@ def parse_args(argv=None):
                     help="answer: every answer token; mark: the mark token alone, on examples with a mark")
     ap.add_argument("--renumber", action="store_true",
                     help="train on train_web.renumber_marks variants, drawn anew at every step")
+    ap.add_argument("--curriculum", type=int, default=0,
+                    help="with --renumber: lists cut to this many lines at first, whole lists from half the budget on")
+    ap.add_argument("--rope", action="store_true", help="rotary positions (as the LLaMA decoder) instead of learned ones")
     ap.add_argument("--answer-name", action="store_true",
                     help="the answer names the target's mark line before the mark (name_the_element)")
     ap.add_argument("--merge-word-variants", action="store_true", help="train_web.word_variant_map on the inputs")
@@ -389,7 +443,7 @@ def main(argv=None) -> int:
                  "vocab": vocab.size, "heldout_unknown_tokens": unknown,
                  "train_tokens_median": lengths[len(lengths) // 2], "train_tokens_max": lengths[-1]}
     log(f"data in {time.time() - t0:.0f}s: {json.dumps(data_note)}")
-    model = build_model(vocab.size, max_len, args.hidden, args.layers, args.heads).to(args.device)
+    model = build_model(vocab.size, max_len, args.hidden, args.layers, args.heads, args.rope).to(args.device)
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
     log(f"model: hidden {args.hidden}, {args.layers} layers, {args.heads} heads, {params} parameters; "
@@ -420,7 +474,9 @@ def main(argv=None) -> int:
             order = bucketed(train, args.batch_size, rng)
         chunk = order.pop()
         if args.renumber:  # the same steps with their mark lists shuffled and renumbered: no answer from memory
-            chunk = encode([renumbered(it["ex"], rng) for it in chunk], tokens)
+            # --curriculum K: lists cut to K lines at first, growing to whole lists at half the budget
+            keep = args.curriculum + int(frac / 0.5 * 40) if args.curriculum else None
+            chunk = encode([renumbered(it["ex"], rng, keep) for it in chunk], tokens)
         x, y = batch_tensors(chunk, vocab, mark_only=args.loss == "mark")
         x, y = x.to(args.device), y.to(args.device)
         loss = F.cross_entropy(model(x).reshape(-1, vocab.size), y.reshape(-1))

@@ -548,12 +548,13 @@ MARK_LINE_NUMBER = re.compile(r"^\[(\d+)\] ")
 ANSWER_MARK = re.compile(r'("(?:MARK|TO)": )(\d+)')
 
 
-def renumber_marks(prompt: str, answer: str, rng: random.Random) -> tuple[str, str]:
+def renumber_marks(prompt: str, answer: str, rng: random.Random, keep: int | None = None) -> tuple[str, str]:
     """The same step with the mark list's lines in a random order, numbered 0..N-1 again, and the answer's (and the
     previous actions') mark numbers mapped to match. A text-only step (no screenshot, whose drawn labels would no
     longer agree) then cannot be answered from memory of the page, only by reading the list. Without it, the text
     probes on the H200 stayed at 39-45 % on held-out pages after 48-85 epochs of 2,400 pages, one of them with its
-    training answers at loss 0.005 (docs/web-model.md, session 8). Prompts without a parsable list come back
+    training answers at loss 0.005 (docs/web-model.md, session 8). With keep, only that many lines stay: the answer's
+    marks and others drawn at random (a curriculum of short lists). Prompts without a parsable list come back
     unchanged."""
     m = CANDIDATES.search(prompt)
     if not m:
@@ -564,6 +565,10 @@ def renumber_marks(prompt: str, answer: str, rng: random.Random) -> tuple[str, s
         return prompt, answer
     order = list(range(len(lines)))
     rng.shuffle(order)
+    if keep is not None and keep < len(lines):
+        wanted = {int(k.group(2)) for k in ANSWER_MARK.finditer(answer)}
+        first = [i for i in order if int(numbers[i].group(1)) in wanted]
+        order = sorted(first + [i for i in order if i not in first][:max(keep - len(first), 0)], key=order.index)
     new_of = {int(numbers[i].group(1)): j for j, i in enumerate(order)}
     body = "\n".join(f"[{j}] {lines[i][numbers[i].end():]}" for j, i in enumerate(order))
 
