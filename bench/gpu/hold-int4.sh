@@ -29,30 +29,22 @@
 # $OUT at the start of every call, so a run that outlives its call writes there and the last call copies them
 # (cp $WORK/back/* "$OUT"/).
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"  # here, repo, WORK, APP; log, app_env, app_logged, pack
 BACK=${BACK:-$WORK/back}
-WORK=${WORK:-/tmp/magma8b}
-APP=${APP:-/root/gpu-app}
 V=$WORK/results/engine19
 mkdir -p "$V" "$BACK"
 export PYTHONUNBUFFERED=1
-# shellcheck disable=SC1091
-[[ -f /root/gpu-app.env ]] && source /root/gpu-app.env
-log() { echo "[$(date +%T)] $*" | tee -a "$V/hold.log"; }
+app_env
+log_file=$V/hold.log
 # The pixels the app writes for PyTorch (12 MB for a UI image) stay behind: the device brings back files of 16 MiB at most.
-save() { tar czf "$BACK/engine19.tgz" --exclude='*/inputs/*.f32' -C "$V" . 2>/dev/null; [[ -f $V/summary.md ]] && cp "$V/summary.md" "$BACK/engine19-summary.md"; true; }
+save() { pack "$BACK/engine19.tgz" "$V" summary.md "$BACK/engine19-summary.md" --exclude='*/inputs/*.f32'; }
 run() {  # run NAME PACKAGE [app args...]
   local name=$1 pkg=$2; shift 2
   local d=$V/$name start=$SECONDS
   if [[ ! -f $pkg/magma.json ]]; then log "variant $name: no package at $pkg, skipped"; return; fi
-  mkdir -p "$d"
   log "variant $name: $*"
-  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$d/memory.txt" &
-  local smi=$!
-  "$APP/Magma.Bench.Gpu" --model "$pkg" --out "$d" --inputs "$d/inputs" --reps 5 "$@" > "$d/dotnet.log" 2>&1
-  echo "rc $?" >> "$d/dotnet.log"
-  kill $smi 2>/dev/null
+  app_logged "$d" "$APP/Magma.Bench.Gpu" --model "$pkg" --out "$d" --inputs "$d/inputs" --reps 5 "$@"
   grep -E "ready for|loaded|load stage .*warm-up vision|median|device memory|during the background|rc " "$d/dotnet.log" | tail -30
   log "variant $name took $((SECONDS - start)) s"
   save

@@ -33,11 +33,8 @@
 # 2026-12-03 lost its copies that way). In the last call, `bash bench/gpu/hold-speed.sh collect` copies the two files
 # into that call's $OUT.
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-OUT=${OUT:-$repo/bench-out}
-WORK=${WORK:-/tmp/magma8b}
-APP=${APP:-/root/gpu-app}
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"  # here, repo, OUT, WORK, APP; log, app_env, app_logged, logged, pack, ncu_bin
 DEADLINE_S=${DEADLINE_S:-450}
 S=$WORK/results/speed18
 if [[ ${1:-} == collect ]]; then
@@ -46,27 +43,21 @@ if [[ ${1:-} == collect ]]; then
 fi
 mkdir -p "$S"
 export PYTHONUNBUFFERED=1
-# shellcheck disable=SC1091
-[[ -f /root/gpu-app.env ]] && source /root/gpu-app.env
+app_env
 T0=$SECONDS
-log() { echo "[$(date +%T) +$((SECONDS - T0))s] $*"; }
-save() { tar czf "$S.tgz" -C "$S" . 2>/dev/null; [[ -f $S/summary.md ]] && cp "$S/summary.md" "$S-summary.md"; true; }
+log_t0=$T0
+memory_quiet=1  # no "nvidia-smi: command not found" per run on a CPU dry run
+save() { pack "$S.tgz" "$S" summary.md "$S-summary.md"; }
 run() {  # run NAME PACKAGE -- app args...
   local name=$1 pkg=$2; shift 2
   [[ ${1:-} == -- ]] && shift
   local d=$S/$name
-  mkdir -p "$d"
   log "run $name: $*"
-  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$d/memory.txt" 2>/dev/null &
-  local smi=$!
   # shellcheck disable=SC2086
-  timeout 240 "$APP/Magma.Bench.Gpu" --model "$pkg" --out "$d" --inputs "$d/inputs" "$@" ${BENCH_ARGS:-} > "$d/dotnet.log" 2>&1
-  echo "rc $?" >> "$d/dotnet.log"
-  kill $smi 2>/dev/null
+  app_logged "$d" timeout 240 "$APP/Magma.Bench.Gpu" --model "$pkg" --out "$d" --inputs "$d/inputs" "$@" ${BENCH_ARGS:-}
   grep -E "loaded|ready for|load stage|warm-up prefill|median|parity|rc " "$d/dotnet.log" | tail -30
   save
 }
-ncu_bin() { command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1; }
 profile_vision() {  # profile_vision NAME CROPS RUNS
   local name=$1 crops=$2 runs=$3 d=$S/$1 ncu
   ncu=$(ncu_bin)
@@ -75,15 +66,16 @@ profile_vision() {  # profile_vision NAME CROPS RUNS
   log "vision profile $name: $runs runs of $crops crops"
   if [[ -n $ncu ]]; then
     # shellcheck disable=SC2086
-    timeout 300 "$ncu" --profile-from-start off --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv \
-        --log-file "$d/ncu.csv" "$APP/Magma.Bench.Gpu" --model "$WORK/fp16" --out "$d" --only none --no-inputs \
-        --vision-profile "$runs" --vision-profile-crops "$crops" --vision-ort-profile ${BENCH_ARGS:-} > "$d/dotnet.log" 2>&1
+    logged "$d/dotnet.log" timeout 300 "$ncu" --profile-from-start off --clock-control none --cache-control none \
+        --metrics gpu__time_duration.sum --csv --log-file "$d/ncu.csv" "$APP/Magma.Bench.Gpu" --model "$WORK/fp16" \
+        --out "$d" --only none --no-inputs --vision-profile "$runs" --vision-profile-crops "$crops" --vision-ort-profile \
+        ${BENCH_ARGS:-}
   else
     # shellcheck disable=SC2086
-    timeout 120 "$APP/Magma.Bench.Gpu" --model "$WORK/fp16" --out "$d" --only vision --no-inputs --reps 5 --vision-ort-profile \
-        ${BENCH_ARGS:-} > "$d/dotnet.log" 2>&1
+    logged "$d/dotnet.log" timeout 120 "$APP/Magma.Bench.Gpu" --model "$WORK/fp16" --out "$d" --only vision --no-inputs \
+        --reps 5 --vision-ort-profile ${BENCH_ARGS:-}
   fi
-  echo "rc $?" >> "$d/dotnet.log"; tail -3 "$d/dotnet.log"
+  tail -3 "$d/dotnet.log"
   {
     [[ -f $d/ncu.csv ]] && python3 "$here/vision_profile.py" ncu "$d/ncu.csv" --runs "$runs" --crops "$crops" --json "$d/ncu-summary.json"
     echo

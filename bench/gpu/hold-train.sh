@@ -21,9 +21,8 @@
 # tokenizer.json, which is tests/assets/tokenizer/tokenizer.json: its SHA-256 is in package.sha256).
 # Reassemble here: cat train20.tar.xz.* | tar xJ
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-OUT=${OUT:-$repo/bench-out}
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"  # repo, OUT; log
 PARTS=${PARTS:-$repo/.gpu/train20}
 DATA=${DATA:-/root/train20-data}
 TWORK=${TWORK:-/root/train20-work}
@@ -33,7 +32,7 @@ WALL=${WALL:-6.8}
 RESERVE=${RESERVE:-2.3}
 EXTRA=${EXTRA:-}
 LOG=$TWORK/train.log
-log() { echo "[hold-train $(date +%T)] $*"; }
+log_tag="hold-train "
 
 running() { [[ -f $TWORK/pid ]] && kill -0 "$(cat "$TWORK/pid")" 2>/dev/null; }
 

@@ -13,30 +13,25 @@
 # Results, logs and the model stay in $WORK (default /tmp/magma8b); after each stage $OUT (default ./bench-out),
 # which the device tool brings back, gets results.tgz (every result and log) and table.md.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-OUT=${OUT:-$repo/bench-out}
-WORK=${WORK:-/tmp/magma8b}
-APP=${APP:-/root/gpu-app}
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"  # here, repo, OUT, WORK, APP; log, app_env, memory_start/stop, pack
 REPS=${REPS:-20}
 stages=("$@")
 ((${#stages[@]})) || stages=(model int4 dotnet dotnet-int4 torch report)
 R=$WORK/results
 mkdir -p "$OUT" "$WORK" "$R"
 export PYTHONUNBUFFERED=1
-log() { echo "[$(date +%T)] $*"; }
 # At most 8 files come back from the device: one archive of everything small, and the table.
-save() { tar czf "$OUT/results.tgz" -C "$R" . 2>/dev/null || true; [[ -f $R/table.md ]] && cp "$R/table.md" "$OUT/"; true; }
+save() { pack "$OUT/results.tgz" "$R" table.md "$OUT/"; }
 bench() {  # bench PACKAGE RESULTS_DIR [app args...]: one Magma.Bench.Gpu run with nvidia-smi sampling
   local pkg=$1 dir=$2; shift 2
   mkdir -p "$dir"
-  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$dir/memory.txt" &
-  local smi=$!
-  # shellcheck disable=SC1091
-  [[ -f /root/gpu-app.env ]] && source /root/gpu-app.env
+  memory_start "$dir/memory.txt"
+  app_env  # here, not at the start: the model and int4 stages' Python runs without it
   local rc=0
+  # the app's output on the terminal too (tee), unlike the other scripts' runs (app_logged)
   "$APP/Magma.Bench.Gpu" --model "$pkg" --out "$dir" --reps "$REPS" "$@" 2>&1 | tee "$dir/dotnet.log" || rc=$?
-  kill $smi 2>/dev/null || true
+  memory_stop
   return $rc
 }
 

@@ -18,35 +18,24 @@
 # Every variant writes $WORK/results/var/<name>/ (dotnet.log, results.json, memory.txt); summary.md sums them up and
 # $OUT/variants.tgz carries them back.
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-OUT=${OUT:-$repo/bench-out}
-WORK=${WORK:-/tmp/magma8b}
-APP=${APP:-/root/gpu-app}
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"  # here, repo, OUT, WORK, APP; log, app_env, app_logged, logged, pack, ncu_bin
 V=$WORK/results/var
 mkdir -p "$V" "$OUT"
 export PYTHONUNBUFFERED=1
-# shellcheck disable=SC1091
-[[ -f /root/gpu-app.env ]] && source /root/gpu-app.env
-log() { echo "[$(date +%T)] $*"; }
-save() { tar czf "$OUT/variants.tgz" -C "$V" . 2>/dev/null; [[ -f $V/summary.md ]] && cp "$V/summary.md" "$OUT/"; true; }
+app_env
+save() { pack "$OUT/variants.tgz" "$V" summary.md "$OUT/"; }
 run() {  # run NAME PACKAGE [env NAME=VALUE...] -- app args...
   local name=$1 pkg=$2; shift 2
   local envs=()
   while [[ $# -gt 0 && $1 != -- ]]; do envs+=("$1"); shift; done
   [[ ${1:-} == -- ]] && shift
   local d=$V/$name
-  mkdir -p "$d"
   log "variant $name: ${envs[*]} $*"
-  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$d/memory.txt" &
-  local smi=$!
-  env "${envs[@]}" "$APP/Magma.Bench.Gpu" --model "$pkg" --out "$d" --inputs "$d/inputs" "$@" > "$d/dotnet.log" 2>&1
-  echo "rc $?" >> "$d/dotnet.log"
-  kill $smi 2>/dev/null
+  app_logged "$d" env "${envs[@]}" "$APP/Magma.Bench.Gpu" --model "$pkg" --out "$d" --inputs "$d/inputs" "$@"
   grep -E "loaded|load stage|median|device memory|profiled|rc " "$d/dotnet.log" | tail -40
   save
 }
-ncu_bin() { command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1; }
 stages=("$@")
 ((${#stages[@]})) || stages=(conv final profile notune cold mem int4-128)
 best() { [[ -f $V/best.args ]] && cat "$V/best.args"; true; }
@@ -109,10 +98,10 @@ PY
       for p in fp16 int4; do
         d=$V/profile-$p; mkdir -p "$d"
         log "ncu over 3 decode steps, $p"
-        "$ncu" --profile-from-start off --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv \
-            --log-file "$d/ncu.csv" "$APP/Magma.Bench.Gpu" --model "$WORK/$p" --out "$d" --only none --no-inputs \
-            --profile-steps 3 $(best) > "$d/dotnet.log" 2>&1
-        echo "rc $?" >> "$d/dotnet.log"; tail -3 "$d/dotnet.log"
+        logged "$d/dotnet.log" "$ncu" --profile-from-start off --clock-control none --cache-control none \
+            --metrics gpu__time_duration.sum --csv --log-file "$d/ncu.csv" "$APP/Magma.Bench.Gpu" --model "$WORK/$p" \
+            --out "$d" --only none --no-inputs --profile-steps 3 $(best)
+        tail -3 "$d/dotnet.log"
         python3 "$here/ncu_summary.py" "$d/ncu.csv" --steps 3 --json "$d/summary.json" > "$d/summary.txt" 2>&1
         head -45 "$d/summary.txt"
         gzip -f "$d/ncu.csv"
