@@ -400,8 +400,8 @@ class Batcher:
 def forward_loss(model, batcher: Batcher | None, batch: list[dict], amp: bool, device=None):
     """Mean cross-entropy over answer tokens; also the per-example 'all answer tokens argmax-correct' flags
     (teacher-forced exact match = greedy exact match). Without a batcher the screenshot is left out: the prompt's
-    text around <image> with nothing in its place (--text-warmup: the decoder learns to copy a mark from the list at
-    a fraction of a full step's cost)."""
+    text around <image> with nothing in its place (the text-only steps of --text-warmup / --text-every, about a fifth
+    of a full step's positions)."""
     import torch
     import torch.nn.functional as F
 
@@ -796,7 +796,8 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=20)
     ap.add_argument("--text-warmup", type=float, default=0.0,
                     help="minutes of the budget spent first on text-only steps (action_json prompts without the "
-                         "screenshot): the mark copy is learned from the list at a fraction of a full step's cost")
+                         "screenshot, a fifth of the positions); alone it did not carry over to prompts with the "
+                         "screenshot (docs/web-model.md, session 8)")
     ap.add_argument("--text-batch-size", type=int, default=128, help="batch size of the text-only steps")
     ap.add_argument("--text-every", type=int, default=0,
                     help="after --text-warmup, every Nth step is a text-only step as well (0: none)")
