@@ -44,7 +44,7 @@ start() {
   if ((${#parts[@]})); then
     python3 "$repo/tools/train-web/webpack.py" gather --dst "$DATA" "${parts[@]}" || { log "gather failed"; return 1; }
   fi
-  ls "$DATA" | grep -q . || { log "no data parts in $PARTS or $DATA"; return 1; }
+  [[ -n $(ls -A "$DATA") ]] || { log "no data parts in $PARTS or $DATA"; return 1; }
   rm -rf "$CODE/tools/train-web" "$CODE/tools/export" "$CODE/tests/assets/tokenizer"
   cp -r "$repo/tools/train-web" "$repo/tools/export" "$CODE/tools/"
   cp -r "$repo/tests/assets/tokenizer" "$CODE/tests/assets/"
@@ -80,7 +80,7 @@ collect() {
   fi
   # at most 3 files come back: the report beside the parts only when the parts are 1 or 2
   if [[ -f $TWORK/report.md ]] && (($(ls "$OUT"/train20.tar.* | wc -l) < 3)); then cp "$TWORK/report.md" "$OUT/train20-report.md"; fi
-  log "collected: $(ls -la "$OUT" | grep train20 | awk '{print $NF" "$5}' | tr '\n' ' ')"
+  log "collected: $(for f in "$OUT"/train20*; do [[ -f $f ]] && printf '%s %s ' "$(basename "$f")" "$(stat -c %s "$f")"; done)"
 }
 
 case ${1:-} in

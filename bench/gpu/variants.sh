@@ -76,12 +76,15 @@ PY
       run int4-final "$WORK/int4" -- $(best) --reps 10
       # shellcheck disable=SC2046
       run fp16-final "$WORK/fp16" -- $(best) --only vision,steps,ttft,prefill,fresh,decode --reps 10 ;;
-    # shellcheck disable=SC2046
-    notune) run int4-notune "$WORK/int4" -- $(best) --no-gemm-tune --only prefill,fresh,decode --no-inputs --reps 10 ;;
-    # shellcheck disable=SC2046
-    mem) run int4-mem "$WORK/int4" -- $(best) --shrink-vision --conv-max-ws 0 --only vision,steps,batched --no-inputs --reps 5 ;;
-    # shellcheck disable=SC2046
-    xqa) run int4-xqa "$WORK/int4" ORT_ENABLE_XQA=1 -- $(best) --only decode --no-inputs --reps 10 ;;
+    notune)
+      # shellcheck disable=SC2046
+      run int4-notune "$WORK/int4" -- $(best) --no-gemm-tune --only prefill,fresh,decode --no-inputs --reps 10 ;;
+    mem)
+      # shellcheck disable=SC2046
+      run int4-mem "$WORK/int4" -- $(best) --shrink-vision --conv-max-ws 0 --only vision,steps,batched --no-inputs --reps 5 ;;
+    xqa)
+      # shellcheck disable=SC2046
+      run int4-xqa "$WORK/int4" ORT_ENABLE_XQA=1 -- $(best) --only decode --no-inputs --reps 10 ;;
     int4-128)
       [[ -f $WORK/int4-128/magma.json ]] || python3 "$repo/tools/export/quantize_package.py" --package "$WORK/fp16" \
           --out "$WORK/int4-128" --skip-logits-check --block-size 128 > "$V/int4-128-quantize.log" 2>&1
@@ -98,6 +101,7 @@ PY
       for p in fp16 int4; do
         d=$V/profile-$p; mkdir -p "$d"
         log "ncu over 3 decode steps, $p"
+        # shellcheck disable=SC2046
         logged "$d/dotnet.log" "$ncu" --profile-from-start off --clock-control none --cache-control none \
             --metrics gpu__time_duration.sum --csv --log-file "$d/ncu.csv" "$APP/Magma.Bench.Gpu" --model "$WORK/$p" \
             --out "$d" --only none --no-inputs --profile-steps 3 $(best)
