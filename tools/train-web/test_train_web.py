@@ -290,6 +290,14 @@ class TextProbe(unittest.TestCase):
         torch.testing.assert_close(a[:, :8], b[:, :8])
         self.assertFalse(torch.allclose(a[:, 8:], b[:, 8:]))
 
+    def test_number_after_moves_the_marks_behind_their_lines(self):
+        import text_probe
+
+        e = text_probe.number_after({"prompt": self.PROMPT, "answer": '{"ACTION": "CLICK", "MARK": 1}', "target_mark": 1})
+        self.assertIn("Candidates:\nlink: Home [0]\nbutton: Share | in: Ada [1]\nbutton: Share | in: Alan [2]\n"
+                      "button: Edit [3]\nWhat is the next action?", e["prompt"])
+        self.assertEqual(e["probe_group"], "name shared, context tells")  # the original's group
+
     def test_answer_names_the_element(self):
         import text_probe
 

@@ -123,6 +123,19 @@ def name_the_element(example: dict) -> dict:
     return dict(example, answer=f'{example["answer"][:at]}"ELEMENT": {element}, {example["answer"][at:]}')
 
 
+def number_after(example: dict) -> dict:
+    """--number-after: each mark line's number moved behind it (`textbox: Last name | required [4]`), so that the
+    mark follows the name the task repeats: the copy becomes an induction-head lookup (find the earlier name, take
+    what comes after it). A probe of the list format, not the agent's format. The target group is the original's."""
+    m = train_web.CANDIDATES.search(example["prompt"])
+    if not m:
+        return example
+    lines = [train_web.MARK_LINE_NUMBER.sub(lambda k: "", line) + f" [{k.group(1)}]"
+             if (k := train_web.MARK_LINE_NUMBER.match(line)) else line for line in m.group(2).split("\n")]
+    prompt = example["prompt"][:m.start(2)] + "\n".join(lines) + example["prompt"][m.end(2):]
+    return dict(example, prompt=prompt, probe_group=example.get("probe_group") or probe_group(example))
+
+
 def renumbered(example: dict, rng: random.Random, keep: int | None = None) -> dict:
     """--renumber: train_web.renumber_marks's variant of the example, its target mark moved along."""
     prompt, answer = train_web.renumber_marks(example["prompt"], example["answer"], rng, keep)
@@ -140,7 +153,7 @@ def encode(examples: list[dict], tokens: train_web.Tokens) -> list[dict]:
     cut_ids = tokens.answers([c or "" for c in cuts])
     out = []
     for e, p, a, c, ci in zip(examples, prompts, full, cuts, cut_ids):
-        item = {"ex": e, "prompt": p, "group": probe_group(e), "mark_at": None}
+        item = {"ex": e, "prompt": p, "group": e.get("probe_group") or probe_group(e), "mark_at": None}
         if c is None:
             item["answer"] = a
         else:
@@ -397,6 +410,8 @@ def parse_args(argv=None):
                     help="train on train_web.renumber_marks variants, drawn anew at every step")
     ap.add_argument("--curriculum", type=int, default=0,
                     help="with --renumber: lists cut to this many lines at first, whole lists from half the budget on")
+    ap.add_argument("--number-after", action="store_true",
+                    help="mark numbers behind their lines (number_after): is the list format the obstacle?")
     ap.add_argument("--rope", action="store_true", help="rotary positions (as the LLaMA decoder) instead of learned ones")
     ap.add_argument("--answer-name", action="store_true",
                     help="the answer names the target's mark line before the mark (name_the_element)")
@@ -425,6 +440,8 @@ def main(argv=None) -> int:
     sets = load_examples(args.data)
     if args.answer_name:
         sets = {k: [name_the_element(e) for e in v] for k, v in sets.items()}
+    if args.number_after:  # training examples per step after renumbering when --renumber (it reads `[N] ` lines)
+        sets = {k: [number_after(e) for e in v] if k != "train" or not args.renumber else v for k, v in sets.items()}
     train = encode(sets["train"], tokens)
     held_all = encode(sets["heldout"], tokens)
     held = [it for it in held_all if len(it["prompt"]) + len(it["answer"]) <= args.max_len]
@@ -476,7 +493,8 @@ def main(argv=None) -> int:
         if args.renumber:  # the same steps with their mark lists shuffled and renumbered: no answer from memory
             # --curriculum K: lists cut to K lines at first, growing to whole lists at half the budget
             keep = args.curriculum + int(frac / 0.5 * 40) if args.curriculum else None
-            chunk = encode([renumbered(it["ex"], rng, keep) for it in chunk], tokens)
+            chunk = encode([number_after(renumbered(it["ex"], rng, keep)) if args.number_after
+                            else renumbered(it["ex"], rng, keep) for it in chunk], tokens)
         x, y = batch_tensors(chunk, vocab, mark_only=args.loss == "mark")
         x, y = x.to(args.device), y.to(args.device)
         loss = F.cross_entropy(model(x).reshape(-1, vocab.size), y.reshape(-1))
