@@ -130,8 +130,8 @@ def number_after(example: dict) -> dict:
     m = train_web.CANDIDATES.search(example["prompt"])
     if not m:
         return example
-    lines = [train_web.MARK_LINE_NUMBER.sub(lambda k: "", line) + f" [{k.group(1)}]"
-             if (k := train_web.MARK_LINE_NUMBER.match(line)) else line for line in m.group(2).split("\n")]
+    lines = [f"{line[k.end():]} [{k.group(1)}]" if (k := train_web.MARK_LINE_NUMBER.match(line)) else line
+             for line in m.group(2).split("\n")]
     prompt = example["prompt"][:m.start(2)] + "\n".join(lines) + example["prompt"][m.end(2):]
     return dict(example, prompt=prompt, probe_group=example.get("probe_group") or probe_group(example))
 
