@@ -136,17 +136,15 @@ public sealed class BatchSchedulerTests(TinyMagmaFixture fixture)
     public async Task Requests_left_when_the_scheduler_is_disposed_fail_and_later_calls_are_refused()
     {
         var scheduler = new MagmaBatchScheduler(_model);
-        Task<MagmaResponse>? pending = null;
+        Task? pending = null;
         var disposeMidway = new Probe(count =>
         {
             if (count == 2)
             {
-                // Dispose from another thread (the loop cannot wait for itself); the request in flight then fails.
-                pending = Task.Run(async () =>
-                {
-                    await scheduler.DisposeAsync();
-                    return (MagmaResponse)null!;
-                });
+                // Dispose from inside the step without waiting: the stop is requested before the step ends (CancelAsync
+                // sets the token at once), so the loop stops at its next step whatever the machine's speed; awaiting
+                // here would wait for the loop itself. A dispose started on another thread raced the 400 tokens on CI.
+                pending = scheduler.DisposeAsync().AsTask();
             }
         });
         Task<MagmaResponse> running = scheduler.GenerateAsync(With(BatchedPrefillTests.Mix(_model.UseImageStartEnd)[0], new GenerationOptions { MaxNewTokens = 400, StopTokenIds = [], LogitsProcessors = [disposeMidway] }));
