@@ -299,6 +299,36 @@ class ProjectorZeroInit(unittest.TestCase):
         self.assertNotIn("proj_zero_init", train_web.vars_config(train_web.parse_args(base)))  # old states resume
 
 
+class PromptLoss(unittest.TestCase):
+    def test_prompt_tokens_after_the_image_are_scored_when_asked(self):
+        """--prompt-loss w: the loss is the answer's plus w times the next-token loss on the prompt after the image."""
+        import torch
+        import torch.nn.functional as F
+
+        args = train_web.parse_args(["--data", "x", "--work", "x", "--hidden", "32", "--intermediate", "64",
+                                     "--layers", "1", "--heads", "2", "--kv-heads", "1", "--vision-dims", "8,8,8,8",
+                                     "--vision-depths", "1,1,1,1"])
+        torch.manual_seed(0)
+        model, _ = train_web.build_model(args, 300, True)
+        batch = [{"pre": [1, 2], "post": [3, 4, 5, 6], "answer": [7, 8]}, {"pre": [1, 2], "post": [9, 10], "answer": [11]}]
+        dev = torch.device("cpu")
+        with torch.no_grad():
+            plain, _ = train_web.forward_loss(model, None, batch, False, dev)
+            both, exact = train_web.forward_loss(model, None, batch, False, dev, prompt_weight=0.5)
+            logits = []
+            for it in batch:
+                ids = it["pre"] + it["post"] + it["answer"]
+                x = model.llama.model.embed_tokens(torch.tensor([ids]))
+                h = model.llama.model(inputs_embeds=x, attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                                      position_ids=torch.arange(len(ids))[None]).last_hidden_state
+                logits.append(model.llama.lm_head(h)[0])
+            ans = F.cross_entropy(torch.cat([logits[0][5:7], logits[1][3:4]]), torch.tensor([7, 8, 11]))
+            prm = F.cross_entropy(torch.cat([logits[0][2:5], logits[1][2:3]]), torch.tensor([4, 5, 6, 10]))
+        self.assertAlmostEqual(float(plain), float(ans), places=4)
+        self.assertAlmostEqual(float(both), float(ans + 0.5 * prm), places=4)
+        self.assertEqual(len(exact), 2)  # the exact-answer flags stay the answers'
+
+
 class WordVariants(unittest.TestCase):
     """--merge-word-variants: the mark list's `"Last` (split ` "` + `Last`) must reach the decoder as the task's ` Last`."""
 
@@ -407,6 +437,16 @@ class TextProbe(unittest.TestCase):
         self.assertEqual(text_probe.name_the_element(e)["answer"],
                          '{"ACTION": "CLICK", "ELEMENT": "button: Share | in: Ada", "MARK": 1}')
 
+    def test_loss_all_scores_the_prompt_too(self):
+        import text_probe
+
+        item = {"prompt": [10, 11, 12], "answer": [13, 14], "mark_at": 1}
+        vocab = type("V", (), {"inputs": staticmethod(lambda ids: ids), "compact": staticmethod(lambda ids: ids)})
+        x, y = text_probe.batch_tensors([item], vocab)
+        self.assertEqual(y.tolist(), [[-100, -100, 13, 14]])
+        x, y = text_probe.batch_tensors([item], vocab, whole=True)
+        self.assertEqual((x.tolist(), y.tolist()), ([[10, 11, 12, 13]], [[11, 12, 13, 14]]))
+
     def test_cuts(self):
         import text_probe
 
@@ -508,9 +548,11 @@ class WithData(unittest.TestCase):
         self.assertEqual(json.load(open(os.path.join(work, "report.json")))["training"]["steps"], 3)
         # text-only steps first (--text-warmup): no screenshot, the action_json prompts alone
         r = subprocess.run(base + ["--max-steps", "2", "--work", work + "-text", "--text-warmup", "60",
-                                   "--text-batch-size", "3"], capture_output=True, text=True)
+                                   "--text-batch-size", "3", "--text-lines", "2", "--text-swap-names",
+                                   "--prompt-loss", "0.5"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("without the screenshot, batch 3, mark lists shuffled and renumbered", r.stdout)
+        self.assertIn("copy curriculum on the text-only steps: mark lists of 2 lines, the target's name swapped", r.stdout)
         text_report = json.load(open(os.path.join(work + "-text", "report.json")))
         self.assertEqual(text_report["training"]["examples_seen"], 6)
         self.assertTrue(math.isfinite(text_report["history"][-1]["raw"]))

@@ -293,7 +293,7 @@ def bucketed(items: list[dict], batch: int, rng: random.Random, window: int = 20
     return out
 
 
-def batch_tensors(items: list[dict], vocab: Vocab, answer_len=None, mark_only: bool = False):
+def batch_tensors(items: list[dict], vocab: Vocab, answer_len=None, mark_only: bool = False, whole: bool = False):
     """Inputs (prompt + answer, shifted), targets (-100 but on answer tokens), right-padded. answer_len(it) cuts the
     answer (teacher-forced check: up to the mark)."""
     import torch
@@ -304,6 +304,8 @@ def batch_tensors(items: list[dict], vocab: Vocab, answer_len=None, mark_only: b
         ids = it["prompt"] + a
         x = vocab.compact(vocab.inputs(ids[:-1]))
         y = [-100] * (len(it["prompt"]) - 1) + vocab.compact(a)
+        if whole:  # --loss all: next-token loss on the prompt too (the list's numbers 0, 1, 2... teach the look back)
+            y = vocab.compact(ids[1:])
         if mark_only:  # --loss mark: the mark token alone (the one-off check of docs/web-model.md, item 5)
             y = [-100] * (len(it["prompt"]) - 1 + it["mark_at"]) + [y[len(it["prompt"]) - 1 + it["mark_at"]]]
         seqs.append(x)
@@ -416,8 +418,9 @@ def parse_args(argv=None):
     ap.add_argument("--eval-examples", type=int, default=256, help="held-out examples of the periodic check")
     ap.add_argument("--greedy-examples", type=int, default=200,
                     help="held-out examples decoded greedily at the end (0: all; ~0.6 s each here)")
-    ap.add_argument("--loss", choices=["answer", "mark"], default="answer",
-                    help="answer: every answer token; mark: the mark token alone, on examples with a mark")
+    ap.add_argument("--loss", choices=["answer", "mark", "all"], default="answer",
+                    help="answer: every answer token; mark: the mark token alone, on examples with a mark; all: "
+                         "every token, the prompt's too (session 9: what makes the copy learnable)")
     ap.add_argument("--renumber", action="store_true",
                     help="train on train_web.renumber_marks variants, drawn anew at every step")
     ap.add_argument("--curriculum", type=int, default=0,
@@ -468,7 +471,7 @@ def main(argv=None) -> int:
     held = [it for it in held_all if len(it["prompt"]) + len(it["answer"]) <= args.max_len]
     long = [it for it in train if len(it["prompt"]) + len(it["answer"]) > args.max_len]
     train = [it for it in train if len(it["prompt"]) + len(it["answer"]) <= args.max_len
-             and (args.loss == "answer" or it["mark_at"] is not None)]
+             and (args.loss != "mark" or it["mark_at"] is not None)]
     input_map = train_web.word_variant_map(os.path.join(args.tokenizer, "tokenizer.json"), train_web.PAD) \
         if args.merge_word_variants else None
     vocab = Vocab(train, input_map)
@@ -526,7 +529,7 @@ def main(argv=None) -> int:
             keep = args.curriculum + int(frac / 0.5 * 40) if args.curriculum else copy_keep(args, step)
             chunk = encode([number_after(renumbered(it["ex"], rng, keep, pool)) if args.number_after
                             else renumbered(it["ex"], rng, keep, pool) for it in chunk], tokens)
-        x, y = batch_tensors(chunk, vocab, mark_only=args.loss == "mark")
+        x, y = batch_tensors(chunk, vocab, mark_only=args.loss == "mark", whole=args.loss == "all")
         x, y = x.to(args.device), y.to(args.device)
         sel = y != -100  # the head only where there is a target (most of a step's time on this CPU otherwise)
         loss = F.cross_entropy(model(x, sel), y[sel])

@@ -405,11 +405,14 @@ class Batcher:
         return pv, grid, len(uniq), [where[it["image"]] for it in batch]
 
 
-def forward_loss(model, batcher: Batcher | None, batch: list[dict], amp: bool, device=None):
+def forward_loss(model, batcher: Batcher | None, batch: list[dict], amp: bool, device=None, prompt_weight: float = 0.0):
     """Mean cross-entropy over answer tokens; also the per-example 'all answer tokens argmax-correct' flags
     (teacher-forced exact match = greedy exact match). Without a batcher the screenshot is left out: the prompt's
     text around <image> with nothing in its place (the text-only steps of --text-warmup / --text-every, about a fifth
-    of a full step's positions)."""
+    of a full step's positions). prompt_weight > 0 (--prompt-loss) adds that times the next-token loss on the
+    prompt's text after the image (the task, the mark list with its numbers 0, 1, 2..., the previous actions):
+    predicting the list's numbers teaches the look back that the copy of a mark needs (docs/web-model.md,
+    session 9: with the answer's loss alone the probes never learned the copy)."""
     import torch
     import torch.nn.functional as F
 
@@ -427,8 +430,17 @@ def forward_loss(model, batcher: Batcher | None, batch: list[dict], amp: bool, d
             rows.append(h[i, start - 1:start - 1 + n_ans])
             targets += batch[i]["answer"]
         logits = model.llama.lm_head(torch.cat(rows, 0)).float()
+        if prompt_weight > 0:
+            p_rows, p_targets = [], []
+            for i, (start, _) in enumerate(spans):
+                post = batch[i]["post"]  # the prompt's text after the image; its last position predicts the answer
+                p_rows.append(h[i, start - len(post):start - 1])
+                p_targets += post[1:]
+            p_logits = model.llama.lm_head(torch.cat(p_rows, 0)).float()
     tgt = torch.tensor(targets, device=dev)
     loss = F.cross_entropy(logits, tgt)
+    if prompt_weight > 0:
+        loss = loss + prompt_weight * F.cross_entropy(p_logits, torch.tensor(p_targets, device=dev))
     ok = (logits.argmax(-1) == tgt)
     exact, k = [], 0
     for _, n_ans in spans:
@@ -909,6 +921,9 @@ def parse_args(argv=None):
                     help="with --text-lines: one more line every this many text-only steps (0: stay short)")
     ap.add_argument("--text-swap-names", action="store_true",
                     help="text-only steps get their target's name swapped for another (swap_target_name)")
+    ap.add_argument("--prompt-loss", type=float, default=0.0,
+                    help="weight of the next-token loss on the prompt's text after the image, every step (text-only "
+                         "and with the screenshot): the session-9 text probes learned the copy with it, never without")
     ap.add_argument("--proj-zero-init", action="store_true",
                     help="the projector's last layer starts at zero, so the image embeddings start as the row "
                          "separator and zeros instead of an untrained tower's noise (NOT yet validated on a GPU)")
@@ -1077,13 +1092,13 @@ def main(argv=None) -> int:
             if args.text_renumber:
                 batch = renumbered(batch, tokens, rng, text_lines(args, st.get("text_steps", 0)), name_pool)
             st["text_steps"] = st.get("text_steps", 0) + 1
-            loss, exact = forward_loss(model, None, batch, amp, device)
+            loss, exact = forward_loss(model, None, batch, amp, device, args.prompt_loss)
         else:
             if len(order) < args.batch_size:
                 order = list(range(len(train)))
                 rng.shuffle(order)
             batch = [train[order.pop()] for _ in range(args.batch_size)]
-            loss, exact = forward_loss(model, train_b, batch, amp)
+            loss, exact = forward_loss(model, train_b, batch, amp, prompt_weight=args.prompt_loss)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -1154,7 +1169,7 @@ def vars_config(args) -> dict:
     keys = ["hidden", "intermediate", "layers", "heads", "kv_heads", "vision_dims", "vision_depths", "batch_size",
             "lr", "warmup", "weight_decay", "seed", "styles", "merge_word_variants", "text_warmup", "text_batch_size",
             "text_every", "text_renumber"]  # not the budget: a larger one resumes
-    later = ["text_lines", "text_lines_grow", "text_swap_names", "proj_zero_init"]  # only when set: old states resume
+    later = ["text_lines", "text_lines_grow", "text_swap_names", "proj_zero_init", "prompt_loss"]  # only when set: old states resume
     return {k: getattr(args, k) for k in keys} | {k: getattr(args, k) for k in later if getattr(args, k)}
 
 
