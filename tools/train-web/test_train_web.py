@@ -234,7 +234,7 @@ class CopySteps(unittest.TestCase):
         pool = train_web.NamePool(self.POOL)
         got = set()
         for seed in range(20):
-            p = train_web.swap_target_name(self.PROMPT, "", 1, pool, random.Random(seed))
+            p = train_web.swap_target_name(self.PROMPT, 1, pool, random.Random(seed))
             new = self.lines(p)[1][0]
             self.assertIn(new, ("Company", "Email"))
             self.assertEqual(self.task(p), f"enter Rossi as {new} and then press Share for Zara Berg")
@@ -245,20 +245,20 @@ class CopySteps(unittest.TestCase):
 
     def test_shared_name_swaps_the_context(self):
         pool = train_web.NamePool(self.POOL)
-        p = train_web.swap_target_name(self.PROMPT, "", 2, pool, random.Random(0))
+        p = train_web.swap_target_name(self.PROMPT, 2, pool, random.Random(0))
         self.assertIn(self.lines(p)[2], (("Share", "Ada Costa"), ("Share", "soft basket")))
         self.assertEqual(self.task(p), f"enter Rossi as Last name and then press Share for {self.lines(p)[2][1]}")
         # a name the task writes in lower case is swapped in lower case
         lower = self.PROMPT.replace("for Zara Berg", "for zara berg")
-        p = train_web.swap_target_name(lower, "", 2, pool, random.Random(0))
+        p = train_web.swap_target_name(lower, 2, pool, random.Random(0))
         self.assertEqual(self.task(p), f"enter Rossi as Last name and then press Share for {self.lines(p)[2][1].lower()}")
 
     def test_unchanged_when_the_task_does_not_name_it(self):
         pool = train_web.NamePool(self.POOL)
-        self.assertEqual(train_web.swap_target_name(self.PROMPT, "", 0, pool, random.Random(0)), self.PROMPT)  # Gallery
-        self.assertEqual(train_web.swap_target_name(self.PROMPT, "", None, pool, random.Random(0)), self.PROMPT)
+        self.assertEqual(train_web.swap_target_name(self.PROMPT, 0, pool, random.Random(0)), self.PROMPT)  # Gallery
+        self.assertEqual(train_web.swap_target_name(self.PROMPT, None, pool, random.Random(0)), self.PROMPT)
         done = self.PROMPT.replace("Previous actions:\nNone", "Previous actions:\nTYPE [1] -> type into [1] textbox: Last name")
-        self.assertEqual(train_web.swap_target_name(done, "", 1, pool, random.Random(0)), done)
+        self.assertEqual(train_web.swap_target_name(done, 1, pool, random.Random(0)), done)
 
     def test_copy_step_and_schedule(self):
         pool = train_web.NamePool(self.POOL)

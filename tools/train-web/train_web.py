@@ -574,8 +574,8 @@ def renumber_marks(prompt: str, answer: str, rng: random.Random, keep: int | Non
     longer agree) then cannot be answered from memory of the page, only by reading the list. Without it, the text
     probes on the H200 stayed at 39-45 % on held-out pages after 48-85 epochs of 2,400 pages, one of them with its
     training answers at loss 0.005 (docs/web-model.md, session 8). With keep, only that many lines stay: the answer's
-    marks, the previous actions' marks and others drawn at random (a curriculum of short lists). Prompts without a parsable list come back
-    unchanged."""
+    marks, the previous actions' marks and others drawn at random, in a random order (a curriculum of short lists).
+    Prompts without a parsable list come back unchanged."""
     m = CANDIDATES.search(prompt)
     if not m:
         return prompt, answer
@@ -633,11 +633,11 @@ class NamePool:
         self.contexts = sorted(contexts)
 
 
-def swap_target_name(prompt: str, answer: str, target: int | None, pool: NamePool, rng: random.Random) -> str:
+def swap_target_name(prompt: str, target: int | None, pool: NamePool, rng: random.Random) -> str:
     """The same step with the target's name (or, when another mark shares that name, its `| in:` context) replaced,
     in the target's mark line and in the task, by another name of the same role from the training data that the
     prompt does not hold yet: the task and the list still agree, but which line the task means can no longer be
-    remembered, only read (--copy-steps). The task may write the name capitalised as in the list or in lower case
+    remembered, only read (--text-swap-names; text_probe.py --swap-names). The task may write the name capitalised as in the list or in lower case
     (`add the soft basket`); a step whose task holds neither, or whose target was acted on already (named in the
     previous actions), comes back unchanged."""
     m, t = CANDIDATES.search(prompt), TASK_LINE.search(prompt)
@@ -688,7 +688,7 @@ def copy_step(example: dict, rng: random.Random, lines: int | None, pool: NamePo
     the answer's number nor the task-to-line pairing can be remembered: the mark must be copied from the list."""
     prompt = example["prompt"]
     if pool is not None:
-        prompt = swap_target_name(prompt, example["answer"], example.get("target_mark"), pool, rng)
+        prompt = swap_target_name(prompt, example.get("target_mark"), pool, rng)
     return renumber_marks(prompt, example["answer"], rng, lines)
 
 
