@@ -420,7 +420,7 @@ def parse_args(argv=None):
                     help="held-out examples decoded greedily at the end (0: all; ~0.6 s each here)")
     ap.add_argument("--loss", choices=["answer", "mark", "all"], default="answer",
                     help="answer: every answer token; mark: the mark token alone, on examples with a mark; all: "
-                         "every token, the prompt's too (session 9: what makes the copy learnable)")
+                         "every token, the prompt's too (session 9: it made the toy copy of copy_sanity.py learnable)")
     ap.add_argument("--renumber", action="store_true",
                     help="train on train_web.renumber_marks variants, drawn anew at every step")
     ap.add_argument("--curriculum", type=int, default=0,

@@ -411,8 +411,8 @@ def forward_loss(model, batcher: Batcher | None, batch: list[dict], amp: bool, d
     text around <image> with nothing in its place (the text-only steps of --text-warmup / --text-every, about a fifth
     of a full step's positions). prompt_weight > 0 (--prompt-loss) adds that times the next-token loss on the
     prompt's text after the image (the task, the mark list with its numbers 0, 1, 2..., the previous actions):
-    predicting the list's numbers teaches the look back that the copy of a mark needs (docs/web-model.md,
-    session 9: with the answer's loss alone the probes never learned the copy)."""
+    predicting the list's numbers and names gives the look-ups that the copy of a mark needs targets of their own
+    (docs/web-model.md, session 9: a toy copy was learned with it and never with the answer's loss alone)."""
     import torch
     import torch.nn.functional as F
 
@@ -923,7 +923,8 @@ def parse_args(argv=None):
                     help="text-only steps get their target's name swapped for another (swap_target_name)")
     ap.add_argument("--prompt-loss", type=float, default=0.0,
                     help="weight of the next-token loss on the prompt's text after the image, every step (text-only "
-                         "and with the screenshot): the session-9 text probes learned the copy with it, never without")
+                         "and with the screenshot): the session-9 toy copy (copy_sanity.py) was learned with it, never "
+                         "without; on the real prompts not yet shown (docs/web-model.md)")
     ap.add_argument("--proj-zero-init", action="store_true",
                     help="the projector's last layer starts at zero, so the image embeddings start as the row "
                          "separator and zeros instead of an untrained tower's noise (NOT yet validated on a GPU)")
