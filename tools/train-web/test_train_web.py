@@ -174,18 +174,31 @@ class RenumberMarks(unittest.TestCase):
             seen.add(mark)
         self.assertGreater(len(seen), 2)  # the target moves
 
-    def test_keep_cuts_the_list_but_never_the_answers_lines(self):
+    def test_keep_cuts_the_list_but_never_the_answers_or_previous_actions_lines(self):
         for seed in range(10):
             prompt, answer = train_web.renumber_marks(self.PROMPT, '{"ACTION": "DRAG", "MARK": 0, "TO": 3}',
                                                       random.Random(seed), keep=2)
             names = train_web.mark_names(prompt.split("\nCandidates:\n", 1)[1].split("\nWhat is")[0])
             got = json.loads(answer)
-            self.assertEqual(sorted(names), [0, 1])
+            # the previous action's line (Deals) stays as well, so three lines, and its number follows it
+            self.assertEqual(sorted(names), [0, 1, 2])
             self.assertEqual({names[got["MARK"]], names[got["TO"]]}, {("Gallery", ""), ("Share", "Noah")})
+            deals = next(k for k, v in names.items() if v == ("Deals", ""))
+            self.assertIn(f"CLICK [{deals}] -> click [{deals}] link: Deals\n", prompt)
         prompt, answer = train_web.renumber_marks(self.PROMPT, '{"ACTION": "CLICK", "MARK": 1}', random.Random(3), keep=3)
         names = train_web.mark_names(prompt.split("\nCandidates:\n", 1)[1].split("\nWhat is")[0])
         self.assertEqual(len(names), 3)
         self.assertEqual(names[json.loads(answer)["MARK"]], ("Deals", ""))
+
+    def test_keep_puts_the_answers_line_anywhere(self):
+        # session 9: the kept lines were once left in the draw's order, with the others drawn first, so the answer's
+        # line was mostly the last one (2 of 3 lines: 63 %) and a model learned that instead of the copy
+        no_history = self.PROMPT.replace("CLICK [1] -> click [1] link: Deals", "None")
+        marks = [json.loads(train_web.renumber_marks(no_history, '{"ACTION": "CLICK", "MARK": 3}', random.Random(s),
+                                                     keep=3)[1])["MARK"] for s in range(600)]
+        for k in range(3):
+            self.assertGreater(marks.count(k), 150, marks.count(k))
+
 
     def test_drag_target_and_prompts_without_a_list(self):
         prompt, answer = train_web.renumber_marks(self.PROMPT, '{"ACTION": "DRAG", "MARK": 0, "TO": 3}', random.Random(1))
@@ -195,6 +208,125 @@ class RenumberMarks(unittest.TestCase):
         ui = "<image>\nClick the Deals link."
         self.assertEqual(train_web.renumber_marks(ui, "Coordinate: (1, 2). Mark: 3", random.Random(1)),
                          (ui, "Coordinate: (1, 2). Mark: 3"))
+
+
+class CopySteps(unittest.TestCase):
+    """The copy curriculum's synthetic text steps (train_web.swap_target_name, copy_step, text_lines)."""
+
+    PROMPT = ("<|start_header_id|>user<|end_header_id|>\n\n<image>\nTask: enter Rossi as Last name and then press Share "
+              "for Zara Berg\nPrevious actions:\nNone\nCandidates:\n[0] link: Gallery\n[1] textbox: Last name\n"
+              "[2] button: Share | in: Zara Berg\n[3] button: Share | in: Noah Silva\nWhat is the next action? Answer")
+    POOL = [{"prompt": "\nCandidates:\n[0] textbox: Company\n[1] textbox: Email\n[2] link: Share | in: Ada Costa\n"
+                       "[3] button: Open | in: soft basket\nWhat is the next action?"}]
+
+    def lines(self, prompt):
+        return train_web.mark_names(prompt.split("\nCandidates:\n", 1)[1].split("\nWhat is")[0])
+
+    def task(self, prompt):
+        return prompt.split("\nTask: ", 1)[1].split("\nPrevious actions:")[0]
+
+    def test_name_pool(self):
+        pool = train_web.NamePool(self.POOL)
+        self.assertEqual(pool.names["textbox"], ["Company", "Email"])
+        self.assertEqual(pool.contexts, ["Ada Costa", "soft basket"])
+
+    def test_unique_name_is_swapped_in_the_task_and_its_line(self):
+        pool = train_web.NamePool(self.POOL)
+        got = set()
+        for seed in range(20):
+            p = train_web.swap_target_name(self.PROMPT, 1, pool, random.Random(seed))
+            new = self.lines(p)[1][0]
+            self.assertIn(new, ("Company", "Email"))
+            self.assertEqual(self.task(p), f"enter Rossi as {new} and then press Share for Zara Berg")
+            self.assertEqual({k: v for k, v in self.lines(p).items() if k != 1},
+                             {k: v for k, v in self.lines(self.PROMPT).items() if k != 1})  # other lines unchanged
+            got.add(new)
+        self.assertEqual(got, {"Company", "Email"})
+
+    def test_shared_name_swaps_the_context(self):
+        pool = train_web.NamePool(self.POOL)
+        p = train_web.swap_target_name(self.PROMPT, 2, pool, random.Random(0))
+        self.assertIn(self.lines(p)[2], (("Share", "Ada Costa"), ("Share", "soft basket")))
+        self.assertEqual(self.task(p), f"enter Rossi as Last name and then press Share for {self.lines(p)[2][1]}")
+        # a name the task writes in lower case is swapped in lower case
+        lower = self.PROMPT.replace("for Zara Berg", "for zara berg")
+        p = train_web.swap_target_name(lower, 2, pool, random.Random(0))
+        self.assertEqual(self.task(p), f"enter Rossi as Last name and then press Share for {self.lines(p)[2][1].lower()}")
+
+    def test_unchanged_when_the_task_does_not_name_it(self):
+        pool = train_web.NamePool(self.POOL)
+        self.assertEqual(train_web.swap_target_name(self.PROMPT, 0, pool, random.Random(0)), self.PROMPT)  # Gallery
+        self.assertEqual(train_web.swap_target_name(self.PROMPT, None, pool, random.Random(0)), self.PROMPT)
+        done = self.PROMPT.replace("Previous actions:\nNone", "Previous actions:\nTYPE [1] -> type into [1] textbox: Last name")
+        self.assertEqual(train_web.swap_target_name(done, 1, pool, random.Random(0)), done)
+
+    def test_copy_step_and_schedule(self):
+        pool = train_web.NamePool(self.POOL)
+        prompt, answer = train_web.copy_step({"prompt": self.PROMPT, "answer": '{"ACTION": "TYPE", "MARK": 1, "VALUE": '
+                                              '"Rossi"}', "target_mark": 1}, random.Random(5), 2, pool)
+        names = self.lines(prompt)
+        got = json.loads(answer)
+        self.assertEqual(len(names), 2)
+        self.assertEqual(got["VALUE"], "Rossi")
+        self.assertIn(names[got["MARK"]][0], ("Company", "Email"))
+        self.assertIn(f"as {names[got['MARK']][0]} and", prompt)
+        args = type("A", (), {"text_lines": 2, "text_lines_grow": 100})
+        self.assertEqual([train_web.text_lines(args, s) for s in (0, 99, 100, 5700, 5800)], [2, 2, 3, 59, None])
+        args.text_lines = 0
+        self.assertIsNone(train_web.text_lines(args, 0))
+
+class ProjectorZeroInit(unittest.TestCase):
+    def test_image_embeddings_start_as_the_row_separator_and_zeros(self):
+        """--proj-zero-init (not yet validated on a GPU): an untrained tower puts zeros at the image positions, and
+        the projector's last layer still gets a gradient."""
+        import torch
+
+        base = ["--data", "x", "--work", "x", "--hidden", "32", "--intermediate", "64", "--layers", "1", "--heads",
+                "2", "--kv-heads", "1", "--vision-dims", "8,8,8,8", "--vision-depths", "1,1,1,1"]
+        torch.manual_seed(0)
+        pv = torch.randn(4, 3, 64, 64)
+        zero, _ = train_web.build_model(train_web.parse_args(base + ["--proj-zero-init"]), 300, True)
+        e = zero.image_embeds(pv, (2, 2), 1)  # 2x2 crops of 2x2 features: 4 rows of 4 features and a separator
+        self.assertEqual(tuple(e.shape), (1, 4 * 5, 32))
+        rows = e.reshape(4, 5, 32)
+        self.assertTrue(torch.equal(rows[:, :4], torch.zeros(4, 4, 32)))
+        self.assertTrue(torch.equal(rows[:, 4], zero.row_sep.reshape(1, 32).expand(4, 32)))
+        (e * torch.randn_like(e)).sum().backward()
+        self.assertGreater(float(zero.proj[2].weight.grad.abs().sum()), 0)
+        plain, _ = train_web.build_model(train_web.parse_args(base), 300, True)
+        self.assertGreater(float(plain.image_embeds(pv, (2, 2), 1).reshape(4, 5, 32)[:, :4].abs().mean()), 1e-3)
+        self.assertIn("proj_zero_init", train_web.vars_config(train_web.parse_args(base + ["--proj-zero-init"])))
+        self.assertNotIn("proj_zero_init", train_web.vars_config(train_web.parse_args(base)))  # old states resume
+
+
+class PromptLoss(unittest.TestCase):
+    def test_prompt_tokens_after_the_image_are_scored_when_asked(self):
+        """--prompt-loss w: the loss is the answer's plus w times the next-token loss on the prompt after the image."""
+        import torch
+        import torch.nn.functional as F
+
+        args = train_web.parse_args(["--data", "x", "--work", "x", "--hidden", "32", "--intermediate", "64",
+                                     "--layers", "1", "--heads", "2", "--kv-heads", "1", "--vision-dims", "8,8,8,8",
+                                     "--vision-depths", "1,1,1,1"])
+        torch.manual_seed(0)
+        model, _ = train_web.build_model(args, 300, True)
+        batch = [{"pre": [1, 2], "post": [3, 4, 5, 6], "answer": [7, 8]}, {"pre": [1, 2], "post": [9, 10], "answer": [11]}]
+        dev = torch.device("cpu")
+        with torch.no_grad():
+            plain, _ = train_web.forward_loss(model, None, batch, False, dev)
+            both, exact = train_web.forward_loss(model, None, batch, False, dev, prompt_weight=0.5)
+            logits = []
+            for it in batch:
+                ids = it["pre"] + it["post"] + it["answer"]
+                x = model.llama.model.embed_tokens(torch.tensor([ids]))
+                h = model.llama.model(inputs_embeds=x, attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                                      position_ids=torch.arange(len(ids))[None]).last_hidden_state
+                logits.append(model.llama.lm_head(h)[0])
+            ans = F.cross_entropy(torch.cat([logits[0][5:7], logits[1][3:4]]), torch.tensor([7, 8, 11]))
+            prm = F.cross_entropy(torch.cat([logits[0][2:5], logits[1][2:3]]), torch.tensor([4, 5, 6, 10]))
+        self.assertAlmostEqual(float(plain), float(ans), places=4)
+        self.assertAlmostEqual(float(both), float(ans + 0.5 * prm), places=4)
+        self.assertEqual(len(exact), 2)  # the exact-answer flags stay the answers'
 
 
 class WordVariants(unittest.TestCase):
@@ -305,6 +437,16 @@ class TextProbe(unittest.TestCase):
         self.assertEqual(text_probe.name_the_element(e)["answer"],
                          '{"ACTION": "CLICK", "ELEMENT": "button: Share | in: Ada", "MARK": 1}')
 
+    def test_loss_all_scores_the_prompt_too(self):
+        import text_probe
+
+        item = {"prompt": [10, 11, 12], "answer": [13, 14], "mark_at": 1}
+        vocab = type("V", (), {"inputs": staticmethod(lambda ids: ids), "compact": staticmethod(lambda ids: ids)})
+        x, y = text_probe.batch_tensors([item], vocab)
+        self.assertEqual(y.tolist(), [[-100, -100, 13, 14]])
+        x, y = text_probe.batch_tensors([item], vocab, whole=True)
+        self.assertEqual((x.tolist(), y.tolist()), ([[10, 11, 12, 13]], [[11, 12, 13, 14]]))
+
     def test_cuts(self):
         import text_probe
 
@@ -406,9 +548,11 @@ class WithData(unittest.TestCase):
         self.assertEqual(json.load(open(os.path.join(work, "report.json")))["training"]["steps"], 3)
         # text-only steps first (--text-warmup): no screenshot, the action_json prompts alone
         r = subprocess.run(base + ["--max-steps", "2", "--work", work + "-text", "--text-warmup", "60",
-                                   "--text-batch-size", "3"], capture_output=True, text=True)
+                                   "--text-batch-size", "3", "--text-lines", "2", "--text-swap-names",
+                                   "--prompt-loss", "0.5"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("without the screenshot, batch 3, mark lists shuffled and renumbered", r.stdout)
+        self.assertIn("copy curriculum on the text-only steps: mark lists of 2 lines, the target's name swapped", r.stdout)
         text_report = json.load(open(os.path.join(work + "-text", "report.json")))
         self.assertEqual(text_report["training"]["examples_seen"], 6)
         self.assertTrue(math.isfinite(text_report["history"][-1]["raw"]))

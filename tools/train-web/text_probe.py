@@ -133,12 +133,22 @@ def number_after(example: dict) -> dict:
     lines = [f"{line[k.end():]} [{k.group(1)}]" if (k := train_web.MARK_LINE_NUMBER.match(line)) else line
              for line in m.group(2).split("\n")]
     prompt = example["prompt"][:m.start(2)] + "\n".join(lines) + example["prompt"][m.end(2):]
-    return dict(example, prompt=prompt, probe_group=example.get("probe_group") or probe_group(example))
+    return dict(example, prompt=prompt, probe_group=example.get("probe_group") or probe_group(example),
+                numbered_prompt=example["prompt"])
 
 
-def renumbered(example: dict, rng: random.Random, keep: int | None = None) -> dict:
-    """--renumber: train_web.renumber_marks's variant of the example, its target mark moved along."""
-    prompt, answer = train_web.renumber_marks(example["prompt"], example["answer"], rng, keep)
+def copy_keep(args, step: int) -> int | None:
+    """--copy-lines K --copy-grow S: the list length at this step (None: whole lists)."""
+    if not args.copy_lines:
+        return None
+    keep = args.copy_lines + (step // args.copy_grow if args.copy_grow else 0)
+    return keep if keep < 60 else None
+
+
+def renumbered(example: dict, rng: random.Random, keep: int | None = None, pool=None) -> dict:
+    """--renumber: train_web.renumber_marks's variant of the example, its target mark moved along (with a name pool,
+    train_web.copy_step: the target's name swapped first)."""
+    prompt, answer = train_web.copy_step(example, rng, keep, pool)
     m = MARK_PREFIX.search(answer)
     return dict(example, prompt=prompt, answer=answer,
                 target_mark=int(m.group(0).rsplit(" ", 1)[1]) if m else example.get("target_mark"))
@@ -191,11 +201,12 @@ def build_model(vocab: int, max_len: int, hidden: int, layers: int, heads: int, 
             nn.init.normal_(self.embed.weight, std=0.02)
             nn.init.normal_(self.pos.weight, std=0.02)
 
-        def forward(self, x):
+        def forward(self, x, sel=None):
             t = x.shape[1]
             h = self.embed(x) + self.pos(torch.arange(t, device=x.device))[None]
             mask = torch.triu(torch.full((t, t), float("-inf"), device=x.device), 1)
-            return self.norm(self.blocks(h, mask=mask)) @ self.embed.weight.T  # tied head
+            h = self.norm(self.blocks(h, mask=mask))
+            return (h if sel is None else h[sel]) @ self.embed.weight.T  # tied head (sel: those positions only)
 
     return Decoder()
 
@@ -239,11 +250,12 @@ def rope_model(vocab: int, hidden: int, layers: int, heads: int):
             self.norm = nn.LayerNorm(hidden)
             nn.init.normal_(self.embed.weight, std=0.02)
 
-        def forward(self, x):
+        def forward(self, x, sel=None):
             h = self.embed(x)
             for block in self.blocks:
                 h = block(h)
-            return self.norm(h) @ self.embed.weight.T  # tied head
+            h = self.norm(h)
+            return (h if sel is None else h[sel]) @ self.embed.weight.T  # tied head (sel: those positions only)
 
     return Decoder()
 
@@ -281,7 +293,7 @@ def bucketed(items: list[dict], batch: int, rng: random.Random, window: int = 20
     return out
 
 
-def batch_tensors(items: list[dict], vocab: Vocab, answer_len=None, mark_only: bool = False):
+def batch_tensors(items: list[dict], vocab: Vocab, answer_len=None, mark_only: bool = False, whole: bool = False):
     """Inputs (prompt + answer, shifted), targets (-100 but on answer tokens), right-padded. answer_len(it) cuts the
     answer (teacher-forced check: up to the mark)."""
     import torch
@@ -292,6 +304,8 @@ def batch_tensors(items: list[dict], vocab: Vocab, answer_len=None, mark_only: b
         ids = it["prompt"] + a
         x = vocab.compact(vocab.inputs(ids[:-1]))
         y = [-100] * (len(it["prompt"]) - 1) + vocab.compact(a)
+        if whole:  # --loss all: next-token loss on the prompt too (the list's numbers 0, 1, 2... teach the look back)
+            y = vocab.compact(ids[1:])
         if mark_only:  # --loss mark: the mark token alone (the one-off check of docs/web-model.md, item 5)
             y = [-100] * (len(it["prompt"]) - 1 + it["mark_at"]) + [y[len(it["prompt"]) - 1 + it["mark_at"]]]
         seqs.append(x)
@@ -404,12 +418,20 @@ def parse_args(argv=None):
     ap.add_argument("--eval-examples", type=int, default=256, help="held-out examples of the periodic check")
     ap.add_argument("--greedy-examples", type=int, default=200,
                     help="held-out examples decoded greedily at the end (0: all; ~0.6 s each here)")
-    ap.add_argument("--loss", choices=["answer", "mark"], default="answer",
-                    help="answer: every answer token; mark: the mark token alone, on examples with a mark")
+    ap.add_argument("--loss", choices=["answer", "mark", "all"], default="answer",
+                    help="answer: every answer token; mark: the mark token alone, on examples with a mark; all: "
+                         "every token, the prompt's too (session 9: it made the toy copy of copy_sanity.py learnable)")
     ap.add_argument("--renumber", action="store_true",
                     help="train on train_web.renumber_marks variants, drawn anew at every step")
     ap.add_argument("--curriculum", type=int, default=0,
                     help="with --renumber: lists cut to this many lines at first, whole lists from half the budget on")
+    ap.add_argument("--copy-lines", type=int, default=0,
+                    help="copy curriculum (train_web.copy_step, implies --renumber): mark lists cut to this many "
+                         "lines at first (the answer's and the previous actions' lines always kept)")
+    ap.add_argument("--copy-grow", type=int, default=0,
+                    help="with --copy-lines: one more line every this many steps (0: the lists stay short)")
+    ap.add_argument("--swap-names", action="store_true",
+                    help="training steps get their target's name swapped for another (train_web.swap_target_name)")
     ap.add_argument("--number-after", action="store_true",
                     help="mark numbers behind their lines (number_after): is the list format the obstacle?")
     ap.add_argument("--rope", action="store_true", help="rotary positions (as the LLaMA decoder) instead of learned ones")
@@ -432,6 +454,8 @@ def main(argv=None) -> int:
     import torch.nn.functional as F
 
     args = parse_args(argv)
+    if args.copy_lines:
+        args.renumber = True
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
@@ -447,7 +471,7 @@ def main(argv=None) -> int:
     held = [it for it in held_all if len(it["prompt"]) + len(it["answer"]) <= args.max_len]
     long = [it for it in train if len(it["prompt"]) + len(it["answer"]) > args.max_len]
     train = [it for it in train if len(it["prompt"]) + len(it["answer"]) <= args.max_len
-             and (args.loss == "answer" or it["mark_at"] is not None)]
+             and (args.loss != "mark" or it["mark_at"] is not None)]
     input_map = train_web.word_variant_map(os.path.join(args.tokenizer, "tokenizer.json"), train_web.PAD) \
         if args.merge_word_variants else None
     vocab = Vocab(train, input_map)
@@ -470,14 +494,23 @@ def main(argv=None) -> int:
     budget, start, step = args.minutes * 60, time.time(), 0
 
     probe = rng.sample(held, min(args.eval_examples, len(held)))
+    pool = train_web.NamePool(sets["train"]) if args.swap_names else None
 
     def check(items):
         tf = by_group(items, teacher_forced(model, items, vocab))
         row = {"step": step, "examples": step * args.batch_size, "minutes": round((time.time() - start) / 60, 2),
                "loss": round(ema, 4) if ema is not None else None, "teacher_forced_mark_right": tf}
+        keep = copy_keep(args, step)
+        if keep is not None:  # the same held-out steps at the curriculum's current list length (fixed draw)
+            short = [renumbered(dict(it["ex"], prompt=it["ex"].get("numbered_prompt", it["ex"]["prompt"])),
+                                random.Random(7 + i), keep) for i, it in enumerate(items)]
+            short = encode([number_after(e) if args.number_after else e for e in short], tokens)
+            row["short_lists"] = {"lines": keep, **by_group(short, teacher_forced(model, short, vocab))}
         history.append(row)
         log(f"held-out at step {step} ({row['minutes']} min, loss {row['loss']}): teacher-forced mark right " +
-            ", ".join(f"{g} {v['right']} of {v['n']}" for g, v in tf.items() if v["n"]))
+            ", ".join(f"{g} {v['right']} of {v['n']}" for g, v in tf.items() if v["n"]) +
+            (f"; with {keep} lines: " + ", ".join(f"{g} {v['right']}" for g, v in row["short_lists"].items()
+                                                  if g != "lines" and v["n"]) if keep is not None else ""))
 
     while True:
         used = time.time() - start
@@ -492,12 +525,14 @@ def main(argv=None) -> int:
         chunk = order.pop()
         if args.renumber:  # the same steps with their mark lists shuffled and renumbered: no answer from memory
             # --curriculum K: lists cut to K lines at first, growing to whole lists at half the budget
-            keep = args.curriculum + int(frac / 0.5 * 40) if args.curriculum else None
-            chunk = encode([number_after(renumbered(it["ex"], rng, keep)) if args.number_after
-                            else renumbered(it["ex"], rng, keep) for it in chunk], tokens)
-        x, y = batch_tensors(chunk, vocab, mark_only=args.loss == "mark")
+            # --copy-lines K [--copy-grow S]: K lines, one more every S steps (train_web.copy_step)
+            keep = args.curriculum + int(frac / 0.5 * 40) if args.curriculum else copy_keep(args, step)
+            chunk = encode([number_after(renumbered(it["ex"], rng, keep, pool)) if args.number_after
+                            else renumbered(it["ex"], rng, keep, pool) for it in chunk], tokens)
+        x, y = batch_tensors(chunk, vocab, mark_only=args.loss == "mark", whole=args.loss == "all")
         x, y = x.to(args.device), y.to(args.device)
-        loss = F.cross_entropy(model(x).reshape(-1, vocab.size), y.reshape(-1))
+        sel = y != -100  # the head only where there is a target (most of a step's time on this CPU otherwise)
+        loss = F.cross_entropy(model(x, sel), y[sel])
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -319,6 +319,14 @@ def build_model(args, vocab: int, fallback: bool, input_map: list[int] | None = 
             self.proj = torch.nn.Sequential(torch.nn.Linear(d, args.hidden), torch.nn.GELU(),
                                             torch.nn.Linear(args.hidden, args.hidden))
             self.row_sep = torch.nn.Parameter(torch.randn(1, 1, args.hidden) * 0.02)
+            if getattr(args, "proj_zero_init", False):
+                # zero-initialised output layer (as LoRA's B, or zero-init residual branches): an untrained vision
+                # tower then puts zeros, not noise of unit scale, at the 1,056 image positions, so a decoder warmed
+                # up on text (--text-warmup) meets keys and values of zero there instead of random ones (session
+                # 8's warm-up fell to 0 % once the screenshot came in front). The last layer still gets gradients
+                # (its input is not zero); the tower gets them from the first step that moves it. Not yet validated.
+                torch.nn.init.zeros_(self.proj[2].weight)
+                torch.nn.init.zeros_(self.proj[2].bias)
             self.llama.lm_head.weight = self.llama.model.embed_tokens.weight
             # input ids as the embedding reads them (identity unless --merge-word-variants)
             self.register_buffer("input_map", torch.tensor(input_map if input_map else list(range(vocab))),
@@ -397,11 +405,14 @@ class Batcher:
         return pv, grid, len(uniq), [where[it["image"]] for it in batch]
 
 
-def forward_loss(model, batcher: Batcher | None, batch: list[dict], amp: bool, device=None):
+def forward_loss(model, batcher: Batcher | None, batch: list[dict], amp: bool, device=None, prompt_weight: float = 0.0):
     """Mean cross-entropy over answer tokens; also the per-example 'all answer tokens argmax-correct' flags
     (teacher-forced exact match = greedy exact match). Without a batcher the screenshot is left out: the prompt's
     text around <image> with nothing in its place (the text-only steps of --text-warmup / --text-every, about a fifth
-    of a full step's positions)."""
+    of a full step's positions). prompt_weight > 0 (--prompt-loss) adds that times the next-token loss on the
+    prompt's text after the image (the task, the mark list with its numbers 0, 1, 2..., the previous actions):
+    predicting the list's numbers and names gives the look-ups that the copy of a mark needs targets of their own
+    (docs/web-model.md, session 9: a toy copy was learned with it and never with the answer's loss alone)."""
     import torch
     import torch.nn.functional as F
 
@@ -419,8 +430,17 @@ def forward_loss(model, batcher: Batcher | None, batch: list[dict], amp: bool, d
             rows.append(h[i, start - 1:start - 1 + n_ans])
             targets += batch[i]["answer"]
         logits = model.llama.lm_head(torch.cat(rows, 0)).float()
+        if prompt_weight > 0:
+            p_rows, p_targets = [], []
+            for i, (start, _) in enumerate(spans):
+                post = batch[i]["post"]  # the prompt's text after the image; its last position predicts the answer
+                p_rows.append(h[i, start - len(post):start - 1])
+                p_targets += post[1:]
+            p_logits = model.llama.lm_head(torch.cat(p_rows, 0)).float()
     tgt = torch.tensor(targets, device=dev)
     loss = F.cross_entropy(logits, tgt)
+    if prompt_weight > 0:
+        loss = loss + prompt_weight * F.cross_entropy(p_logits, torch.tensor(p_targets, device=dev))
     ok = (logits.argmax(-1) == tgt)
     exact, k = [], 0
     for _, n_ans in spans:
@@ -554,8 +574,8 @@ def renumber_marks(prompt: str, answer: str, rng: random.Random, keep: int | Non
     longer agree) then cannot be answered from memory of the page, only by reading the list. Without it, the text
     probes on the H200 stayed at 39-45 % on held-out pages after 48-85 epochs of 2,400 pages, one of them with its
     training answers at loss 0.005 (docs/web-model.md, session 8). With keep, only that many lines stay: the answer's
-    marks and others drawn at random (a curriculum of short lists). Prompts without a parsable list come back
-    unchanged."""
+    marks, the previous actions' marks and others drawn at random, in a random order (a curriculum of short lists).
+    Prompts without a parsable list come back unchanged."""
     m = CANDIDATES.search(prompt)
     if not m:
         return prompt, answer
@@ -567,8 +587,12 @@ def renumber_marks(prompt: str, answer: str, rng: random.Random, keep: int | Non
     rng.shuffle(order)
     if keep is not None and keep < len(lines):
         wanted = {int(k.group(2)) for k in ANSWER_MARK.finditer(answer)}
+        done = prompt[:m.start()].find("\nPrevious actions:\n")
+        if done >= 0:  # the lines the previous actions name stay too: their numbers must keep meaning a line
+            wanted |= {int(k) for k in re.findall(r"\[(\d+)\]", prompt[done:m.start()])}
         first = [i for i in order if int(numbers[i].group(1)) in wanted]
-        order = sorted(first + [i for i in order if i not in first][:max(keep - len(first), 0)], key=order.index)
+        order = first + [i for i in order if i not in first][:max(keep - len(first), 0)]
+        rng.shuffle(order)  # not in the first draw's order: the others were its first lines, the answer's line a later one
     new_of = {int(numbers[i].group(1)): j for j, i in enumerate(order)}
     body = "\n".join(f"[{j}] {lines[i][numbers[i].end():]}" for j, i in enumerate(order))
 
@@ -583,9 +607,96 @@ def renumber_marks(prompt: str, answer: str, rng: random.Random, keep: int | Non
     return head + m.group(1) + body + m.group(3) + prompt[m.end():], answer
 
 
-def renumbered(items: list[dict], tokens: Tokens, rng: random.Random) -> list[dict]:
-    """Tokenized items of renumber_marks's variants of the items' examples (for text-only steps)."""
-    pairs = [renumber_marks(it["ex"]["prompt"], it["ex"]["answer"], rng) for it in items]
+TASK_LINE = re.compile(r"(\nTask: )(.*?)(\nPrevious actions:\n)", re.S)
+
+
+class NamePool:
+    """The names and `| in:` contexts of the training data's mark lines, by role (for swap_target_name)."""
+
+    def __init__(self, examples: list[dict]):
+        names: dict[str, set[str]] = {}
+        contexts: set[str] = set()
+        for e in examples:
+            m = CANDIDATES.search(e.get("prompt", ""))
+            if not m:
+                continue
+            for line in m.group(2).split("\n"):
+                head = MARK_HEAD.match(line)
+                if not head:
+                    continue
+                name, context = mark_names(line).get(int(head.group(1)), ("", ""))
+                if name:
+                    names.setdefault(head.group(2), set()).add(name)
+                if context:
+                    contexts.add(context)
+        self.names = {role: sorted(v) for role, v in names.items()}
+        self.contexts = sorted(contexts)
+
+
+def swap_target_name(prompt: str, target: int | None, pool: NamePool, rng: random.Random) -> str:
+    """The same step with the target's name (or, when another mark shares that name, its `| in:` context) replaced,
+    in the target's mark line and in the task, by another name of the same role from the training data that the
+    prompt does not hold yet: the task and the list still agree, but which line the task means can no longer be
+    remembered, only read (--text-swap-names; text_probe.py --swap-names). The task may write the name capitalised as in the list or in lower case
+    (`add the soft basket`); a step whose task holds neither, or whose target was acted on already (named in the
+    previous actions), comes back unchanged."""
+    m, t = CANDIDATES.search(prompt), TASK_LINE.search(prompt)
+    if target is None or not m or not t:
+        return prompt
+    lines = m.group(2).split("\n")
+    at = next((i for i, line in enumerate(lines) if line.startswith(f"[{target}] ")), None)
+    names = mark_names(m.group(2))
+    if at is None or target not in names:
+        return prompt
+    head = MARK_HEAD.match(lines[at])
+    name, context = names[target]
+    shared = [n for n, _ in names.values()].count(name) > 1
+    old, choices = (context, pool.contexts) if shared and context else (name, pool.names.get(head.group(2), []))
+    if not old or old not in lines[at]:
+        return prompt
+    task = t.group(2)
+    word = re.compile(r"(?<!\w)(" + re.escape(old) + "|" + re.escape(old.lower()) + r")(?!\w)")
+    if not word.search(task) or old.lower() in prompt[t.end():m.start()].lower():
+        return prompt
+    for _ in range(8):
+        new = rng.choice(choices) if choices else None
+        if new and new.lower() not in prompt.lower():
+            break
+    else:
+        return prompt
+    task = word.sub(lambda k: new if k.group(1) == old else new.lower(), task)
+    if shared and context:
+        lines[at] = lines[at].replace(f"| in: {old}", f"| in: {new}", 1)
+    else:
+        lines[at] = lines[at][:head.start(3)] + lines[at][head.start(3):].replace(old, new, 1)
+    body = "\n".join(lines)
+    return prompt[:t.start(2)] + task + prompt[t.end(2):m.start(2)] + body + prompt[m.end(2):]
+
+
+def text_lines(args, text_step: int) -> int | None:
+    """--text-lines K --text-lines-grow S: the mark-list length of the text_step-th text-only step (None: whole)."""
+    if not args.text_lines:
+        return None
+    keep = args.text_lines + (text_step // args.text_lines_grow if args.text_lines_grow else 0)
+    return keep if keep < 60 else None
+
+
+def copy_step(example: dict, rng: random.Random, lines: int | None, pool: NamePool | None) -> tuple[str, str]:
+    """One synthetic text step of the copy curriculum (--copy-steps): a real action_json step with its target's
+    name swapped for another (swap_target_name, when pool is given) and its mark list shuffled, renumbered 0..N-1
+    and cut to `lines` lines, the answer's lines always kept (renumber_marks). Drawn anew every time, so neither
+    the answer's number nor the task-to-line pairing can be remembered: the mark must be copied from the list."""
+    prompt = example["prompt"]
+    if pool is not None:
+        prompt = swap_target_name(prompt, example.get("target_mark"), pool, rng)
+    return renumber_marks(prompt, example["answer"], rng, lines)
+
+
+def renumbered(items: list[dict], tokens: Tokens, rng: random.Random, keep: int | None = None,
+               pool: NamePool | None = None) -> list[dict]:
+    """Tokenized items of renumber_marks's variants of the items' examples (for text-only steps); with keep or a
+    name pool, copy_step's (--text-lines, --text-swap-names)."""
+    pairs = [copy_step(it["ex"], rng, keep, pool) for it in items]
     prompts = tokens.prompts([p for p, _ in pairs])
     answers = tokens.answers([a for _, a in pairs])
     out = []
@@ -803,6 +914,20 @@ def parse_args(argv=None):
                     help="after --text-warmup, every Nth step is a text-only step as well (0: none)")
     ap.add_argument("--text-renumber", action=argparse.BooleanOptionalAction, default=True,
                     help="text-only steps see the mark list shuffled and renumbered (renumber_marks)")
+    ap.add_argument("--text-lines", type=int, default=0,
+                    help="copy curriculum: text-only steps' mark lists cut to this many lines (the answer's and the "
+                         "previous actions' lines kept; copy_step), 0: whole lists")
+    ap.add_argument("--text-lines-grow", type=int, default=0,
+                    help="with --text-lines: one more line every this many text-only steps (0: stay short)")
+    ap.add_argument("--text-swap-names", action="store_true",
+                    help="text-only steps get their target's name swapped for another (swap_target_name)")
+    ap.add_argument("--prompt-loss", type=float, default=0.0,
+                    help="weight of the next-token loss on the prompt's text after the image, every step (text-only "
+                         "and with the screenshot): the session-9 toy copy (copy_sanity.py) was learned with it, never "
+                         "without; on the real prompts not yet shown (docs/web-model.md)")
+    ap.add_argument("--proj-zero-init", action="store_true",
+                    help="the projector's last layer starts at zero, so the image embeddings start as the row "
+                         "separator and zeros instead of an untrained tower's noise (NOT yet validated on a GPU)")
     ap.add_argument("--styles", default="action_json,ui_click", help="example styles to train and evaluate on")
     ap.add_argument("--merge-word-variants", action=argparse.BooleanOptionalAction, default=True,
                     help="read a word's no-space token as its space-prefixed one (folded into the exported embedding "
@@ -932,6 +1057,14 @@ def main(argv=None) -> int:
         log(f"text-only steps (--text-warmup {args.text_warmup} min, --text-every {args.text_every}): "
             f"{len(text_items)} action_json examples without the screenshot, batch {args.text_batch_size}, "
             f"mark lists {'shuffled and renumbered' if args.text_renumber else 'as generated'}")
+    # --text-swap-names: the names and contexts the target's may be swapped for (the training data's own)
+    name_pool = NamePool([it["ex"] for it in text_items]) if text_only and args.text_swap_names else None
+    if text_only and (args.text_lines or name_pool):
+        if not args.text_renumber:
+            raise SystemExit("--text-lines and --text-swap-names need --text-renumber")
+        log(f"copy curriculum on the text-only steps: mark lists of {args.text_lines or 'all'} lines"
+            + (f", one more every {args.text_lines_grow} text steps" if args.text_lines and args.text_lines_grow else "")
+            + (", the target's name swapped for another" if name_pool else ""))
     ended_by_wall = False
     st["done"] = st["train_seconds"] >= budget or bool(args.max_steps and st["step"] >= args.max_steps)
     while not st["done"]:
@@ -958,14 +1091,15 @@ def main(argv=None) -> int:
                 rng.shuffle(text_order)
             batch = [text_items[text_order.pop()] for _ in range(args.text_batch_size)]
             if args.text_renumber:
-                batch = renumbered(batch, tokens, rng)
-            loss, exact = forward_loss(model, None, batch, amp, device)
+                batch = renumbered(batch, tokens, rng, text_lines(args, st.get("text_steps", 0)), name_pool)
+            st["text_steps"] = st.get("text_steps", 0) + 1
+            loss, exact = forward_loss(model, None, batch, amp, device, args.prompt_loss)
         else:
             if len(order) < args.batch_size:
                 order = list(range(len(train)))
                 rng.shuffle(order)
             batch = [train[order.pop()] for _ in range(args.batch_size)]
-            loss, exact = forward_loss(model, train_b, batch, amp)
+            loss, exact = forward_loss(model, train_b, batch, amp, prompt_weight=args.prompt_loss)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -1036,7 +1170,8 @@ def vars_config(args) -> dict:
     keys = ["hidden", "intermediate", "layers", "heads", "kv_heads", "vision_dims", "vision_depths", "batch_size",
             "lr", "warmup", "weight_decay", "seed", "styles", "merge_word_variants", "text_warmup", "text_batch_size",
             "text_every", "text_renumber"]  # not the budget: a larger one resumes
-    return {k: getattr(args, k) for k in keys}
+    later = ["text_lines", "text_lines_grow", "text_swap_names", "proj_zero_init", "prompt_loss"]  # only when set: old states resume
+    return {k: getattr(args, k) for k in keys} | {k: getattr(args, k) for k in later if getattr(args, k)}
 
 
 def write_report(work: str, report: dict) -> None:
