@@ -34,6 +34,8 @@ public sealed partial class WebSession
         Scale = ScreenshotScale.Device,
     };
 
+    private static readonly TimeSpan CaptureTimeout = TimeSpan.FromSeconds(30);
+
     private ICDPSession? _cdp;
     private IPage? _cdpPage;
 
@@ -51,12 +53,12 @@ public sealed partial class WebSession
     /// The viewport's PNG for an observation whose page call was <paramref name="raw"/>; with it, the page's restore when
     /// the page was prepared (await it after decoding: it overlaps the decode).
     /// </summary>
-    private async Task<(byte[] Png, Task Restored)> CaptureAsync(JsonElement raw)
+    private async Task<(byte[] Png, Task Restored)> CaptureAsync(IPage page, JsonElement raw)
     {
-        IPage page = _page;
         if (raw.TryGetProperty("shot", out JsonElement shot) && shot.ValueKind == JsonValueKind.Object)
         {
-            byte[]? png = Covered(page, raw, shot) ? await CdpCaptureAsync(page).ConfigureAwait(false) : null;
+            // The page that was prepared; a new tab that became the active page meanwhile gets Playwright's screenshot.
+            byte[]? png = ReferenceEquals(page, _page) && Covered(page, raw, shot) ? await CdpCaptureAsync(page).ConfigureAwait(false) : null;
             Task restored = RestoreAsync(page);
             if (png is not null)
             {
@@ -69,7 +71,7 @@ public sealed partial class WebSession
         }
 
         LastScreenshotRoute = ScreenshotRoute.Playwright;
-        return (await page.ScreenshotAsync(PlaywrightShot).ConfigureAwait(false), Task.CompletedTask);
+        return (await _page.ScreenshotAsync(PlaywrightShot).ConfigureAwait(false), Task.CompletedTask);
     }
 
     // Whether marker.js's preparation covered what Playwright's would: every frame Playwright knows reached, none opaque,
@@ -115,22 +117,24 @@ public sealed partial class WebSession
                 _cdpPage = page;
             }
 
+            // Playwright's screenshot gives up after its default timeout (30 s, a renderer that stopped answering); so does
+            // this capture, and Playwright's screenshot then decides as before.
             JsonElement? result = await _cdp.SendAsync("Page.captureScreenshot", new Dictionary<string, object>
             {
                 ["format"] = "png",
                 ["captureBeyondViewport"] = false,
                 // No clip: the visible viewport, which is Playwright's clip at scale 1. Only the encoding is faster.
                 ["optimizeForSpeed"] = true,
-            }).ConfigureAwait(false);
+            }).WaitAsync(CaptureTimeout).ConfigureAwait(false);
             byte[]? png = result is { } r && r.TryGetProperty("data", out JsonElement data) && data.ValueKind == JsonValueKind.String
                 ? Convert.FromBase64String(data.GetString()!)
                 : null;
             // Not the viewport at its size (an emulation this route does not know of): Playwright's screenshot instead.
             return png is not null && page.ViewportSize is { } size && PngSize(png, size.Width, size.Height) ? png : null;
         }
-        catch (PlaywrightException)
+        catch (Exception e) when (e is PlaywrightException or TimeoutException)
         {
-            // The page closed or navigated, or CDP refused: Playwright's screenshot decides what that means.
+            // The page closed or navigated, CDP refused, or no answer: Playwright's screenshot decides what that means.
             _cdp = null;
             _cdpPage = null;
             return null;

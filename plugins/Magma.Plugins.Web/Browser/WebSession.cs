@@ -239,12 +239,13 @@ public sealed partial class WebSession : IAsyncDisposable
         await DrainPendingAsync().ConfigureAwait(false);
         string id = "obs-" + (++_sequence).ToString(CultureInfo.InvariantCulture);
         var sw = Stopwatch.StartNew();
+        IPage page = _page;
         using JsonDocument rawDocument = await EvalJsonAsync("observe", new { id, fields = _redactor.Any, texts = _options.ReadText, shot = WantsCdpScreenshot }).ConfigureAwait(false);
         JsonElement raw = rawDocument.RootElement;
         double discover = sw.Elapsed.TotalMilliseconds;
 
         sw.Restart();
-        (byte[] png, Task restored) = await CaptureAsync(raw).ConfigureAwait(false);
+        (byte[] png, Task restored) = await CaptureAsync(page, raw).ConfigureAwait(false);
         RgbImage shot;
         try
         {
