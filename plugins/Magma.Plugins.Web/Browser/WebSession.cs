@@ -239,19 +239,23 @@ public sealed partial class WebSession : IAsyncDisposable
         await DrainPendingAsync().ConfigureAwait(false);
         string id = "obs-" + (++_sequence).ToString(CultureInfo.InvariantCulture);
         var sw = Stopwatch.StartNew();
-        using JsonDocument rawDocument = await EvalJsonAsync("observe", new { id, fields = _redactor.Any, texts = _options.ReadText }).ConfigureAwait(false);
+        IPage page = _page;
+        using JsonDocument rawDocument = await EvalJsonAsync("observe", new { id, fields = _redactor.Any, texts = _options.ReadText, shot = WantsCdpScreenshot }).ConfigureAwait(false);
         JsonElement raw = rawDocument.RootElement;
         double discover = sw.Elapsed.TotalMilliseconds;
 
         sw.Restart();
-        byte[] png = await _page.ScreenshotAsync(new PageScreenshotOptions
+        (byte[] png, Task restored) = await CaptureAsync(page, raw).ConfigureAwait(false);
+        RgbImage shot;
+        try
         {
-            Type = ScreenshotType.Png,
-            Animations = ScreenshotAnimations.Disabled,
-            Caret = ScreenshotCaret.Hide,
-            Scale = ScreenshotScale.Device,
-        }).ConfigureAwait(false);
-        RgbImage shot = RgbImage.Decode(png, sourceName: "viewport screenshot");
+            shot = RgbImage.Decode(png, sourceName: "viewport screenshot");
+        }
+        finally
+        {
+            await restored.ConfigureAwait(false);
+        }
+
         double screenshot = sw.Elapsed.TotalMilliseconds;
 
         sw.Restart();

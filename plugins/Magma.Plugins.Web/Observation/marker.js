@@ -1,7 +1,8 @@
 // Set-of-Mark element discovery, run in the page's top frame by WebSession. It walks the top document, open shadow
 // roots and same-origin iframes (cross-origin frames are opaque to it and so never marked), keeps interactive elements
 // whose centre hit-tests to themselves, numbers them top-to-bottom then left-to-right, and remembers the element
-// objects for the observation id so that actions can re-validate them. Nothing in the page is mutated.
+// objects for the observation id so that actions can re-validate them. Nothing in the page is mutated, but for the
+// screenshot's preparation (prepareShot, as Playwright's own screenshot does it), which restoreShot undoes.
 window.__magmaSom = window.__magmaSom || (function () {
   'use strict';
   const ATOMIC_ROLES = new Set(['button', 'link', 'checkbox', 'radio', 'tab', 'menuitem', 'menuitemcheckbox',
@@ -877,6 +878,8 @@ window.__magmaSom = window.__magmaSom || (function () {
       dpr: window.devicePixelRatio, scrollX: window.scrollX, scrollY: window.scrollY,
       elements: addContexts(ordered, ordered.map(function (k) { return describe(k.el, k.vis, ctx); })), masks: masks, fields: fields || undefined,
       texts: args.texts ? visibleTexts() : undefined,
+      // Last, after everything above was read: the page as Playwright's screenshot would prepare it (api.prepareShot).
+      shot: args.shot ? api.prepareShot() : undefined,
     };
   };
 
@@ -1102,6 +1105,88 @@ window.__magmaSom = window.__magmaSom || (function () {
     el.dispatchEvent(new Event('input', { bubbles: true }));
     el.dispatchEvent(new Event('change', { bubbles: true }));
     return { ok: true, label: clean(pick.text, 80) };
+  };
+
+  // Playwright's preparation for a screenshot with caret 'hide' and animations 'disabled' (inPagePrepareForScreenshots in
+  // its screenshotter.ts, kept statement for statement), done here in every document of the page so that the host can
+  // capture the viewport through CDP with optimizeForSpeed (a faster PNG encoding of the same pixels, docs/perf.md) in
+  // place of Playwright's screenshot. Carets go transparent; finite animations and transitions are finished and infinite
+  // ones cancelled, in the document and every open shadow root, also those that start before the capture; restoreShot
+  // undoes all of it as Playwright's cleanup does. The answer tells the host whether it covered what Playwright would:
+  // documents reached, frames it could not reach (cross-origin: the host then takes Playwright's screenshot), whether the
+  // top document's fonts are loaded (Playwright waits for document.fonts.ready; here a font still loading sends the host
+  // to Playwright, so nothing waits on a promise the page controls) and the visual viewport's zoom.
+  let shotCleanup = null;
+  function prepareDocument(doc, cleanups) {
+    const collectRoots = function (root, roots) {
+      roots.push(root);
+      const walker = doc.createTreeWalker(root, 1 /* NodeFilter.SHOW_ELEMENT */);
+      do {
+        const node = walker.currentNode;
+        const shadowRoot = node.nodeType === 1 ? node.shadowRoot : null;
+        if (shadowRoot) collectRoots(shadowRoot, roots);
+      } while (walker.nextNode());
+      return roots;
+    };
+    const roots = collectRoots(doc, []);
+    const elements = new Map();
+    for (const root of roots) {
+      root.querySelectorAll('input,textarea,[contenteditable]').forEach(function (element) {
+        elements.set(element, { value: element.style.getPropertyValue('caret-color'), priority: element.style.getPropertyPriority('caret-color') });
+        element.style.setProperty('caret-color', 'transparent', 'important');
+      });
+    }
+    cleanups.push(function () {
+      for (const [element, value] of elements) element.style.setProperty('caret-color', value.value, value.priority);
+    });
+    const infiniteAnimationsToResume = new Set();
+    const handleAnimations = function (root) {
+      for (const animation of root.getAnimations()) {
+        if (!animation.effect || animation.playbackRate === 0 || infiniteAnimationsToResume.has(animation)) continue;
+        const endTime = animation.effect.getComputedTiming().endTime;
+        if (Number.isFinite(endTime)) {
+          try { animation.finish(); } catch (e) { /* as Playwright: left as it is */ }
+        } else {
+          try { animation.cancel(); infiniteAnimationsToResume.add(animation); } catch (e) { /* likewise */ }
+        }
+      }
+    };
+    for (const root of roots) {
+      const handleRootAnimations = handleAnimations.bind(null, root);
+      handleRootAnimations();
+      root.addEventListener('transitionrun', handleRootAnimations);
+      root.addEventListener('animationstart', handleRootAnimations);
+      cleanups.push(function () {
+        root.removeEventListener('transitionrun', handleRootAnimations);
+        root.removeEventListener('animationstart', handleRootAnimations);
+      });
+    }
+    cleanups.push(function () {
+      for (const animation of infiniteAnimationsToResume) { try { animation.play(); } catch (e) { /* as Playwright */ } }
+    });
+  }
+
+  api.prepareShot = function () {
+    api.restoreShot();
+    const cleanups = [];
+    let docs = 0, opaque = 0;
+    (function visit(win) {
+      let doc = null; try { doc = win.document; } catch (e) { doc = null; }
+      if (!doc) { opaque++; return; }
+      docs++;
+      prepareDocument(doc, cleanups);
+      let n = 0; try { n = win.frames.length; } catch (e) { n = 0; }
+      for (let i = 0; i < n; i++) { let f = null; try { f = win.frames[i]; } catch (e) { f = null; } if (f) visit(f); else opaque++; }
+    })(window);
+    shotCleanup = cleanups;
+    return { docs: docs, opaque: opaque, fonts: document.fonts.status === 'loaded', scale: window.visualViewport ? window.visualViewport.scale : 1 };
+  };
+
+  api.restoreShot = function () {
+    const cleanups = shotCleanup;
+    shotCleanup = null;
+    if (cleanups) for (const cleanup of cleanups) cleanup();
+    return true;
   };
 
   // Scrolls the nearest scrollable ancestor of the target (or the target itself), else the window.
