@@ -1107,8 +1107,9 @@ window.__magmaSom = window.__magmaSom || (function () {
     return { ok: true, label: clean(pick.text, 80) };
   };
 
-  // Playwright's preparation for a screenshot with caret 'hide' and animations 'disabled' (inPagePrepareForScreenshots in
-  // its screenshotter.ts, kept statement for statement), done here in every document of the page so that the host can
+  // Playwright's preparation for a screenshot with caret 'hide' and animations 'disabled' (adapted from
+  // inPagePrepareForScreenshots in its screenshotter.ts, Copyright (c) Microsoft Corporation, Apache-2.0: see
+  // THIRD-PARTY-NOTICES.md), done here in every document of the page so that the host can
   // capture the viewport through CDP with optimizeForSpeed (a faster PNG encoding of the same pixels, docs/perf.md) in
   // place of Playwright's screenshot. Carets go transparent; finite animations and transitions are finished and infinite
   // ones cancelled, in the document and every open shadow root, also those that start before the capture; restoreShot
