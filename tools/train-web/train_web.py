@@ -682,10 +682,11 @@ def text_lines(args, text_step: int) -> int | None:
 
 
 def copy_step(example: dict, rng: random.Random, lines: int | None, pool: NamePool | None) -> tuple[str, str]:
-    """One synthetic text step of the copy curriculum (--text-lines, --text-swap-names): a real action_json step with its target's
-    name swapped for another (swap_target_name, when pool is given) and its mark list shuffled, renumbered 0..N-1
-    and cut to `lines` lines, the answer's lines always kept (renumber_marks). Drawn anew every time, so neither
-    the answer's number nor the task-to-line pairing can be remembered: the mark must be copied from the list."""
+    """One synthetic text step of the copy curriculum (--text-lines, --text-swap-names): a real action_json step
+    with its target's name swapped for another (swap_target_name, when pool is given) and its mark list shuffled,
+    renumbered 0..N-1 and cut to `lines` lines, the answer's lines always kept (renumber_marks). Drawn anew every
+    time, so neither the answer's number nor the task-to-line pairing can be remembered: the mark must be copied
+    from the list."""
     prompt = example["prompt"]
     if pool is not None:
         prompt = swap_target_name(prompt, example.get("target_mark"), pool, rng)
