@@ -139,10 +139,7 @@ def number_after(example: dict) -> dict:
 
 def copy_keep(args, step: int) -> int | None:
     """--copy-lines K --copy-grow S: the list length at this step (None: whole lists)."""
-    if not args.copy_lines:
-        return None
-    keep = args.copy_lines + (step // args.copy_grow if args.copy_grow else 0)
-    return keep if keep < 60 else None
+    return train_web.list_length(args.copy_lines, args.copy_grow, step)
 
 
 def renumbered(example: dict, rng: random.Random, keep: int | None = None, pool=None) -> dict:

@@ -673,12 +673,18 @@ def swap_target_name(prompt: str, target: int | None, pool: NamePool, rng: rando
     return prompt[:t.start(2)] + task + prompt[t.end(2):m.start(2)] + body + prompt[m.end(2):]
 
 
+def list_length(first: int, grow: int, step: int) -> int | None:
+    """The copy curriculum's mark-list length at a step: `first` lines, one more every `grow` steps (0: never), whole
+    lists (None) from 60 lines on or without a curriculum (first 0)."""
+    if not first:
+        return None
+    keep = first + (step // grow if grow else 0)
+    return keep if keep < 60 else None
+
+
 def text_lines(args, text_step: int) -> int | None:
     """--text-lines K --text-lines-grow S: the mark-list length of the text_step-th text-only step (None: whole)."""
-    if not args.text_lines:
-        return None
-    keep = args.text_lines + (text_step // args.text_lines_grow if args.text_lines_grow else 0)
-    return keep if keep < 60 else None
+    return list_length(args.text_lines, args.text_lines_grow, text_step)
 
 
 def copy_step(example: dict, rng: random.Random, lines: int | None, pool: NamePool | None) -> tuple[str, str]:
